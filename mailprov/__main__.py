@@ -1,0 +1,5 @@
+"""Allow `python -m mailprov`."""
+
+from mailprov.cli import main
+
+main()

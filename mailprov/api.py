@@ -1,0 +1,403 @@
+"""The typed library API. The CLI only parses arguments and renders what these return.
+
+Heavy dependencies (SQLAlchemy, jsonschema, keyring) are imported inside the
+functions that need them, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mailprov.errors import (
+    ConfigError,
+    PlanFileError,
+    SafetyError,
+    TargetError,
+    UnknownUserError,
+)
+from mailprov.model import Config, LiveState
+from mailprov.plan import Plan
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.engine import URL
+
+    from mailprov.db.mapping import DbMapping
+    from mailprov.db.tables import Tables
+
+ENV_DB_URL = "MAILPROV_DB_URL"
+
+
+def load_config(paths: Sequence[str | os.PathLike[str]] | None = None) -> Config:
+    """Load, validate and merge configuration files (see mailprov.config)."""
+    from mailprov.config import DEFAULT_CONFIG
+    from mailprov.config import load_config as _load
+
+    return _load(list(paths) if paths else [DEFAULT_CONFIG])
+
+
+def schema_text() -> str:
+    from mailprov.config.schema import schema_text as _text
+
+    return _text()
+
+
+# --- targets and connections -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """A database to work on: its name, URL (may hold a command-line password), mapping."""
+
+    name: str
+    url: str
+    edition: str | None = None
+    mapping_path: str | None = None
+    mapping_data: dict[str, Any] | None = None
+
+    @property
+    def display_url(self) -> str:
+        from mailprov.db.connect import redact
+
+        return redact(self.url)
+
+
+def _looks_like_url(text: str) -> bool:
+    return "://" in text or text.startswith("sqlite:")
+
+
+def resolve_target(config: Config | None, target: str | None = None,
+                   db_url: str | None = None) -> ResolvedTarget:
+    """Pick the target named by `-t` (a name or a URL), the default one, or the only one.
+
+    `db_url` (`--db`, or MAILPROV_DB_URL) replaces the target's URL.
+    """
+    db_url = db_url or os.environ.get(ENV_DB_URL) or None
+    if target and _looks_like_url(target):
+        from mailprov.db.connect import redact
+
+        return ResolvedTarget(redact(target), db_url or target)
+    targets = dict(config.targets) if config else {}
+    name = target or (config.default_target if config else None)
+    if name is None and len(targets) == 1:
+        name = next(iter(targets))
+    if name is None:
+        if db_url:
+            from mailprov.db.connect import redact
+
+            return ResolvedTarget(redact(db_url), db_url)
+        raise TargetError("no target given: use -t NAME (one of the `targets` of the "
+                          "configuration), -t URL, or set `default_target`")
+    if name not in targets:
+        if db_url:
+            return ResolvedTarget(name, db_url)
+        known = ", ".join(sorted(targets)) or "none defined"
+        raise TargetError(f"target '{name}' is not defined in the configuration (defined: "
+                          f"{known}): add it under `targets`, or give -t a database URL")
+    spec = targets[name]
+    url = db_url or spec.url
+    if not url:
+        raise TargetError(f"target '{name}' has no URL")
+    return ResolvedTarget(name, url, spec.edition, spec.mapping)
+
+
+@dataclass
+class Database:
+    """An open engine on a target, with its tables and redacted URL."""
+
+    target: ResolvedTarget
+    url: URL
+    engine: Engine
+    tables: Tables
+
+    def connect(self) -> Connection:
+        from mailprov.db.connect import translate_errors
+
+        with translate_errors(self.url, "connecting to"):
+            return self.engine.connect()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_database(target: ResolvedTarget, *, lock_timeout: float = 10.0) -> Database:
+    """An engine for the target; the password comes from the URL given on the command
+    line, MAILPROV_DB_PASSWORD, or the keyring (`mailprov login`)."""
+    from mailprov.db.connect import make_engine, parse_url
+    from mailprov.db.tables import build_tables
+    from mailprov.secrets import get_db_password
+
+    url = parse_url(target.url)
+    if url.password is None and url.get_backend_name() != "sqlite" and url.username:
+        password = get_db_password(target.name)
+        if password:
+            url = url.set(password=password)
+    engine = make_engine(url, lock_timeout=lock_timeout)
+    return Database(target, url, engine, build_tables(_mapping_of(target)))
+
+
+def _mapping_of(target: ResolvedTarget) -> DbMapping:
+    from mailprov.db.mapping import load_mapping, mapping_from_data
+
+    if target.mapping_data is not None:
+        return mapping_from_data(target.mapping_data, "saved plan")
+    return load_mapping(target.mapping_path)
+
+
+def read_live(db: Database) -> LiveState:
+    """The live state in a constant number of queries (read-only)."""
+    from mailprov.db.connect import translate_errors
+    from mailprov.db.read import read_live_state
+
+    with translate_errors(db.url, "reading"), db.engine.connect() as conn:
+        try:
+            return read_live_state(conn, db.tables)
+        finally:
+            conn.rollback()
+
+
+# --- plan ---------------------------------------------------------------------------
+
+
+def compute_plan(config: Config, target: ResolvedTarget, live: LiveState,
+                 mapping: dict[str, Any] | None = None) -> Plan:
+    """Pure: the plan that makes `live` match `config` on `target`.
+
+    Raises ConfigError for edition rules that need the live edition, and
+    UnknownUserError for user codes the target does not have.
+    """
+    from mailprov.config.semantic import edition_problems
+    from mailprov.diff import base_digest, describe_lookalikes, diff, suggest_codes
+    from mailprov.safety import evaluate
+
+    edition = live.general.edition
+    problems = []
+    if target.edition and target.edition != edition:
+        assert config.problem_at is not None
+        spec = config.targets[target.name]
+        problems.append(config.problem_at(
+            spec.source.file if spec.source else config.files[0],
+            ("targets", target.name, "edition"),
+            f"target '{target.name}' is declared `{target.edition}` but its database says "
+            f"`{edition}`: fix the edition"))
+    problems.extend(edition_problems(config, edition, target.name))
+    if problems:
+        raise ConfigError(problems)
+    result = diff(config, live)
+    if result.unknown_users:
+        lines = []
+        for code in result.unknown_users:
+            user = config.users[code]
+            assert config.problem_at is not None
+            hints = suggest_codes(code, live.users)
+            hint = f"; did you mean {', '.join(hints)}?" if hints else ""
+            lines.append(config.problem_at(
+                user.source.file, ("users", code),
+                f"no user '{code}' in target '{target.name}'{describe_lookalikes(code)}{hint} "
+                "mailprov configures existing maestro* users; it never creates them",
+                True).format())
+        raise UnknownUserError("\n".join(lines))
+    addresses = [c.address for c in result.changes]
+    safety = evaluate(result.changes, live.override_count, config.safety)
+    warnings = list(result.warnings)
+    if safety.exceeded:
+        warnings.append("apply will refuse this plan without --force: "
+                        + "; ".join(safety.reasons))
+    return Plan(
+        target=target.name,
+        target_url=target.display_url,
+        edition=edition,
+        changes=result.changes,
+        base_digest=base_digest(live, addresses),
+        config_digest=config.digest,
+        unmanaged_overrides=result.unmanaged_overrides,
+        safety=safety,
+        warnings=tuple(warnings),
+        mapping=mapping,
+    )
+
+
+def plan(config: Config, target: ResolvedTarget) -> Plan:
+    """Read the target and compute the plan."""
+    with open_database(target) as db:
+        live = read_live(db)
+        return compute_plan(config, target, live, db.tables.mapping.to_json())
+
+
+def save_plan(plan_: Plan, path: str | os.PathLike[str]) -> None:
+    """Write a plan as JSON (atomically: a partial file never replaces a good one)."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(plan_.dumps(), encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def load_plan(path: str | os.PathLike[str]) -> Plan:
+    from mailprov.plan import plan_from_json
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise PlanFileError(f"{path}: cannot read the plan file: {reason}") from None
+    return plan_from_json(text, str(path))
+
+
+def target_of_plan(plan_: Plan, db_url: str | None = None) -> ResolvedTarget:
+    """Where a saved plan applies: its own target, unless --db/MAILPROV_DB_URL says otherwise."""
+    url = db_url or os.environ.get(ENV_DB_URL) or plan_.target_url
+    return ResolvedTarget(plan_.target, url, plan_.edition, None,
+                          dict(plan_.mapping) if plan_.mapping else None)
+
+
+# --- apply ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    plan: Plan
+    history_id: int | None
+
+
+def check_safety(plan_: Plan, force: bool) -> None:
+    if plan_.safety.exceeded and not force:
+        raise SafetyError(
+            "refused for safety: " + "; ".join(plan_.safety.reasons) + ". Review the plan, "
+            "then apply with --force, or raise the limits under `safety:` in the configuration."
+        )
+
+
+def apply(plan_: Plan, target: ResolvedTarget, *, force: bool = False,
+          lock_timeout: float = 10.0, config_dir: str | None = None,
+          before_commit: Callable[[Connection], None] | None = None) -> ApplyResult:
+    """Apply a plan in one transaction under the target's lock.
+
+    Raises SafetyError (thresholds), LockError (another apply), StalePlanError
+    (rows changed since the plan). An empty plan changes nothing and records nothing.
+    """
+    check_safety(plan_, force)
+    if not plan_.changes:
+        return ApplyResult(plan_, None)
+    from mailprov.db.connect import translate_errors
+    from mailprov.db.write import HistoryEntry, execute_plan
+    from mailprov.diff import base_digest
+
+    entry = HistoryEntry(
+        target=plan_.target,
+        os_user=_os_user(),
+        host=socket.gethostname(),
+        config_digest=plan_.config_digest,
+        git_commit=git_commit(config_dir or os.getcwd()),
+    )
+    with open_database(target, lock_timeout=lock_timeout) as db, \
+            translate_errors(db.url, "applying to"):
+        history_id = execute_plan(db.engine, db.tables, plan_, entry, base_digest,
+                                  lock_timeout=lock_timeout, before_commit=before_commit)
+    return ApplyResult(plan_, history_id)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def git_commit(folder: str) -> str | None:
+    """The HEAD commit when `folder` is inside a git work tree, else None."""
+    try:
+        out = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and len(commit) in (40, 64) else None
+
+
+# --- history, import, explain, sandbox, login ----------------------------------------------
+
+
+def history(target: ResolvedTarget, limit: int = 50) -> list[dict[str, Any]]:
+    from mailprov.db.connect import translate_errors
+    from mailprov.db.write import read_history
+
+    with open_database(target) as db, translate_errors(db.url, "reading history from"), \
+            db.engine.connect() as conn:
+        return [dict(row) for row in read_history(conn, db.tables, limit)]
+
+
+def export_config(target: ResolvedTarget) -> str:
+    """The live configuration as a mailprov YAML file (see mailprov.export)."""
+    from mailprov.export import render_yaml
+
+    with open_database(target) as db:
+        live = read_live(db)
+    return render_yaml(live, target)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    code: str
+    name: str
+    edition: str
+    mode: str  # "override" or the general client
+    reason: str
+    server: str | None
+    port: int | None
+    ssl: bool | None
+    username: str | None
+    from_address: str | None
+    password_set: bool
+    notes: tuple[str, ...] = ()
+
+
+def explain(code: str, target: ResolvedTarget) -> Explanation:
+    """The effective mail settings of one user, and why (general default or bi-mode override)."""
+    from mailprov.db.connect import translate_errors
+    from mailprov.db.read import password_is_set, read_general, read_users
+    from mailprov.diff import suggest_codes
+
+    with open_database(target) as db, translate_errors(db.url, "reading"), \
+            db.engine.connect() as conn:
+        general = read_general(conn, db.tables)
+        users = read_users(conn, db.tables, [code])
+        if code not in users:
+            all_codes = read_users(conn, db.tables)
+            hints = suggest_codes(code, all_codes)
+            hint = f"; did you mean {', '.join(hints)}?" if hints else ""
+            raise UnknownUserError(f"no user '{code}' in target '{target.name}'{hint}")
+        has_password = password_is_set(conn, db.tables, code)
+    from mailprov.explain import explain_user
+
+    return explain_user(users[code], general, has_password)
+
+
+def sandbox(url: str, *, users: int = 25, edition: str = "standard",
+            force: bool = False) -> int:
+    """Create a reference-model database with `users` sample users; returns the count."""
+    from mailprov.db.connect import translate_errors
+    from mailprov.db.sandbox import create_sandbox
+
+    target = ResolvedTarget(url, url)
+    with open_database(target) as db, translate_errors(db.url, "creating the sandbox in"):
+        return len(create_sandbox(db.engine, db.tables, users=users, edition=edition,
+                                  force=force))
+
+
+def login(target_name: str, password: str) -> None:
+    from mailprov.secrets import set_db_password
+
+    set_db_password(target_name, password)

@@ -1,0 +1,377 @@
+"""The `mailprov` command: parses arguments, calls mailprov.api, renders the result.
+
+Nothing else lives here. Domain errors become `Error: ...` and their exit code;
+a traceback is shown only with --debug.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any, NoReturn
+
+import click
+
+from mailprov import __version__
+
+EXIT_CHANGES = 2
+
+
+def _color(stream: Any = None) -> bool:
+    stream = stream or sys.stdout
+    return bool(stream.isatty()) and not os.environ.get("NO_COLOR")
+
+
+def _fail(exc: BaseException, debug: bool) -> NoReturn:
+    from mailprov.errors import ConfigError, MailprovError
+
+    if debug:
+        traceback.print_exc()
+    if isinstance(exc, ConfigError):
+        for problem in exc.problems:
+            click.echo(problem.format(), err=True)
+        count = len(exc.problems)
+        click.echo(f"Error: {count} problem{'s' if count != 1 else ''} in the configuration; "
+                   "nothing was changed.", err=True)
+        sys.exit(exc.exit_code)
+    if isinstance(exc, MailprovError):
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    click.echo(f"Error: unexpected {exc.__class__.__name__}: {exc}. This is a bug in "
+               "mailprov; run again with --debug and report the traceback.", err=True)
+    sys.exit(1)
+
+
+class _Group(click.Group):
+    """Maps domain errors raised by any command to one message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted; nothing more was changed.", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            _fail(exc, bool(ctx.params.get("debug") or os.environ.get("MAILPROV_DEBUG")))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
+                                           "max_content_width": 100})
+@click.version_option(__version__, prog_name="mailprov")
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+def cli(debug: bool) -> None:
+    """Config-as-code for how maestro* sends e-mail.
+
+    Describe the default mail client, the SMTP server and per-user overrides
+    in mailprov.yaml; `plan` shows what would change in the maestro* database,
+    `apply` makes it so.
+
+    \b
+    Examples:
+      mailprov validate
+      mailprov plan -t prod --format markdown
+      mailprov apply --auto-approve
+    """
+
+
+config_option = click.option(
+    "-c", "--config", "configs", multiple=True, type=click.Path(dir_okay=False),
+    help="Configuration file (repeatable). Default: mailprov.yaml.")
+target_option = click.option(
+    "-t", "--target", help="Target name from the configuration, or a database URL.")
+db_option = click.option(
+    "--db", "db_url", envvar="MAILPROV_DB_URL", help="Database URL that replaces the "
+    "target's URL (env MAILPROV_DB_URL).")
+
+
+def _print_warnings(config: Any) -> None:
+    for warning in config.warnings:
+        click.echo(warning.format(), err=True)
+
+
+def _config_and_target(configs: tuple[str, ...], target: str | None,
+                       db_url: str | None, need_config: bool = True) -> tuple[Any, Any]:
+    from mailprov import api
+
+    config = None
+    url_only = bool(target and "://" in target and not configs)
+    if configs or (need_config and not url_only) or os.path.exists("mailprov.yaml"):
+        config = api.load_config(list(configs))
+        _print_warnings(config)
+    return config, api.resolve_target(config, target, db_url)
+
+
+@cli.command()
+@config_option
+def validate(configs: tuple[str, ...]) -> None:
+    """Check configuration files offline: YAML, schema and rules. No database.
+
+    \b
+    Examples:
+      mailprov validate
+      mailprov validate -c mailprov.yaml -c users/compta.yaml
+    """
+    from mailprov import api
+
+    config = api.load_config(list(configs))
+    _print_warnings(config)
+    overrides = sum(1 for u in config.users.values() if u.override is not None)
+    click.echo(f"Valid: {len(config.files)} file(s), {len(config.users)} user(s) "
+               f"({overrides} with an SMTP override), {len(config.targets)} target(s).")
+
+
+@cli.command()
+@click.option("--mapping", is_flag=True, help="Print the schema of mapping files instead.")
+def schema(mapping: bool) -> None:
+    """Print the JSON Schema of configuration files (for editors and CI).
+
+    \b
+    Example:
+      mailprov schema > schemas/mailprov.schema.json
+    """
+    if mapping:
+        from importlib import resources
+
+        text = resources.files("mailprov").joinpath("schemas/mapping.schema.json").read_text(
+            "utf-8")
+    else:
+        from mailprov import api
+
+        text = api.schema_text()
+    click.echo(text, nl=not text.endswith("\n"))
+
+
+def _render(plan: Any, fmt: str) -> str:
+    if fmt == "json":
+        return plan.dumps()
+    if fmt == "markdown":
+        from mailprov.render.markdown import render_markdown
+
+        return render_markdown(plan)
+    from mailprov.render.text import render_text
+
+    return render_text(plan, color=_color())
+
+
+@cli.command()
+@config_option
+@target_option
+@db_option
+@click.option("--out", "out", type=click.Path(dir_okay=False),
+              help="Save the plan (JSON) for `mailprov apply PLAN`.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True, help="Output format.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there are no changes, 2 when there are.")
+def plan(configs: tuple[str, ...], target: str | None, db_url: str | None, out: str | None,
+         fmt: str, detailed_exitcode: bool) -> None:
+    """Show what apply would change in the maestro* database.
+
+    \b
+    Examples:
+      mailprov plan
+      mailprov plan -t prod --out prod.plan.json
+      mailprov plan --format markdown > plan.md
+      mailprov plan --detailed-exitcode   # drift check: exit 2 on changes
+    """
+    from mailprov import api
+
+    config, resolved = _config_and_target(configs, target, db_url)
+    result = api.plan(config, resolved)
+    if out:
+        api.save_plan(result, out)
+    click.echo(_render(result, fmt), nl=False)
+    if out:
+        click.echo(f"Saved the plan to {out}; apply it with `mailprov apply {out}`.", err=True)
+    if detailed_exitcode and result.changes_present:
+        sys.exit(EXIT_CHANGES)
+
+
+def _confirm() -> bool:
+    click.echo("Apply these changes? Only 'yes' is accepted: ", nl=False)
+    sys.stdout.flush()
+    answer = sys.stdin.readline()
+    if not answer:
+        click.echo("")
+    return answer.strip() == "yes"
+
+
+@cli.command()
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False))
+@config_option
+@target_option
+@db_option
+@click.option("--auto-approve", is_flag=True, help="Do not ask for 'yes'.")
+@click.option("--force", is_flag=True, help="Apply even if the plan exceeds a safety limit.")
+@click.option("--lock-timeout", type=click.FloatRange(0.1, 3600), default=10.0,
+              show_default=True, help="Seconds to wait for another apply to finish.")
+def apply(plan_file: str | None, configs: tuple[str, ...], target: str | None,
+          db_url: str | None, auto_approve: bool, force: bool, lock_timeout: float) -> None:
+    """Make the maestro* database match: a saved plan, or a new plan after 'yes'.
+
+    \b
+    Examples:
+      mailprov apply                      # plan, show, ask for 'yes'
+      mailprov apply prod.plan.json       # exactly the saved plan (no prompt)
+      mailprov apply --auto-approve -t test
+    """
+    from mailprov import api
+    from mailprov.errors import ApplyDeclined
+    from mailprov.render.text import render_text
+
+    config_dir = None
+    if plan_file:
+        the_plan = api.load_plan(plan_file)
+        resolved = api.target_of_plan(the_plan, db_url)
+        click.echo(render_text(the_plan, color=_color()), nl=False)
+    else:
+        config, resolved = _config_and_target(configs, target, db_url)
+        the_plan = api.plan(config, resolved)
+        config_dir = os.path.dirname(os.path.abspath(config.files[0])) if config else None
+        click.echo(render_text(the_plan, color=_color()), nl=False)
+        if not the_plan.changes_present:
+            return
+        api.check_safety(the_plan, force)
+        if not auto_approve and not _confirm():
+            raise ApplyDeclined("apply cancelled: the answer was not 'yes'. Nothing was changed.")
+    if not the_plan.changes_present:
+        return
+    result = api.apply(the_plan, resolved, force=force, lock_timeout=lock_timeout,
+                       config_dir=config_dir)
+    s = result.plan.summary
+    click.echo(f"Apply complete: {s['create']} added, {s['update']} changed, {s['delete']} "
+               f"removed (history #{result.history_id}).")
+
+
+@cli.command(name="import")
+@config_option
+@target_option
+@db_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to this file instead of standard output.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+def import_(configs: tuple[str, ...], target: str | None, db_url: str | None,
+            output: str | None, force: bool) -> None:
+    """Write the live configuration of a target as mailprov YAML.
+
+    \b
+    Examples:
+      mailprov import -t sqlite:///maestro.db -o mailprov.yaml
+      mailprov import -t prod > live.yaml
+    """
+    from mailprov import api
+    from mailprov.errors import MailprovError
+
+    _config, resolved = _config_and_target(configs, target, db_url, need_config=False)
+    if output and os.path.exists(output) and not force:
+        raise MailprovError(f"{output} already exists: choose another file, or add --force")
+    text = api.export_config(resolved)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"Wrote {output}.", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("user")
+@config_option
+@target_option
+@db_option
+def explain(user: str, configs: tuple[str, ...], target: str | None, db_url: str | None
+            ) -> None:
+    """Show how one user sends e-mail, and why.
+
+    \b
+    Example:
+      mailprov explain COMPTA -t prod
+    """
+    from mailprov import api
+    from mailprov.render.values import show
+
+    _config, resolved = _config_and_target(configs, target, db_url, need_config=False)
+    info = api.explain(user, resolved)
+    mode = "per-user SMTP override" if info.mode == "override" else info.mode
+    lines = [f"{info.code} ({info.name}) on target '{resolved.name}', edition {info.edition}",
+             f"  sends with: {mode}", f"  because:    {info.reason}"]
+    if info.server is not None or info.mode in ("override", "smtp"):
+        lines += [f"  server:     {show(info.server)}", f"  port:       {show(info.port)}",
+                  f"  ssl:        {show(info.ssl)}", f"  login:      {show(info.username)}",
+                  f"  from:       {show(info.from_address)}",
+                  f"  password:   {'entered' if info.password_set else 'not entered'}"]
+    lines += [f"  note:       {note}" for note in info.notes]
+    click.echo("\n".join(lines))
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--users", type=click.IntRange(0, 1_000_000), default=25, show_default=True,
+              help="How many users to create.")
+@click.option("--edition", type=click.Choice(["standard", "cloud"]), default="standard",
+              show_default=True)
+@click.option("--force", is_flag=True, help="Drop and re-create existing tables.")
+def sandbox(url: str, users: int, edition: str, force: bool) -> None:
+    """Create a reference-model maestro* database with sample users, to try mailprov.
+
+    \b
+    Example:
+      mailprov sandbox sqlite:///maestro-test.db --users 50
+    """
+    from mailprov import api
+    from mailprov.db.connect import redact
+
+    count = api.sandbox(url, users=users, edition=edition, force=force)
+    click.echo(f"Created a {edition} sandbox with {count} users in {redact(url)}.")
+
+
+@cli.command()
+@config_option
+@target_option
+@db_option
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+def history(configs: tuple[str, ...], target: str | None, db_url: str | None, limit: int
+            ) -> None:
+    """List past applies on a target (newest first).
+
+    \b
+    Example:
+      mailprov history -t prod
+    """
+    from mailprov import api
+
+    _config, resolved = _config_and_target(configs, target, db_url, need_config=False)
+    rows = api.history(resolved, limit)
+    if not rows:
+        click.echo(f"No apply recorded on target '{resolved.name}'.")
+        return
+    for row in rows:
+        commit = f" git {row['git_commit'][:10]}" if row.get("git_commit") else ""
+        click.echo(f"#{row['id']}  {row['applied_at']:%Y-%m-%d %H:%M:%S} UTC  "
+                   f"{row['os_user']}@{row['host']}  {row['summary']}{commit}")
+
+
+@cli.command()
+@click.argument("target")
+@config_option
+def login(target: str, configs: tuple[str, ...]) -> None:
+    """Store a target's database password in the OS keyring (prompted, hidden).
+
+    \b
+    Example:
+      mailprov login prod
+    """
+    from mailprov import api
+
+    _config, resolved = _config_and_target(configs, target, None, need_config=False)
+    password = click.prompt(f"Database password for '{resolved.name}'", hide_input=True,
+                            confirmation_prompt=True)
+    api.login(resolved.name, password)
+    click.echo(f"Stored the password of '{resolved.name}' in the OS keyring.")
+
+
+def main() -> None:
+    cli(prog_name="mailprov")

@@ -1,0 +1,327 @@
+"""Read configuration files, follow includes, check them and merge them into a Config."""
+
+from __future__ import annotations
+
+import copy
+import glob
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from mailprov.config.document import Document, format_path
+from mailprov.config.schema import schema_problems, secret_problems
+from mailprov.config.semantic import semantic_problems
+from mailprov.config.yamlload import YamlError, load_yaml
+from mailprov.errors import ConfigError, Problem
+from mailprov.model import (
+    Config,
+    DesiredGeneral,
+    DesiredOverride,
+    DesiredUser,
+    Safety,
+    SmtpServer,
+    Source,
+    Target,
+)
+
+DEFAULT_CONFIG = "mailprov.yaml"
+
+
+def display_name(path: Path) -> str:
+    """A path as the user would write it: relative to the working folder when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+class _Loader:
+    """Collects documents (following includes) and the problems met on the way."""
+
+    def __init__(self) -> None:
+        self.documents: list[Document] = []
+        self.problems: list[Problem] = []
+        self.loaded: set[Path] = set()
+        self.digest_parts: list[tuple[str, bytes]] = []
+
+    def load_root(self, path: Path) -> None:
+        name = display_name(path)
+        try:
+            real = path.resolve(strict=True)
+        except (FileNotFoundError, OSError):
+            self.problems.append(Problem(name, 0, 0, "", "file not found: check the path, "
+                                         f"or create it (default name: {DEFAULT_CONFIG})"))
+            return
+        self._load(real, name, is_root=True, root_folder=real.parent, chain=())
+
+    def _load(self, real: Path, name: str, *, is_root: bool, root_folder: Path,
+              chain: tuple[Path, ...]) -> None:
+        if real in self.loaded:
+            return
+        self.loaded.add(real)
+        try:
+            data = real.read_bytes()
+        except IsADirectoryError:
+            self.problems.append(Problem(name, 0, 0, "", "is a folder, not a file"))
+            return
+        except OSError as exc:
+            self.problems.append(Problem(name, 0, 0, "", f"cannot read the file: {exc.strerror}"))
+            return
+        try:
+            parsed = load_yaml(data)
+        except YamlError as exc:
+            self.problems.append(Problem(name, exc.line, exc.column, exc.path, exc.message))
+            return
+        text = data.decode("utf-8-sig")
+        doc = Document(name, text, parsed, is_root, str(real.parent))
+        self.documents.append(doc)
+        self.digest_parts.append((os.path.relpath(real, root_folder), data))
+        includes = parsed.get("include")
+        if isinstance(includes, list):
+            for index, pattern in enumerate(includes):
+                if isinstance(pattern, str) and pattern:
+                    self._include(doc, index, pattern, root_folder, (*chain, real))
+
+    def _include(self, doc: Document, index: int, pattern: str, root_folder: Path,
+                 chain: tuple[Path, ...]) -> None:
+        path = ("include", index)
+        if os.path.isabs(pattern):
+            self.problems.append(doc.problem(path, "includes must be relative to this file's "
+                                             "folder, not absolute paths"))
+            return
+        full = os.path.join(doc.folder, pattern)
+        matches = sorted(glob.glob(full, recursive=True)) if glob.has_magic(pattern) else [full]
+        if not matches:
+            self.problems.append(doc.problem(path, f"'{pattern}' matches no file: check the "
+                                             "pattern, or remove it", severity="warning"))
+            return
+        for match in matches:
+            target = Path(match)
+            if not target.exists():
+                self.problems.append(doc.problem(path, f"included file '{pattern}' not found"))
+                continue
+            real = target.resolve()
+            if not real.is_relative_to(root_folder):
+                self.problems.append(doc.problem(path, f"'{pattern}' is outside the folder of "
+                                                 f"the configuration ({root_folder}): includes "
+                                                 "may not climb out of it"))
+                continue
+            if real in chain:
+                cycle = " -> ".join(display_name(p) for p in (*chain[chain.index(real):], real))
+                self.problems.append(doc.problem(path, f"include cycle: {cycle}"))
+                continue
+            self._load(real, display_name(target), is_root=False, root_folder=root_folder,
+                       chain=chain)
+
+    def digest(self) -> str:
+        hasher = hashlib.sha256()
+        for rel, data in sorted(self.digest_parts):
+            hasher.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+        return "sha256:" + hasher.hexdigest()
+
+
+class _Merger:
+    """Merges documents; a setting or user defined twice is an error naming both places."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, ...], tuple[Document, Any]] = {}
+        self.users: dict[str, tuple[Document, Any]] = {}
+        self.targets: dict[str, tuple[Document, Any]] = {}
+        self.problems: list[Problem] = []
+
+    def _where(self, doc: Document, path: tuple[Any, ...]) -> str:
+        line, column = doc.position(path, key=True)
+        return f"{doc.name}:{line}:{column}"
+
+    def setting(self, doc: Document, path: tuple[str, ...], value: Any) -> None:
+        if path in self.values:
+            first_doc, first_value = self.values[path]
+            if first_value != value:
+                self.problems.append(doc.problem(
+                    path, f"also set to a different value at {self._where(first_doc, path)}: "
+                          "keep one", key=True))
+            return
+        self.values[path] = (doc, value)
+
+    def named(self, table: dict[str, tuple[Document, Any]], section: str, doc: Document,
+              name: str, value: Any, what: str) -> None:
+        if name in table:
+            first_doc = table[name][0]
+            self.problems.append(doc.problem(
+                (section, name), f"{what} '{name}' is defined twice: here and at "
+                f"{self._where(first_doc, (section, name))}; keep one", key=True))
+            return
+        table[name] = (doc, value)
+
+    def add(self, doc: Document) -> None:
+        data = doc.data
+        for key in ("default_target", "prune"):
+            if key in data:
+                self.setting(doc, (key,), data[key])
+        general = data.get("general") or {}
+        if "client" in general:
+            self.setting(doc, ("general", "client"), general["client"])
+        for key, value in (general.get("smtp") or {}).items():
+            self.setting(doc, ("general", "smtp", key), value)
+        for key, value in (data.get("safety") or {}).items():
+            self.setting(doc, ("safety", key), value)
+        for name, value in (data.get("targets") or {}).items():
+            self.named(self.targets, "targets", doc, name, value, "target")
+        for code, value in (data.get("users") or {}).items():
+            self.named(self.users, "users", doc, code, value, "user")
+
+    def get(self, *path: str, default: Any = None) -> Any:
+        entry = self.values.get(path)
+        return default if entry is None else entry[1]
+
+
+def _anchor_sqlite(url: str, folder: str) -> str:
+    """A relative SQLite path in a file is relative to that file, not to the shell."""
+    prefix, _, rest = url.partition(":///")
+    if not prefix.startswith("sqlite") or not rest or rest.startswith(("/", ":memory:")) \
+            or rest.startswith("file:"):
+        return url
+    return f"{prefix}:///{os.path.join(folder, rest)}"
+
+
+def _version_problems(documents: Iterable[Document]) -> list[Problem]:
+    return [doc.problem((), "missing `version: 1` at the top of the file")
+            for doc in documents if doc.is_root and "version" not in doc.data]
+
+
+def _build(merger: _Merger, documents: list[Document], digest: str) -> Config:
+    by_name = {doc.name: doc for doc in documents}
+
+    def problem_at(file: str, path: tuple[Any, ...], message: str, key: bool = False,
+                   severity: str = "error") -> Problem:
+        doc = by_name.get(file)
+        if doc is None:
+            return Problem(file, 0, 0, format_path(path), message, severity)
+        return doc.problem(path, message, key=key, severity=severity)
+
+    targets = {}
+    for name, (doc, value) in merger.targets.items():
+        mapping = value.get("mapping")
+        if mapping is not None:
+            mapping = os.path.normpath(os.path.join(doc.folder, mapping))
+        targets[name] = Target(name, _anchor_sqlite(value["url"], doc.folder),
+                               value.get("edition"), mapping, Source(doc.name))
+    users = {}
+    for code, (doc, value) in merger.users.items():
+        smtp = value.get("smtp")
+        override = None
+        if isinstance(smtp, dict):
+            override = DesiredOverride(smtp.get("username"), smtp.get("from"),
+                                       smtp.get("server"), smtp.get("port"), smtp.get("ssl"))
+        users[code] = DesiredUser(code, override, Source(doc.name))
+    general = DesiredGeneral(
+        merger.get("general", "client"),
+        SmtpServer(merger.get("general", "smtp", "server"), merger.get("general", "smtp", "port"),
+                   merger.get("general", "smtp", "ssl")),
+    )
+    safety = Safety(
+        float(merger.get("safety", "max_change_percent", default=30.0)),
+        int(merger.get("safety", "min_existing", default=10)),
+        merger.get("safety", "max_changes"),
+    )
+    origins = {".".join(path): doc.name for path, (doc, _) in merger.values.items()}
+    return Config(
+        files=tuple(doc.name for doc in documents),
+        digest=digest,
+        targets=targets,
+        default_target=merger.get("default_target"),
+        general=general,
+        users=users,
+        prune=bool(merger.get("prune", default=False)),
+        safety=safety,
+        origins=origins,
+        problem_at=problem_at,
+    )
+
+
+def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]) -> Config:
+    """Load, check and merge configuration files (and their includes).
+
+    Raises ConfigError listing every problem found, sorted by place. Warnings
+    (known traps that are not errors) are returned in `Config.warnings`.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    loader = _Loader()
+    for path in paths or [DEFAULT_CONFIG]:
+        loader.load_root(Path(path))
+    errors = [p for p in loader.problems if p.severity == "error"]
+    warnings = [p for p in loader.problems if p.severity == "warning"]
+    for doc in loader.documents:
+        found = secret_problems(doc) + schema_problems(doc)
+        if found:
+            errors.extend(found)
+            doc.data = _without_invalid_parts(doc.data, found)
+    errors.extend(_version_problems(loader.documents))
+    merger = _Merger()
+    for doc in loader.documents:
+        merger.add(doc)
+    errors.extend(merger.problems)
+    config = _build(merger, loader.documents, loader.digest())
+    found = semantic_problems(config)
+    errors.extend(p for p in found if p.severity == "error")
+    if errors:
+        raise ConfigError(errors)
+    warnings.extend(p for p in found if p.severity == "warning")
+    warnings.sort(key=lambda p: p.sort_key)
+    return replace(config, warnings=tuple(warnings))
+
+
+def _without_invalid_parts(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    """A copy of `data` without the entries that have schema errors.
+
+    Lets the semantic checks run on the rest, so every problem is reported in
+    one go: a broken user is dropped whole, a broken general setting alone.
+    """
+    cleaned = copy.deepcopy(data)
+    for problem in problems:
+        steps = _split_path(problem.path)
+        depth = 2 if steps and steps[0] in ("users", "targets", "general", "safety") else 1
+        if steps and steps[0] == "general" and len(steps) > 2 and steps[1] == "smtp":
+            depth = 3
+        node: Any = cleaned
+        for step in steps[: depth - 1]:
+            node = node.get(step) if isinstance(node, dict) else None
+        if isinstance(node, dict) and len(steps) >= depth:
+            node.pop(steps[depth - 1], None)
+        elif not steps:
+            return {}
+    return cleaned
+
+
+def _split_path(path: str) -> list[str]:
+    """Inverse of format_path for the keys used here (quoted parts kept whole)."""
+    parts, current, quoted, i = [], "", False, 0
+    while i < len(path):
+        char = path[i]
+        if quoted:
+            if char == "\\" and i + 1 < len(path):
+                current += path[i: i + 2]
+                i += 1
+            elif char == '"':
+                quoted = False
+                current = current.encode().decode("unicode_escape")
+            else:
+                current += char
+        elif char == '"':
+            quoted = True
+        elif char == ".":
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+        i += 1
+    if current or parts:
+        parts.append(current)
+    return parts
+
+

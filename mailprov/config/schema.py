@@ -1,0 +1,199 @@
+"""The JSON Schema of mailprov files, and its errors turned into plain messages."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from mailprov.config.document import Document
+from mailprov.config.secrets_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
+from mailprov.config.yamlload import iter_paths
+from mailprov.errors import Problem
+
+_TYPE_NAMES = {
+    "object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
+    "number": "a number", "boolean": "true or false", "null": "nothing",
+}
+
+
+def schema_text() -> str:
+    """The schema exactly as shipped (what `mailprov schema` prints)."""
+    return resources.files("mailprov").joinpath("schemas/mailprov.schema.json").read_text(
+        encoding="utf-8"
+    )
+
+
+@cache
+def schema() -> dict[str, Any]:
+    return json.loads(schema_text())
+
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema())
+
+
+def describe(value: Any) -> str:
+    """A short, safe rendering of a value for an error message."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return "'" + shown.encode("unicode_escape").decode("ascii").replace("'", "\\'") + "'"
+    return str(value)
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not close:
+        close = [c for c in choices if c.lower() == word.lower()]
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _message(error: Any) -> tuple[str, tuple[Any, ...], bool] | None:
+    """(message, path, points_at_key) for one jsonschema error, None to drop it."""
+    path = tuple(error.absolute_path)
+    kind = error.validator
+    value = error.instance
+    rule = error.validator_value
+    if kind == "additionalProperties":
+        return None  # handled key by key in _unknown_keys
+    if kind == "required":
+        missing = [k for k in rule if isinstance(value, dict) and k not in value]
+        return (f"missing required key '{missing[0] if missing else rule[0]}'", path, False)
+    if kind == "type":
+        expected = rule if isinstance(rule, list) else [rule]
+        names = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+        return (f"expected {names}, got {describe(value)}", path, False)
+    if kind == "enum":
+        options = ", ".join(str(o) for o in rule)
+        hint = _suggest(str(value), [str(o) for o in rule]) if isinstance(value, str) else ""
+        return (f"{describe(value)} is not one of: {options}{hint}", path, False)
+    if kind == "const":
+        if path and path[-1] == "smtp":
+            return ("`smtp: true` is not allowed: give the user's SMTP settings, or "
+                    "`smtp: false` to remove the override", path, False)
+        return (f"must be {json.dumps(rule)}, got {describe(value)}", path, False)
+    if kind in ("minimum", "maximum"):
+        if path and path[-1] == "port":
+            return (f"port {value} is out of range: use 1 to 65535", path, False)
+        word = "at least" if kind == "minimum" else "at most"
+        return (f"must be {word} {rule}, got {describe(value)}", path, False)
+    if kind == "minLength":
+        if rule <= 1:
+            return ("must not be empty", path, False)
+        return (f"is too short ({len(value)} characters, at least {rule})", path, False)
+    if kind == "maxLength":
+        return (f"is too long ({len(value)} characters, at most {rule})", path, False)
+    if kind == "pattern":
+        if path and path[-1] == "server":
+            return (f"{describe(value)} is not a host name: no spaces allowed", path, False)
+        if len(path) >= 2 and path[0] in ("users", "targets") and not isinstance(value, dict):
+            return _name_message(path, value)
+        return (f"{describe(value)} does not match the pattern {rule}", path, False)
+    if kind == "propertyNames":
+        return None
+    return (error.message if len(error.message) < 200 else error.message[:197] + "...",
+            path, False)
+
+
+def _name_message(path: tuple[Any, ...], value: Any) -> tuple[str, tuple[Any, ...], bool]:
+    if path[0] == "users":
+        return ("user code contains control characters: remove them", path, True)
+    return ("target names are letters, digits, '_', '.' or '-' (at most 64, starting with "
+            "a letter or digit)", path, True)
+
+
+def _property_name_errors(error: Any) -> list[tuple[str, tuple[Any, ...], bool]]:
+    """propertyNames errors carry the offending key as instance, not in the path."""
+    out = []
+    parent = tuple(error.absolute_path)
+    for sub in error.context or [error]:
+        key = sub.instance
+        if not isinstance(key, str):
+            continue
+        path = (*parent, key)
+        if sub.validator == "pattern":
+            out.append(_name_message(path, key))
+        elif sub.validator == "maxLength":
+            out.append((f"is too long ({len(key)} characters, at most {sub.validator_value})",
+                        path, True))
+        elif sub.validator == "minLength":
+            out.append(("must not be empty", path, True))
+    return out
+
+
+def _unknown_keys(data: Any, node_schema: dict[str, Any], path: tuple[Any, ...],
+                  out: list[tuple[str, tuple[Any, ...], bool]]) -> None:
+    """Walk data beside the schema and report unknown keys with suggestions."""
+    node_schema = _resolve(node_schema)
+    if not isinstance(data, dict):
+        return
+    if "else" in node_schema and isinstance(data, dict):
+        node_schema = _resolve(node_schema["else"])
+    props = node_schema.get("properties")
+    extra = node_schema.get("additionalProperties")
+    for key, value in data.items():
+        if not isinstance(key, str):
+            continue
+        if props is not None and key in props:
+            _unknown_keys(value, props[key], (*path, key), out)
+        elif isinstance(extra, dict):
+            _unknown_keys(value, extra, (*path, key), out)
+        elif extra is False and not looks_like_secret(key):
+            choices = sorted(props or {})
+            hint = _suggest(key, choices)
+            allowed = ", ".join(choices)
+            out.append((f"unknown key '{key}'{hint}" + ("" if hint else f" (allowed: {allowed})"),
+                        (*path, key), True))
+
+
+def _resolve(node_schema: dict[str, Any]) -> dict[str, Any]:
+    ref = node_schema.get("$ref")
+    if ref and ref.startswith("#/$defs/"):
+        return schema()["$defs"][ref.rsplit("/", 1)[1]]
+    return node_schema
+
+
+def secret_problems(doc: Document) -> list[Problem]:
+    """Secret-like keys anywhere in the document."""
+    problems = []
+    for path, _ in iter_paths(doc.data):
+        if path and isinstance(path[-1], str) and looks_like_secret(path[-1]):
+            problems.append(doc.problem(path, f"'{path[-1]}' looks like a secret: "
+                                        + HOW_PASSWORDS_ARE_SET, key=True))
+    return problems
+
+
+def schema_problems(doc: Document) -> list[Problem]:
+    """Every schema violation in one document, each with its place."""
+    found: list[tuple[str, tuple[Any, ...], bool]] = []
+    for error in _validator().iter_errors(doc.data):
+        if error.validator == "propertyNames":
+            found.extend(_property_name_errors(error))
+            continue
+        if any(isinstance(p, str) and looks_like_secret(p) for p in error.absolute_path):
+            continue
+        message = _message(error)
+        if message is not None:
+            found.append(message)
+    _unknown_keys(doc.data, schema(), (), found)
+    seen = set()
+    problems = []
+    for message, path, key in found:
+        if (message, path) in seen:
+            continue
+        seen.add((message, path))
+        problems.append(doc.problem(path, message, key=key))
+    return problems

@@ -1,0 +1,24 @@
+"""Recognise keys that look like secrets, so they are refused with a useful hint."""
+
+from __future__ import annotations
+
+import re
+
+_CONTAINS = ("password", "passwd", "passphrase", "secret", "token", "motdepasse",
+             "credential", "apikey", "privatekey")
+_EXACT_OR_SUFFIX = ("pwd", "pass", "mdp")
+_NORMALISE = re.compile(r"[^a-z0-9]")
+
+HOW_PASSWORDS_ARE_SET = (
+    "passwords never go in mailprov files: each user types their own SMTP password "
+    "with `mailprov password set USER`, and the database password comes from "
+    "`mailprov login TARGET` or the MAILPROV_DB_PASSWORD environment variable; remove this key"
+)
+
+
+def looks_like_secret(key: str) -> bool:
+    """True for `password`, `smtp_pwd`, `mot_de_passe`, `api-token`, ..."""
+    norm = _NORMALISE.sub("", key.lower())
+    if any(word in norm for word in _CONTAINS):
+        return True
+    return any(norm == word or norm.endswith(word) for word in _EXACT_OR_SUFFIX)

@@ -1,0 +1,172 @@
+"""Rules the JSON Schema cannot express, checked before any database is touched."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from mailprov.errors import Problem
+from mailprov.model import Config, DesiredOverride
+
+OFFICE365_HOSTS = ("smtp.office365.com", "smtp-mail.outlook.com")
+
+
+@lru_cache(maxsize=65536)
+def address_error(address: str) -> str | None:
+    """Why `address` is not a usable e-mail address, or None. No DNS lookup."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
+def url_has_password(url: str) -> bool:
+    try:
+        return urlsplit(url).password is not None
+    except ValueError:
+        return False
+
+
+class _Checker:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.problems: list[Problem] = []
+
+    def add(self, file: str, path: tuple[Any, ...], message: str, *, key: bool = False,
+            severity: str = "error") -> None:
+        assert self.config.problem_at is not None
+        self.problems.append(self.config.problem_at(file, path, message, key, severity))
+
+    def setting(self, dotted: str, message: str, severity: str = "error") -> None:
+        self.add(self.config.origin(dotted), tuple(dotted.split(".")), message,
+                 severity=severity)
+
+
+def semantic_problems(config: Config) -> list[Problem]:
+    """Errors and warnings (Problem.severity) of a merged configuration."""
+    check = _Checker(config)
+    _targets(check)
+    _general(check)
+    _users(check)
+    for target in config.targets.values():
+        if target.edition == "cloud":
+            check.problems.extend(edition_problems(config, "cloud", target.name))
+    _traps(check)
+    return check.problems
+
+
+def _targets(check: _Checker) -> None:
+    config = check.config
+    for target in config.targets.values():
+        file = target.source.file if target.source else config.files[0]
+        if url_has_password(target.url or ""):
+            check.add(file, ("targets", target.name, "url"),
+                      "the URL contains a password: remove it; the database password comes "
+                      f"from `mailprov login {target.name}` or MAILPROV_DB_PASSWORD")
+    name = config.default_target
+    if name is not None and name not in config.targets:
+        known = ", ".join(sorted(config.targets)) or "none defined"
+        check.setting("default_target", f"target '{name}' is not defined under `targets` "
+                                        f"(defined: {known})")
+
+
+def _general(check: _Checker) -> None:
+    general = check.config.general
+    if general.client == "smtp":
+        missing = [k for k in ("server", "port") if getattr(general.smtp, k) is None]
+        if missing:
+            check.setting("general.client", "`client: smtp` needs general.smtp."
+                          + " and general.smtp.".join(missing) + ": add them")
+
+
+def _users(check: _Checker) -> None:
+    config = check.config
+    smtp = config.general.smtp
+    for code, user in config.users.items():
+        override = user.override
+        if override is None:
+            continue
+        base = ("users", code, "smtp")
+        missing = [k for k in ("server", "port")
+                   if getattr(override, k) is None and getattr(smtp, k) is None]
+        if missing:
+            names = " and ".join(missing)
+            check.add(user.source.file, base,
+                      f"no SMTP {names}: set it here or in general.smtp, which overrides inherit")
+        if override.from_address is not None:
+            error = address_error(override.from_address)
+            if error:
+                check.add(user.source.file, (*base, "from"),
+                          f"not a valid e-mail address: {error}")
+        if override.username is not None and "@" in override.username:
+            error = address_error(override.username)
+            if error:
+                check.add(user.source.file, (*base, "username"),
+                          f"looks like an e-mail address but is not valid: {error}")
+        elif override.username is not None and not override.username.isprintable():
+            check.add(user.source.file, (*base, "username"),
+                      "contains control characters: remove them")
+
+
+def edition_problems(config: Config, edition: str, target: str) -> list[Problem]:
+    """maestro*CLOUD rules: SMTP only, user codes are addresses, no `from`."""
+    if edition != "cloud":
+        return []
+    check = _Checker(config)
+    why = f"target '{target}' is maestro*CLOUD"
+    if config.general.client not in (None, "smtp"):
+        check.setting("general.client", f"{why}, which sends through SMTP only: "
+                                        "set `client: smtp`")
+    for code, user in config.users.items():
+        if address_error(code):
+            check.add(user.source.file, ("users", code), f"{why}, where user codes are e-mail "
+                      f"addresses; '{code}' is not one", key=True)
+        if user.override is not None and user.override.from_address is not None:
+            check.add(user.source.file, ("users", code, "smtp", "from"),
+                      f"{why}: the From address is the user code and cannot be set; "
+                      "remove `from`", key=True)
+    return check.problems
+
+
+def _trap_messages(server: str | None, port: int | None, ssl: bool | None) -> list[str]:
+    messages = []
+    if port == 465 and ssl:
+        messages.append("port 465 with `ssl: true`: maestro* (.NET) speaks STARTTLS only and "
+                        "hangs until timeout on an implicit-TLS port; use port 587")
+    if port == 25 and ssl:
+        messages.append("port 25 with `ssl: true`: most servers offer STARTTLS for "
+                        "submission on port 587, and many networks block port 25; use 587")
+    if server and server.lower() in OFFICE365_HOSTS:
+        messages.append(f"{server}: Microsoft turns SMTP AUTH with passwords off by default "
+                        "for existing tenants at the end of December 2026; check that the "
+                        "tenant allows it, or plan a relay")
+    return messages
+
+
+def _traps(check: _Checker) -> None:
+    """Known traps, warned once per place; user overrides warned only for their own values."""
+    config = check.config
+    smtp = config.general.smtp
+    for message in _trap_messages(smtp.server, smtp.port, smtp.ssl):
+        check.setting("general.smtp", message, severity="warning")
+    seen: dict[str, list[tuple[str, str]]] = {}
+    for code, user in config.users.items():
+        override = user.override
+        if override is None or not _sets_own_connection(override):
+            continue
+        effective = (override.server or smtp.server, override.port or smtp.port,
+                     override.ssl if override.ssl is not None else smtp.ssl)
+        for message in _trap_messages(*effective):
+            seen.setdefault(message, []).append((user.source.file, code))
+    for message, places in seen.items():
+        file, code = places[0]
+        more = f" (and {len(places) - 1} other users)" if len(places) > 1 else ""
+        check.add(file, ("users", code, "smtp"), message + more, severity="warning")
+
+
+def _sets_own_connection(override: DesiredOverride) -> bool:
+    return override.server is not None or override.port is not None or override.ssl is not None

@@ -1,0 +1,244 @@
+"""Strict, fast YAML loading for configuration files.
+
+Built on libyaml's C parser when present. It refuses what makes YAML
+surprising or dangerous in a config file: aliases and merge keys (billion
+laughs), duplicate keys, YAML 1.1 booleans such as `yes`/`on`, and integers
+that YAML 1.1 reads as octal or base 60 (`0465`, `1:30`). Positions are kept
+only for these load errors; schema and semantic errors find theirs later with
+:func:`locate`, which re-parses the file only when there is an error to report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+try:
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - libyaml is in every PyYAML wheel we install
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+MAX_DEPTH = 64
+MAX_BYTES = 32 * 1024 * 1024
+_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
+_TRUE_FALSE = {"true": True, "True": True, "TRUE": True,
+               "false": False, "False": False, "FALSE": False}
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class YamlError(Exception):
+    """A load problem at a known place (1-based line and column)."""
+
+    def __init__(self, message: str, line: int = 0, column: int = 0, path: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.path = path
+
+
+def _at(node: yaml.Node, message: str) -> YamlError:
+    mark = node.start_mark
+    return YamlError(message, mark.line + 1, mark.column + 1)
+
+
+class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """SafeLoader with the refusals described in the module docstring."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects:
+            raise _at(node, "aliases (*name) are not allowed in mailprov files: "
+                            "write the value out in full")
+        return super().construct_object(node, deep)
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            raise _at(node, "expected a mapping")
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                raise _at(key_node, "merge keys (<<) are not allowed in mailprov files: "
+                                    "write the keys out in full")
+            key = self.construct_object(key_node, deep)
+            if not isinstance(key, str):
+                raw = key_node.value if isinstance(key_node, yaml.ScalarNode) else "..."
+                raise _at(key_node, f"keys must be text: write '{raw}' in quotes")
+            if key in mapping:
+                first = next(k for k, _ in node.value if k.value == key_node.value)
+                raise _at(key_node, f"duplicate key '{key}' (first defined at line "
+                                    f"{first.start_mark.line + 1}, column "
+                                    f"{first.start_mark.column + 1}): keep one")
+            mapping[key] = self.construct_object(value_node, deep)
+        return mapping
+
+    def construct_yaml_bool(self, node: yaml.Node) -> bool:
+        value = self.construct_scalar(node)
+        if value not in _TRUE_FALSE:
+            raise _at(node, f"'{value}' is read as a boolean by YAML 1.1: write true or "
+                            "false, or put it in quotes if you meant the text")
+        return _TRUE_FALSE[value]
+
+    def construct_yaml_int(self, node: yaml.Node) -> int:
+        value = self.construct_scalar(node)
+        if not _DECIMAL.match(value):
+            if ":" in value:
+                reason = "is read as a base-60 number by YAML 1.1"
+            elif re.match(r"[-+]?0[0-7_]+\Z", value):
+                as_octal = int(value.replace("_", ""), 8)
+                reason = f"has a leading zero and is read as octal ({as_octal}) by YAML 1.1"
+            else:
+                reason = "is not a plain decimal number"
+            raise _at(node, f"'{value}' {reason}: write a plain decimal number "
+                            "(587), or put it in quotes if you meant the text")
+        return int(value)
+
+    def construct_undefined(self, node: yaml.Node) -> Any:
+        raise _at(node, f"unsupported YAML tag {node.tag}: remove the tag")
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:bool", StrictLoader.construct_yaml_bool)
+StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+StrictLoader.add_constructor("tag:yaml.org,2002:map", StrictLoader.construct_yaml_map)
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_str)
+StrictLoader.add_constructor(None, StrictLoader.construct_undefined)
+
+
+def _decode(data: bytes) -> str:
+    if len(data) > MAX_BYTES:
+        raise YamlError(f"file is larger than {MAX_BYTES // (1024 * 1024)} MB; "
+                        "split it with `include:`")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise YamlError("the file is not valid UTF-8 text: save it as UTF-8",
+                        line, column) from None
+    if "\x00" in text:
+        offset = text.index("\x00")
+        line = text.count("\n", 0, offset) + 1
+        raise YamlError("the file contains a NUL byte: is it a binary file?", line,
+                        offset - (text.rfind("\n", 0, offset) + 1) + 1)
+    return text
+
+
+def _check_depth(text: str) -> None:
+    """Refuse deep nesting before libyaml's recursive composer sees it.
+
+    Nesting needs an opening bracket, a `- ` or a `? ` per level, so a file
+    with few of those is safe without a scan; others get an event scan, which
+    runs in constant stack.
+    """
+    rough = text.count("[") + text.count("{") + text.count("- ") + text.count("? ")
+    if rough <= MAX_DEPTH:
+        return
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_BaseLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise YamlError(f"nesting deeper than {MAX_DEPTH} levels is not allowed",
+                                    mark.line + 1, mark.column + 1)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise _from_yaml_error(exc, text) from None
+
+
+def _from_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
+    if isinstance(exc, yaml.reader.ReaderError):
+        offset = exc.position
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return YamlError(f"invalid character U+{char:04X}: control characters are not "
+                         "allowed in mailprov files; remove it", line, column)
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return YamlError(f"invalid YAML: {exc}")
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or "invalid YAML"
+    if mark is None:
+        return YamlError(f"invalid YAML: {problem}")
+    lines = text.splitlines()
+    bad_line = lines[mark.line] if mark.line < len(lines) else ""
+    if "\t" in bad_line[: mark.column + 1]:
+        message = "invalid YAML: tab characters cannot indent YAML; use spaces"
+    else:
+        message = f"invalid YAML: {problem}"
+        if exc.context:
+            message += f" ({exc.context})"
+    return YamlError(message, mark.line + 1, mark.column + 1)
+
+
+def load_yaml(data: bytes) -> Any:
+    """Parse one file's bytes into plain Python data; raise YamlError with its place."""
+    text = _decode(data)
+    if not text.strip() or all(
+        not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
+    ):
+        raise YamlError("the file is empty: start with `version: 1`")
+    _check_depth(text)
+    loader = StrictLoader(text)
+    try:
+        document = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise _from_yaml_error(exc, text) from None
+    finally:
+        loader.dispose()
+    if not isinstance(document, dict):
+        kind = "a list" if isinstance(document, list) else f"'{document}'"
+        raise YamlError(f"the file must be a mapping of keys (version, general, users, ...), "
+                        f"not {kind}", 1, 1)
+    return document
+
+
+def locate(text: str, path: tuple[Any, ...], key: bool = False) -> tuple[int, int]:
+    """Find the 1-based (line, column) of the value at `path`, or of its key.
+
+    Walks as far as the path exists, so a missing key points at its parent.
+    Only called to report an error, never on the fast path.
+    """
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=_BaseLoader)
+    except yaml.YAMLError:
+        return (0, 0)
+    if node is None:
+        return (0, 0)
+    mark = node.start_mark
+    for index, step in enumerate(path):
+        last = index == len(path) - 1
+        found = None
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == step:
+                    found = (key_node, value_node)
+                    break
+            if found is None:
+                break
+            node = found[0] if (last and key) else found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+            if step >= len(node.value):
+                break
+            node = node.value[step]
+        else:
+            break
+        mark = node.start_mark
+    return (mark.line + 1, mark.column + 1)
+
+
+def iter_paths(data: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every (path, value) pair of a loaded document, depth first."""
+    yield prefix, data
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from iter_paths(value, (*prefix, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from iter_paths(value, (*prefix, index))

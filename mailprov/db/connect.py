@@ -1,0 +1,111 @@
+"""Database URLs and engines: default drivers, passwords from outside, redaction.
+
+A URL printed anywhere goes through :func:`redact`, and database errors go
+through :func:`database_error`, which removes the password from the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from mailprov.errors import DatabaseError, TargetError
+
+DEFAULT_DRIVERS = {"postgresql": "psycopg", "postgres": "psycopg", "mysql": "pymysql",
+                   "mariadb": "pymysql"}
+EXTRAS = {"psycopg": "postgres", "pymysql": "mysql"}
+
+
+def parse_url(raw: str) -> URL:
+    """A SQLAlchemy URL with our default drivers; a clear error when malformed."""
+    try:
+        url = make_url(raw)
+    except (ArgumentError, ValueError):
+        raise TargetError(f"'{redact_text(raw)}' is not a database URL: write it like "
+                          "postgresql://user@host/db or sqlite:///file.db") from None
+    if url.drivername == "postgres":
+        url = url.set(drivername="postgresql")
+    if "+" not in url.drivername and url.drivername in DEFAULT_DRIVERS:
+        url = url.set(drivername=f"{url.drivername}+{DEFAULT_DRIVERS[url.drivername]}")
+    return url
+
+
+def redact(url: URL | str) -> str:
+    """The URL with any password removed, safe to print, log or save."""
+    if isinstance(url, str):
+        try:
+            url = make_url(url)
+        except (ArgumentError, ValueError):
+            return redact_text(url)
+    return url.set(password=None).render_as_string(hide_password=False)
+
+
+def redact_text(raw: str) -> str:
+    """Remove a `user:password@` part from text that may not parse as a URL."""
+    import re
+
+    return re.sub(r"(//[^:/@\s]*):[^@\s]*@", r"\1@", raw)
+
+
+def make_engine(url: URL, *, lock_timeout: float = 10.0) -> Engine:
+    """An engine with a bounded connect/lock wait and SQLite transactions we control."""
+    backend = url.get_backend_name()
+    connect_args: dict[str, Any] = {}
+    if backend == "sqlite":
+        connect_args["timeout"] = lock_timeout
+    elif backend in ("postgresql", "mysql", "mariadb"):
+        connect_args["connect_timeout"] = 10
+    try:
+        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=False)
+    except NoSuchModuleError:
+        raise TargetError(f"no SQLAlchemy dialect for '{url.drivername}'") from None
+    except ImportError as exc:
+        driver = url.get_driver_name()
+        extra = EXTRAS.get(driver)
+        hint = f"pip install 'mailprov[{extra}]'" if extra else f"install the {driver} driver"
+        raise TargetError(f"the database driver '{driver}' is not installed ({exc}): "
+                          f"{hint}") from None
+    if backend == "sqlite":
+        _sqlite_transactions(engine)
+    return engine
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Let SQLAlchemy, not pysqlite, start transactions: BEGIN IMMEDIATE for writes."""
+
+    @event.listens_for(engine, "connect")
+    def _autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        mode = "IMMEDIATE" if connection.get_execution_options().get("mailprov_write") else ""
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def database_error(exc: BaseException, url: URL, action: str) -> DatabaseError:
+    """A one-line DatabaseError for a driver error, with no password in it."""
+    orig = getattr(exc, "orig", None) or exc
+    text = " ".join(str(orig).split())
+    if url.password:
+        text = text.replace(str(url.password), "***")
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return DatabaseError(f"{action} {redact(url)} failed: {text}")
+
+
+@contextmanager
+def translate_errors(url: URL, action: str) -> Iterator[None]:
+    """Turn SQLAlchemy/driver errors into DatabaseError for the CLI."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    try:
+        yield
+    except (DBAPIError, SQLAlchemyError, OSError) as exc:
+        raise database_error(exc, url, action) from None

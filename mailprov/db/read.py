@@ -1,0 +1,113 @@
+"""Read the live state: two SELECTs whatever the number of users, never a password."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, inspect, select
+from sqlalchemy.exc import DBAPIError
+
+from mailprov.db.tables import Tables
+from mailprov.errors import DatabaseError, MappingError
+from mailprov.model import GeneralSettings, LiveState, LiveUser, MailSettings
+
+_USER_FIELDS = ("code", "name", "override", "username", "from", "server", "port", "ssl")
+
+
+def _reverse(values: Any) -> dict[Any, str]:
+    return {stored: name for name, stored in (values or {}).items()}
+
+
+def read_general(conn: Connection, tables: Tables, *, for_update: bool = False) -> GeneralSettings:
+    """The general configuration row (locked FOR UPDATE when asked, where supported)."""
+    m = tables.mapping
+    query = select(*(tables.gcol(f) for f in ("edition", "client", "server", "port", "ssl")))
+    query = query.where(tables.general.c[m.general_key_column] == m.general_key_value)
+    if for_update and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = _run(conn, tables, query).first()
+    if row is None:
+        raise DatabaseError(
+            f"no general configuration row ({m.general_key_column} = {m.general_key_value!r}) "
+            f"in table {m.general_table}: is this a maestro* database? "
+            "(`mailprov sandbox URL` creates a test one)"
+        )
+    edition, client, server, port, ssl = row
+    editions = _reverse(m.edition_values)
+    clients = _reverse(m.client_values)
+    return GeneralSettings(
+        edition=editions.get(edition, str(edition)) if editions else str(edition),
+        client=clients.get(client, str(client)) if clients else str(client),
+        server=server,
+        port=port,
+        ssl=bool(ssl),
+    )
+
+
+def user_from_row(row: Iterable[Any]) -> LiveUser:
+    code, name, override, username, from_address, server, port, ssl = row
+    settings = None
+    if override:
+        settings = MailSettings(username, from_address, server, port,
+                                None if ssl is None else bool(ssl))
+    return LiveUser(code, name, settings)
+
+
+def read_users(conn: Connection, tables: Tables, codes: Iterable[str] | None = None
+               ) -> dict[str, LiveUser]:
+    """All users in one SELECT (or only `codes`), without password columns."""
+    query = select(*(tables.ucol(f) for f in _USER_FIELDS))
+    if codes is not None:
+        query = query.where(tables.ucol("code").in_(list(codes)))
+    return {row[0]: user_from_row(row) for row in _run(conn, tables, query)}
+
+
+def read_live_state(conn: Connection, tables: Tables, *, for_update: bool = False) -> LiveState:
+    """General row and every user: two queries, whatever the user count."""
+    general = read_general(conn, tables, for_update=for_update)
+    return LiveState(general, read_users(conn, tables))
+
+
+def password_is_set(conn: Connection, tables: Tables, code: str) -> bool:
+    """Whether a user has entered an SMTP password; the value itself is never selected."""
+    query = select(tables.ucol("password").is_not(None)).where(tables.ucol("code") == code)
+    return bool(_run(conn, tables, query).scalar())
+
+
+def _run(conn: Connection, tables: Tables, query: Any) -> Any:
+    try:
+        return conn.execute(query)
+    except DBAPIError:
+        problem = diagnose_schema(conn, tables)
+        if problem:
+            raise MappingError(problem) from None
+        raise
+
+
+def diagnose_schema(conn: Connection, tables: Tables) -> str | None:
+    """Name the missing table or column after a failed query, if that is the cause."""
+    if conn.in_transaction():
+        conn.rollback()
+    m = tables.mapping
+    where = f" (mapping file {m.source})" if m.source else " (reference model)"
+    try:
+        inspector = inspect(conn)
+        for table in (tables.general, tables.users):
+            if not inspector.has_table(table.name, schema=m.schema):
+                return (f"table '{table.name}' does not exist in the database{where}: check "
+                        "the URL, or point the mapping file at the right table")
+            present = {c["name"].lower() for c in inspector.get_columns(table.name,
+                                                                         schema=m.schema)}
+            for column in table.columns:
+                if column.name == "user_no":
+                    continue
+                if column.name.lower() not in present:
+                    return (f"column '{column.name}' does not exist in table '{table.name}'"
+                            f"{where}: fix the mapping file's columns")
+    except DBAPIError:
+        return None
+    finally:
+        if conn.in_transaction():
+            conn.rollback()
+    return None

@@ -1,0 +1,92 @@
+"""SQLAlchemy Core tables for the reference model, named through a DbMapping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from mailprov.db.mapping import DbMapping
+
+HISTORY_TABLE = "mailprov_history"
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The three tables mailprov touches, and the mapping that named them."""
+
+    mapping: DbMapping
+    general: Table
+    users: Table
+    history: Table
+
+    def gcol(self, field: str) -> Column:
+        return self.general.c[self.mapping.general_columns[field]]
+
+    def ucol(self, field: str) -> Column:
+        return self.users.c[self.mapping.user_columns[field]]
+
+
+def _stored_type(values: object, default: object) -> object:
+    if values and all(isinstance(v, int) for v in values.values()):  # type: ignore[attr-defined]
+        return Integer()
+    return default
+
+
+def build_tables(mapping: DbMapping) -> Tables:
+    """Table objects for the mapped names (no reflection, no query)."""
+    metadata = MetaData(schema=mapping.schema)
+    g = mapping.general_columns
+    key_type = Integer() if isinstance(mapping.general_key_value, int) else String(64)
+    general = Table(
+        mapping.general_table, metadata,
+        Column(mapping.general_key_column, key_type, primary_key=True, autoincrement=False),
+        Column(g["edition"], _stored_type(mapping.edition_values, String(16)), nullable=False,
+               server_default="standard" if not mapping.edition_values else None),
+        Column(g["client"], _stored_type(mapping.client_values, String(16)), nullable=False,
+               server_default="outlook" if not mapping.client_values else None),
+        Column(g["server"], String(255)),
+        Column(g["port"], Integer()),
+        Column(g["ssl"], Boolean(create_constraint=False), nullable=False,
+               server_default=text("0")),
+    )
+    u = mapping.user_columns
+    users = Table(
+        mapping.users_table, metadata,
+        Column("user_no", Integer(), primary_key=True, autoincrement=False),
+        Column(u["code"], String(255), nullable=False, unique=True),
+        Column(u["name"], String(255), nullable=False),
+        Column(u["override"], Boolean(create_constraint=False), nullable=False,
+               server_default=text("0")),
+        Column(u["username"], String(255)),
+        Column(u["from"], String(255)),
+        Column(u["server"], String(255)),
+        Column(u["port"], Integer()),
+        Column(u["ssl"], Boolean(create_constraint=False)),
+        Column(u["password"], Text()),
+        Column(u["password_set_at"], DateTime()),
+    )
+    history = Table(
+        HISTORY_TABLE, metadata,
+        Column("id", Integer(), primary_key=True, autoincrement=True),
+        Column("applied_at", DateTime(), nullable=False),
+        Column("target", String(255), nullable=False),
+        Column("os_user", String(255), nullable=False),
+        Column("host", String(255), nullable=False),
+        Column("config_digest", String(80)),
+        Column("base_digest", String(80), nullable=False),
+        Column("git_commit", String(64)),
+        Column("summary", String(255), nullable=False),
+        Column("changes", Text(), nullable=False),
+    )
+    return Tables(mapping, general, users, history)

@@ -1,0 +1,190 @@
+"""The pure compare step: desired state + live state -> ordered changes.
+
+No I/O here. The renderers and the executor both consume what this returns.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mailprov.model import (
+    INHERITED_FIELDS,
+    OVERRIDE_FIELDS,
+    Config,
+    DesiredGeneral,
+    DesiredOverride,
+    GeneralSettings,
+    LiveState,
+    MailSettings,
+)
+from mailprov.plan import GENERAL, USER_PREFIX, Change, digest_rows
+
+MISSING = "<missing user>"
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    changes: tuple[Change, ...]
+    unmanaged_overrides: int
+    unknown_users: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def target_general(live: GeneralSettings, desired: DesiredGeneral) -> GeneralSettings:
+    """The general row after apply: the file's values over the live ones."""
+    smtp = desired.smtp
+    return GeneralSettings(
+        edition=live.edition,
+        client=desired.client if desired.client is not None else live.client,
+        server=smtp.server if smtp.server is not None else live.server,
+        port=smtp.port if smtp.port is not None else live.port,
+        ssl=smtp.ssl if smtp.ssl is not None else live.ssl,
+    )
+
+
+def resolve_override(code: str, override: DesiredOverride, general: GeneralSettings,
+                     edition: str) -> MailSettings:
+    """A user's override as maestro* stores it: general values copied in (SPEC.md)."""
+    cloud = edition == "cloud"
+    username = override.username
+    if username is None and cloud:
+        username = code
+    return MailSettings(
+        username=username,
+        from_address=code if cloud else override.from_address,
+        server=override.server if override.server is not None else general.server,
+        port=override.port if override.port is not None else general.port,
+        ssl=override.ssl if override.ssl is not None else general.ssl,
+    )
+
+
+def row_state(live: LiveState, address: str) -> Any:
+    """The logical state of one row, as fingerprinted by the base digest."""
+    if address == GENERAL:
+        return general_state(live.general)
+    user = live.users.get(address[len(USER_PREFIX):])
+    if user is None:
+        return MISSING
+    return user.override.as_dict() if user.override else None
+
+
+def general_state(general: GeneralSettings) -> dict[str, Any]:
+    return {"edition": general.edition, **general.as_dict()}
+
+
+def base_digest(live: LiveState, addresses: Iterable[str]) -> str:
+    """Fingerprint of the general row and the rows at `addresses`."""
+    rows = [(a, row_state(live, a)) for a in addresses if a != GENERAL]
+    return digest_rows(general_state(live.general), rows)
+
+
+def _changed_general(before: GeneralSettings, after: GeneralSettings) -> list[str]:
+    changed = []
+    if before.client != after.client:
+        changed.append("client")
+    for field in ("server", "port", "ssl"):
+        if getattr(before, field) != getattr(after, field):
+            changed.append(f"smtp.{field}")
+    return changed
+
+
+def diff(config: Config, live: LiveState) -> DiffResult:
+    """Changes that make `live` match `config`: general first, then users by code."""
+    edition = live.general.edition
+    new_general = target_general(live.general, config.general)
+    changes: list[Change] = []
+    general_changed = _changed_general(live.general, new_general)
+    if general_changed:
+        changes.append(Change(GENERAL, "update", live.general.as_dict(), new_general.as_dict(),
+                              tuple(general_changed)))
+    inherited_moves = {f for f in INHERITED_FIELDS if f"smtp.{f}" in general_changed}
+    unknown = []
+    user_changes: list[Change] = []
+    for code, desired in config.users.items():
+        user = live.users.get(code)
+        if user is None:
+            unknown.append(code)
+            continue
+        current = user.override
+        if desired.override is None:
+            if current is not None:
+                user_changes.append(Change(USER_PREFIX + code, "delete", current.as_dict(),
+                                           None, OVERRIDE_FIELDS))
+            continue
+        wanted = resolve_override(code, desired.override, new_general, edition)
+        if current is None:
+            user_changes.append(Change(USER_PREFIX + code, "create", None, wanted.as_dict(),
+                                       OVERRIDE_FIELDS))
+            continue
+        before, after = current.as_dict(), wanted.as_dict()
+        changed = tuple(f for f in OVERRIDE_FIELDS if before[f] != after[f])
+        if changed:
+            follows = bool(inherited_moves) and all(
+                f in inherited_moves and getattr(desired.override, f) is None
+                and before[f] == getattr(live.general, f)
+                for f in changed
+            )
+            user_changes.append(Change(USER_PREFIX + code, "update", before, after, changed,
+                                       follows_general=follows))
+    unmanaged = 0
+    stale_followers = 0
+    for code, user in live.users.items():
+        if user.override is None or code in config.users:
+            continue
+        if config.prune:
+            user_changes.append(Change(USER_PREFIX + code, "delete", user.override.as_dict(),
+                                       None, OVERRIDE_FIELDS))
+        else:
+            unmanaged += 1
+            if inherited_moves and all(
+                getattr(user.override, f) == getattr(live.general, f) for f in inherited_moves
+            ):
+                stale_followers += 1
+    user_changes.sort(key=lambda c: c.address)
+    warnings = []
+    if stale_followers:
+        warnings.append(
+            f"{stale_followers} override(s) on users not listed in the files use the old "
+            "general SMTP settings and will keep them: list those users, or set `prune: true`"
+        )
+    return DiffResult(tuple(changes + user_changes), unmanaged, tuple(sorted(unknown)),
+                      tuple(warnings))
+
+
+def suggest_codes(code: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """Closest existing user codes (case-insensitive, look-alike aware)."""
+    known = list(known)
+    folded = {k.casefold(): k for k in known}
+    plain = _ascii_fold(code)
+    hits = []
+    for candidate in (code.casefold(), plain.casefold()):
+        if candidate in folded and folded[candidate] not in hits:
+            hits.append(folded[candidate])
+    for close in difflib.get_close_matches(plain.casefold(), list(folded), n=n, cutoff=0.75):
+        if folded[close] not in hits:
+            hits.append(folded[close])
+    return hits[:n]
+
+
+_LOOKALIKES = str.maketrans({
+    "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "К": "K", "М": "M", "О": "O", "Р": "P",
+    "Т": "T", "Х": "X", "а": "a", "с": "c", "е": "e", "о": "o", "р": "p", "х": "x", "у": "y",
+    "Ι": "I", "Ο": "O", "Α": "A", "Β": "B", "Ε": "E", "Κ": "K", "Μ": "M", "Ν": "N", "Τ": "T",
+})
+
+
+def _ascii_fold(code: str) -> str:
+    text = unicodedata.normalize("NFKC", code).translate(_LOOKALIKES)
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode() or code
+
+
+def describe_lookalikes(code: str) -> str:
+    """Name the non-ASCII characters of a code, to reveal look-alikes."""
+    odd = [f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in code if ord(c) > 127]
+    if not odd:
+        return ""
+    return " (it contains " + ", ".join(dict.fromkeys(odd)) + ")"

@@ -1,0 +1,104 @@
+"""The one family of errors mailprov raises for anything a user can fix.
+
+Every error carries a message written for the person at the terminal and the
+process exit code the CLI must use (see SPEC.md, "Exit codes").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class MailprovError(Exception):
+    """A problem the user can fix; rendered as one message, never a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding in a configuration file, with its place.
+
+    `path` is the dotted path in the document (``users.COMPTA.smtp.port``);
+    `line` and `column` are 1-based, or 0 when the place is unknown.
+    """
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    severity: str = "error"
+
+    def format(self) -> str:
+        where = self.file
+        if self.line:
+            where = f"{where}:{self.line}:{self.column}"
+        label = "warning: " if self.severity == "warning" else ""
+        if self.path:
+            return f"{where}: {self.path}: {label}{self.message}"
+        return f"{where}: {label}{self.message}"
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.file, self.line, self.column, self.path)
+
+
+class ConfigError(MailprovError):
+    """One or more problems in the configuration files, all reported at once."""
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+        self.problems = tuple(sorted(problems, key=lambda p: p.sort_key))
+        lines = [p.format() for p in self.problems]
+        count = len(self.problems)
+        lines.append(f"{count} error{'s' if count != 1 else ''} found.")
+        super().__init__("\n".join(lines))
+
+
+class MappingError(MailprovError):
+    """The database mapping file is invalid or does not match the database."""
+
+
+class DatabaseError(MailprovError):
+    """The database could not be reached or answered with an error."""
+
+
+class UnknownUserError(MailprovError):
+    """The files name user codes that do not exist in the target database."""
+
+
+class TargetError(MailprovError):
+    """The target cannot be resolved (unknown name, missing URL, password in a file)."""
+
+
+class PlanFileError(MailprovError):
+    """A saved plan file cannot be read."""
+
+
+class ApplyDeclined(MailprovError):
+    """The user did not answer `yes` at the apply prompt."""
+
+
+class SafetyError(MailprovError):
+    """The plan exceeds a safety threshold; `--force` or a raised threshold is needed."""
+
+    exit_code = 3
+
+
+class StalePlanError(MailprovError):
+    """The live rows changed since the saved plan was computed."""
+
+    exit_code = 3
+
+
+class LockError(MailprovError):
+    """Another apply holds the lock on the target."""
+
+    exit_code = 3

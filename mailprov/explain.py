@@ -1,0 +1,48 @@
+"""Why a user sends mail the way they do: general default, or their own override."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mailprov.model import GeneralSettings, LiveUser
+
+if TYPE_CHECKING:
+    from mailprov.api import Explanation
+
+CLIENT_LABELS = {
+    "other": "another desktop mail program, through the Windows MAPI profile",
+    "outlook": "the Outlook profile of the Windows user",
+    "lotus_notes": "Lotus Notes",
+    "smtp": "SMTP, with the general SMTP account",
+}
+
+
+def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool) -> Explanation:
+    from mailprov.api import Explanation
+
+    cloud = general.edition == "cloud"
+    override = user.override
+    notes: list[str] = []
+    if override is not None:
+        reason = (f"the user's own SMTP section is enabled; it takes precedence over the "
+                  f"general default ({general.client}): maestro*'s bi-mode")
+        if not password_set:
+            notes.append("no SMTP password entered yet: the user types it in maestro* "
+                         "(Préférences > Courriel) or with `mailprov password set`")
+        return Explanation(user.code, user.name, general.edition, "override", reason,
+                           override.server, override.port, override.ssl, override.username,
+                           user.code if cloud else override.from_address, password_set,
+                           tuple(notes))
+    reason = (f"no per-user SMTP section: the general default applies "
+              f"({CLIENT_LABELS.get(general.client, general.client)})")
+    if general.client != "smtp":
+        if general.client == "other":
+            notes.append("contact synchronisation is not available with this client")
+        return Explanation(user.code, user.name, general.edition, general.client, reason,
+                           None, None, None, None, None, password_set, tuple(notes))
+    if not cloud:
+        notes.append("the general SMTP account gives no login or From address for this user: "
+                     "list the user under `users:` with a `smtp` section")
+    return Explanation(user.code, user.name, general.edition, "smtp", reason, general.server,
+                       general.port, general.ssl, user.code if cloud else None,
+                       user.code if cloud else None, password_set, tuple(notes))

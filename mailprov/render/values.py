@@ -1,0 +1,52 @@
+"""How attribute values are shown to people, shared by the text and Markdown renderers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mailprov.plan import Change
+
+
+def show(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
+    return text
+
+
+def flatten(data: Mapping[str, Any] | None, prefix: str = "") -> dict[str, Any]:
+    """{'smtp': {'port': 25}} -> {'smtp.port': 25}."""
+    out: dict[str, Any] = {}
+    for key, value in (data or {}).items():
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def attribute_rows(change: Change) -> list[tuple[str, Any, Any]]:
+    """(attribute, before, after) for the attributes a change touches."""
+    before, after = flatten(change.before), flatten(change.after)
+    return [(name, before.get(name), after.get(name)) for name in change.changed]
+
+
+def summary_line(summary: Mapping[str, int], changes_present: bool) -> str:
+    if not changes_present:
+        return "No changes. maestro* matches the configuration."
+    return (f"Plan: {summary['create']} to add, {summary['update']} to change, "
+            f"{summary['delete']} to remove.")
+
+
+def unmanaged_line(count: int) -> str:
+    if count == 0:
+        return "No existing override is left alone: the files list every user that has one."
+    noun = "override" if count == 1 else "overrides"
+    verb = "is" if count == 1 else "are"
+    return (f"{count} existing {noun} {verb} left alone because the files do not list "
+            f"{'that user' if count == 1 else 'those users'} (prune: false).")
