@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mailprov.config.document import Document, format_path
-from mailprov.config.schema import schema_problems, secret_problems
+from mailprov.config.schema import document_problems
 from mailprov.config.semantic import semantic_problems
 from mailprov.config.yamlload import YamlError, load_yaml
 from mailprov.errors import ConfigError, Problem
@@ -106,8 +106,9 @@ class _Loader:
                 continue
             real = target.resolve()
             if not real.is_relative_to(root_folder):
+                folder = display_name(root_folder)
                 self.problems.append(doc.problem(path, f"'{pattern}' is outside the folder of "
-                                                 f"the configuration ({root_folder}): includes "
+                                                 f"the configuration ({folder}): includes "
                                                  "may not climb out of it"))
                 continue
             if real in chain:
@@ -256,12 +257,12 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
         loader.load_root(Path(path))
     errors = [p for p in loader.problems if p.severity == "error"]
     warnings = [p for p in loader.problems if p.severity == "warning"]
+    errors.extend(_version_problems(loader.documents))
     for doc in loader.documents:
-        found = secret_problems(doc) + schema_problems(doc)
+        found = document_problems(doc)
         if found:
             errors.extend(found)
             doc.data = _without_invalid_parts(doc.data, found)
-    errors.extend(_version_problems(loader.documents))
     merger = _Merger()
     for doc in loader.documents:
         merger.add(doc)
@@ -295,6 +296,8 @@ def _without_invalid_parts(data: dict[str, Any], problems: list[Problem]) -> dic
             node.pop(steps[depth - 1], None)
         elif not steps:
             return {}
+        elif len(steps) < depth:  # the section itself is wrong (`general: outlook`)
+            cleaned.pop(steps[0], None)
     return cleaned
 
 

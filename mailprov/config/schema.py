@@ -98,6 +98,8 @@ def _message(error: Any) -> tuple[str, tuple[Any, ...], bool] | None:
         return (f"is too long ({len(value)} characters, at most {rule})", path, False)
     if kind == "pattern":
         if path and path[-1] == "server":
+            if not value:
+                return None  # reported by minLength
             return (f"{describe(value)} is not a host name: no spaces allowed", path, False)
         if len(path) >= 2 and path[0] in ("users", "targets") and not isinstance(value, dict):
             return _name_message(path, value)
@@ -124,7 +126,7 @@ def _property_name_errors(error: Any) -> list[tuple[str, tuple[Any, ...], bool]]
         if not isinstance(key, str):
             continue
         path = (*parent, key)
-        if sub.validator == "pattern":
+        if sub.validator == "pattern" and key:  # an empty key is reported by minLength
             out.append(_name_message(path, key))
         elif sub.validator == "maxLength":
             out.append((f"is too long ({len(key)} characters, at most {sub.validator_value})",
@@ -151,7 +153,7 @@ def _unknown_keys(data: Any, node_schema: dict[str, Any], path: tuple[Any, ...],
             _unknown_keys(value, props[key], (*path, key), out)
         elif isinstance(extra, dict):
             _unknown_keys(value, extra, (*path, key), out)
-        elif extra is False and not looks_like_secret(key):
+        elif extra is False and not (looks_like_secret(key) and not _is_name((*path, key))):
             choices = sorted(props or {})
             hint = _suggest(key, choices)
             allowed = ", ".join(choices)
@@ -166,11 +168,35 @@ def _resolve(node_schema: dict[str, Any]) -> dict[str, Any]:
     return node_schema
 
 
+@cache
+def _fast_check() -> Any:
+    from mailprov.config.fastschema import compile_schema
+
+    return compile_schema(schema())
+
+
+def document_problems(doc: Document) -> list[Problem]:
+    """Secret-like keys and schema violations of one document.
+
+    Valid documents, the common case, pass the compiled check and skip
+    jsonschema; an invalid one gets every error explained.
+    """
+    if _fast_check()(doc.data):
+        return []
+    return secret_problems(doc) + schema_problems(doc)
+
+
+def _is_name(path: tuple[Any, ...]) -> bool:
+    """User codes and target names are free text, not keys that could hold a secret."""
+    return len(path) == 2 and path[0] in ("users", "targets")
+
+
 def secret_problems(doc: Document) -> list[Problem]:
-    """Secret-like keys anywhere in the document."""
+    """Secret-like keys anywhere in the document (user codes and target names excepted)."""
     problems = []
     for path, _ in iter_paths(doc.data):
-        if path and isinstance(path[-1], str) and looks_like_secret(path[-1]):
+        if path and isinstance(path[-1], str) and not _is_name(path) \
+                and looks_like_secret(path[-1]):
             problems.append(doc.problem(path, f"'{path[-1]}' looks like a secret: "
                                         + HOW_PASSWORDS_ARE_SET, key=True))
     return problems
@@ -180,10 +206,12 @@ def schema_problems(doc: Document) -> list[Problem]:
     """Every schema violation in one document, each with its place."""
     found: list[tuple[str, tuple[Any, ...], bool]] = []
     for error in _validator().iter_errors(doc.data):
-        if error.validator == "propertyNames":
+        if error.validator == "propertyNames" or "propertyNames" in error.relative_schema_path:
             found.extend(_property_name_errors(error))
             continue
-        if any(isinstance(p, str) and looks_like_secret(p) for p in error.absolute_path):
+        error_path = tuple(error.absolute_path)
+        if any(isinstance(p, str) and looks_like_secret(p) and not _is_name(error_path[:i + 1])
+               for i, p in enumerate(error_path)):
             continue
         message = _message(error)
         if message is not None:

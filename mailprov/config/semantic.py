@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,9 +13,26 @@ from mailprov.model import Config, DesiredOverride
 OFFICE365_HOSTS = ("smtp.office365.com", "smtp-mail.outlook.com")
 
 
-@lru_cache(maxsize=65536)
+# An unquoted ASCII local part (RFC 5322 dot-atom), the overwhelmingly common case.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_SIMPLE_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*\Z")
+
+
 def address_error(address: str) -> str | None:
-    """Why `address` is not a usable e-mail address, or None. No DNS lookup."""
+    """Why `address` is not a usable e-mail address, or None. No DNS lookup.
+
+    email-validator judges every domain (once per domain) and every unusual
+    address; a plain ASCII local part on an accepted domain needs no more.
+    """
+    local, at, domain = address.rpartition("@")
+    if at and len(address) <= 254 and len(local) <= 64 and _SIMPLE_LOCAL.match(local) \
+            and _full_check(f"a@{domain}") is None:
+        return None
+    return _full_check(address)
+
+
+@lru_cache(maxsize=4096)
+def _full_check(address: str) -> str | None:
     from email_validator import EmailNotValidError, validate_email
 
     try:
@@ -80,7 +98,8 @@ def _general(check: _Checker) -> None:
         missing = [k for k in ("server", "port") if getattr(general.smtp, k) is None]
         if missing:
             check.setting("general.client", "`client: smtp` needs general.smtp."
-                          + " and general.smtp.".join(missing) + ": add them")
+                          + " and general.smtp.".join(missing)
+                          + (": add them" if len(missing) > 1 else ": add it"))
 
 
 def _users(check: _Checker) -> None:
@@ -96,7 +115,8 @@ def _users(check: _Checker) -> None:
         if missing:
             names = " and ".join(missing)
             check.add(user.source.file, base,
-                      f"no SMTP {names}: set it here or in general.smtp, which overrides inherit")
+                      f"no SMTP {names}: set {'them' if len(missing) > 1 else 'it'} here "
+                      "or in general.smtp, which overrides inherit")
         if override.from_address is not None:
             error = address_error(override.from_address)
             if error:

@@ -10,11 +10,14 @@ only for these load errors; schema and semantic errors find theirs later with
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import yaml
+
+from mailprov.config.fastyaml import parse_simple
 
 try:
     from yaml import CSafeLoader as _BaseLoader
@@ -50,7 +53,8 @@ class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         if node in self.constructed_objects:
-            raise _at(node, "aliases (*name) are not allowed in mailprov files: "
+            raise _at(node, "this value has an anchor (&name) that an alias (*name) "
+                            "repeats; aliases are not allowed in mailprov files: "
                             "write the value out in full")
         return super().construct_object(node, deep)
 
@@ -95,6 +99,13 @@ class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                             "(587), or put it in quotes if you meant the text")
         return int(value)
 
+    def construct_yaml_float(self, node: yaml.Node) -> float:
+        value = super().construct_yaml_float(node)
+        if not math.isfinite(value):
+            raise _at(node, f"'{node.value}' is not a finite number: write a plain number "
+                            "such as 30")
+        return float(value)
+
     def construct_undefined(self, node: yaml.Node) -> Any:
         raise _at(node, f"unsupported YAML tag {node.tag}: remove the tag")
 
@@ -103,6 +114,9 @@ StrictLoader.add_constructor("tag:yaml.org,2002:bool", StrictLoader.construct_ya
 StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
 StrictLoader.add_constructor("tag:yaml.org,2002:map", StrictLoader.construct_yaml_map)
 StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_str)
+StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)
+for _tag in ("binary", "set", "omap", "pairs"):  # no mailprov value has these types
+    StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", StrictLoader.construct_undefined)
 StrictLoader.add_constructor(None, StrictLoader.construct_undefined)
 
 
@@ -172,7 +186,12 @@ def _from_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
         message = "invalid YAML: tab characters cannot indent YAML; use spaces"
     else:
         message = f"invalid YAML: {problem}"
-        if exc.context:
+        context_mark = exc.context_mark
+        if (exc.context and exc.context.startswith("while ") and context_mark is not None
+                and context_mark.line != mark.line):
+            message += (f" ({exc.context} that starts at line {context_mark.line + 1}, "
+                        f"column {context_mark.column + 1})")
+        elif exc.context:
             message += f" ({exc.context})"
     return YamlError(message, mark.line + 1, mark.column + 1)
 
@@ -180,6 +199,9 @@ def _from_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
 def load_yaml(data: bytes) -> Any:
     """Parse one file's bytes into plain Python data; raise YamlError with its place."""
     text = _decode(data)
+    fast = parse_simple(text)
+    if fast is not None:
+        return fast
     if not text.strip() or all(
         not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
     ):
@@ -193,7 +215,10 @@ def load_yaml(data: bytes) -> Any:
     finally:
         loader.dispose()
     if not isinstance(document, dict):
-        kind = "a list" if isinstance(document, list) else f"'{document}'"
+        if document is None:
+            kind = "nothing (null)"
+        else:
+            kind = "a list" if isinstance(document, list) else f"'{document}'"
         raise YamlError(f"the file must be a mapping of keys (version, general, users, ...), "
                         f"not {kind}", 1, 1)
     return document

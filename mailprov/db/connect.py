@@ -42,7 +42,14 @@ def redact(url: URL | str) -> str:
             url = make_url(url)
         except (ArgumentError, ValueError):
             return redact_text(url)
-    return url.set(password=None).render_as_string(hide_password=False)
+    # URL.set(password=None) leaves the password unchanged; _replace clears it. Drivers also
+    # take a password as a query parameter (?password=..., ?passwd=...): drop those too.
+    url = url._replace(password=None).difference_update_query(
+        [k for k in url.query if k.lower() in _PASSWORD_QUERY_KEYS])
+    return url.render_as_string(hide_password=False)
+
+
+_PASSWORD_QUERY_KEYS = ("password", "passwd", "pwd")
 
 
 def redact_text(raw: str) -> str:

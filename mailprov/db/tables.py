@@ -13,7 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    text,
+    false,
 )
 
 from mailprov.db.mapping import DbMapping
@@ -58,7 +58,7 @@ def build_tables(mapping: DbMapping) -> Tables:
         Column(g["server"], String(255)),
         Column(g["port"], Integer()),
         Column(g["ssl"], Boolean(create_constraint=False), nullable=False,
-               server_default=text("0")),
+               server_default=false()),
     )
     u = mapping.user_columns
     users = Table(
@@ -67,7 +67,7 @@ def build_tables(mapping: DbMapping) -> Tables:
         Column(u["code"], String(255), nullable=False, unique=True),
         Column(u["name"], String(255), nullable=False),
         Column(u["override"], Boolean(create_constraint=False), nullable=False,
-               server_default=text("0")),
+               server_default=false()),
         Column(u["username"], String(255)),
         Column(u["from"], String(255)),
         Column(u["server"], String(255)),

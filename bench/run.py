@@ -1,0 +1,601 @@
+"""mailprov benchmark suite: each figure beside the least any tool could do (its "floor").
+
+    .venv/bin/python bench/run.py                      # 100, 1000, 10000 users; sqlite, postgres
+    .venv/bin/python bench/run.py --sizes 50 --backends sqlite --repeat 1 --json out.json
+
+It generates its own data (mailprov's sandbox users, then a config with an
+SMTP override for every user, applied once; the "next" config changes 10% of
+them), measures validate, plan, apply, CLI start-up, peak memory and database
+statements, and prints one table. See bench/README.md for what each figure
+means. PostgreSQL databases it creates are named mailprov_bench_<hex> and are
+dropped at the end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import benchdata as bd
+
+PG_URL_PREFIX = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+PG_CONNINFO = "host=127.0.0.1 port=5432 user=postgres connect_timeout=10 dbname="
+PG_PREFIX = "mailprov_bench_"
+RATIO_TARGETS = {"plan": 1.5, "apply": 2.0, "startup": 2.0}
+MEMORY_LIMIT_MB = 150.0
+FORMAT_VERSION = 1
+
+
+# --- timing -------------------------------------------------------------------------
+
+
+def clear_run_caches() -> None:
+    """Forget what a fresh `mailprov` process would not know (memoised address checks)."""
+    from mailprov.config import semantic
+
+    clear = getattr(getattr(semantic, "address_error", None), "cache_clear", None)
+    if clear is not None:
+        clear()
+
+
+@dataclass
+class Side:
+    """One side of a comparison: what to run, and what to do around it (untimed)."""
+
+    run: Callable[[Any], Any]
+    prepare: Callable[[], Any] = lambda: None
+    cleanup: Callable[[Any], None] = lambda state: None
+
+
+def _time_once(side: Side) -> float:
+    state = side.prepare()
+    try:
+        clear_run_caches()
+        gc.collect()
+        start = time.perf_counter()
+        side.run(state)
+        return time.perf_counter() - start
+    finally:
+        side.cleanup(state)
+
+
+def measure_pair(subject: Side, floor: Side, repeat: int) -> tuple[list[float], list[float]]:
+    """Alternate subject and floor, one untimed warm-up round first (imports, page cache)."""
+    subject_times: list[float] = []
+    floor_times: list[float] = []
+    for round_no in range(repeat + 1):
+        s, f = _time_once(subject), _time_once(floor)
+        if round_no:
+            subject_times.append(s)
+            floor_times.append(f)
+    return subject_times, floor_times
+
+
+@dataclass
+class Result:
+    figure: str
+    size: int | None
+    backend: str | None
+    unit: str
+    runs: list[float]
+    floor_runs: list[float]
+    target: str | None = None
+    target_met: bool | None = None
+    note: str = ""
+
+    @property
+    def best(self) -> float:
+        return min(self.runs)
+
+    @property
+    def floor_best(self) -> float:
+        return min(self.floor_runs)
+
+    @property
+    def ratio(self) -> float:
+        return self.best / self.floor_best if self.floor_best else float("inf")
+
+    def judge(self) -> Result:
+        if self.figure in RATIO_TARGETS:
+            limit = RATIO_TARGETS[self.figure]
+            self.target = f"<= {limit:g}x"
+            self.target_met = self.ratio <= limit
+        elif self.figure == "memory":
+            self.target = f"< {MEMORY_LIMIT_MB:g} MB"
+            self.target_met = self.best < MEMORY_LIMIT_MB
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "figure": self.figure, "size": self.size, "backend": self.backend, "unit": self.unit,
+            "best": self.best, "median": statistics.median(self.runs), "runs": self.runs,
+            "floor_best": self.floor_best, "floor_median": statistics.median(self.floor_runs),
+            "floor_runs": self.floor_runs, "ratio": self.ratio, "target": self.target,
+            "target_met": self.target_met, "note": self.note,
+        }
+
+
+# --- databases ----------------------------------------------------------------------
+
+
+@dataclass
+class Db:
+    name: str
+    url: str  # for mailprov (SQLAlchemy URL)
+    dsn: str  # for the raw driver (file path or conninfo)
+
+
+class SqliteBackend:
+    name = "sqlite"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def create(self, label: str) -> Db:
+        path = self.folder / f"{label}-{uuid.uuid4().hex[:8]}.db"
+        return Db(path.name, f"sqlite:///{path}", str(path))
+
+    def copy(self, source: Db, label: str) -> Db:
+        db = self.create(label)
+        shutil.copyfile(source.dsn, db.dsn)
+        return db
+
+    def drop(self, db: Db) -> None:
+        Path(db.dsn).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        pass
+
+
+class PostgresBackend:
+    """Temporary databases on the local server, all dropped (and checked gone) by close()."""
+
+    name = "postgres"
+
+    def __init__(self) -> None:
+        import psycopg
+
+        try:
+            self.admin = psycopg.connect(PG_CONNINFO + "postgres", autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise SystemExit(f"PostgreSQL is not reachable on 127.0.0.1:5432 as postgres: "
+                             f"{exc}".strip()) from None
+        self.created: list[str] = []
+
+    def _db(self, name: str) -> Db:
+        return Db(name, PG_URL_PREFIX + name, PG_CONNINFO + name)
+
+    def create(self, label: str) -> Db:
+        name = PG_PREFIX + uuid.uuid4().hex[:12]
+        self.admin.execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return self._db(name)
+
+    def _disconnect(self, name: str) -> None:
+        self.admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+
+    def copy(self, source: Db, label: str) -> Db:
+        import psycopg
+
+        name = PG_PREFIX + uuid.uuid4().hex[:12]
+        for attempt in range(20):
+            self._disconnect(source.name)
+            try:
+                self.admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source.name}"')
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == 19:
+                    raise
+                time.sleep(0.05)
+        self.created.append(name)
+        return self._db(name)
+
+    def drop(self, db: Db) -> None:
+        self._disconnect(db.name)
+        self.admin.execute(f'DROP DATABASE IF EXISTS "{db.name}"')
+        self.created.remove(db.name)
+
+    def close(self) -> None:
+        try:
+            for name in list(self.created):
+                self.drop(self._db(name))
+            left = self.admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                      (PG_PREFIX + "%",)).fetchall()
+            mine = [row[0] for row in left if row[0] in self.created]
+            if mine:
+                print(f"warning: could not drop {', '.join(mine)}", file=sys.stderr)
+        finally:
+            self.admin.close()
+
+
+Backend = SqliteBackend | PostgresBackend
+
+
+# --- one scenario: a database at base state, and the next config ---------------------
+
+
+@dataclass
+class Scenario:
+    backend: Backend
+    size: int
+    base: Db
+    next_config: Path
+    target: Any  # mailprov.api.ResolvedTarget
+    plan: Any  # the plan from base to next
+    changed: int
+    apply_rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def prepare_scenario(backend: Backend, size: int, folder: Path) -> Scenario:
+    from mailprov import api
+
+    base = backend.create(f"base{size}")
+    api.sandbox(base.url, users=size)
+    codes = bd.user_codes(size)
+    prefix = folder / f"{backend.name}-{size}"
+    base_config = bd.write_config(Path(f"{prefix}-base.yaml"), base.url, codes)
+    config = api.load_config([base_config])
+    target = api.resolve_target(config, None)
+    api.apply(api.plan(config, target), target)
+    changed = bd.changed_indexes(size)
+    next_config = bd.write_config(Path(f"{prefix}-next.yaml"), base.url, codes, changed)
+    plan = api.plan(api.load_config([next_config]), target)
+    expected = {"create": 0, "update": len(changed), "delete": 0}
+    if plan.summary != expected:
+        raise SystemExit(f"unexpected plan for {size} users on {backend.name}: "
+                         f"{plan.summary}, expected {expected}")
+    rows = []
+    for change in plan.changes:
+        after = change.after
+        rows.append((after["username"], after["from"], after["server"], after["port"],
+                     after["ssl"], change.user_code))
+    return Scenario(backend, size, base, next_config, target, plan, len(changed), rows)
+
+
+def _resolved(url: str) -> Any:
+    from mailprov import api
+
+    return api.ResolvedTarget("bench", url)
+
+
+def bench_validate(size: int, folder: Path, repeat: int) -> Result:
+    from mailprov import api
+
+    path = bd.write_config(folder / f"validate-{size}.yaml", "sqlite:///maestro.db",
+                           bd.user_codes(size), bd.changed_indexes(size))
+    subject = Side(lambda _: api.load_config([path]))
+    floor = Side(lambda _: bd.floor_validate(path))
+    runs, floor_runs = measure_pair(subject, floor, repeat)
+    return Result("validate", size, None, "s", runs, floor_runs).judge()
+
+
+def bench_plan(sc: Scenario, repeat: int) -> Result:
+    from mailprov import api
+
+    def subject(_: Any) -> None:
+        config = api.load_config([sc.next_config])
+        api.plan(config, api.resolve_target(config, None))
+
+    floor = Side(lambda _: bd.floor_plan(sc.next_config, sc.backend.name, sc.base.dsn))
+    runs, floor_runs = measure_pair(Side(subject), floor, repeat)
+    return Result("plan", sc.size, sc.backend.name, "s", runs, floor_runs).judge()
+
+
+def bench_apply(sc: Scenario, repeat: int) -> Result:
+    from mailprov import api
+
+    def fresh() -> Db:
+        return sc.backend.copy(sc.base, f"apply{sc.size}")
+
+    subject = Side(lambda db: api.apply(sc.plan, _resolved(db.url)), fresh, sc.backend.drop)
+    floor = Side(lambda db: bd.floor_apply(sc.backend.name, db.dsn, sc.apply_rows), fresh,
+                 sc.backend.drop)
+    runs, floor_runs = measure_pair(subject, floor, repeat)
+    return Result("apply", sc.size, sc.backend.name, "s", runs, floor_runs,
+                  note=f"{sc.changed} users changed").judge()
+
+
+def bench_startup(repeat: int) -> Result:
+    script = Path(sys.executable).parent / "mailprov"
+    if not script.exists():
+        raise SystemExit(f"no mailprov script next to {sys.executable}: install mailprov "
+                         "in this environment (pip install -e .)")
+
+    def run(argv: list[str]) -> Callable[[Any], None]:
+        return lambda _: subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+
+    runs, floor_runs = measure_pair(Side(run([str(script), "--version"])),
+                                    Side(run([sys.executable, "-c", "import click"])), repeat)
+    return Result("startup", None, None, "s", runs, floor_runs,
+                  note="`mailprov --version` vs `python -c 'import click'`").judge()
+
+
+def _child(mode: str, sc: Scenario) -> dict[str, Any]:
+    argv = [sys.executable, str(Path(__file__).resolve()), "--child", mode,
+            str(sc.next_config), sc.backend.name, sc.base.dsn]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def bench_memory(sc: Scenario, repeat: int) -> list[Result]:
+    """Peak RSS and wall time of a fresh process that plans (vs. one running the floor)."""
+    subject = [_child("plan", sc) for _ in range(repeat)]
+    floor = [_child("floor", sc) for _ in range(repeat)]
+    for child in (*subject, *floor):
+        if child["changes"] != sc.changed:
+            raise SystemExit(f"memory child found {child['changes']} changes, "
+                             f"expected {sc.changed}")
+    memory = Result("memory", sc.size, sc.backend.name, "MB",
+                    [c["maxrss_kb"] / 1024 for c in subject],
+                    [c["maxrss_kb"] / 1024 for c in floor],
+                    note="peak RSS of a process running plan").judge()
+    cold = Result("plan-cold", sc.size, sc.backend.name, "s",
+                  [c["seconds"] for c in subject], [c["seconds"] for c in floor],
+                  note="plan in a fresh process, imports included").judge()
+    return [memory, cold]
+
+
+# --- database statements -----------------------------------------------------------
+
+
+@contextmanager
+def count_statements() -> Iterator[list[tuple[str, bool, int]]]:
+    """Every statement any SQLAlchemy engine sends: (verb, executemany, rows)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    seen: list[tuple[str, bool, int]] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                 executemany: bool) -> None:
+        verb = statement.split(None, 1)[0].upper() if statement.strip() else "?"
+        seen.append((verb, executemany, len(parameters) if executemany else 1))
+
+    event.listen(Engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", listener)
+
+
+def _summary(seen: list[tuple[str, bool, int]]) -> dict[str, Any]:
+    many = [rows for _, executemany, rows in seen if executemany]
+    return {"statements": len(seen), "by_verb": dict(Counter(verb for verb, _, _ in seen)),
+            "executemany_calls": len(many), "executemany_rows": sum(many)}
+
+
+def bench_round_trips(sc: Scenario) -> dict[str, Any]:
+    from mailprov import api
+
+    with count_statements() as seen:
+        config = api.load_config([sc.next_config])
+        api.plan(config, api.resolve_target(config, None))
+    plan = _summary(seen)
+    db = sc.backend.copy(sc.base, f"count{sc.size}")
+    try:
+        with count_statements() as seen:
+            api.apply(sc.plan, _resolved(db.url))
+    finally:
+        sc.backend.drop(db)
+    return {"backend": sc.backend.name, "size": sc.size, "changes": sc.changed,
+            "plan": plan, "apply": _summary(seen)}
+
+
+# --- profiles (optional) -------------------------------------------------------------
+
+
+def write_profiles(sc: Scenario, folder: Path) -> list[Path]:
+    import cProfile
+    import pstats
+
+    from mailprov import api
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    config_path = sc.next_config
+
+    def plan() -> None:
+        config = api.load_config([config_path])
+        api.plan(config, api.resolve_target(config, None))
+
+    for name, fn in (("validate", lambda: api.load_config([config_path])), ("plan", plan)):
+        fn()  # warm imports
+        clear_run_caches()
+        profiler = cProfile.Profile()
+        profiler.runcall(fn)
+        path = folder / f"{name}-{sc.backend.name}-{sc.size}.pstats"
+        profiler.dump_stats(path)
+        written.append(path)
+        print(f"\n== cProfile: {name}, {sc.size} users, {sc.backend.name} ({path}) ==")
+        pstats.Stats(str(path)).sort_stats("tottime").print_stats(15)
+    return written
+
+
+# --- output ------------------------------------------------------------------------
+
+
+def fmt_value(value: float, unit: str) -> str:
+    if unit == "MB":
+        return f"{value:.1f} MB"
+    if value >= 1:
+        return f"{value:.2f} s"
+    if value >= 0.01:
+        return f"{value * 1000:.0f} ms"
+    return f"{value * 1000:.1f} ms"
+
+
+def render_table(results: list[Result], trips: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    lines = [
+        f"mailprov {meta['mailprov']} on Python {meta['python']}, SQLAlchemy "
+        f"{meta['sqlalchemy']}, PyYAML {meta['pyyaml']}, psycopg {meta['psycopg']}, "
+        f"{meta['cpus']} CPU(s); best of {meta['repeat']} after a warm-up (median in brackets)",
+        "",
+        f"{'figure':<10}{'users':>6}  {'backend':<9}{'mailprov':>20}  {'floor':>20}  "
+        f"{'ratio':>6}  target",
+    ]
+    for r in results:
+        value = f"{fmt_value(r.best, r.unit)} ({fmt_value(statistics.median(r.runs), r.unit)})"
+        floor = (f"{fmt_value(r.floor_best, r.unit)} "
+                 f"({fmt_value(statistics.median(r.floor_runs), r.unit)})")
+        verdict = "-" if r.target is None else f"{r.target} {'ok' if r.target_met else 'MISS'}"
+        size = "" if r.size is None else str(r.size)
+        lines.append(f"{r.figure:<10}{size:>6}  {r.backend or '-':<9}{value:>20}  "
+                     f"floor {floor:>14}  x{r.ratio:<5.2f}  {verdict}")
+    if trips:
+        lines += ["", "database statements (SQLAlchemy before_cursor_execute; one executemany "
+                  "counts once; floor: plan 1 SELECT, apply 1 executemany)",
+                  f"{'backend':<9}{'users':>6}{'changed':>8}{'plan':>6}{'apply':>7}  "
+                  "apply by verb (executemany calls: rows)"]
+        for t in trips:
+            verbs = ", ".join(f"{v} {n}" for v, n in sorted(t["apply"]["by_verb"].items()))
+            lines.append(f"{t['backend']:<9}{t['size']:>6}{t['changes']:>8}"
+                         f"{t['plan']['statements']:>6}{t['apply']['statements']:>7}  {verbs} "
+                         f"({t['apply']['executemany_calls']}: "
+                         f"{t['apply']['executemany_rows']})")
+    return "\n".join(lines)
+
+
+def metadata(args: argparse.Namespace) -> dict[str, Any]:
+    import sqlalchemy
+    import yaml
+
+    import mailprov
+
+    try:
+        import psycopg
+
+        psycopg_version = psycopg.__version__
+    except ImportError:
+        psycopg_version = "absent"
+    return {
+        "format_version": FORMAT_VERSION,
+        "mailprov": getattr(mailprov, "__version__", "?"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "sqlalchemy": sqlalchemy.__version__,
+        "pyyaml": yaml.__version__ + (" (libyaml)" if yaml.__with_libyaml__ else ""),
+        "psycopg": psycopg_version,
+        "sizes": args.sizes,
+        "backends": args.backends,
+        "repeat": args.repeat,
+        "changed_percent": bd.CHANGED_SHARE,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+# --- main ----------------------------------------------------------------------------
+
+
+def _csv(kind: Callable[[str], Any]) -> Callable[[str], list[Any]]:
+    def parse(text: str) -> list[Any]:
+        items = [kind(part.strip()) for part in text.split(",") if part.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError("empty list")
+        return items
+
+    return parse
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=_csv(int), default=[100, 1000, 10000],
+                        help="user counts, comma-separated (default 100,1000,10000)")
+    parser.add_argument("--backends", type=_csv(str), default=["sqlite", "postgres"],
+                        help="sqlite and/or postgres (default both)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="timed runs per figure after one warm-up; best and median kept")
+    parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="also write cProfile stats of validate and plan at the largest "
+                             "size (first backend) to DIR and print the top functions")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is None:
+        unknown = sorted(set(args.backends) - {"sqlite", "postgres"})
+        if unknown:
+            parser.error(f"unknown backend(s) {', '.join(unknown)}: use sqlite, postgres")
+        if args.repeat < 1 or any(size < 1 for size in args.sizes):
+            parser.error("--repeat and --sizes must be positive")
+    return args
+
+
+def child_main(mode: str, config: str, backend: str, dsn: str) -> None:
+    """Run in a fresh process: plan (or its floor) once, report peak RSS and wall time."""
+    import resource
+
+    start = time.perf_counter()
+    if mode == "plan":
+        from mailprov import api
+
+        loaded = api.load_config([config])
+        changes = len(api.plan(loaded, api.resolve_target(loaded, None)).changes)
+    else:
+        changes = len(bd.floor_plan(config, backend, dsn))
+    seconds = time.perf_counter() - start
+    print(json.dumps({"maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                      "seconds": seconds, "changes": changes}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    bd.ensure_mailprov()
+    args = parse_args(argv)
+    if args.child:
+        child_main(*args.child)
+        return 0
+    meta = metadata(args)
+    results: list[Result] = []
+    trips: list[dict[str, Any]] = []
+    largest = max(args.sizes)
+    with tempfile.TemporaryDirectory(prefix="mailprov-bench-") as tmp:
+        folder = Path(tmp)
+        for size in args.sizes:
+            print(f"validate: {size} users", file=sys.stderr)
+            results.append(bench_validate(size, folder, args.repeat))
+        for name in args.backends:
+            backend: Backend = SqliteBackend(folder) if name == "sqlite" else PostgresBackend()
+            try:
+                for size in args.sizes:
+                    print(f"{name}: {size} users", file=sys.stderr)
+                    sc = prepare_scenario(backend, size, folder)
+                    results.append(bench_plan(sc, args.repeat))
+                    results.append(bench_apply(sc, args.repeat))
+                    trips.append(bench_round_trips(sc))
+                    if size == largest:
+                        results.extend(bench_memory(sc, args.repeat))
+                        if args.profile and name == args.backends[0]:
+                            write_profiles(sc, Path(args.profile))
+                    backend.drop(sc.base)
+            finally:
+                backend.close()
+        print("start-up", file=sys.stderr)
+        results.append(bench_startup(args.repeat))
+    order = {"validate": 0, "plan": 1, "apply": 2, "plan-cold": 3, "memory": 4, "startup": 5}
+    results.sort(key=lambda r: (order[r.figure], r.size or 0, r.backend or ""))
+    print(render_table(results, trips, meta))
+    if args.json:
+        document = {"meta": meta, "results": [r.to_json() for r in results],
+                    "round_trips": trips}
+        Path(args.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""A fast reader for the plain subset of YAML that mailprov files are made of.
+
+PyYAML, even with libyaml, builds a Python event, node and mark object for
+every token; on a 10,000-user file that is most of the load time. Config
+files (and everything `mailprov import` writes) are block mappings of plain
+or simply quoted scalars, which this module reads line by line with a few
+regular expressions.
+
+It is an accelerator, not a second YAML implementation: whenever a line is
+outside that subset, or anything could be read differently by YAML 1.1
+(booleans other than true/false, octal, floats, timestamps, anchors, tags,
+flow collections, multi-line scalars, duplicate keys, unusual characters),
+:func:`parse_simple` returns None and the caller uses the strict PyYAML
+loader, which gives the same data or the exact error with its position.
+Tests check that both readers agree on every input.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Characters YAML accepts in a stream, minus the line breaks other than \n / \r\n.
+_UNUSUAL = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+    "\U00010000-\U0010ffff]"
+)
+_LINE = re.compile(
+    r"(?P<indent> *)"
+    r"(?:(?P<dash>- )(?P<item>.*)"
+    r"|(?P<key>[^\s\-?:,\[\]{}#&*!|>'\"%@`][^:#]*?|'[^']*'|\"[^\"\\]*\")"
+    r" *:(?:[ ]+(?P<value>.*?))?)"
+    r" *\Z"
+)
+_PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^#:]|:(?=\S)|(?<=\S)#)*\Z")
+_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
+# Plain scalars YAML 1.1 would resolve to something other than a string, or
+# that the strict loader refuses: leave them to it.
+_SPECIAL = re.compile(
+    r"""(?:[-+]?[0-9._].*          # numbers of any base, floats, timestamps, base 60
+        |[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)
+        |y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF
+        |<<|=)\Z""",
+    re.VERBOSE,
+)
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False,
+          "FALSE": False}
+
+
+class _Fallback(Exception):
+    """The input is outside the subset: use the full loader."""
+
+
+def _comment_free(text: str) -> str:
+    """Drop a trailing ` # comment` (only valid outside quotes; callers check)."""
+    cut = text.find(" #")
+    return text[:cut].rstrip(" ") if cut >= 0 else text
+
+
+def _scalar(raw: str, is_key: bool = False) -> Any:
+    if not raw:
+        if is_key:
+            raise _Fallback
+        return None
+    first = raw[0]
+    if first == "'":
+        end = raw.find("'", 1)
+        if end < 0 or (end + 1 < len(raw) and raw[end + 1] == "'"):
+            raise _Fallback
+        rest = raw[end + 1:].strip(" ")
+        if rest and not rest.startswith("#"):
+            raise _Fallback
+        return raw[1:end]
+    if first == '"':
+        end = raw.find('"', 1)
+        if end < 0 or "\\" in raw[:end]:
+            raise _Fallback
+        rest = raw[end + 1:].strip(" ")
+        if rest and not rest.startswith("#"):
+            raise _Fallback
+        return raw[1:end]
+    value = _comment_free(raw)
+    if not is_key and value in ("{}", "[]"):
+        return {} if value == "{}" else []
+    if not _PLAIN.match(value) or value.endswith(":"):
+        raise _Fallback
+    if value in _NULLS:
+        if is_key:
+            raise _Fallback
+        return None
+    if value in _BOOLS:
+        if is_key:
+            raise _Fallback
+        return _BOOLS[value]
+    if _INT.match(value):
+        if is_key:
+            raise _Fallback
+        return int(value)
+    if _SPECIAL.match(value):
+        raise _Fallback
+    return value
+
+
+def parse_simple(text: str) -> dict[str, Any] | None:
+    """The document as plain data, or None when the full loader must read it."""
+    if _UNUSUAL.search(text) or "\t" in text:
+        return None
+    try:
+        return _parse(text)
+    except _Fallback:
+        return None
+
+
+def _parse(text: str) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    # Open containers: (indent, container). Mappings hold their keys' indent.
+    stack: list[tuple[int, Any]] = [(0, root)]
+    pending: tuple[int, dict[str, Any], str] | None = None  # "key:" awaiting its value
+    for line in text.split("\n"):
+        if line.endswith("\r"):
+            line = line[:-1]
+        if "\r" in line:
+            raise _Fallback
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith(("---", "...", "%")):
+            raise _Fallback
+        match = _LINE.match(line)
+        if match is None:
+            raise _Fallback
+        indent = len(match.group("indent"))
+        if match.group("dash"):
+            _sequence_item(stack, pending, indent, match.group("item"))
+            pending = None
+            continue
+        if pending is not None:
+            p_indent, p_map, p_key = pending
+            if indent > p_indent:
+                child: dict[str, Any] = {}
+                p_map[p_key] = child
+                stack.append((indent, child))
+            else:
+                p_map[p_key] = None
+            pending = None
+        while stack[-1][0] > indent or (stack[-1][0] == indent
+                                         and isinstance(stack[-1][1], list)):
+            stack.pop()
+        top_indent, top = stack[-1]
+        if top_indent != indent or not isinstance(top, dict):
+            raise _Fallback
+        key = _scalar(match.group("key"), is_key=True)
+        if not isinstance(key, str) or key in top:
+            raise _Fallback
+        value = match.group("value")
+        if value is None or value.startswith("#"):
+            top[key] = None
+            pending = (indent, top, key)
+        else:
+            top[key] = _scalar(value)
+    if pending is not None:
+        pending[1][pending[2]] = None
+    if not root:
+        raise _Fallback
+    return root
+
+
+def _sequence_item(stack: list[tuple[int, Any]], pending: tuple[int, dict[str, Any], str] | None,
+                   indent: int, item: str) -> None:
+    """`- value` lines: a list of scalars under the key just opened, or continuing one."""
+    if pending is not None:
+        p_indent, p_map, p_key = pending
+        if indent < p_indent:
+            raise _Fallback
+        seq: list[Any] = []
+        p_map[p_key] = seq
+        stack.append((indent, seq))
+    else:
+        while stack[-1][0] > indent:
+            stack.pop()
+        if stack[-1][0] != indent or not isinstance(stack[-1][1], list):
+            raise _Fallback
+        seq = stack[-1][1]
+    value = item.strip(" ")
+    if not value or value.startswith(("- ", "? ")) or (":" in value and _has_mapping(value)):
+        raise _Fallback
+    seq.append(_scalar(value))
+
+
+def _has_mapping(value: str) -> bool:
+    return ": " in value or value.endswith(":")
