@@ -327,9 +327,15 @@ def bench_startup(repeat: int) -> Result:
                   note="`mailprov --version` vs `python -c 'import click'`").judge()
 
 
+# Linux carries a process's peak RSS across fork and exec (ru_maxrss of a child starts at
+# its parent's), so the measured child is started by a small `python -S` in between: the
+# child then starts from that launcher's few MB, not from this process's.
+LAUNCHER = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
+
+
 def _child(mode: str, sc: Scenario) -> dict[str, Any]:
-    argv = [sys.executable, str(Path(__file__).resolve()), "--child", mode,
-            str(sc.next_config), sc.backend.name, sc.base.dsn]
+    argv = [sys.executable, "-S", "-c", LAUNCHER, sys.executable, str(Path(__file__).resolve()),
+            "--child", mode, str(sc.next_config), sc.backend.name, sc.base.dsn]
     out = subprocess.run(argv, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
@@ -345,7 +351,8 @@ def bench_memory(sc: Scenario, repeat: int) -> list[Result]:
     memory = Result("memory", sc.size, sc.backend.name, "MB",
                     [c["maxrss_kb"] / 1024 for c in subject],
                     [c["maxrss_kb"] / 1024 for c in floor],
-                    note="peak RSS of a process running plan").judge()
+                    note="peak RSS (getrusage) of a process running plan; VmHWM "
+                         f"{max(c['vmhwm_kb'] or 0 for c in subject) / 1024:.1f} MB").judge()
     cold = Result("plan-cold", sc.size, sc.backend.name, "s",
                   [c["seconds"] for c in subject], [c["seconds"] for c in floor],
                   note="plan in a fresh process, imports included").judge()
@@ -447,8 +454,8 @@ def render_table(results: list[Result], trips: list[dict[str, Any]], meta: dict[
         f"{meta['sqlalchemy']}, PyYAML {meta['pyyaml']}, psycopg {meta['psycopg']}, "
         f"{meta['cpus']} CPU(s); best of {meta['repeat']} after a warm-up (median in brackets)",
         "",
-        f"{'figure':<10}{'users':>6}  {'backend':<9}{'mailprov':>20}  {'floor':>20}  "
-        f"{'ratio':>6}  target",
+        f"{'figure':<10}{'users':>6}  {'backend':<9}{'mailprov':>21}  {'floor':>21}  "
+        f"{'ratio':<7}target",
     ]
     for r in results:
         value = f"{fmt_value(r.best, r.unit)} ({fmt_value(statistics.median(r.runs), r.unit)})"
@@ -456,19 +463,23 @@ def render_table(results: list[Result], trips: list[dict[str, Any]], meta: dict[
                  f"({fmt_value(statistics.median(r.floor_runs), r.unit)})")
         verdict = "-" if r.target is None else f"{r.target} {'ok' if r.target_met else 'MISS'}"
         size = "" if r.size is None else str(r.size)
-        lines.append(f"{r.figure:<10}{size:>6}  {r.backend or '-':<9}{value:>20}  "
-                     f"floor {floor:>14}  x{r.ratio:<5.2f}  {verdict}")
+        lines.append(f"{r.figure:<10}{size:>6}  {r.backend or '-':<9}{value:>21}  "
+                     f"floor {floor:>15}  x{r.ratio:<6.2f}{verdict}")
     if trips:
         lines += ["", "database statements (SQLAlchemy before_cursor_execute; one executemany "
                   "counts once; floor: plan 1 SELECT, apply 1 executemany)",
                   f"{'backend':<9}{'users':>6}{'changed':>8}{'plan':>6}{'apply':>7}  "
-                  "apply by verb (executemany calls: rows)"]
+                  "plan | apply by verb; executemany calls (rows)"]
+
+        def verbs(counts: dict[str, Any]) -> str:
+            return ", ".join(f"{v} {n}" for v, n in sorted(counts["by_verb"].items()))
+
         for t in trips:
-            verbs = ", ".join(f"{v} {n}" for v, n in sorted(t["apply"]["by_verb"].items()))
+            apply = t["apply"]
             lines.append(f"{t['backend']:<9}{t['size']:>6}{t['changes']:>8}"
-                         f"{t['plan']['statements']:>6}{t['apply']['statements']:>7}  {verbs} "
-                         f"({t['apply']['executemany_calls']}: "
-                         f"{t['apply']['executemany_rows']})")
+                         f"{t['plan']['statements']:>6}{apply['statements']:>7}  "
+                         f"{verbs(t['plan'])} | {verbs(apply)}; executemany "
+                         f"{apply['executemany_calls']} ({apply['executemany_rows']} rows)")
     return "\n".join(lines)
 
 
@@ -550,8 +561,15 @@ def child_main(mode: str, config: str, backend: str, dsn: str) -> None:
     else:
         changes = len(bd.floor_plan(config, backend, dsn))
     seconds = time.perf_counter() - start
+    hwm_kb = None
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            hwm_kb = next((int(line.split()[1]) for line in status
+                           if line.startswith("VmHWM:")), None)
+    except OSError:
+        pass
     print(json.dumps({"maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                      "seconds": seconds, "changes": changes}))
+                      "vmhwm_kb": hwm_kb, "seconds": seconds, "changes": changes}))
 
 
 def main(argv: list[str] | None = None) -> int:

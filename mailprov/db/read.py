@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, inspect, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from mailprov.db.tables import Tables
 from mailprov.errors import DatabaseError, MappingError
@@ -105,7 +105,9 @@ def diagnose_schema(conn: Connection, tables: Tables) -> str | None:
                 if column.name.lower() not in present:
                     return (f"column '{column.name}' does not exist in table '{table.name}'"
                             f"{where}: fix the mapping file's columns")
-    except DBAPIError:
+    except SQLAlchemyError:
+        # Also InvalidRequestError: inside a caller's `with conn.begin()` (apply), the
+        # rollback above closed the transaction; keep the original error (e.g. a lock timeout).
         return None
     finally:
         if conn.in_transaction():

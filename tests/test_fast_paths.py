@@ -1,0 +1,215 @@
+"""The accelerators must never disagree with the reference implementations.
+
+fastyaml.parse_simple either returns exactly what the strict PyYAML loader
+returns, or None (the caller then uses the strict loader). The compiled
+schema check accepts exactly the documents jsonschema accepts.
+"""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from mailprov.config.fastschema import compile_schema
+from mailprov.config.fastyaml import parse_simple
+from mailprov.config.schema import schema
+from mailprov.config.yamlload import StrictLoader, YamlError
+
+TRICKY = [
+    "yes", "no", "on", "off", "Yes", "NO", "y", "n", "true", "False", "TRUE", "null", "~", "",
+    "0465", "0", "007", "1:30", "1e3", "1.5", ".5", "+5", "-5", "0x1F", "0b1", "1_000", ".inf",
+    "2024-01-01", "a: b", "a:b", "#x", "a #b", "a#b", "'q'", '"d"', "it's", "a b", " lead",
+    "trail ", "é", "x\u2028y", "-x", "- x", "? x", "[a]", "{}", "[]", "{a: 1}", "&a", "*a", "!t",
+    "|", ">", "%x", "@x", "`x", "a,b", "<<", "=", "comptabilite@example.com",
+    "postgresql://u@h/db", "smtp.example.com", "COMPTA", "a\\b", "\t", "a\tb", "x\u00a0",
+    "\ufeffx", "a\x85b", "--- x", "...", "a: b: c", "key:", "ünïcødé", "日本",
+]
+SAFE = ["COMPTA", "smtp.example.com", "a@b.ca", "x y", "é", "a-b", "a_b", "A.B", "x/y*"]
+safe_text = st.text(alphabet="abcXYZ@._-/ é", min_size=1, max_size=10).filter(
+    lambda t: t[0] not in "-@ " and t[-1] != " ")
+scalars = st.one_of(st.sampled_from(TRICKY), st.integers(-5, 70000),
+                    st.booleans(), st.none(), st.text(max_size=8),
+                    st.sampled_from(SAFE), safe_text, safe_text)
+keys = st.one_of(st.sampled_from(TRICKY), st.text(min_size=1, max_size=8),
+                 st.sampled_from(SAFE), safe_text, safe_text, safe_text)
+documents = st.recursive(
+    st.dictionaries(keys, scalars, min_size=1, max_size=4),
+    lambda inner: st.dictionaries(keys, st.one_of(scalars, inner, st.lists(scalars, max_size=3)),
+                                  min_size=1, max_size=4),
+    max_leaves=20,
+)
+
+
+def _render_scalar(value: object, quote: int) -> str:
+    if value is None:
+        return ["", "~", "null"][quote % 3]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if quote % 4 == 1:
+        return "'" + text.replace("'", "''") + "'"
+    if quote % 4 == 2:
+        return json.dumps(text, ensure_ascii=False)
+    return text  # plain, often not what YAML makes of it: that is the point
+
+
+def _render(doc: dict, indent: int, quote: int, dash_same_level: bool) -> list[str]:
+    lines = []
+    pad = " " * indent
+    for i, (key, value) in enumerate(doc.items()):
+        k = _render_scalar(key, quote + i)
+        if isinstance(value, dict):
+            lines.append(f"{pad}{k}:")
+            lines.extend(_render(value, indent + 2, quote + 1, dash_same_level))
+        elif isinstance(value, list):
+            lines.append(f"{pad}{k}:")
+            item_pad = pad if dash_same_level else pad + "  "
+            for j, item in enumerate(value):
+                lines.append(f"{item_pad}- {_render_scalar(item, quote + j)}")
+        else:
+            lines.append(f"{pad}{k}: {_render_scalar(value, quote + i)}".rstrip(" ")
+                         if quote % 5 else f"{pad}{k}: {_render_scalar(value, quote + i)}")
+    return lines
+
+
+def _strict(text: str) -> object:
+    loader = StrictLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _agree(text: str) -> None:
+    fast = parse_simple(text)
+    if fast is None:
+        return
+    try:
+        strict = _strict(text)
+    except (yaml.YAMLError, YamlError) as exc:
+        raise AssertionError(f"fast reader accepted what the strict loader refuses: {exc}\n"
+                             f"{text!r}") from None
+    assert fast == strict, text
+    assert json.dumps(fast, sort_keys=True, default=str) == json.dumps(strict, sort_keys=True,
+                                                                        default=str)
+
+
+@settings(max_examples=1000, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(documents, st.integers(0, 60), st.booleans(), st.sampled_from(["\n", "\r\n"]),
+       st.booleans())
+def test_fast_yaml_agrees_on_generated_documents(doc, quote, dash_same_level, newline,
+                                                 comments):
+    lines = _render(doc, 0, quote, dash_same_level)
+    if comments:
+        lines = [line + "  # note" if i % 3 == 0 else line for i, line in enumerate(lines)]
+        lines.insert(0, "# header")
+    _agree(newline.join(lines) + newline)
+
+
+PIECES = ["a", "b", ":", " ", "  ", "- ", "#", "'", '"', "0", "y", "[", "{}", "&", "*", "!",
+          "|", ">", "\t", "\r", "%", ".", ",", "?", "~", "@", "`", "\\", "é", "\u2028", "\x85",
+          "1", "no", "true"]
+lines = st.tuples(st.sampled_from(["", "", "  ", "    ", " ", "- ", "  - "]),
+                  st.one_of(st.sampled_from(["a", "b", "ab", "key", "é", "a b"]),
+                            st.lists(st.sampled_from(PIECES), min_size=1, max_size=3)
+                            .map("".join)),
+                  st.sampled_from([": ", ": ", ":", " : ", ""]),
+                  st.lists(st.sampled_from(PIECES), max_size=5).map("".join))
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True)
+@given(st.lists(lines, min_size=1, max_size=6))
+def test_fast_yaml_agrees_on_arbitrary_lines(parts):
+    _agree("\n".join("".join(p) for p in parts) + "\n")
+
+
+def test_fast_yaml_reads_a_typical_file_itself():
+    text = (
+        "# yaml-language-server: $schema=x\n"
+        "version: 1\n"
+        "targets:\n  prod:\n    url: postgresql://mailprov@db.example.com/maestro\n"
+        "general:\n  client: outlook   # default\n  smtp:\n    server: smtp.example.com\n"
+        "    port: 587\n    ssl: true\n"
+        "include:\n- users/*.yaml\n"
+        "users:\n  COMPTA:\n    smtp:\n      username: 'compta@example.com'\n"
+        '      from: "compta@example.com"\n  CLOUD:\n    smtp: {}\n  OLD:\n    smtp: false\n'
+        "prune: false\n"
+    )
+    fast = parse_simple(text)
+    assert fast is not None
+    assert fast == _strict(text)
+    assert fast["include"] == ["users/*.yaml"]
+    assert fast["users"]["CLOUD"] == {"smtp": {}}
+
+
+def test_fast_yaml_leaves_every_yaml_1_1_trap_to_the_strict_loader():
+    for value in ("yes", "0465", "1:30", "1e3", "0x1F", ".inf", "2024-01-01", "&a x", "*a",
+                  "!tag x", "|", "[a]", "a: b"):
+        assert parse_simple(f"key: {value}\n") is None, value
+    assert parse_simple("a: 1\na: 2\n") is None  # duplicate keys: the strict error
+    assert parse_simple("NO: 1\n") is None
+    assert parse_simple("") is None
+
+
+# --- the compiled schema check -------------------------------------------------------
+
+_VALIDATOR = Draft202012Validator(schema())
+_FAST = compile_schema(schema())
+
+values = st.one_of(
+    st.none(), st.booleans(), st.integers(-2, 70000), st.floats(allow_nan=False),
+    st.sampled_from(["outlook", "smtp", "other", "lotus_notes", "cloud", "standard", "x", "",
+                     "a b", "smtp.example.com", "a@b.ca", "COMPTA", "\x01", "p" * 300]),
+)
+smtp_override = st.one_of(
+    st.booleans(), values,
+    st.fixed_dictionaries({}, optional={"username": values, "from": values, "server": values,
+                                        "port": values, "ssl": values, "pasword": values}),
+)
+config_docs = st.fixed_dictionaries(
+    {},
+    optional={
+        "version": st.one_of(st.just(1), values),
+        "include": st.one_of(st.lists(values, max_size=2), values),
+        "targets": st.dictionaries(
+            st.sampled_from(["prod", "test", "bad name", "", "x" * 70]),
+            st.one_of(values, st.fixed_dictionaries(
+                {}, optional={"url": values, "edition": values, "mapping": values,
+                              "extra": values})), max_size=2),
+        "default_target": values,
+        "general": st.one_of(values, st.fixed_dictionaries(
+            {}, optional={"client": values, "smtp": st.one_of(values, st.fixed_dictionaries(
+                {}, optional={"server": values, "port": values, "ssl": values}))})),
+        "users": st.one_of(values, st.dictionaries(
+            st.sampled_from(["COMPTA", "a@b.ca", "\x07", "", "x" * 300]),
+            st.one_of(values, st.fixed_dictionaries({}, optional={"smtp": smtp_override,
+                                                                  "note": values})),
+            max_size=3)),
+        "prune": values,
+        "safety": st.one_of(values, st.fixed_dictionaries(
+            {}, optional={"max_change_percent": values, "min_existing": values,
+                          "max_changes": values})),
+        "unknown": values,
+    },
+)
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(config_docs)
+def test_compiled_schema_check_agrees_with_jsonschema(doc):
+    assert _FAST(doc) == _VALIDATOR.is_valid(doc), doc
+
+
+def test_compiled_schema_check_refuses_unknown_keywords():
+    import pytest
+
+    with pytest.raises(ValueError, match="not supported"):
+        compile_schema({"type": "object", "patternProperties": {"a": {}}})
