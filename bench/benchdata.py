@@ -44,6 +44,24 @@ def ensure_mailprov() -> None:
                  ".venv/bin/python " + " ".join(sys.argv))
 
 
+def clear_run_caches() -> None:
+    """Forget what a fresh `mailprov` process would not know yet.
+
+    Bounded memo caches (functools.lru_cache with a maxsize, e.g. the e-mail
+    address checks) fill with the data of a run, so a second run in the same
+    process would look faster than any real `mailprov` command. Unbounded
+    ones (functools.cache: the schema compiled once) are per-process set-up
+    and are kept; the plan-cold figure shows them.
+    """
+    for name, module in list(sys.modules.items()):
+        if not (name == "mailprov" or name.startswith("mailprov.")) or module is None:
+            continue
+        for value in list(vars(module).values()):
+            parameters = getattr(value, "cache_parameters", None)
+            if callable(parameters) and parameters().get("maxsize") is not None:
+                value.cache_clear()
+
+
 def user_codes(count: int) -> list[str]:
     """The codes of the sandbox's users (mailprov.db.sandbox.sample_users)."""
     from mailprov.db.sandbox import sample_users

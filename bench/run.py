@@ -45,13 +45,7 @@ FORMAT_VERSION = 1
 # --- timing -------------------------------------------------------------------------
 
 
-def clear_run_caches() -> None:
-    """Forget what a fresh `mailprov` process would not know (memoised address checks)."""
-    from mailprov.config import semantic
-
-    clear = getattr(getattr(semantic, "address_error", None), "cache_clear", None)
-    if clear is not None:
-        clear()
+clear_run_caches = bd.clear_run_caches
 
 
 @dataclass
@@ -454,7 +448,7 @@ def render_table(results: list[Result], trips: list[dict[str, Any]], meta: dict[
         f"{meta['sqlalchemy']}, PyYAML {meta['pyyaml']}, psycopg {meta['psycopg']}, "
         f"{meta['cpus']} CPU(s); best of {meta['repeat']} after a warm-up (median in brackets)",
         "",
-        f"{'figure':<10}{'users':>6}  {'backend':<9}{'mailprov':>21}  {'floor':>21}  "
+        f"{'figure':<10}{'users':>6}  {'backend':<9}{'mailprov':>21}  {'floor':>23}  "
         f"{'ratio':<7}target",
     ]
     for r in results:
@@ -464,7 +458,7 @@ def render_table(results: list[Result], trips: list[dict[str, Any]], meta: dict[
         verdict = "-" if r.target is None else f"{r.target} {'ok' if r.target_met else 'MISS'}"
         size = "" if r.size is None else str(r.size)
         lines.append(f"{r.figure:<10}{size:>6}  {r.backend or '-':<9}{value:>21}  "
-                     f"floor {floor:>15}  x{r.ratio:<6.2f}{verdict}")
+                     f"floor {floor:>17}  x{r.ratio:<6.2f}{verdict}")
     if trips:
         lines += ["", "database statements (SQLAlchemy before_cursor_execute; one executemany "
                   "counts once; floor: plan 1 SELECT, apply 1 executemany)",

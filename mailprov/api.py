@@ -35,11 +35,15 @@ if TYPE_CHECKING:
 ENV_DB_URL = "MAILPROV_DB_URL"
 
 
-def load_config(paths: Sequence[str | os.PathLike[str]] | None = None) -> Config:
+def load_config(
+    paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] | None = None,
+) -> Config:
     """Load, validate and merge configuration files (see mailprov.config)."""
     from mailprov.config import DEFAULT_CONFIG
     from mailprov.config import load_config as _load
 
+    if isinstance(paths, (str, os.PathLike)):  # one file, not a sequence of characters
+        paths = [paths]
     return _load(list(paths) if paths else [DEFAULT_CONFIG])
 
 

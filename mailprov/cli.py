@@ -97,8 +97,9 @@ def _config_and_target(configs: tuple[str, ...], target: str | None,
     from mailprov import api
 
     config = None
-    url_only = bool(target and "://" in target and not configs)
-    if configs or (need_config and not url_only) or os.path.exists("mailprov.yaml"):
+    # plan/apply always need the files (even with -t URL): without them, a clear
+    # "file not found" rather than a crash on a missing configuration
+    if configs or need_config or os.path.exists("mailprov.yaml"):
         config = api.load_config(list(configs))
         _print_warnings(config)
     return config, api.resolve_target(config, target, db_url)

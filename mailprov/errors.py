@@ -22,6 +22,14 @@ class MailprovError(Exception):
         return self.message
 
 
+def _shown(text: str) -> str:
+    """Escape what a file could use to spoof a terminal or a CI log (CR, ESC, bidi overrides)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One finding in a configuration file, with its place.
@@ -43,8 +51,8 @@ class Problem:
             where = f"{where}:{self.line}:{self.column}"
         label = "warning: " if self.severity == "warning" else ""
         if self.path:
-            return f"{where}: {self.path}: {label}{self.message}"
-        return f"{where}: {label}{self.message}"
+            return _shown(f"{where}: {self.path}: {label}{self.message}")
+        return _shown(f"{where}: {label}{self.message}")
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

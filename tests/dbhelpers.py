@@ -56,7 +56,9 @@ def write_config(folder: Path, url: str, *, general: Mapping[str, Any] | None = 
     if safety is not None:
         data["safety"] = dict(safety)
     path = Path(folder) / name
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    path.write_text(yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True),
+                    encoding="utf-8")
     return path
 
 
@@ -145,7 +147,8 @@ def update_general(url: str, **values: Any) -> None:
 
 def set_passwords(url: str, codes: list[str]) -> dict[str, tuple[str, datetime]]:
     """Give each user an SMTP password and a set-at time directly; return what was written."""
-    written = {code: (f"s3cret-{i}-{code.lower()}", datetime(2024, 1 + i % 12, 1 + i % 28, 8, i % 60))
+    written = {code: (f"s3cret-{i}-{code.lower()}",
+                      datetime(2024, 1 + i % 12, 1 + i % 28, 8, i % 60))
                for i, code in enumerate(codes)}
     with engine_for(url) as engine, engine.begin() as conn:
         for code, (password, when) in written.items():

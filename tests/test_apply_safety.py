@@ -44,8 +44,7 @@ def saved(plan, tmp_path):
 # --- stale saved plans ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("edit", ["changed_user", "created_user", "general"])
-def test_stale_saved_plan_is_refused_and_changes_nothing(db_url, tmp_path, edit):
+def test_stale_saved_plan_is_refused_and_changes_nothing(db_url, tmp_path):
     codes = sandbox(db_url, users=10)
     compta, coord, person = codes[0], codes[1], codes[5]
     plan_and_apply(write_config(tmp_path, db_url, users={compta: smtp_user(compta),
@@ -56,21 +55,37 @@ def test_stale_saved_plan_is_refused_and_changes_nothing(db_url, tmp_path, edit)
     plan, _ = plan_file(config)
     assert [c.address for c in plan.changes] == [f"user.{compta}", f"user.{person}"]
     plan, target = saved(plan, tmp_path)
+    untouched = dump(db_url)
 
-    if edit == "changed_user":  # someone edits, in maestro*, a row the plan changes
-        update_user(db_url, compta, smtp_username="edited-in-maestro")
-    elif edit == "created_user":
-        update_user(db_url, person, mail_override=True, smtp_username="p",
-                    smtp_server="other.example.com", smtp_port=25, smtp_ssl=False)
-    else:
-        update_general(db_url, mail_client="other")
-    before = dump(db_url)
+    # Someone edits, in maestro*, a row the plan changes (or the general row); each time the
+    # edit is undone afterwards, which makes the saved plan applicable again.
+    edits = [
+        (lambda: update_user(db_url, compta, smtp_username="edited-in-maestro"),
+         lambda: update_user(db_url, compta, smtp_username="compta@example.com")),
+        (lambda: update_user(db_url, person, mail_override=True, smtp_username="p",
+                             smtp_server="other.example.com", smtp_port=25, smtp_ssl=False),
+         lambda: update_user(db_url, person, mail_override=False, smtp_username=None,
+                             smtp_server=None, smtp_port=None, smtp_ssl=None)),
+        (lambda: update_general(db_url, mail_client="other"),
+         lambda: update_general(db_url, mail_client="outlook")),
+        (lambda: update_general(db_url, smtp_ssl=False),
+         lambda: update_general(db_url, smtp_ssl=True)),
+    ]
+    for edit, undo in edits:
+        edit()
+        before = dump(db_url)
+        assert before != untouched
+        with pytest.raises(StalePlanError) as caught:
+            api.apply(plan, target, config_dir=str(tmp_path))
+        assert caught.value.exit_code == 3
+        assert caught.value.message == STALE
+        assert dump(db_url) == before
+        undo()
+        assert dump(db_url) == untouched
 
-    with pytest.raises(StalePlanError) as caught:
-        api.apply(plan, target, config_dir=str(tmp_path))
-    assert caught.value.exit_code == 3
-    assert caught.value.message == STALE
-    assert dump(db_url) == before
+    assert api.apply(plan, target, config_dir=str(tmp_path)).history_id is not None
+    rows = users(db_url)
+    assert (rows[compta]["smtp_port"], rows[person]["mail_override"]) == (2525, 1)
 
 
 def test_saved_plan_still_applies_after_an_unrelated_user_changed(db_url, tmp_path):
@@ -172,12 +187,12 @@ def test_thresholds_at_their_limits_and_set_in_the_file(db_url, tmp_path):
 
     # the absolute cap applies whatever the percentage
     more = {c: smtp_user(c, port=2526) for c in codes[:3]}
-    plan, target = plan_file(write_config(tmp_path, db_url, users={**entries, **more},
+    plan, target = plan_file(write_config(tmp_path, db_url, users={**entries, **changed, **more},
                                           safety={"max_changes": 2, "max_change_percent": 100}))
     assert plan.safety.reasons == ("it removes or changes 3 existing overrides (limit 2)",)
     with pytest.raises(SafetyError):
         api.apply(plan, target, config_dir=str(tmp_path))
-    plan, _ = plan_file(write_config(tmp_path, db_url, users={**entries, **more},
+    plan, _ = plan_file(write_config(tmp_path, db_url, users={**entries, **changed, **more},
                                      safety={"max_changes": 3, "max_change_percent": 100}))
     assert not plan.safety.exceeded
 
@@ -297,6 +312,7 @@ def _run(results: dict, name: str, fn, *args, **kwargs) -> threading.Thread:
 
 def _two_plans(url, tmp_path):
     codes = sandbox(url, users=10)
+    plan_and_apply(write_config(tmp_path, url, name="base.yaml"))  # general.smtp, once
     first, _ = plan_file(write_config(tmp_path, url, users={codes[0]: smtp_user(codes[0])},
                                       name="first.yaml"))
     second, target = plan_file(write_config(tmp_path, url, users={codes[1]: smtp_user(codes[1])},
@@ -322,8 +338,8 @@ def test_two_concurrent_applies_on_one_target_serialize(db_url, tmp_path):
         thread_a.join(30)
         thread_b.join(30)
     assert events == ["A holds the lock", "A commits", "B holds the lock", "B commits"]
-    assert results["A"].history_id == 1, results
-    assert results["B"].history_id == 2, results
+    assert results["A"].history_id == 2, results
+    assert results["B"].history_id == 3, results
     rows = users(db_url)
     assert rows[codes[0]]["mail_override"] == rows[codes[1]]["mail_override"] == 1
 
@@ -346,11 +362,11 @@ def test_apply_waiting_past_lock_timeout_fails_with_exit_3(db_url, tmp_path):
     assert caught.value.message == (
         "another apply holds the lock on target 'db' (waited 1 s). Nothing was changed; try "
         "again when it has finished.")
-    assert results["A"].history_id == 1
+    assert results["A"].history_id == 2
     rows = users(db_url)
     assert rows[codes[0]]["mail_override"] == 1
     assert rows[codes[1]]["mail_override"] == 0
-    assert len(dump(db_url)["mailprov_history"]) == 1
+    assert len(dump(db_url)["mailprov_history"]) == 2
 
 
 # --- atomicity --------------------------------------------------------------------------------
@@ -392,7 +408,8 @@ def test_failure_in_the_middle_of_an_apply_leaves_the_database_exactly_as_before
     assert dump(db_url) == before
 
     result = api.apply(plan, target, config_dir=str(tmp_path))  # not stale: nothing changed
-    assert result.history_id == 2
+    assert result.history_id is not None
+    assert len(dump(db_url)["mailprov_history"]) == 2
     assert dump(db_url) != before
     assert plan_file(config)[0].changes == ()
 

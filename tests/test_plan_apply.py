@@ -22,6 +22,7 @@ from dbhelpers import (
     set_columns,
     set_passwords,
     smtp_user,
+    update_general,
     update_user,
     users,
     write_config,
@@ -87,8 +88,6 @@ def test_plan_apply_then_plan_shows_no_changes(db_url, tmp_path):
 def test_import_then_plan_shows_no_changes(db_url, tmp_path):
     codes = sandbox(db_url, users=20)
     # Rows as maestro* itself would have written them, values copied or not.
-    from dbhelpers import update_general
-
     update_general(db_url, mail_client="smtp", smtp_server="mail.example.com", smtp_port=25,
                    smtp_ssl=False)
     update_user(db_url, codes[0], mail_override=True, smtp_username="compta@example.com",

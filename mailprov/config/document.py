@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailprov.config.yamlload import locate
+from mailprov.config.yamlload import Positions
 from mailprov.errors import Problem
 
 
@@ -35,11 +35,14 @@ class Document:
     _positions: dict[tuple[tuple[Any, ...], bool], tuple[int, int]] = field(
         default_factory=dict, repr=False
     )
+    _places: Positions | None = field(default=None, repr=False, compare=False)
 
     def position(self, path: tuple[Any, ...], key: bool = False) -> tuple[int, int]:
         cache_key = (path, key)
         if cache_key not in self._positions:
-            self._positions[cache_key] = locate(self.text, path, key=key)
+            if self._places is None:  # parse the text once, however many errors it has
+                self._places = Positions(self.text)
+            self._positions[cache_key] = self._places.find(path, key=key)
         return self._positions[cache_key]
 
     def problem(self, path: tuple[Any, ...], message: str, *, key: bool = False,

@@ -102,17 +102,21 @@ def _scalar(raw: str, is_key: bool = False) -> Any:
     return value
 
 
-def parse_simple(text: str) -> dict[str, Any] | None:
-    """The document as plain data, or None when the full loader must read it."""
+def parse_simple(text: str, max_depth: int = 64) -> dict[str, Any] | None:
+    """The document as plain data, or None when the full loader must read it.
+
+    Documents nested deeper than `max_depth` are left to the full loader too,
+    which refuses them with a message.
+    """
     if _UNUSUAL.search(text) or "\t" in text:
         return None
     try:
-        return _parse(text)
+        return _parse(text, max_depth)
     except _Fallback:
         return None
 
 
-def _parse(text: str) -> dict[str, Any]:
+def _parse(text: str, max_depth: int) -> dict[str, Any]:
     root: dict[str, Any] = {}
     # Open containers: (indent, container). Mappings hold their keys' indent.
     stack: list[tuple[int, Any]] = [(0, root)]
@@ -141,6 +145,8 @@ def _parse(text: str) -> dict[str, Any]:
                 child: dict[str, Any] = {}
                 p_map[p_key] = child
                 stack.append((indent, child))
+                if len(stack) > max_depth:
+                    raise _Fallback
             else:
                 p_map[p_key] = None
             pending = None

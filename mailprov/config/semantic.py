@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from mailprov.errors import Problem
 from mailprov.model import Config, DesiredOverride
@@ -43,10 +43,15 @@ def _full_check(address: str) -> str | None:
 
 
 def url_has_password(url: str) -> bool:
+    """`user:password@` or a driver's `?password=` / `?passwd=` / `?pwd=` parameter."""
     try:
-        return urlsplit(url).password is not None
+        parts = urlsplit(url)
+        if parts.password is not None:
+            return True
     except ValueError:
         return False
+    return any(key.lower() in ("password", "passwd", "pwd")
+               for key, _ in parse_qsl(parts.query, keep_blank_values=True))
 
 
 class _Checker:
@@ -87,9 +92,9 @@ def _targets(check: _Checker) -> None:
                       f"from `mailprov login {target.name}` or MAILPROV_DB_PASSWORD")
     name = config.default_target
     if name is not None and name not in config.targets:
-        known = ", ".join(sorted(config.targets)) or "none defined"
+        known = ", ".join(sorted(config.targets))
         check.setting("default_target", f"target '{name}' is not defined under `targets` "
-                                        f"(defined: {known})")
+                      + (f"(defined: {known})" if known else "(no target is defined)"))
 
 
 def _general(check: _Checker) -> None:
@@ -171,7 +176,8 @@ def _traps(check: _Checker) -> None:
     """Known traps, warned once per place; user overrides warned only for their own values."""
     config = check.config
     smtp = config.general.smtp
-    for message in _trap_messages(smtp.server, smtp.port, smtp.ssl):
+    general_messages = _trap_messages(smtp.server, smtp.port, smtp.ssl)
+    for message in general_messages:
         check.setting("general.smtp", message, severity="warning")
     seen: dict[str, list[tuple[str, str]]] = {}
     for code, user in config.users.items():
@@ -181,10 +187,12 @@ def _traps(check: _Checker) -> None:
         effective = (override.server or smtp.server, override.port or smtp.port,
                      override.ssl if override.ssl is not None else smtp.ssl)
         for message in _trap_messages(*effective):
-            seen.setdefault(message, []).append((user.source.file, code))
+            if message not in general_messages:  # inherited: already warned at general.smtp
+                seen.setdefault(message, []).append((user.source.file, code))
     for message, places in seen.items():
         file, code = places[0]
-        more = f" (and {len(places) - 1} other users)" if len(places) > 1 else ""
+        others = len(places) - 1
+        more = f" (and {others} other user{'s' if others > 1 else ''})" if others else ""
         check.add(file, ("users", code, "smtp"), message + more, severity="warning")
 
 

@@ -25,7 +25,9 @@ def read_general(conn: Connection, tables: Tables, *, for_update: bool = False) 
     query = select(*(tables.gcol(f) for f in ("edition", "client", "server", "port", "ssl")))
     query = query.where(tables.general.c[m.general_key_column] == m.general_key_value)
     if for_update and conn.dialect.name != "sqlite":
-        query = query.with_for_update()
+        # SQL Server has no FOR UPDATE (SQLAlchemy drops it): an update lock hint instead
+        query = query.with_for_update().with_hint(tables.general, "WITH (UPDLOCK, ROWLOCK)",
+                                                  "mssql")
     row = _run(conn, tables, query).first()
     if row is None:
         raise DatabaseError(

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     false,
 )
+from sqlalchemy.dialects.mysql import LONGTEXT
 
 from mailprov.db.mapping import DbMapping
 
@@ -87,6 +88,7 @@ def build_tables(mapping: DbMapping) -> Tables:
         Column("base_digest", String(80), nullable=False),
         Column("git_commit", String(64)),
         Column("summary", String(255), nullable=False),
-        Column("changes", Text(), nullable=False),
+        # MySQL/MariaDB TEXT holds 64 KiB: too small for the changes of a bulk apply.
+        Column("changes", Text().with_variant(LONGTEXT(), "mysql", "mariadb"), nullable=False),
     )
     return Tables(mapping, general, users, history)

@@ -93,7 +93,9 @@ def is_lock_error(exc: DBAPIError) -> bool:
     if args and args[0] in (1205, 1222):
         return True
     text = str(orig).lower()
-    return "database is locked" in text or "lock wait timeout" in text
+    # SQL Server through pyodbc: "[HYT00] ... Lock request time out period exceeded. (1222)"
+    return ("database is locked" in text or "lock wait timeout" in text
+            or "lock request time out period exceeded" in text)
 
 
 def execute_plan(

@@ -1,0 +1,92 @@
+"""The benchmark scripts run end to end on a tiny size and write the JSON they promise.
+
+No timing is asserted: only that every figure is there, is a positive number,
+and that the generated scenario is the one described (10% of users changed).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULT_KEYS = {"figure", "size", "backend", "unit", "best", "median", "runs", "floor_best",
+               "floor_median", "floor_runs", "ratio", "target", "target_met", "note"}
+COUNT_KEYS = {"statements", "by_verb", "executemany_calls", "executemany_rows"}
+
+
+def run_script(*argv: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, *argv], cwd=REPO, capture_output=True, text=True,
+                            timeout=180, check=False)
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def test_run_writes_every_figure_as_json(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = run_script("bench/run.py", "--sizes", "50", "--backends", "sqlite", "--repeat", "1",
+                        "--json", str(out))
+    document = json.loads(out.read_text(encoding="utf-8"))
+
+    assert set(document) == {"meta", "results", "round_trips"}
+    meta = document["meta"]
+    assert meta["sizes"] == [50]
+    assert meta["backends"] == ["sqlite"]
+    assert meta["repeat"] == 1
+    assert meta["changed_percent"] == 10
+
+    results = document["results"]
+    figures = {(r["figure"], r["size"], r["backend"]) for r in results}
+    assert figures == {
+        ("validate", 50, None),
+        ("plan", 50, "sqlite"),
+        ("apply", 50, "sqlite"),
+        ("plan-cold", 50, "sqlite"),
+        ("memory", 50, "sqlite"),
+        ("startup", None, None),
+    }
+    for r in results:
+        assert set(r) == RESULT_KEYS, r["figure"]
+        assert len(r["runs"]) == 1 and len(r["floor_runs"]) == 1, r["figure"]
+        assert r["best"] > 0 and r["floor_best"] > 0, r["figure"]
+        assert r["ratio"] == r["best"] / r["floor_best"], r["figure"]
+    targets = {r["figure"]: r["target"] for r in results}
+    assert targets == {"validate": None, "plan": "<= 1.5x", "apply": "<= 2x",
+                       "plan-cold": None, "memory": "< 150 MB", "startup": "<= 2x"}
+    assert all(isinstance(r["target_met"], bool) for r in results if r["target"])
+    memory = next(r for r in results if r["figure"] == "memory")
+    assert memory["unit"] == "MB"
+    assert 5 < memory["best"] < 2000  # megabytes of a real process, not kB or bytes
+
+    (trips,) = document["round_trips"]
+    assert trips["backend"] == "sqlite"
+    assert trips["size"] == 50
+    assert trips["changes"] == 5  # 10% of 50 users
+    for phase in ("plan", "apply"):
+        assert set(trips[phase]) == COUNT_KEYS
+        assert trips[phase]["statements"] >= 1
+    assert trips["plan"]["by_verb"].get("SELECT", 0) >= 1
+    assert trips["apply"]["by_verb"].get("UPDATE", 0) >= 1
+
+    table = result.stdout
+    assert "floor" in table
+    for figure in ("validate", "plan", "apply", "memory", "startup"):
+        assert any(line.startswith(figure) for line in table.splitlines()), figure
+
+
+def test_load_yaml_reports_load_config_next_to_csafeloader(tmp_path: Path) -> None:
+    out = tmp_path / "load.json"
+    result = run_script("bench/load_yaml.py", "--users", "200", "--repeat", "1",
+                        "--json", str(out))
+    document = json.loads(out.read_text(encoding="utf-8"))
+
+    assert document["users"] == 200
+    assert document["bytes"] > 0
+    names = [f["name"] for f in document["figures"]]
+    assert names[0] == "yaml.load(..., CSafeLoader)"
+    assert "mailprov.api.load_config" in names
+    for figure in document["figures"]:
+        assert figure["best"] > 0 and len(figure["runs"]) == 1
+    assert "load + validate of 200 users" in result.stdout
