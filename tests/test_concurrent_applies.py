@@ -12,6 +12,7 @@ winner, in an order in which every winner's base digest was current.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -65,7 +66,7 @@ STALE_MESSAGE = (f"Error: the saved plan for target '{TARGET}' is stale: the gen
 GATED_APPLY = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    import sqlalchemy.dialects.postgresql.psycopg, sqlalchemy.dialects.sqlite
+    import psycopg, sqlalchemy.dialects.postgresql.psycopg, sqlalchemy.dialects.sqlite
     import mailprov.api, mailprov.db.write
     from mailprov.cli import main
 
@@ -174,9 +175,13 @@ def test_eight_concurrent_applies(backend, request, tmp_path):
     assert len(start_history) == 1
 
     gate = tmp_path / "go"
+    # As in CI: the password from the environment (trust auth ignores it), never the keyring.
+    env = {k: v for k, v in os.environ.items() if k != "MAILPROV_DB_URL"}
+    env.update(MAILPROV_DB_PASSWORD="unused-by-trust-auth",
+               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
     procs = {name: subprocess.Popen(
         [sys.executable, "-c", GATED_APPLY, str(tmp_path / f"{name}.ready"), str(gate), path],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for name, path in paths.items()}
     outcomes = {}
     try:

@@ -27,6 +27,8 @@ TRICKY = [
     "|", ">", "%x", "@x", "`x", "a,b", "<<", "=", "comptabilite@example.com",
     "postgresql://u@h/db", "smtp.example.com", "COMPTA", "a\\b", "\t", "a\tb", "x\u00a0",
     "\ufeffx", "a\x85b", "--- x", "...", "a: b: c", "key:", "ünïcødé", "日本",
+    "10.20.30.40", "1.2.3", "2024-1-1", "1e3", "1.0e+3", "2001-12-14 21:59:43.10 -5",
+    "12:30:45", "0o17", "+.5", "-.inf", "3com", "0.",
 ]
 SAFE = ["COMPTA", "smtp.example.com", "a@b.ca", "x y", "é", "a-b", "a_b", "A.B", "x/y*"]
 safe_text = st.text(alphabet="abcXYZ@._-/ é", min_size=1, max_size=10).filter(
@@ -150,9 +152,12 @@ def test_fast_yaml_reads_a_typical_file_itself():
 
 
 def test_fast_yaml_leaves_every_yaml_1_1_trap_to_the_strict_loader():
-    for value in ("yes", "0465", "1:30", "1e3", "0x1F", ".inf", "2024-01-01", "&a x", "*a",
+    for value in ("yes", "0465", "1:30", "1.5", "0x1F", ".inf", "2024-01-01", "&a x", "*a",
                   "!tag x", "|", "[a]", "a: b"):
         assert parse_simple(f"key: {value}\n") is None, value
+    # ... while what YAML 1.1 reads as text stays on the fast path, as text
+    for value in ("1e3", "10.20.30.40", "v1.2", "3com"):
+        assert parse_simple(f"key: {value}\n") == {"key": value} == _strict(f"key: {value}\n")
     assert parse_simple("a: 1\na: 2\n") is None  # duplicate keys: the strict error
     assert parse_simple("NO: 1\n") is None
     assert parse_simple("") is None

@@ -78,11 +78,17 @@ def test_plan_apply_then_plan_shows_no_changes(db_url, tmp_path):
             general["smtp_ssl"]) == ("outlook", "smtp.example.com", 587, 1)
     assert passwords(db_url) == secrets
 
-    again, _ = plan_file(config)
+    again, target = plan_file(config)
     assert again.changes == ()
     assert not again.changes_present
     assert again.unmanaged_overrides == 0
     assert render_text(again).endswith("No changes. maestro* matches the configuration.\n")
+
+    # applying an empty plan changes nothing and records nothing
+    before = dump(db_url)
+    assert len(before["mailprov_history"]) == 1
+    assert api.apply(again, target, config_dir=str(tmp_path)).history_id is None
+    assert dump(db_url) == before
 
 
 def test_import_then_plan_shows_no_changes(db_url, tmp_path):
@@ -196,11 +202,11 @@ def test_cloud_edition_from_address_is_the_user_code(db_url, tmp_path):
     assert api.plan(imported, api.resolve_target(imported, None)).changes == ()
 
 
-def test_cloud_edition_rules_checked_against_the_live_database(db_url, tmp_path):
-    codes = sandbox(db_url, users=5, edition="cloud")
-    before = dump(db_url)
+def test_cloud_edition_rules_checked_against_the_live_database(sqlite_url, tmp_path):
+    codes = sandbox(sqlite_url, users=5, edition="cloud")
+    before = dump(sqlite_url)
     # The target does not declare its edition: the database's `cloud` is found at plan time.
-    config = write_config(tmp_path, db_url, general={"client": "outlook", "smtp": dict(SMTP)},
+    config = write_config(tmp_path, sqlite_url, general={"client": "outlook", "smtp": dict(SMTP)},
                           users={codes[0]: {"smtp": {"from": "other@example.com"}}})
     with pytest.raises(ConfigError) as caught:
         plan_file(config)
@@ -210,20 +216,20 @@ def test_cloud_edition_rules_checked_against_the_live_database(db_url, tmp_path)
         "target 'db' is maestro*CLOUD: the From address is the user code and cannot be set; "
         "remove `from`",
     ]
-    declared = write_config(tmp_path, db_url, edition="standard", name="declared.yaml",
+    declared = write_config(tmp_path, sqlite_url, edition="standard", name="declared.yaml",
                             general={"client": "smtp", "smtp": dict(SMTP)})
     with pytest.raises(ConfigError) as caught:
         plan_file(declared)
     assert [p.message for p in caught.value.problems] == [
         "target 'db' is declared `standard` but its database says `cloud`: fix the edition"]
-    assert dump(db_url) == before
+    assert dump(sqlite_url) == before
 
 
-def test_unknown_user_is_an_error_with_suggestions(db_url, tmp_path):
-    codes = sandbox(db_url, users=25)
+def test_unknown_user_is_an_error_with_suggestions(sqlite_url, tmp_path):
+    codes = sandbox(sqlite_url, users=25)
     assert codes[0] == "COMPTA"
-    before = dump(db_url)
-    config = write_config(tmp_path, db_url, users={
+    before = dump(sqlite_url)
+    config = write_config(tmp_path, sqlite_url, users={
         "COMPTAA": smtp_user("COMPTAA"),
         codes[6].lower(): smtp_user(codes[6]),
         "NOBODYATALL": smtp_user("NOBODYATALL"),
@@ -243,7 +249,7 @@ def test_unknown_user_is_an_error_with_suggestions(db_url, tmp_path):
                              f"{codes[6]}?{tail}")
     assert all(line.startswith("mailprov.yaml:") or "/mailprov.yaml:" in line
                for line in lines)
-    assert dump(db_url) == before
+    assert dump(sqlite_url) == before
 
 
 def test_user_level_smtp_false_removes_the_override(db_url, tmp_path):
@@ -366,17 +372,3 @@ def test_history_row_records_the_changes_and_no_secret(db_url, tmp_path):
     rows = api.history(resolved(db_url))
     assert [r["id"] for r in rows] == [2, 1]
     assert rows[0]["summary"] == "0 to add, 0 to change, 1 to remove"
-
-
-def test_apply_of_an_empty_plan_records_nothing(db_url, tmp_path):
-    codes = sandbox(db_url, users=10)
-    config = write_config(tmp_path, db_url, users={codes[0]: smtp_user(codes[0])})
-    plan_and_apply(config)
-    before = dump(db_url)
-    assert len(before["mailprov_history"]) == 1
-
-    plan, result = plan_and_apply(config)
-    assert plan.changes == ()
-    assert result.history_id is None
-    assert dump(db_url) == before
-    assert len(api.history(resolved(db_url))) == 1

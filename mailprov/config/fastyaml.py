@@ -34,13 +34,21 @@ _LINE = re.compile(
 )
 _PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^#:]|:(?=\S)|(?<=\S)#)*\Z")
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
-# Plain scalars YAML 1.1 would resolve to something other than a string, or
-# that the strict loader refuses: leave them to it.
+# Plain scalars that YAML 1.1 resolves to something other than a string, or
+# that the strict loader refuses (booleans other than true/false, numbers that
+# are not plain decimals, timestamps, merge and value keys): leave them to it.
+# These follow the implicit resolvers of the YAML 1.1 type repository, so a
+# value such as 10.20.30.40 stays text, and on the fast path.
 _SPECIAL = re.compile(
-    r"""(?:[-+]?[0-9._].*          # numbers of any base, floats, timestamps, base 60
-        |[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)
-        |y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF
-        |<<|=)\Z""",
+    r"""(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|<<|=
+        |[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+
+        |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+        |[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+        |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)
+        |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
+         (?:(?:[Tt]|[\ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
+         (?:[\ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)?
+        )\Z""",
     re.VERBOSE,
 )
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
@@ -121,6 +129,7 @@ def _parse(text: str, max_depth: int) -> dict[str, Any]:
     # Open containers: (indent, container). Mappings hold their keys' indent.
     stack: list[tuple[int, Any]] = [(0, root)]
     pending: tuple[int, dict[str, Any], str] | None = None  # "key:" awaiting its value
+    seen: dict[str, Any] = {}
     for line in text.split("\n"):
         if line.endswith("\r"):
             line = line[:-1]
@@ -163,8 +172,13 @@ def _parse(text: str, max_depth: int) -> dict[str, Any]:
         if value is None or value.startswith("#"):
             top[key] = None
             pending = (indent, top, key)
+        elif value in seen:
+            top[key] = seen[value]
         else:
-            top[key] = _scalar(value)
+            parsed = _scalar(value)
+            if not isinstance(parsed, (dict, list)):
+                seen[value] = parsed  # keys and values repeat on every user: parse once
+            top[key] = parsed
     if pending is not None:
         pending[1][pending[2]] = None
     if not root:

@@ -56,13 +56,24 @@ def user_from_row(row: Iterable[Any]) -> LiveUser:
     return LiveUser(code, name, settings)
 
 
+IN_CHUNK = 500  # codes per IN list: under every dialect's parameter limit (MSSQL: 2,100)
+
+
 def read_users(conn: Connection, tables: Tables, codes: Iterable[str] | None = None
                ) -> dict[str, LiveUser]:
-    """All users in one SELECT (or only `codes`), without password columns."""
+    """All users in one SELECT, or only `codes` in one SELECT per 500 codes.
+
+    Password columns are never selected.
+    """
     query = select(*(tables.ucol(f) for f in _USER_FIELDS))
-    if codes is not None:
-        query = query.where(tables.ucol("code").in_(list(codes)))
-    return {row[0]: user_from_row(row) for row in _run(conn, tables, query)}
+    if codes is None:
+        return {row[0]: user_from_row(row) for row in _run(conn, tables, query).all()}
+    wanted = list(codes)
+    users: dict[str, LiveUser] = {}
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = query.where(tables.ucol("code").in_(wanted[start:start + IN_CHUNK]))
+        users.update((row[0], user_from_row(row)) for row in _run(conn, tables, chunk).all())
+    return users
 
 
 def read_live_state(conn: Connection, tables: Tables, *, for_update: bool = False) -> LiveState:

@@ -27,7 +27,6 @@ _USER_FIELD_COLUMNS = {"username": "username", "from": "from", "server": "server
                        "port": "port", "ssl": "ssl", "override": "override"}
 _CLEARED = ("username", "from", "server", "port", "ssl")
 CASE_CHUNK = 400
-READ_BY_CODE_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -122,8 +121,7 @@ def execute_plan(
                 _lock_timeout(conn, lock_timeout)
                 general = read_general(conn, tables, for_update=True)
                 codes = [c.user_code for c in plan.changes if c.user_code is not None]
-                wanted = codes if len(codes) <= READ_BY_CODE_LIMIT else None
-                live = LiveState(general, read_users(conn, tables, wanted))
+                live = LiveState(general, read_users(conn, tables, codes))
                 current = digest_of(live, [c.address for c in plan.changes])
                 if current != plan.base_digest:
                     raise StalePlanError(
@@ -208,8 +206,7 @@ def record_history(conn: Connection, tables: Tables, plan: Plan, entry: HistoryE
         base_digest=plan.base_digest,
         git_commit=entry.git_commit,
         summary=text,
-        changes=json.dumps([c.to_json() for c in plan.changes], ensure_ascii=False,
-                           sort_keys=True),
+        changes=json.dumps([c.to_json() for c in plan.changes], ensure_ascii=False),
     ))
     return int(result.inserted_primary_key[0])
 
