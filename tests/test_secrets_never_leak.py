@@ -252,6 +252,11 @@ def test_no_secret_anywhere(postgres_url, sqlite_url, tmp_path, monkeypatch, mem
                       "Error: ")
             out.fails([*debug, "sandbox", dead_cli], "Error: ")
         out.run(["plan", "-c", config, "-t", "postgresql://postgres:" + CLI_PW + "@[::1"], 1)
+        result = out.run(["--debug", "history", "-t",
+                          f"postgresql://postgres:{CLI_PW}@127.0.0.1:notaport/db"], 1)
+        assert result.stderr.endswith(
+            "Error: 'postgresql://postgres@127.0.0.1:notaport/db' is not a database URL: write "
+            "it like postgresql://user@host/db or sqlite:///file.db\n")
 
         # --- a password written into a file is refused, and not repeated -------------------
         for n, url in enumerate((pg_cli_url, f"{postgres_url}?sslmode=disable&password={CLI_PW}",

@@ -96,6 +96,21 @@ def _sqlite_transactions(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+def is_lock_error(exc: Any) -> bool:
+    """Did the database give up waiting for a lock another session holds?"""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in ("55P03",):
+        return True
+    args = getattr(orig, "args", ())
+    if args and args[0] in (1205, 1222):
+        return True
+    text = str(orig).lower()
+    # SQL Server through pyodbc: "[HYT00] ... Lock request time out period exceeded. (1222)"
+    return ("database is locked" in text or "lock wait timeout" in text
+            or "lock request time out period exceeded" in text)
+
+
 def database_error(exc: BaseException, url: URL, action: str) -> DatabaseError:
     """A one-line DatabaseError for a driver error, with no password in it."""
     orig = getattr(exc, "orig", None) or exc

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, inspect, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from mailprov.db.connect import is_lock_error
 from mailprov.db.tables import Tables
 from mailprov.errors import DatabaseError, MappingError
 from mailprov.model import GeneralSettings, LiveState, LiveUser, MailSettings
@@ -91,7 +92,9 @@ def password_is_set(conn: Connection, tables: Tables, code: str) -> bool:
 def _run(conn: Connection, tables: Tables, query: Any) -> Any:
     try:
         return conn.execute(query)
-    except DBAPIError:
+    except DBAPIError as exc:
+        if exc.connection_invalidated or is_lock_error(exc):
+            raise  # not a naming problem: keep the error for the caller
         problem = diagnose_schema(conn, tables)
         if problem:
             raise MappingError(problem) from None

@@ -15,7 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, case, insert, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.schema import CreateTable
 
+from mailprov.db.connect import is_lock_error
 from mailprov.db.read import read_general, read_users
 from mailprov.db.tables import Tables
 from mailprov.errors import LockError, StalePlanError
@@ -40,10 +42,21 @@ class HistoryEntry:
     git_commit: str | None
 
 
+_NON_TRANSACTIONAL_DDL = ("mysql", "mariadb")
+
+
 def ensure_history_table(engine: Engine, tables: Tables) -> None:
-    """Create mailprov_history if needed, outside the apply transaction
-    (MySQL commits any open transaction on DDL)."""
-    with engine.begin() as conn:
+    """On MySQL/MariaDB, create mailprov_history before the apply transaction: DDL
+    there commits any open transaction. IF NOT EXISTS keeps concurrent applies safe."""
+    if engine.dialect.name in _NON_TRANSACTIONAL_DDL:
+        with engine.begin() as conn:
+            conn.execute(CreateTable(tables.history, if_not_exists=True))
+
+
+def _create_history_in_transaction(conn: Connection, tables: Tables) -> None:
+    """Elsewhere DDL is transactional: create the table under the apply lock, so two
+    first applies cannot race to create it."""
+    if conn.dialect.name not in _NON_TRANSACTIONAL_DDL:
         tables.history.create(conn, checkfirst=True)
 
 
@@ -82,21 +95,6 @@ def _lock_timeout(conn: Connection, seconds: float) -> None:
         conn.exec_driver_sql(f"SET LOCK_TIMEOUT {int(seconds * 1000)}")
 
 
-def is_lock_error(exc: DBAPIError) -> bool:
-    """Did the database give up waiting for a lock another session holds?"""
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if sqlstate in ("55P03",):
-        return True
-    args = getattr(orig, "args", ())
-    if args and args[0] in (1205, 1222):
-        return True
-    text = str(orig).lower()
-    # SQL Server through pyodbc: "[HYT00] ... Lock request time out period exceeded. (1222)"
-    return ("database is locked" in text or "lock wait timeout" in text
-            or "lock request time out period exceeded" in text)
-
-
 def execute_plan(
     engine: Engine,
     tables: Tables,
@@ -130,6 +128,7 @@ def execute_plan(
                         "Nothing was changed; run `mailprov plan` again."
                     )
                 write_changes(conn, tables, plan.changes)
+                _create_history_in_transaction(conn, tables)
                 history_id = record_history(conn, tables, plan, history)
                 if before_commit is not None:
                     before_commit(conn)
