@@ -30,6 +30,11 @@ def _shown(text: str) -> str:
                    for c in text)
 
 
+def _clipped(text: str, limit: int) -> str:
+    """At most `limit` characters: a 10 MB key in a file must not make a 10 MB error line."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One finding in a configuration file, with its place.
@@ -50,9 +55,10 @@ class Problem:
         if self.line:
             where = f"{where}:{self.line}:{self.column}"
         label = "warning: " if self.severity == "warning" else ""
+        message = _clipped(self.message, 1000)
         if self.path:
-            return _shown(f"{where}: {self.path}: {label}{self.message}")
-        return _shown(f"{where}: {label}{self.message}")
+            return _shown(f"{where}: {_clipped(self.path, 200)}: {label}{message}")
+        return _shown(f"{where}: {label}{message}")
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

@@ -250,9 +250,11 @@ def _waiting_on_a_lock(url: str) -> int:
         query = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                  "AND wait_event_type = 'Lock'")
     else:
-        query = ("SELECT count(*) FROM information_schema.INNODB_TRX t JOIN "
-                 "information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
-                 "WHERE p.DB = DATABASE() AND t.trx_state = 'LOCK WAIT'")
+        # INNODB_TRX may not list a transaction whose first statement is still waiting
+        # (seen on MariaDB 10.11): look for the apply's locking read in the process list.
+        query = ("SELECT count(*) FROM information_schema.PROCESSLIST "
+                 "WHERE DB = DATABASE() AND ID <> CONNECTION_ID() AND COMMAND = 'Query' "
+                 "AND INFO LIKE 'SELECT%FOR UPDATE%' AND TIME_MS > 100")
     with engine_for(url) as engine, engine.connect() as conn:
         return int(conn.execute(text(query)).scalar_one())
 
@@ -420,5 +422,8 @@ def test_failure_of_the_first_apply_leaves_the_tables_as_before(db_url, tmp_path
     after = dump(db_url)
     assert after["general_config"] == before["general_config"]
     assert after["app_user"] == before["app_user"]
-    # mailprov_history is created before the transaction (MySQL commits on DDL), but empty
-    assert after["mailprov_history"] == []
+    if db_url.startswith("mysql"):
+        # MySQL/MariaDB commit on DDL: the table is created before the transaction, empty
+        assert after["mailprov_history"] == []
+    else:  # transactional DDL: the table is created under the lock, and rolled back too
+        assert after["mailprov_history"] is None

@@ -32,7 +32,9 @@ _LINE = re.compile(
     r" *:(?:[ ]+(?P<value>.*?))?)"
     r" *\Z"
 )
-_PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^#:]|:(?=\S)|(?<=\S)#)*\Z")
+# Possessive: the alternatives start with different characters, so there is nothing to
+# backtrack into, and a 10 MB scalar is matched in milliseconds instead of a second.
+_PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^#:]++|:(?=\S)|(?<=\S)#)*+\Z")
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
 # Plain scalars that YAML 1.1 resolves to something other than a string, or
 # that the strict loader refuses (booleans other than true/false, numbers that
@@ -165,6 +167,8 @@ def _parse(text: str, max_depth: int) -> dict[str, Any]:
         top_indent, top = stack[-1]
         if top_indent != indent or not isinstance(top, dict):
             raise _Fallback
+        if line.index(":", match.end("key")) - match.start("key") > 1000:
+            raise _Fallback  # YAML limits implicit keys to 1024 characters up to the ':'
         key = _scalar(match.group("key"), is_key=True)
         if not isinstance(key, str) or key in top:
             raise _Fallback

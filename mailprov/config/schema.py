@@ -55,6 +55,8 @@ def describe(value: Any) -> str:
 
 
 def _suggest(word: str, choices: list[str]) -> str:
+    if len(word) > 2 * max(map(len, choices), default=0) + 8:
+        return ""  # no typo is that long, and difflib takes seconds on a 10 MB value
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not close:
         close = [c for c in choices if c.lower() == word.lower()]

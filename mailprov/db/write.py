@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, case, insert, update
+from sqlalchemy import Connection, Engine, bindparam, case, insert, inspect, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateTable
 
@@ -47,10 +47,13 @@ _NON_TRANSACTIONAL_DDL = ("mysql", "mariadb")
 
 def ensure_history_table(engine: Engine, tables: Tables) -> None:
     """On MySQL/MariaDB, create mailprov_history before the apply transaction: DDL
-    there commits any open transaction. IF NOT EXISTS keeps concurrent applies safe."""
+    there commits any open transaction. The existence check comes first because
+    even `CREATE TABLE IF NOT EXISTS` waits for the metadata lock of an apply in
+    progress; IF NOT EXISTS then covers two first applies racing."""
     if engine.dialect.name in _NON_TRANSACTIONAL_DDL:
         with engine.begin() as conn:
-            conn.execute(CreateTable(tables.history, if_not_exists=True))
+            if not inspect(conn).has_table(tables.history.name, schema=tables.mapping.schema):
+                conn.execute(CreateTable(tables.history, if_not_exists=True))
 
 
 def _create_history_in_transaction(conn: Connection, tables: Tables) -> None:
