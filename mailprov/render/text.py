@@ -23,7 +23,7 @@ class TextRenderer:
     def change(self, change: Change) -> list[str]:
         title = _TITLE[change.action]
         if change.follows_general:
-            title = "update (follows general.smtp)"
+            title = "follows general.smtp"
         head = f"  {_SYMBOL[change.action]} {change.address}  ({title})"
         lines = [self._paint(head, _COLOUR[change.action])]
         rows = attribute_rows(change)
