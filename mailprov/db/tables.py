@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -44,8 +45,21 @@ def _stored_type(values: object, default: object) -> object:
     return default
 
 
+_BUILT: dict[str, Tables] = {}
+
+
 def build_tables(mapping: DbMapping) -> Tables:
-    """Table objects for the mapped names (no reflection, no query)."""
+    """Table objects for the mapped names (no reflection, no query).
+
+    Building SQLAlchemy tables costs milliseconds, so one set is kept per mapping.
+    """
+    key = json.dumps([mapping.to_json(), mapping.source], sort_keys=True)
+    if key not in _BUILT:
+        _BUILT[key] = _build_tables(mapping)
+    return _BUILT[key]
+
+
+def _build_tables(mapping: DbMapping) -> Tables:
     metadata = MetaData(schema=mapping.schema)
     g = mapping.general_columns
     key_type = Integer() if isinstance(mapping.general_key_value, int) else String(64)
