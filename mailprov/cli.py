@@ -220,12 +220,15 @@ def apply(plan_file: str | None, configs: tuple[str, ...], target: str | None,
       mailprov apply --auto-approve -t test
     """
     from mailprov import api
-    from mailprov.errors import ApplyDeclined
+    from mailprov.errors import ApplyDeclined, MailprovError
     from mailprov.render.text import render_text
 
     config_dir = None
     if plan_file:
         the_plan = api.load_plan(plan_file)
+        if target and target != the_plan.target:
+            raise MailprovError(f"{plan_file} is a plan for target '{the_plan.target}', not "
+                                f"'{target}': apply it without -t, or plan for '{target}'")
         resolved = api.target_of_plan(the_plan, db_url)
         click.echo(render_text(the_plan, color=_color()), nl=False)
     else:

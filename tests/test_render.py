@@ -135,3 +135,14 @@ def test_json_has_the_contract_keys_and_is_deterministic():
     assert [c["address"] for c in data["changes"]] == ["general", "user.COMPTA"]
     assert data["changes"][1]["before"] is None
     assert plan.dumps() == _plan([GENERAL, CREATE]).dumps()
+
+
+def test_apply_of_a_saved_plan_refuses_another_target(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.json").write_text(_plan([CREATE]).dumps())
+    result = CliRunner().invoke(cli_module.cli, ["apply", "p.json", "-t", "test"])
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: p.json is a plan for target 'prod', not 'test': apply it "
+                             "without -t, or plan for 'test'\n")
