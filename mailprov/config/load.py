@@ -15,7 +15,7 @@ from typing import Any
 from mailprov.config.document import Document, format_path
 from mailprov.config.schema import document_problems
 from mailprov.config.semantic import semantic_problems
-from mailprov.config.yamlload import YamlError, load_yaml
+from mailprov.config.yamlload import YamlError, load_yaml, read_file
 from mailprov.errors import ConfigError, Problem
 from mailprov.model import (
     Config,
@@ -55,9 +55,15 @@ class _Loader:
         name = display_name(path)
         try:
             real = path.resolve(strict=True)
-        except (FileNotFoundError, OSError):
+        except (OSError, RuntimeError):  # missing, or a loop of symbolic links
             self.problems.append(Problem(name, 0, 0, "", "file not found: check the path, "
                                          f"or create it (default name: {DEFAULT_CONFIG})"))
+            return
+        if not real.is_relative_to(path.absolute().parent.resolve()):
+            # a repository's mailprov.yaml may be a link to ~/.pgpass: never read it
+            self.problems.append(Problem(name, 0, 0, "", "is a symbolic link to a file outside "
+                                         f"its folder ({real}): configuration files may not "
+                                         "point out of their folder"))
             return
         self._load(real, name, is_root=True, root_folder=real.parent, chain=())
 
@@ -67,7 +73,7 @@ class _Loader:
             return
         self.loaded.add(real)
         try:
-            data = real.read_bytes()
+            data = read_file(real)
         except IsADirectoryError:
             self.problems.append(Problem(name, 0, 0, "", "is a folder, not a file"))
             return
@@ -97,6 +103,15 @@ class _Loader:
                                              "folder, not absolute paths"))
             return
         full = os.path.join(doc.folder, pattern)
+        if not _inside(os.path.normpath(full), root_folder):  # before globbing `../../**`
+            self.problems.append(doc.problem(path, _outside(pattern, root_folder, "includes")))
+            return
+        link = _folder_link(doc.folder, pattern, root_folder) if "**" in pattern else None
+        if link:
+            self.problems.append(doc.problem(
+                path, f"'**' would follow {link}, a symbolic link to a folder (it may loop, or "
+                      "lead out of the folder): list the folders without '**', or remove the link"))
+            return
         matches = sorted(glob.glob(full, recursive=True)) if glob.has_magic(pattern) else [full]
         if not matches:
             self.problems.append(doc.problem(path, f"'{pattern}' matches no file: check the "
@@ -109,10 +124,8 @@ class _Loader:
                 continue
             real = target.resolve()
             if not real.is_relative_to(root_folder):
-                folder = display_name(root_folder)
-                self.problems.append(doc.problem(path, f"'{pattern}' is outside the folder of "
-                                                 f"the configuration ({folder}): includes "
-                                                 "may not climb out of it"))
+                self.problems.append(doc.problem(path, _outside(pattern, root_folder,
+                                                                "includes")))
                 continue
             if real in chain:
                 cycle = " -> ".join(display_name(p) for p in (*chain[chain.index(real):], real))
@@ -126,6 +139,39 @@ class _Loader:
         for rel, data in sorted(self.digest_parts):
             hasher.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
         return "sha256:" + hasher.hexdigest()
+
+
+def _inside(path: str, folder: Path, resolve: bool = False) -> bool:
+    try:
+        return (Path(path).resolve() if resolve else Path(path)).is_relative_to(folder)
+    except (OSError, RuntimeError):  # a loop of symbolic links
+        return False
+
+
+def _outside(pattern: str, root_folder: Path, what: str) -> str:
+    return (f"'{pattern}' is outside the folder of the configuration "
+            f"({display_name(root_folder)}): {what} may not climb out of it")
+
+
+def _folder_link(folder: str, pattern: str, root_folder: Path) -> str | None:
+    """A symbolic link to a folder where a `**` pattern would search, if any.
+
+    glob follows such links: two links to `.` make `**` search 2^40 paths, and a
+    link to / searches the whole disk. The walk itself does not follow links.
+    """
+    fixed: list[str] = []
+    for part in pattern.replace(os.sep, "/").split("/"):
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    base = os.path.join(folder, *fixed)
+    if os.path.islink(base) or not _inside(base, root_folder, resolve=True):
+        return display_name(Path(base))
+    for top, dirs, _files in os.walk(base):
+        for name in dirs:
+            if os.path.islink(os.path.join(top, name)):
+                return display_name(Path(top, name))
+    return None
 
 
 class _Merger:

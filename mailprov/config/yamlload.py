@@ -11,7 +11,9 @@ only for these load errors; schema and semantic errors find theirs later with
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 from collections.abc import Iterator
 from typing import Any
 
@@ -120,6 +122,22 @@ for _tag in ("binary", "set", "omap", "pairs"):  # no mailprov value has these t
 StrictLoader.add_constructor(None, StrictLoader.construct_undefined)
 
 
+def read_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a configuration or mapping file: a regular file, read up to MAX_BYTES + 1.
+
+    Files come from pull requests: a symbolic link to /dev/zero must not fill the
+    memory, nor a pipe block forever. More than MAX_BYTES is refused by load_yaml.
+    Raises OSError (IsADirectoryError for a folder).
+    """
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(21, "is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise OSError(22, "not a regular file (a device, pipe or socket)")
+    with open(path, "rb") as handle:
+        return handle.read(MAX_BYTES + 1)
+
+
 def _decode(data: bytes) -> str:
     if len(data) > MAX_BYTES:
         raise YamlError(f"file is larger than {MAX_BYTES // (1024 * 1024)} MB; "
@@ -209,9 +227,10 @@ def load_yaml(data: bytes) -> Any:
     if fast is not None:
         return fast
     _check_depth(text)  # deep nesting must not reach libyaml's recursive composer
-    if not text.strip() or all(
-        not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
-    ):
+    # YAML's own blanks only: str.strip() and splitlines() also take control characters
+    # such as U+001E for blanks and line breaks, and a file of them is not "empty"
+    if all(not line.strip(" \t") or line.lstrip(" \t").startswith("#")
+           for line in re.split("[\r\n\x85\u2028\u2029]", text)):
         raise YamlError("the file is empty: start with `version: 1`")
     loader = StrictLoader(text)
     try:

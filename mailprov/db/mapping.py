@@ -110,12 +110,12 @@ def load_mapping(path: str | Path | None) -> DbMapping:
     from mailprov.config.document import Document
     from mailprov.config.load import display_name
     from mailprov.config.schema import describe
-    from mailprov.config.yamlload import YamlError, load_yaml
+    from mailprov.config.yamlload import YamlError, load_yaml, read_file
     from mailprov.errors import Problem
 
     name = display_name(Path(path))
     try:
-        raw = Path(path).read_bytes()
+        raw = read_file(path)  # a regular file, bounded
     except OSError as exc:
         raise MappingError(f"{name}: cannot read the mapping file: {exc.strerror}") from None
     try:
