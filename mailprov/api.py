@@ -207,7 +207,7 @@ def compute_plan(config: Config, target: ResolvedTarget, live: LiveState,
             user = config.users[code]
             assert config.problem_at is not None
             hints = suggest_codes(code, live.users)
-            hint = f"; did you mean {', '.join(hints)}?" if hints else ""
+            hint = f"; did you mean {', '.join(hints)}?" if hints else "."
             lines.append(config.problem_at(
                 user.source.file, ("users", code),
                 f"no user '{code}' in target '{target.name}'{describe_lookalikes(code)}{hint} "

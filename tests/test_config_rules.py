@@ -340,7 +340,7 @@ def test_relative_sqlite_url_is_anchored_to_the_file_folder(folder: Path) -> Non
             url: postgresql://mailprov@db.example.com/maestro
           mapped:
             url: sqlite:///x.db
-            mapping: ../mappings/./prod.yaml
+            mapping: mappings/./prod.yaml
         include: [more/targets.yaml]
         """)
     write(folder, "conf/more/targets.yaml", "targets:\n  nested:\n    url: sqlite:///n.db\n")
@@ -351,7 +351,7 @@ def test_relative_sqlite_url_is_anchored_to_the_file_folder(folder: Path) -> Non
     assert targets["absolute"].url == "sqlite:////var/lib/maestro.db"
     assert targets["memory"].url == "sqlite:///:memory:"
     assert targets["pg"].url == "postgresql://mailprov@db.example.com/maestro"
-    assert targets["mapped"].mapping == str(folder / "mappings" / "prod.yaml")
+    assert targets["mapped"].mapping == str(folder / "conf" / "mappings" / "prod.yaml")
     assert targets["nested"].url == f"sqlite:///{conf}/more/n.db"
     assert targets["nested"].source == Source("conf/more/targets.yaml")
 
@@ -812,3 +812,26 @@ def test_digest_changes_when_a_file_is_renamed(folder: Path) -> None:
     before = api.load_config("conf/mailprov.yaml").digest
     (folder / "conf/users/b.yaml").rename(folder / "conf/users/z.yaml")
     assert api.load_config("conf/mailprov.yaml").digest != before
+
+
+@pytest.mark.parametrize("mapping, message", [
+    ("../outside.yaml", "'../outside.yaml' is outside the folder of the configuration: keep "
+                        "mapping files beside it"),
+    ("/etc/passwd", "the mapping file must be given relative to this file's folder, not as an "
+                    "absolute path"),
+])
+def test_mapping_files_stay_inside_the_configuration_folder(folder: Path, mapping: str,
+                                                            message: str) -> None:
+    (folder / "outside.yaml").write_text("version: 1\n")
+    write(folder, "conf/mailprov.yaml", f"""\
+        version: 1
+        targets:
+          prod:
+            url: sqlite:///x.db
+            mapping: {mapping}
+        """)
+    with pytest.raises(ConfigError) as caught:
+        api.load_config("conf/mailprov.yaml")
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line, problem.column, problem.path, problem.message) == (
+        "conf/mailprov.yaml", 5, 14, "targets.prod.mapping", message)

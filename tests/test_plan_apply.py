@@ -244,7 +244,7 @@ def test_unknown_user_is_an_error_with_suggestions(sqlite_url, tmp_path):
     tail = " mailprov configures existing maestro* users; it never creates them"
     assert lines[0].endswith(f"users.COMPTAA: no user 'COMPTAA' in target 'db'; did you mean "
                              f"COMPTA?{tail}")
-    assert lines[1].endswith(f"users.NOBODYATALL: no user 'NOBODYATALL' in target 'db'{tail}")
+    assert lines[1].endswith(f"users.NOBODYATALL: no user 'NOBODYATALL' in target 'db'.{tail}")
     assert lines[2].endswith(f"no user '{codes[6].lower()}' in target 'db'; did you mean "
                              f"{codes[6]}?{tail}")
     assert all(line.startswith("mailprov.yaml:") or "/mailprov.yaml:" in line

@@ -244,8 +244,8 @@ def test_empty_file_is_refused(data: bytes) -> None:
 @pytest.mark.parametrize(("data", "kind"), [
     ("- version: 1\n", "a list"),
     ("[1, 2]\n", "a list"),
-    ("mailprov\n", "'mailprov'"),
-    ("587\n", "'587'"),
+    ("mailprov\n", "a single value"),  # never quoted: it could be a line of a secret file
+    ("587\n", "a single value"),
     ("null\n", "nothing (null)"),
     ("---\n...\n", "nothing (null)"),
 ])

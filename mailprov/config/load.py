@@ -89,11 +89,31 @@ class _Loader:
         doc = Document(name, text, parsed, is_root, str(real.parent))
         self.documents.append(doc)
         self.digest_parts.append((os.path.relpath(real, root_folder), data))
+        self._check_mapping_paths(doc, root_folder)
         includes = parsed.get("include")
         if isinstance(includes, list):
             for index, pattern in enumerate(includes):
                 if isinstance(pattern, str) and pattern:
                     self._include(doc, index, pattern, root_folder, (*chain, real))
+
+    def _check_mapping_paths(self, doc: Document, root_folder: Path) -> None:
+        """A target's mapping file must lie inside the configuration's folder, like
+        includes: a pull request must not make mailprov read (and quote) other files."""
+        targets = doc.data.get("targets")
+        if not isinstance(targets, dict):
+            return
+        for name, spec in targets.items():
+            mapping = spec.get("mapping") if isinstance(spec, dict) else None
+            if not isinstance(mapping, str) or not mapping:
+                continue
+            path = ("targets", name, "mapping")
+            if os.path.isabs(mapping):
+                self.problems.append(doc.problem(path, "the mapping file must be given relative "
+                                                 "to this file's folder, not as an absolute path"))
+            elif not Path(doc.folder, mapping).resolve().is_relative_to(root_folder):
+                self.problems.append(doc.problem(path, f"'{mapping}' is outside the folder of "
+                                                 "the configuration: keep mapping files beside "
+                                                 "it"))
 
     def _include(self, doc: Document, index: int, pattern: str, root_folder: Path,
                  chain: tuple[Path, ...]) -> None:

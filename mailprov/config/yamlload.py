@@ -243,7 +243,8 @@ def load_yaml(data: bytes) -> Any:
         if document is None:
             kind = "nothing (null)"
         else:
-            kind = "a list" if isinstance(document, list) else f"'{document}'"
+            # never quote the text: a mistyped path may name a file that holds a secret
+            kind = "a list" if isinstance(document, list) else "a single value"
         raise YamlError(f"the file must be a mapping of keys (version, general, users, ...), "
                         f"not {kind}", 1, 1)
     return document
