@@ -9,7 +9,6 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from mailprov.errors import (
     TargetError,
     UnknownUserError,
 )
+from mailprov.gitinfo import git_commit
 from mailprov.model import Config, LiveState
 from mailprov.plan import Plan
 
@@ -318,17 +318,6 @@ def _os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def git_commit(folder: str) -> str | None:
-    """The HEAD commit when `folder` is inside a git work tree, else None."""
-    try:
-        out = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and len(commit) in (40, 64) else None
 
 
 # --- history, import, explain, sandbox, login ----------------------------------------------
