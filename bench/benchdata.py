@@ -57,8 +57,9 @@ def clear_run_caches() -> None:
         if not (name == "mailprov" or name.startswith("mailprov.")) or module is None:
             continue
         for value in list(vars(module).values()):
-            parameters = getattr(value, "cache_parameters", None)
-            if callable(parameters) and parameters().get("maxsize") is not None:
+            if type(value).__name__ != "_lru_cache_wrapper":  # e.g. sqlalchemy's `func`
+                continue
+            if value.cache_parameters().get("maxsize") is not None:
                 value.cache_clear()
 
 
