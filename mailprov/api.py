@@ -215,13 +215,16 @@ def history(target: ResolvedTarget, limit: int = 50) -> list[dict[str, Any]]:
         return [dict(row) for row in read_history(conn, db.tables, limit)]
 
 
-def export_config(target: ResolvedTarget) -> str:
-    """The live configuration as a mailprov YAML file (see mailprov.export)."""
-    from mailprov.export import render_yaml
+def export_config(target: ResolvedTarget, schema: str | None = None) -> str:
+    """The live configuration as a mailprov YAML file (see mailprov.export).
+
+    `schema` is what the editor modeline points at (default: the schema's $id).
+    """
+    from mailprov.export import SCHEMA_URL, render_yaml
 
     with open_database(target) as db:
         live = read_live(db)
-    return render_yaml(live, target)
+    return render_yaml(live, target, schema or SCHEMA_URL)
 
 
 @dataclass(frozen=True)

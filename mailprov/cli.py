@@ -257,14 +257,17 @@ def apply(plan_file: str | None, configs: tuple[str, ...], target: str | None,
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write to this file instead of standard output.")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.option("--schema", "schema_ref", metavar="PATH_OR_URL",
+              help="Where the editor modeline points (e.g. schemas/mailprov.schema.json, "
+              "written by `mailprov schema`).")
 def import_(configs: tuple[str, ...], target: str | None, db_url: str | None,
-            output: str | None, force: bool) -> None:
+            output: str | None, force: bool, schema_ref: str | None) -> None:
     """Write the live configuration of a target as mailprov YAML.
 
     \b
     Examples:
       mailprov import -t sqlite:///maestro.db -o mailprov.yaml
-      mailprov import -t prod > live.yaml
+      mailprov import -t prod --schema schemas/mailprov.schema.json > live.yaml
     """
     from mailprov import api
     from mailprov.errors import MailprovError
@@ -272,7 +275,7 @@ def import_(configs: tuple[str, ...], target: str | None, db_url: str | None,
     _config, resolved = _config_and_target(configs, target, db_url, need_config=False)
     if output and os.path.exists(output) and not force:
         raise MailprovError(f"{output} already exists: choose another file, or add --force")
-    text = api.export_config(resolved)
+    text = api.export_config(resolved, schema_ref)
     if output:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -526,3 +526,19 @@ def test_a_mapping_naming_a_missing_column_is_a_clear_error(run, sqlite_url, tmp
     assert result.stderr == (
         "Error: table 'USERS' does not exist in the database (mapping file mapping.yaml): "
         "check the URL, or point the mapping file at the right table\n")
+
+
+def test_import_modeline_points_where_asked(tmp_path, monkeypatch):
+    from mailprov import api as api_module
+
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    api_module.sandbox(url, users=5)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["import", "-t", url, "--schema", "schemas/mailprov.schema.json"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "# yaml-language-server: $schema=schemas/mailprov.schema.json\n")
+    result = runner.invoke(cli, ["import", "-t", url])
+    assert result.stdout.startswith("# yaml-language-server: $schema=https://mailprov.example/"
+                                    "schemas/mailprov.schema.json\n")
