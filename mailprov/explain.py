@@ -28,7 +28,7 @@ def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool) -
                   f"general default ({general.client}): maestro*'s bi-mode")
         if not password_set:
             notes.append("no SMTP password entered yet: the user types it in maestro* "
-                         "(Préférences > Courriel) or with `mailprov password set`")
+                         "(Préférences > Courriel)")
         return Explanation(user.code, user.name, general.edition, "override", reason,
                            override.server, override.port, override.ssl, override.username,
                            user.code if cloud else override.from_address, password_set,

@@ -226,7 +226,7 @@ def test_explain_and_history(run, sqlite_url, tmp_path):
         "  from:       compta@example.com\n"
         "  password:   not entered\n"
         "  note:       no SMTP password entered yet: the user types it in maestro* "
-        "(Préférences > Courriel) or with `mailprov password set`\n")
+        "(Préférences > Courriel)\n")
     set_passwords(sqlite_url, ["COMPTA"])
     result = run("explain", "COMPTA")
     assert "  password:   entered\n" in result.stdout

@@ -35,8 +35,8 @@ general:
     server: smtp.example.com
     port: 587
 """
-HOW = ("passwords never go in mailprov files: each user types their own SMTP password with "
-       "`mailprov password set USER`, and the database password comes from `mailprov login "
+HOW = ("passwords never go in mailprov files: each user types their own SMTP password in "
+       "maestro* (Préférences > Courriel), and the database password comes from `mailprov login "
        "TARGET` or the MAILPROV_DB_PASSWORD environment variable; remove this key")
 OFFICE = ("Microsoft turns SMTP AUTH with passwords off by default for existing tenants at the "
           "end of December 2026; check that the tenant allows it, or plan a relay")

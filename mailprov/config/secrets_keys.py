@@ -11,7 +11,7 @@ _NORMALISE = re.compile(r"[^a-z0-9]")
 
 HOW_PASSWORDS_ARE_SET = (
     "passwords never go in mailprov files: each user types their own SMTP password "
-    "with `mailprov password set USER`, and the database password comes from "
+    "in maestro* (Préférences > Courriel), and the database password comes from "
     "`mailprov login TARGET` or the MAILPROV_DB_PASSWORD environment variable; remove this key"
 )
 
