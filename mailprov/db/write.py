@@ -69,7 +69,10 @@ def ensure_history_table(engine: Engine, tables: Tables) -> None:
 def _create_history_in_transaction(conn: Connection, tables: Tables) -> None:
     """Elsewhere DDL is transactional: create the table under the apply lock, so two
     first applies cannot race to create it."""
-    if conn.dialect.name not in _NON_TRANSACTIONAL_DDL:
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):  # one statement, no catalogue query first
+        conn.execute(CreateTable(tables.history, if_not_exists=True))
+    elif dialect not in _NON_TRANSACTIONAL_DDL:
         tables.history.create(conn, checkfirst=True)
 
 
