@@ -132,11 +132,6 @@ class MailSettings:
             "ssl": self.ssl,
         }
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> MailSettings:
-        return cls(data.get("username"), data.get("from"), data.get("server"),
-                   data.get("port"), data.get("ssl"))
-
 
 @dataclass(frozen=True, slots=True)
 class GeneralSettings:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from mailprov.errors import PlanFileError
@@ -98,7 +98,6 @@ class Plan:
     safety: SafetyReport
     warnings: tuple[str, ...] = ()
     mapping: Mapping[str, Any] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def changes_present(self) -> bool:

@@ -43,14 +43,3 @@ def set_db_password(target: str, password: str) -> None:
             f"cannot store the password in the OS keyring ({exc.__class__.__name__}): "
             f"set {ENV_PASSWORD} in the environment instead"
         ) from None
-
-
-def delete_db_password(target: str) -> bool:
-    import keyring
-    from keyring.errors import KeyringError, PasswordDeleteError
-
-    try:
-        keyring.delete_password(SERVICE, keyring_key(target))
-    except (PasswordDeleteError, KeyringError, RuntimeError):
-        return False
-    return True
