@@ -67,7 +67,8 @@ def compute_plan(config: Config, target: ResolvedTarget, live: LiveState,
     UnknownUserError for user codes the target does not have.
     """
     from mailprov.config.semantic import edition_problems
-    from mailprov.diff import base_digest, describe_lookalikes, diff, suggest_codes
+    from mailprov.diff import describe_lookalikes, diff, suggest_codes
+    from mailprov.digest import base_digest
     from mailprov.safety import evaluate
 
     edition = live.general.edition
@@ -180,7 +181,6 @@ def apply(plan_: Plan, target: ResolvedTarget, *, force: bool = False,
         return ApplyResult(plan_, None)
     from mailprov.db.connect import translate_errors
     from mailprov.db.write import HistoryEntry, execute_plan
-    from mailprov.diff import base_digest
 
     entry = HistoryEntry(
         target=plan_.target,
@@ -191,7 +191,7 @@ def apply(plan_: Plan, target: ResolvedTarget, *, force: bool = False,
     )
     with open_database(target, lock_timeout=lock_timeout) as db, \
             translate_errors(db.url, "applying to"):
-        history_id = execute_plan(db.engine, db.tables, plan_, entry, base_digest,
+        history_id = execute_plan(db.engine, db.tables, plan_, entry,
                                   lock_timeout=lock_timeout, before_commit=before_commit)
     return ApplyResult(plan_, history_id)
 
@@ -208,7 +208,7 @@ def _os_user() -> str:
 
 def history(target: ResolvedTarget, limit: int = 50) -> list[dict[str, Any]]:
     from mailprov.db.connect import translate_errors
-    from mailprov.db.write import read_history
+    from mailprov.db.history import read_history
 
     with open_database(target) as db, translate_errors(db.url, "reading history from"), \
             db.engine.connect() as conn:

@@ -9,7 +9,6 @@ import difflib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from mailprov.model import (
     INHERITED_FIELDS,
@@ -21,9 +20,7 @@ from mailprov.model import (
     LiveState,
     MailSettings,
 )
-from mailprov.plan import GENERAL, USER_PREFIX, Change, digest_rows
-
-MISSING = "<missing user>"
+from mailprov.plan import GENERAL, USER_PREFIX, Change
 
 
 @dataclass(frozen=True)
@@ -60,26 +57,6 @@ def resolve_override(code: str, override: DesiredOverride, general: GeneralSetti
         port=override.port if override.port is not None else general.port,
         ssl=override.ssl if override.ssl is not None else general.ssl,
     )
-
-
-def row_state(live: LiveState, address: str) -> Any:
-    """The logical state of one row, as fingerprinted by the base digest."""
-    if address == GENERAL:
-        return general_state(live.general)
-    user = live.users.get(address[len(USER_PREFIX):])
-    if user is None:
-        return MISSING
-    return user.override.as_dict() if user.override else None
-
-
-def general_state(general: GeneralSettings) -> dict[str, Any]:
-    return {"edition": general.edition, **general.as_dict()}
-
-
-def base_digest(live: LiveState, addresses: Iterable[str]) -> str:
-    """Fingerprint of the general row and the rows at `addresses`."""
-    rows = [(a, row_state(live, a)) for a in addresses if a != GENERAL]
-    return digest_rows(general_state(live.general), rows)
 
 
 def _changed_general(before: GeneralSettings, after: GeneralSettings) -> list[str]:

@@ -6,10 +6,9 @@ executes (the alembic pattern: one compare step, several consumers).
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mailprov.errors import PlanFileError
@@ -37,12 +36,12 @@ class Change:
     after: Mapping[str, Any] | None
     changed: tuple[str, ...]
     follows_general: bool = False
+    # derived from address once: apply reads it for every row several times
+    user_code: str | None = field(init=False, repr=False, compare=False)
 
-    @property
-    def user_code(self) -> str | None:
-        if self.address.startswith(USER_PREFIX):
-            return self.address[len(USER_PREFIX):]
-        return None
+    def __post_init__(self) -> None:
+        code = self.address[len(USER_PREFIX):] if self.address.startswith(USER_PREFIX) else None
+        object.__setattr__(self, "user_code", code)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -130,18 +129,6 @@ class Plan:
     def dumps(self) -> str:
         """Deterministic JSON: same plan, byte-identical text."""
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
-
-
-def digest_rows(general: Mapping[str, Any], rows: Iterable[tuple[str, Any]]) -> str:
-    """Fingerprint the general row and the given `(address, state)` rows.
-
-    The base digest of a plan covers exactly the rows it changes plus the
-    general row, so a concurrent edit of an unrelated user does not make a
-    saved plan stale.
-    """
-    payload = {"general": general, "rows": dict(sorted(rows))}
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def plan_from_json(text: str, source: str) -> Plan:

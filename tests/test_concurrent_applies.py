@@ -25,7 +25,8 @@ import yaml
 from sqlalchemy import MetaData, Table, create_engine, select
 
 from mailprov import api
-from mailprov.diff import base_digest
+from mailprov.db.history import changes_record
+from mailprov.digest import base_digest
 from mailprov.model import GeneralSettings, LiveState, LiveUser, MailSettings
 
 TARGET = "maestro"
@@ -230,7 +231,7 @@ def test_eight_concurrent_applies(backend, first_applies, request, tmp_path):
     order = []
     for row in history:
         matches = [name for name in winners if json.loads(row["changes"]) ==
-                   [c.to_json() for c in plans[name].changes]]
+                   changes_record(plans[name].changes)]
         assert len(matches) == 1, row
         assert row["base_digest"] == plans[matches[0]].base_digest
         assert f"#{row['id']})" in outcomes[matches[0]][1]

@@ -19,10 +19,11 @@ from sqlalchemy.schema import CreateTable
 
 from mailprov import api
 from mailprov.db.connect import parse_url, redact
+from mailprov.db.history import HistoryEntry, record_history
 from mailprov.db.mapping import REFERENCE, load_mapping
 from mailprov.db.read import password_is_set, read_general, read_users
 from mailprov.db.tables import build_tables
-from mailprov.db.write import HistoryEntry, is_lock_error, record_history, write_changes
+from mailprov.db.write import is_lock_error, write_changes
 from mailprov.errors import TargetError
 from mailprov.plan import Change, Plan, SafetyReport
 

@@ -29,6 +29,7 @@ from dbhelpers import (
 )
 
 from mailprov import api
+from mailprov.db.history import changes_record
 from mailprov.errors import ConfigError, UnknownUserError
 from mailprov.render.text import render_text
 
@@ -359,8 +360,13 @@ def test_history_row_records_the_changes_and_no_secret(db_url, tmp_path):
     assert row["host"] == socket.gethostname()
     assert isinstance(row["applied_at"], datetime)
     recorded = json.loads(row["changes"])
-    assert recorded == [c.to_json() for c in plan.changes]
-    assert recorded[2]["before"]["server"] == "old.example.com"
+    assert recorded == changes_record(plan.changes)
+    # only what changed, as [before, after]: the coordinator's old relay is on record
+    assert set(recorded["create"]) == {f"user.{compta}"}
+    coordinator = recorded["update"][f"user.{coord}"]
+    assert plan.changes[2].address == f"user.{coord}"
+    assert set(coordinator) == set(plan.changes[2].changed)
+    assert coordinator["server"] == ["old.example.com", plan.changes[2].after["server"]]
     text = repr(row)
     for password, _when in secrets.values():
         assert password not in text

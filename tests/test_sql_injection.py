@@ -86,7 +86,7 @@ def read_rows(url: str) -> tuple[dict[str, dict[str, Any]], set[str]]:
     return users, names
 
 
-def history_changes(url: str) -> list[dict[str, Any]]:
+def history_changes(url: str) -> dict[str, Any]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
@@ -134,7 +134,9 @@ def test_hostile_codes_names_and_values_are_stored_exactly(db_url: str, tmp_path
         assert row["smtp_password"] is None and row["password_set_at"] is None
     for code in set(before) - set(HOSTILE_USERS):
         assert after[code] == before[code], "users the files do not name are untouched"
-    recorded = {c["address"]: c["after"] for c in history_changes(db_url)}
+    recorded = {address: {field: after for field, (_before, after) in fields.items()}
+                for action in ("create", "update", "delete")
+                for address, fields in history_changes(db_url)[action].items()}
     assert {"general"} | {f"user.{code}" for code in OVERRIDES} == set(recorded)
     assert recorded["user.back\\slash\\"]["username"] == "back\\slash\\"
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.pool import NullPool
 
 from mailprov.errors import DatabaseError, TargetError
 
@@ -68,7 +69,12 @@ def make_engine(url: URL, *, lock_timeout: float = 10.0) -> Engine:
     elif backend in ("postgresql", "mysql", "mariadb"):
         connect_args["connect_timeout"] = 10
     try:
-        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=False)
+        # NullPool: a command opens one or two connections and exits; pooling them
+        # only adds work (and a pool to dispose). An in-memory SQLite database lives
+        # only as long as its connection: SQLAlchemy's default pool keeps it.
+        in_memory = backend == "sqlite" and url.database in (None, "", ":memory:")
+        pool: dict[str, Any] = {} if in_memory else {"poolclass": NullPool}
+        engine = create_engine(url, connect_args=connect_args, **pool)
     except NoSuchModuleError:
         raise TargetError(f"no SQLAlchemy dialect for '{url.drivername}'") from None
     except ImportError as exc:

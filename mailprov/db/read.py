@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, any_, bindparam, inspect, select
+from sqlalchemy import Connection, any_, bindparam, column, func, inspect, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from mailprov.db.connect import is_lock_error
+from mailprov.db.driver import compile_statement, execute
 from mailprov.db.tables import Tables
+from mailprov.digest import user_state, user_state_from_row
 from mailprov.errors import DatabaseError, MappingError
 from mailprov.model import GeneralSettings, LiveState, LiveUser, MailSettings
 
@@ -84,6 +87,39 @@ def read_users(conn: Connection, tables: Tables, codes: Iterable[str] | None = N
     return users
 
 
+_STATE_FIELDS = ("code", "override", "username", "from", "server", "port", "ssl")
+
+
+def read_user_states(conn: Connection, tables: Tables, codes: list[str]
+                     ) -> dict[str, list[Any] | None]:
+    """The fingerprinted state (mailprov.digest) of the users `codes`, for apply's
+    re-check under its lock. One statement on SQLite (the codes as one JSON array) and
+    PostgreSQL (an array), rows taken as the driver returns them; elsewhere read_users."""
+    dialect = conn.dialect.name
+    code_col = tables.ucol("code")
+    query = select(*(tables.ucol(f) for f in _STATE_FIELDS))
+    if dialect == "sqlite" and sqlite_has_json(conn):
+        wanted = select(column("value")).select_from(func.json_each(bindparam("codes")))
+        query = query.where(code_col.in_(wanted.scalar_subquery()))
+        param: Any = json.dumps(codes, ensure_ascii=False)
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        query = query.where(code_col == any_(bindparam("codes", type_=ARRAY(code_col.type))))
+        param = codes
+    else:
+        return {code: user_state(user.override)
+                for code, user in read_users(conn, tables, codes).items()}
+    statement = compile_statement(conn, query, ["codes"])
+    rows = _run(conn, tables, lambda: execute(conn, statement, [param])).fetchall()
+    return {row[0]: user_state_from_row(*row[1:]) for row in rows}
+
+
+def sqlite_has_json(conn: Connection) -> bool:
+    """json_each is built into SQLite from 3.38 on (and into most builds before)."""
+    return conn.dialect.dbapi.sqlite_version_info >= (3, 38)  # type: ignore[union-attr]
+
+
 def read_live_state(conn: Connection, tables: Tables, *, for_update: bool = False) -> LiveState:
     """General row and every user: two queries, whatever the user count."""
     general = read_general(conn, tables, for_update=for_update)
@@ -97,8 +133,10 @@ def password_is_set(conn: Connection, tables: Tables, code: str) -> bool:
 
 
 def _run(conn: Connection, tables: Tables, query: Any) -> Any:
+    """Execute `query` (a statement, or a callable that runs one); a failure caused by
+    a missing table or column becomes a MappingError naming it."""
     try:
-        return conn.execute(query)
+        return query() if callable(query) else conn.execute(query)
     except DBAPIError as exc:
         if exc.connection_invalidated or is_lock_error(exc):
             raise  # not a naming problem: keep the error for the caller

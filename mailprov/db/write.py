@@ -1,104 +1,43 @@
 """Execute a plan: one transaction, under a lock, re-checking the base first.
 
-Only the columns a change names are written; password columns never are.
-Statements are batched by the set of columns they write, so the number of
-round trips follows the number of batches, not of rows.
+Only the columns a change names are written; password columns never are. User rows
+are written in batches, one per set of columns (mailprov.db.batch), so round trips
+follow the number of batches, not of rows.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    bindparam,
-    case,
-    cast,
-    func,
-    insert,
-    inspect,
-    update,
-)
+from sqlalchemy import Connection, Engine, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.schema import CreateTable
 
+from mailprov.db.batch import WRITE_ORDER, Batch, write_batch
 from mailprov.db.connect import is_lock_error
-from mailprov.db.read import read_general, read_users
+from mailprov.db.history import (
+    HistoryEntry,
+    create_history_in_transaction,
+    ensure_history_table,
+    record_history,
+)
+from mailprov.db.read import read_general, read_user_states
 from mailprov.db.tables import Tables
+from mailprov.digest import MISSING, digest_rows, general_state
 from mailprov.errors import LockError, StalePlanError
-from mailprov.model import LiveState
 from mailprov.plan import GENERAL, Change, Plan
 
-# field name in a change -> logical column in the users table
-_USER_FIELD_COLUMNS = {"username": "username", "from": "from", "server": "server",
-                       "port": "port", "ssl": "ssl", "override": "override"}
-_CLEARED = ("username", "from", "server", "port", "ssl")
-CASE_CHUNK = 400
+__all__ = ["HistoryEntry", "execute_plan", "write_changes"]
+
+_REMOVED = tuple(False if f == "override" else None for f in WRITE_ORDER)
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    """Who applied what, from where; never a secret."""
-
-    target: str
-    os_user: str
-    host: str
-    config_digest: str | None
-    git_commit: str | None
-
-
-_NON_TRANSACTIONAL_DDL = ("mysql", "mariadb")
-
-
-def ensure_history_table(engine: Engine, tables: Tables) -> None:
-    """On MySQL/MariaDB, create mailprov_history before the apply transaction: DDL
-    there commits any open transaction. The existence check comes first because
-    even `CREATE TABLE IF NOT EXISTS` waits for the metadata lock of an apply in
-    progress; IF NOT EXISTS then covers two first applies racing."""
-    if engine.dialect.name in _NON_TRANSACTIONAL_DDL:
-        with engine.begin() as conn:
-            if not inspect(conn).has_table(tables.history.name, schema=tables.mapping.schema):
-                conn.execute(CreateTable(tables.history, if_not_exists=True))
-
-
-def _create_history_in_transaction(conn: Connection, tables: Tables) -> None:
-    """Elsewhere DDL is transactional: create the table under the apply lock, so two
-    first applies cannot race to create it."""
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):  # one statement, no catalogue query first
-        conn.execute(CreateTable(tables.history, if_not_exists=True))
-    elif dialect not in _NON_TRANSACTIONAL_DDL:
-        tables.history.create(conn, checkfirst=True)
-
-
-def user_values(change: Change) -> dict[str, Any]:
-    """The logical user columns a change writes."""
-    if change.action == "delete":
-        return {"override": False, **dict.fromkeys(_CLEARED)}
-    after = change.after or {}
-    if change.action == "create":
-        return {"override": True, **{f: after.get(f) for f in _CLEARED}}
-    return {f: after.get(f) for f in change.changed}
-
-
-def general_values(change: Change, tables: Tables) -> dict[str, Any]:
-    after = change.after or {}
-    smtp = after.get("smtp") or {}
-    values: dict[str, Any] = {}
-    for name in change.changed:
-        if name == "client":
-            client = after["client"]
-            stored = tables.mapping.client_values
-            values[tables.mapping.general_columns["client"]] = stored[client] if stored else client
-        elif name.startswith("smtp."):
-            field = name.split(".", 1)[1]
-            values[tables.mapping.general_columns[field]] = smtp.get(field)
-    return values
+def _stale(plan: Plan) -> StalePlanError:
+    return StalePlanError(
+        f"the saved plan for target '{plan.target}' is stale: the general "
+        "configuration or a user it changes was modified since it was planned. "
+        "Nothing was changed; run `mailprov plan` again."
+    )
 
 
 def _lock_timeout(conn: Connection, seconds: float) -> None:
@@ -116,7 +55,6 @@ def execute_plan(
     tables: Tables,
     plan: Plan,
     history: HistoryEntry,
-    digest_of: Callable[[LiveState, Iterable[str]], str],
     *,
     lock_timeout: float = 10.0,
     before_commit: Callable[[Connection], None] | None = None,
@@ -133,18 +71,9 @@ def execute_plan(
             conn.execution_options(mailprov_write=True)
             with conn.begin():
                 _lock_timeout(conn, lock_timeout)
-                general = read_general(conn, tables, for_update=True)
-                codes = [c.user_code for c in plan.changes if c.user_code is not None]
-                live = LiveState(general, read_users(conn, tables, codes))
-                current = digest_of(live, [c.address for c in plan.changes])
-                if current != plan.base_digest:
-                    raise StalePlanError(
-                        f"the saved plan for target '{plan.target}' is stale: the general "
-                        "configuration or a user it changes was modified since it was planned. "
-                        "Nothing was changed; run `mailprov plan` again."
-                    )
+                _check_base(conn, tables, plan)
                 write_changes(conn, tables, plan.changes)
-                _create_history_in_transaction(conn, tables)
+                create_history_in_transaction(conn, tables)
                 history_id = record_history(conn, tables, plan, history)
                 if before_commit is not None:
                     before_commit(conn)
@@ -158,8 +87,53 @@ def execute_plan(
         raise
 
 
+def _check_base(conn: Connection, tables: Tables, plan: Plan) -> None:
+    """Lock the general row, re-read the rows the plan changes, and refuse the plan
+    if their digest is no longer the one it was computed from."""
+    general = read_general(conn, tables, for_update=True)
+    users = [(c.address, c.user_code) for c in plan.changes if c.user_code is not None]
+    live = read_user_states(conn, tables, [code for _, code in users])
+    states = [(address, live.get(code, MISSING)) for address, code in users]
+    if digest_rows(general_state(general), states) != plan.base_digest:
+        raise _stale(plan)
+
+
+_FIELDS_IN_ORDER: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _in_write_order(changed: tuple[str, ...]) -> tuple[str, ...]:
+    """`changed` in table column order (memoised: a plan has a handful of distinct sets)."""
+    fields = _FIELDS_IN_ORDER.get(changed)
+    if fields is None:
+        fields = _FIELDS_IN_ORDER[changed] = tuple(f for f in WRITE_ORDER if f in changed)
+    return fields
+
+
+def user_write(change: Change) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """The logical user columns a change writes (in table order) and their values."""
+    action = change.action
+    if action == "delete":
+        return WRITE_ORDER, _REMOVED
+    after = change.after or {}
+    if action == "create":
+        return WRITE_ORDER, (True, *map(after.get, WRITE_ORDER[1:]))
+    fields = _in_write_order(change.changed)
+    return fields, tuple(map(after.get, fields))
+
+
+def user_batches(changes: Sequence[Change]) -> list[Batch]:
+    """The user changes grouped into batches by the columns they write."""
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for change in changes:
+        code = change.user_code
+        if code is not None:
+            fields, values = user_write(change)
+            groups.setdefault(fields, []).append((*values, code))
+    return [Batch(fields, rows) for fields, rows in groups.items()]
+
+
 def write_changes(conn: Connection, tables: Tables, changes: Sequence[Change]) -> None:
-    """The UPDATE statements of a plan, batched by the set of columns written."""
+    """The UPDATE statements of a plan: the general row, then one batch per column set."""
     for change in changes:
         if change.address == GENERAL:
             values = general_values(change, tables)
@@ -168,91 +142,20 @@ def write_changes(conn: Connection, tables: Tables, changes: Sequence[Change]) -
                 conn.execute(update(tables.general)
                              .where(tables.general.c[m.general_key_column] == m.general_key_value)
                              .values(values))
-    groups: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
-    for change in changes:
-        code = change.user_code
-        if code is None:
-            continue
-        values = user_values(change)
-        groups.setdefault(tuple(sorted(values)), []).append((code, values))
-    for fields, rows in groups.items():
-        if conn.dialect.name in ("mysql", "mariadb"):
-            _update_by_case(conn, tables, fields, rows)
-        elif conn.dialect.name == "postgresql":
-            _update_by_unnest(conn, tables, fields, rows)
-        else:
-            _update_many(conn, tables, fields, rows)
+    for batch in user_batches(changes):
+        write_batch(conn, tables, batch)
 
 
-def _update_many(conn: Connection, tables: Tables, fields: tuple[str, ...],
-                 rows: list[tuple[str, dict[str, Any]]]) -> None:
-    """One executemany per column set (pipelined by psycopg, in-process for SQLite)."""
-    stmt = (update(tables.users)
-            .where(tables.ucol("code") == bindparam("k_code"))
-            .values({tables.ucol(_USER_FIELD_COLUMNS[f]): bindparam(f"v_{f}") for f in fields}))
-    params = [{"k_code": code, **{f"v_{f}": values[f] for f in fields}}
-              for code, values in rows]
-    conn.execute(stmt, params)
-
-
-def _update_by_unnest(conn: Connection, tables: Tables, fields: tuple[str, ...],
-                      rows: list[tuple[str, dict[str, Any]]]) -> None:
-    """PostgreSQL: one UPDATE ... FROM unnest(arrays) per column set, whatever the row count
-    (a third faster than a pipelined executemany at 1,000 rows)."""
-    from sqlalchemy.dialects.postgresql import ARRAY
-
-    code_col = tables.ucol("code")
-    arrays = [cast(bindparam("k_code", [code for code, _ in rows]), ARRAY(code_col.type))]
-    for f in fields:
-        column = tables.ucol(_USER_FIELD_COLUMNS[f])
-        arrays.append(cast(bindparam(f"v_{f}", [values[f] for _, values in rows]),
-                           ARRAY(column.type)))
-    names = ["k_code", *(f"v_{f}" for f in fields)]
-    given = func.unnest(*arrays).table_valued(*names).render_derived(name="given")
-    conn.execute(update(tables.users)
-                 .where(code_col == given.c.k_code)
-                 .values({tables.ucol(_USER_FIELD_COLUMNS[f]): given.c[f"v_{f}"]
-                          for f in fields}))
-
-
-def _update_by_case(conn: Connection, tables: Tables, fields: tuple[str, ...],
-                    rows: list[tuple[str, dict[str, Any]]]) -> None:
-    """PyMySQL runs executemany UPDATEs row by row; one CASE statement per chunk instead."""
-    code_col = tables.ucol("code")
-    for start in range(0, len(rows), CASE_CHUNK):
-        chunk = rows[start:start + CASE_CHUNK]
-        codes = [code for code, _ in chunk]
-        assignments = {}
-        for f in fields:
-            column = tables.ucol(_USER_FIELD_COLUMNS[f])
-            whens = {code: values[f] for code, values in chunk}
-            assignments[column] = case(whens, value=code_col, else_=column)
-        conn.execute(update(tables.users).where(code_col.in_(codes)).values(assignments))
-
-
-def record_history(conn: Connection, tables: Tables, plan: Plan, entry: HistoryEntry) -> int:
-    summary = plan.summary
-    text = (f"{summary['create']} to add, {summary['update']} to change, "
-            f"{summary['delete']} to remove")
-    result = conn.execute(insert(tables.history).values(
-        applied_at=datetime.now(UTC).replace(tzinfo=None),
-        target=entry.target[:255],
-        os_user=entry.os_user[:255],
-        host=entry.host[:255],
-        config_digest=entry.config_digest,
-        base_digest=plan.base_digest,
-        git_commit=entry.git_commit,
-        summary=text,
-        changes=json.dumps([c.to_json() for c in plan.changes], ensure_ascii=False),
-    ))
-    return int(result.inserted_primary_key[0])
-
-
-def read_history(conn: Connection, tables: Tables, limit: int = 50) -> list[Mapping[str, Any]]:
-    """The latest applies, newest first."""
-    from sqlalchemy import inspect, select
-
-    if not inspect(conn).has_table(tables.history.name, schema=tables.mapping.schema):
-        return []
-    query = select(tables.history).order_by(tables.history.c.id.desc()).limit(limit)
-    return [dict(row._mapping) for row in conn.execute(query)]
+def general_values(change: Change, tables: Tables) -> dict[str, Any]:
+    after = change.after or {}
+    smtp = after.get("smtp") or {}
+    values: dict[str, Any] = {}
+    for name in change.changed:
+        if name == "client":
+            client = after["client"]
+            stored = tables.mapping.client_values
+            values[tables.mapping.general_columns["client"]] = stored[client] if stored else client
+        elif name.startswith("smtp."):
+            field = name.split(".", 1)[1]
+            values[tables.mapping.general_columns[field]] = smtp.get(field)
+    return values

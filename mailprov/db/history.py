@@ -1,0 +1,128 @@
+"""mailprov_history: one row per apply, saying who changed what, from where, and how.
+
+The changes are stored compactly, as JSON grouped by action then by row, with only
+the fields that changed, as `[before, after]` pairs:
+
+    {"create": {"user.COMPTA": {"username": [null, "compta"], ...}},
+     "update": {"general": {"smtp.port": [25, 587]}, "user.COORD": {"from": ["a", "b"]}},
+     "delete": {},
+     "follows_general": ["user.PAIE"]}
+
+That is what an auditor reads, and it keeps mailprov's footprint in maestro*'s own
+database to a fifth of the full plan. Never a secret: plans hold none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, inspect, select
+from sqlalchemy.schema import CreateTable
+
+from mailprov.db.tables import Tables
+from mailprov.plan import Change, Plan
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """Who applied what, from where; never a secret."""
+
+    target: str
+    os_user: str
+    host: str
+    config_digest: str | None
+    git_commit: str | None
+
+
+_NON_TRANSACTIONAL_DDL = ("mysql", "mariadb")
+
+
+def ensure_history_table(engine: Engine, tables: Tables) -> None:
+    """On MySQL/MariaDB, create mailprov_history before the apply transaction: DDL
+    there commits any open transaction. The existence check comes first because
+    even `CREATE TABLE IF NOT EXISTS` waits for the metadata lock of an apply in
+    progress; IF NOT EXISTS then covers two first applies racing."""
+    if engine.dialect.name in _NON_TRANSACTIONAL_DDL:
+        with engine.begin() as conn:
+            if not inspect(conn).has_table(tables.history.name, schema=tables.mapping.schema):
+                conn.execute(CreateTable(tables.history, if_not_exists=True))
+
+
+def create_history_in_transaction(conn: Connection, tables: Tables) -> None:
+    """Elsewhere DDL is transactional: create the table under the apply lock, so two
+    first applies cannot race to create it."""
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):  # one statement, no catalogue query first
+        conn.execute(CreateTable(tables.history, if_not_exists=True))
+    elif dialect not in _NON_TRANSACTIONAL_DDL:
+        tables.history.create(conn, checkfirst=True)
+
+
+def _general_field(state: Mapping[str, Any] | None, name: str) -> Any:
+    """A field of general's before/after state: `client`, or `smtp.port` inside smtp."""
+    value: Any = state
+    for part in name.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+_NOTHING: Mapping[str, Any] = {}
+
+
+def changed_fields(change: Change) -> dict[str, list[Any]]:
+    """The fields one change changes, as [before, after]."""
+    before, after = change.before, change.after
+    if change.user_code is None:
+        return {name: [_general_field(before, name), _general_field(after, name)]
+                for name in change.changed}
+    old, new = before or _NOTHING, after or _NOTHING
+    return {name: [old.get(name), new.get(name)] for name in change.changed}
+
+
+def changes_record(changes: Iterable[Change]) -> dict[str, Any]:
+    """What the history keeps of a plan's changes (the layout in the module docstring)."""
+    record: dict[str, Any] = {"create": {}, "update": {}, "delete": {}}
+    follows = []
+    for change in changes:
+        record[change.action][change.address] = changed_fields(change)
+        if change.follows_general:
+            follows.append(change.address)
+    if follows:
+        record["follows_general"] = follows
+    return record
+
+
+def changes_json(changes: Iterable[Change]) -> str:
+    return json.dumps(changes_record(changes), ensure_ascii=False, separators=(",", ":"))
+
+
+def record_history(conn: Connection, tables: Tables, plan: Plan, entry: HistoryEntry) -> int:
+    summary = plan.summary
+    text = (f"{summary['create']} to add, {summary['update']} to change, "
+            f"{summary['delete']} to remove")
+    result = conn.execute(insert(tables.history).values(
+        applied_at=datetime.now(UTC).replace(tzinfo=None),
+        target=entry.target[:255],
+        os_user=entry.os_user[:255],
+        host=entry.host[:255],
+        config_digest=entry.config_digest,
+        base_digest=plan.base_digest,
+        git_commit=entry.git_commit,
+        summary=text,
+        changes=changes_json(plan.changes),
+    ))
+    return int(result.inserted_primary_key[0])
+
+
+def read_history(conn: Connection, tables: Tables, limit: int = 50) -> list[Mapping[str, Any]]:
+    """The latest applies, newest first."""
+    if not inspect(conn).has_table(tables.history.name, schema=tables.mapping.schema):
+        return []
+    query = select(tables.history).order_by(tables.history.c.id.desc()).limit(limit)
+    return [dict(row._mapping) for row in conn.execute(query)]
