@@ -95,7 +95,12 @@ class Database:
             return self.engine.connect()
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Release pooled connections: only an in-memory SQLite engine pools any
+        (the others are shared by the process and hold none; see engine_for)."""
+        from sqlalchemy.pool import NullPool
+
+        if not isinstance(self.engine.pool, NullPool):
+            self.engine.dispose()
 
     def __enter__(self) -> Database:
         return self
@@ -107,7 +112,7 @@ class Database:
 def open_database(target: ResolvedTarget, *, lock_timeout: float = 10.0) -> Database:
     """An engine for the target; the password comes from the URL given on the command
     line, MAILPROV_DB_PASSWORD, or the keyring (`mailprov login`)."""
-    from mailprov.db.connect import make_engine, parse_url
+    from mailprov.db.connect import engine_for, parse_url
     from mailprov.db.tables import build_tables
     from mailprov.secrets import get_db_password
 
@@ -116,7 +121,7 @@ def open_database(target: ResolvedTarget, *, lock_timeout: float = 10.0) -> Data
         password = get_db_password(target.name)
         if password:
             url = url.set(password=password)
-    engine = make_engine(url, lock_timeout=lock_timeout)
+    engine = engine_for(url, lock_timeout=lock_timeout)
     return Database(target, url, engine, build_tables(_mapping_of(target)))
 
 

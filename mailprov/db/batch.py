@@ -53,7 +53,8 @@ def _update(tables: Tables, batch: Batch, given: Callable[[str], Any]) -> Any:
 
 def _by_driver_executemany(conn: Connection, tables: Tables, batch: Batch) -> None:
     """SQLite: one in-process executemany, rows handed to the driver as they are."""
-    statement = compile_statement(conn, _update(tables, batch, bindparam), batch.names)
+    statement = compile_statement(conn, lambda: _update(tables, batch, bindparam), batch.names,
+                                  key=("update", tables.key, batch.fields))
     executemany(conn, statement, batch.rows)
 
 
@@ -70,11 +71,16 @@ def _by_unnest(conn: Connection, tables: Tables, batch: Batch) -> None:
     from sqlalchemy.dialects.postgresql import ARRAY
 
     names = batch.names
-    types = {name: tables.ucol(name[2:] if name != "k_code" else "code").type for name in names}
-    arrays = [cast(bindparam(name), ARRAY(types[name])) for name in names]
-    given = func.unnest(*arrays).table_valued(*names).render_derived(name="given")
-    statement = compile_statement(conn, _update(tables, batch, lambda name: given.c[name]),
-                                  names)
+
+    def build() -> Any:
+        types = {name: tables.ucol(name[2:] if name != "k_code" else "code").type
+                 for name in names}
+        arrays = [cast(bindparam(name), ARRAY(types[name])) for name in names]
+        given = func.unnest(*arrays).table_valued(*names).render_derived(name="given")
+        return _update(tables, batch, lambda name: given.c[name])
+
+    statement = compile_statement(conn, build, names,
+                                  key=("update from unnest", tables.key, batch.fields))
     columns = [list(values) for values in zip(*batch.rows, strict=True)]
     execute(conn, statement, columns)
 

@@ -60,6 +60,23 @@ def redact_text(raw: str) -> str:
     return re.sub(r"(//[^:/@\s]*):[^@\s]*@", r"\1@", raw)
 
 
+_ENGINES: dict[tuple[URL, float], Engine] = {}
+
+
+def engine_for(url: URL, *, lock_timeout: float = 10.0) -> Engine:
+    """The process's engine for `url`: one per URL, as SQLAlchemy intends, so a process
+    that plans and applies (or serves several targets) initialises each dialect and
+    compiles each statement once. Engines here hold no connections (NullPool), so
+    keeping them costs nothing; an in-memory SQLite engine is never shared."""
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return make_engine(url, lock_timeout=lock_timeout)
+    key = (url, lock_timeout)
+    engine = _ENGINES.get(key)
+    if engine is None:
+        engine = _ENGINES[key] = make_engine(url, lock_timeout=lock_timeout)
+    return engine
+
+
 def make_engine(url: URL, *, lock_timeout: float = 10.0) -> Engine:
     """An engine with a bounded connect/lock wait and SQLite transactions we control."""
     backend = url.get_backend_name()

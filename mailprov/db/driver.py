@@ -10,7 +10,7 @@ tests count these statements) and driver errors are still wrapped as DBAPIError.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,19 +37,38 @@ class DriverStatement:
         return [tuple(row[i] for i in order) for row in rows]
 
 
-def compile_statement(conn: Connection, statement: ClauseElement,
-                      names: Sequence[str]) -> DriverStatement:
+_COMPILED: dict[tuple[Any, ...], DriverStatement] = {}
+
+
+def compile_statement(conn: Connection, statement: ClauseElement | Callable[[], ClauseElement],
+                      names: Sequence[str], key: tuple[Any, ...] | None = None
+                      ) -> DriverStatement:
     """Compile `statement` for the connection's dialect; `names` are its bind
-    parameters in the order callers will give their values."""
+    parameters in the order callers will give their values.
+
+    With a `key` (what the statement depends on besides the dialect: e.g. the tables'
+    key and the columns), the result is kept for the process, like SQLAlchemy's own
+    compiled cache, and `statement` may be a callable that builds it only when needed.
+    """
+    dialect = conn.dialect
+    cache_key = None if key is None else (
+        type(dialect), dialect.paramstyle, dialect.server_version_info, *key)
+    if cache_key is not None and cache_key in _COMPILED:
+        return _COMPILED[cache_key]
+    if callable(statement):
+        statement = statement()
     compiled = statement.compile(dialect=conn.dialect)
     names = tuple(names)
-    bound = set(compiled.binds)
+    bound = set(getattr(compiled, "binds", ()))  # DDL has none
     if bound != set(names):
         raise ValueError(f"statement binds {sorted(bound)}, caller gives {sorted(names)}")
     order = None
-    if compiled.positional:
+    if getattr(compiled, "positional", False):
         order = tuple(names.index(name) for name in compiled.positiontup or ())
-    return DriverStatement(str(compiled), names, order)
+    result = DriverStatement(str(compiled), names, order)
+    if cache_key is not None:
+        _COMPILED[cache_key] = result
+    return result
 
 
 def execute(conn: Connection, statement: DriverStatement, row: Sequence[Any]) -> CursorResult:

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, inspect, select
+from sqlalchemy import Connection, Engine, bindparam, insert, inspect, select
 from sqlalchemy.schema import CreateTable
 
+from mailprov.db.driver import compile_statement, execute
 from mailprov.db.tables import Tables
 from mailprov.plan import Change, Plan
 
@@ -57,7 +58,10 @@ def create_history_in_transaction(conn: Connection, tables: Tables) -> None:
     first applies cannot race to create it."""
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):  # one statement, no catalogue query first
-        conn.execute(CreateTable(tables.history, if_not_exists=True))
+        statement = compile_statement(conn, lambda: CreateTable(tables.history,
+                                                                if_not_exists=True),
+                                      [], key=("create history", tables.key))
+        execute(conn, statement, [])
     elif dialect not in _NON_TRANSACTIONAL_DDL:
         tables.history.create(conn, checkfirst=True)
 
@@ -103,21 +107,39 @@ def changes_json(changes: Iterable[Change]) -> str:
 
 
 def record_history(conn: Connection, tables: Tables, plan: Plan, entry: HistoryEntry) -> int:
+    """Insert the history row of `plan`; return its id."""
     summary = plan.summary
-    text = (f"{summary['create']} to add, {summary['update']} to change, "
-            f"{summary['delete']} to remove")
-    result = conn.execute(insert(tables.history).values(
-        applied_at=datetime.now(UTC).replace(tzinfo=None),
-        target=entry.target[:255],
-        os_user=entry.os_user[:255],
-        host=entry.host[:255],
-        config_digest=entry.config_digest,
-        base_digest=plan.base_digest,
-        git_commit=entry.git_commit,
-        summary=text,
-        changes=changes_json(plan.changes),
-    ))
+    values = {
+        "applied_at": datetime.now(UTC).replace(tzinfo=None),
+        "target": entry.target[:255],
+        "os_user": entry.os_user[:255],
+        "host": entry.host[:255],
+        "config_digest": entry.config_digest,
+        "base_digest": plan.base_digest,
+        "git_commit": entry.git_commit,
+        "summary": (f"{summary['create']} to add, {summary['update']} to change, "
+                    f"{summary['delete']} to remove"),
+        "changes": changes_json(plan.changes),
+    }
+    if conn.dialect.name in ("sqlite", "postgresql") and conn.dialect.insert_returning:
+        return _insert_returning_id(conn, tables, values)
+    result = conn.execute(insert(tables.history).values(values))
     return int(result.inserted_primary_key[0])
+
+
+def _insert_returning_id(conn: Connection, tables: Tables, values: dict[str, Any]) -> int:
+    """INSERT ... RETURNING id, compiled once per process (a new engine would otherwise
+    adapt every column type again: a millisecond for one row)."""
+    history = tables.history
+    names = list(values)
+    statement = compile_statement(
+        conn, lambda: insert(history).values({n: bindparam(n) for n in names})
+        .returning(history.c.id), names, key=("insert history", tables.key, *names))
+    # datetimes are the one value a driver may not take as is (SQLite stores text)
+    to_stored = history.c.applied_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    if to_stored is not None:
+        values = {**values, "applied_at": to_stored(values["applied_at"])}
+    return int(execute(conn, statement, [values[n] for n in names]).scalar_one())
 
 
 def read_history(conn: Connection, tables: Tables, limit: int = 50) -> list[Mapping[str, Any]]:

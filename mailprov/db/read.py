@@ -96,23 +96,30 @@ def read_user_states(conn: Connection, tables: Tables, codes: list[str]
     re-check under its lock. One statement on SQLite (the codes as one JSON array) and
     PostgreSQL (an array), rows taken as the driver returns them; elsewhere read_users."""
     dialect = conn.dialect.name
-    code_col = tables.ucol("code")
-    query = select(*(tables.ucol(f) for f in _STATE_FIELDS))
     if dialect == "sqlite" and sqlite_has_json(conn):
-        wanted = select(column("value")).select_from(func.json_each(bindparam("codes")))
-        query = query.where(code_col.in_(wanted.scalar_subquery()))
         param: Any = json.dumps(codes, ensure_ascii=False)
     elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        query = query.where(code_col == any_(bindparam("codes", type_=ARRAY(code_col.type))))
         param = codes
     else:
         return {code: user_state(user.override)
                 for code, user in read_users(conn, tables, codes).items()}
-    statement = compile_statement(conn, query, ["codes"])
+    statement = compile_statement(conn, lambda: _states_query(conn, tables), ["codes"],
+                                  key=("user states", tables.key))
     rows = _run(conn, tables, lambda: execute(conn, statement, [param])).fetchall()
     return {row[0]: user_state_from_row(*row[1:]) for row in rows}
+
+
+def _states_query(conn: Connection, tables: Tables) -> Any:
+    """SELECT the state columns of the users whose codes the one parameter `codes`
+    holds: a JSON array on SQLite, an array on PostgreSQL."""
+    code_col = tables.ucol("code")
+    query = select(*(tables.ucol(f) for f in _STATE_FIELDS))
+    if conn.dialect.name == "sqlite":
+        wanted = select(column("value")).select_from(func.json_each(bindparam("codes")))
+        return query.where(code_col.in_(wanted.scalar_subquery()))
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return query.where(code_col == any_(bindparam("codes", type_=ARRAY(code_col.type))))
 
 
 def sqlite_has_json(conn: Connection) -> bool:

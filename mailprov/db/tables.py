@@ -31,6 +31,7 @@ class Tables:
     general: Table
     users: Table
     history: Table
+    key: str = ""  # identifies the mapping: statements compiled for these tables are cached by it
 
     def gcol(self, field: str) -> Column:
         return self.general.c[self.mapping.general_columns[field]]
@@ -55,11 +56,11 @@ def build_tables(mapping: DbMapping) -> Tables:
     """
     key = json.dumps([mapping.to_json(), mapping.source], sort_keys=True)
     if key not in _BUILT:
-        _BUILT[key] = _build_tables(mapping)
+        _BUILT[key] = _build_tables(mapping, key)
     return _BUILT[key]
 
 
-def _build_tables(mapping: DbMapping) -> Tables:
+def _build_tables(mapping: DbMapping, key: str) -> Tables:
     metadata = MetaData(schema=mapping.schema)
     g = mapping.general_columns
     key_type = Integer() if isinstance(mapping.general_key_value, int) else String(64)
@@ -105,4 +106,4 @@ def _build_tables(mapping: DbMapping) -> Tables:
         # MySQL/MariaDB TEXT holds 64 KiB: too small for the changes of a bulk apply.
         Column("changes", Text().with_variant(LONGTEXT(), "mysql", "mariadb"), nullable=False),
     )
-    return Tables(mapping, general, users, history)
+    return Tables(mapping, general, users, history, key)

@@ -109,16 +109,17 @@ def _in_write_order(changed: tuple[str, ...]) -> tuple[str, ...]:
     return fields
 
 
-def user_write(change: Change) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """The logical user columns a change writes (in table order) and their values."""
+def user_row(change: Change, code: str) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """The logical user columns a change writes (in table order), and its batch row:
+    their values, then the code."""
     action = change.action
     if action == "delete":
-        return WRITE_ORDER, _REMOVED
+        return WRITE_ORDER, (*_REMOVED, code)
     after = change.after or {}
     if action == "create":
-        return WRITE_ORDER, (True, *map(after.get, WRITE_ORDER[1:]))
+        return WRITE_ORDER, (True, *map(after.get, WRITE_ORDER[1:]), code)
     fields = _in_write_order(change.changed)
-    return fields, tuple(map(after.get, fields))
+    return fields, (*map(after.get, fields), code)
 
 
 def user_batches(changes: Sequence[Change]) -> list[Batch]:
@@ -127,8 +128,11 @@ def user_batches(changes: Sequence[Change]) -> list[Batch]:
     for change in changes:
         code = change.user_code
         if code is not None:
-            fields, values = user_write(change)
-            groups.setdefault(fields, []).append((*values, code))
+            fields, row = user_row(change, code)
+            rows = groups.get(fields)
+            if rows is None:
+                rows = groups[fields] = []
+            rows.append(row)
     return [Batch(fields, rows) for fields, rows in groups.items()]
 
 
