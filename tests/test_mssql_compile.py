@@ -75,10 +75,10 @@ def emitted(fn, *args, stop: bool = True, **kwargs) -> list[str]:
 
 def test_reads_compile_for_sql_server():
     tables = build_tables(REFERENCE)
-    assert emitted(read_general, tables) == [f"{SELECT_GENERAL} WHERE general_config.id = :id_1"]
+    assert emitted(read_general, tables) == [f"{SELECT_GENERAL} WHERE general_config.id = :key"]
     # apply locks the general row: SQL Server has no FOR UPDATE, so an update-lock hint
     assert emitted(read_general, tables, for_update=True) == [
-        f"{SELECT_GENERAL} WITH (UPDLOCK, ROWLOCK) WHERE general_config.id = :id_1"]
+        f"{SELECT_GENERAL} WITH (UPDLOCK, ROWLOCK) WHERE general_config.id = :key"]
     assert emitted(read_users, tables) == [SELECT_USERS]
     assert emitted(read_users, tables, ["COMPTA", "COORD"]) == [
         f"{SELECT_USERS} WHERE app_user.code IN (__[POSTCOMPILE_code_1])"]
@@ -118,7 +118,7 @@ def test_a_mapped_installation_compiles_with_its_schema_and_names():
         "SELECT dbo.[CONFIG_GENERALE].[EDITION], dbo.[CONFIG_GENERALE].[LOGICIEL_COURRIEL], "
         "dbo.[CONFIG_GENERALE].[SMTP_SERVEUR], dbo.[CONFIG_GENERALE].[SMTP_PORT], "
         "dbo.[CONFIG_GENERALE].[SMTP_SSL] FROM dbo.[CONFIG_GENERALE] WITH (UPDLOCK, ROWLOCK) "
-        "WHERE dbo.[CONFIG_GENERALE].[NO_CONFIG] = :NO_CONFIG_1"]
+        "WHERE dbo.[CONFIG_GENERALE].[NO_CONFIG] = :key"]
     statements = emitted(write_changes, tables, CHANGES, stop=False)
     assert statements == [
         "UPDATE dbo.[CONFIG_GENERALE] SET [LOGICIEL_COURRIEL]=:LOGICIEL_COURRIEL, "

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, any_, bindparam, column, func, inspect, selec
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from mailprov.db.connect import is_lock_error
-from mailprov.db.driver import compile_statement, execute
+from mailprov.db.driver import compile_statement, driver_ready, execute
 from mailprov.db.tables import Tables
 from mailprov.digest import user_state, user_state_from_row
 from mailprov.errors import DatabaseError, MappingError
@@ -26,13 +26,12 @@ def _reverse(values: Any) -> dict[Any, str]:
 def read_general(conn: Connection, tables: Tables, *, for_update: bool = False) -> GeneralSettings:
     """The general configuration row (locked FOR UPDATE when asked, where supported)."""
     m = tables.mapping
-    query = select(*(tables.gcol(f) for f in ("edition", "client", "server", "port", "ssl")))
-    query = query.where(tables.general.c[m.general_key_column] == m.general_key_value)
-    if for_update and conn.dialect.name != "sqlite":
-        # SQL Server has no FOR UPDATE (SQLAlchemy drops it): an update lock hint instead
-        query = query.with_for_update().with_hint(tables.general, "WITH (UPDLOCK, ROWLOCK)",
-                                                  "mssql")
-    row = _run(conn, tables, query).first()
+    if driver_ready(conn):
+        statement = compile_statement(conn, lambda: _general_query(conn, tables, for_update),
+                                      ["key"], key=("general", tables.key, for_update))
+        row = _run(conn, tables, lambda: execute(conn, statement, [m.general_key_value])).first()
+    else:
+        row = _run(conn, tables, _general_query(conn, tables, for_update)).first()
     if row is None:
         raise DatabaseError(
             f"no general configuration row ({m.general_key_column} = {m.general_key_value!r}) "
@@ -49,6 +48,18 @@ def read_general(conn: Connection, tables: Tables, *, for_update: bool = False) 
         port=port,
         ssl=bool(ssl),
     )
+
+
+def _general_query(conn: Connection, tables: Tables, for_update: bool) -> Any:
+    m = tables.mapping
+    query = select(*(tables.gcol(f) for f in ("edition", "client", "server", "port", "ssl")))
+    key = tables.general.c[m.general_key_column]
+    query = query.where(key == bindparam("key", m.general_key_value, type_=key.type))
+    if for_update and conn.dialect.name != "sqlite":
+        # SQL Server has no FOR UPDATE (SQLAlchemy drops it): an update lock hint instead
+        query = query.with_for_update().with_hint(tables.general, "WITH (UPDLOCK, ROWLOCK)",
+                                                  "mssql")
+    return query
 
 
 def user_from_row(row: Iterable[Any]) -> LiveUser:
