@@ -38,6 +38,9 @@ PG_URL_PREFIX = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 PG_CONNINFO = "host=127.0.0.1 port=5432 user=postgres connect_timeout=10 dbname="
 PG_PREFIX = "mailprov_bench_"
 RATIO_TARGETS = {"plan": 1.5, "apply": 2.0, "startup": 2.0}
+# The issue sets the plan and apply targets for 10,000 users; smaller sizes are shown
+# for the trend (their fixed costs, engine and first connection, dominate a few ms).
+TARGET_SIZE = 10_000
 MEMORY_LIMIT_MB = 150.0
 FORMAT_VERSION = 1
 
@@ -106,6 +109,8 @@ class Result:
         return self.best / self.floor_best if self.floor_best else float("inf")
 
     def judge(self) -> Result:
+        if self.figure in ("plan", "apply") and self.size != TARGET_SIZE:
+            return self
         if self.figure in RATIO_TARGETS:
             limit = RATIO_TARGETS[self.figure]
             self.target = f"<= {limit:g}x"
