@@ -97,6 +97,20 @@ def test_stale_saved_plan_is_refused_and_changes_nothing(db_url, tmp_path):
     assert rows[compta]["name"] == "Comptabilité générale"
 
 
+def test_a_plan_for_a_user_deleted_since_is_stale(db_url, tmp_path):
+    codes = sandbox(db_url, users=10)
+    person = codes[5]
+    plan, _ = plan_file(write_config(tmp_path, db_url, users={person: smtp_user(person)}))
+    plan, target = saved(plan, tmp_path)
+    with engine_for(db_url) as engine, engine.begin() as conn:
+        conn.execute(text("DELETE FROM app_user WHERE code = :code"), {"code": person})
+    before = dump(db_url)
+    with pytest.raises(StalePlanError) as caught:
+        api.apply(plan, target, config_dir=str(tmp_path))
+    assert caught.value.message == STALE
+    assert dump(db_url) == before
+
+
 def test_cli_apply_of_a_stale_plan_exits_3(sqlite_url, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     codes = sandbox(sqlite_url, users=10)
