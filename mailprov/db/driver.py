@@ -1,11 +1,12 @@
-"""Apply's bulk statements: built and quoted by SQLAlchemy, compiled once, and run
-through `exec_driver_sql` with plain tuples.
+"""mailprov's hot statements: built and quoted by SQLAlchemy, compiled once per
+process, and run through `exec_driver_sql` with plain tuples.
 
-For a 1,000-row write SQLAlchemy's per-row parameter processing costs as much as
-the database work itself. The values mailprov writes (str, int, bool, None, and
-lists of them for PostgreSQL arrays) are ones every driver takes as they are, so
-that processing buys nothing here. Statement events still fire (round-trip
-tests count these statements) and driver errors are still wrapped as DBAPIError.
+For a 1,000-row write SQLAlchemy's per-row parameter processing costs as much as the
+database work itself, and every new engine compiles (and adapts column types) anew.
+The values mailprov reads and writes (str, int, bool, None, and lists of them for
+PostgreSQL arrays) are ones these drivers take and return as they are, so that
+processing buys nothing here. Statement events still fire (round-trip tests count
+these statements) and driver errors are still wrapped as DBAPIError.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def compile_statement(conn: Connection, statement: ClauseElement | Callable[[], 
         type(dialect), dialect.paramstyle, dialect.server_version_info, *key)
     if cache_key is not None and cache_key in _COMPILED:
         return _COMPILED[cache_key]
-    if callable(statement):
+    if not isinstance(statement, ClauseElement):  # a builder (DDL elements are callable)
         statement = statement()
     compiled = statement.compile(dialect=conn.dialect)
     names = tuple(names)
@@ -85,10 +86,8 @@ def execute(conn: Connection, statement: DriverStatement, row: Sequence[Any]) ->
 
 
 def executemany(conn: Connection, statement: DriverStatement,
-                rows: Sequence[tuple[Any, ...]]) -> int:
-    """Run the statement for every row in one driver call (one round trip where
-    the driver pipelines or batches, in-process for SQLite); return the driver's
-    rowcount (sqlite3 sums it over the rows)."""
-    if not rows:
-        return 0
-    return conn.exec_driver_sql(statement.sql, statement.rows(rows)).rowcount
+                rows: Sequence[tuple[Any, ...]]) -> None:
+    """Run the statement for every row in one driver call (one round trip where the
+    driver pipelines or batches, in-process for SQLite)."""
+    if rows:
+        conn.exec_driver_sql(statement.sql, statement.rows(rows))

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, insert, inspect, select
 from sqlalchemy.schema import CreateTable
 
-from mailprov.db.driver import compile_statement, execute
+from mailprov.db.driver import compile_statement, driver_ready, execute
 from mailprov.db.tables import Tables
 from mailprov.plan import Change, Plan
 
@@ -57,7 +57,7 @@ def create_history_in_transaction(conn: Connection, tables: Tables) -> None:
     """Elsewhere DDL is transactional: create the table under the apply lock, so two
     first applies cannot race to create it."""
     dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):  # one statement, no catalogue query first
+    if driver_ready(conn):  # SQLite, PostgreSQL: one statement, no catalogue query first
         statement = compile_statement(conn, lambda: CreateTable(tables.history,
                                                                 if_not_exists=True),
                                       [], key=("create history", tables.key))
@@ -121,7 +121,7 @@ def record_history(conn: Connection, tables: Tables, plan: Plan, entry: HistoryE
                     f"{summary['delete']} to remove"),
         "changes": changes_json(plan.changes),
     }
-    if conn.dialect.name in ("sqlite", "postgresql") and conn.dialect.insert_returning:
+    if driver_ready(conn) and conn.dialect.insert_returning:
         return _insert_returning_id(conn, tables, values)
     result = conn.execute(insert(tables.history).values(values))
     return int(result.inserted_primary_key[0])
