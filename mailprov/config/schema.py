@@ -77,7 +77,11 @@ def _message(error: Any) -> tuple[str, tuple[Any, ...], bool] | None:
     if kind == "type":
         expected = rule if isinstance(rule, list) else [rule]
         names = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
-        return (f"expected {names}, got {describe(value)}", path, False)
+        hint = ""
+        if value is None and "object" in expected:  # a key left with nothing under it
+            hint = ("; write `{}` for an empty section, or remove the line" if len(path) == 1
+                    else "; write its settings under it, or remove the line")
+        return (f"expected {names}, got {describe(value)}{hint}", path, False)
     if kind == "enum":
         options = ", ".join(str(o) for o in rule)
         hint = _suggest(str(value), [str(o) for o in rule]) if isinstance(value, str) else ""
