@@ -63,12 +63,17 @@ def redact_text(raw: str) -> str:
 _ENGINES: dict[tuple[URL, float], Engine] = {}
 
 
+def _in_memory(url: URL) -> bool:
+    """An in-memory SQLite database lives only as long as its connection."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
 def engine_for(url: URL, *, lock_timeout: float = 10.0) -> Engine:
     """The process's engine for `url`: one per URL, as SQLAlchemy intends, so a process
     that plans and applies (or serves several targets) initialises each dialect and
     compiles each statement once. Engines here hold no connections (NullPool), so
     keeping them costs nothing; an in-memory SQLite engine is never shared."""
-    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+    if _in_memory(url):
         return make_engine(url, lock_timeout=lock_timeout)
     key = (url, lock_timeout)
     engine = _ENGINES.get(key)
@@ -87,10 +92,9 @@ def make_engine(url: URL, *, lock_timeout: float = 10.0) -> Engine:
         connect_args["connect_timeout"] = 10
     try:
         # NullPool: a command opens one or two connections and exits; pooling them
-        # only adds work (and a pool to dispose). An in-memory SQLite database lives
-        # only as long as its connection: SQLAlchemy's default pool keeps it.
-        in_memory = backend == "sqlite" and url.database in (None, "", ":memory:")
-        pool: dict[str, Any] = {} if in_memory else {"poolclass": NullPool}
+        # only adds work (and a pool to dispose). In memory, SQLAlchemy's default pool
+        # keeps the one connection, and so the database.
+        pool: dict[str, Any] = {} if _in_memory(url) else {"poolclass": NullPool}
         engine = create_engine(url, connect_args=connect_args, **pool)
     except NoSuchModuleError:
         raise TargetError(f"no SQLAlchemy dialect for '{url.drivername}'") from None
