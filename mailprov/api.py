@@ -1,4 +1,6 @@
-"""The typed library API. The CLI only parses arguments and renders what these return.
+"""The front door: one function per command, each delegating to the module that owns
+the work (as alembic's `command.py` does). The CLI only parses arguments and renders
+what these return.
 
 Heavy dependencies (SQLAlchemy, jsonschema, keyring) are imported inside the
 functions that need them, so importing this module stays cheap.
@@ -6,26 +8,22 @@ functions that need them, so importing this module stays cheap.
 
 from __future__ import annotations
 
-import getpass
 import os
-import socket
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mailprov.errors import ConfigError, PlanFileError, SafetyError, UnknownUserError
-from mailprov.gitinfo import git_commit
+from mailprov.config.targets import ResolvedTarget, resolve_target
+from mailprov.errors import PlanFileError, UnknownUserError
 from mailprov.model import Config, LiveState
-from mailprov.plan import Plan
-from mailprov.targets import (
-    ENV_DB_URL,
-    Database,
-    ResolvedTarget,
-    open_database,
-    read_live,
-    resolve_target,
-)
+from mailprov.plan.format import Plan
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from mailprov.apply.executor import ApplyResult
+    from mailprov.db.database import Database
+    from mailprov.live.explain import Explanation
 
 __all__ = [
     "ApplyResult", "Database", "Explanation", "Plan", "ResolvedTarget", "apply", "check_safety",
@@ -34,8 +32,22 @@ __all__ = [
     "target_of_plan",
 ]
 
-if TYPE_CHECKING:
-    from sqlalchemy import Connection
+
+def __getattr__(name: str) -> Any:
+    """Types re-exported lazily, so `import mailprov.api` does not import SQLAlchemy."""
+    if name == "ApplyResult":
+        from mailprov.apply.executor import ApplyResult
+
+        return ApplyResult
+    if name == "Database":
+        from mailprov.db.database import Database
+
+        return Database
+    if name == "Explanation":
+        from mailprov.live.explain import Explanation
+
+        return Explanation
+    raise AttributeError(name)
 
 
 def load_config(
@@ -50,72 +62,36 @@ def load_config(
     return _load(list(paths) if paths else [DEFAULT_CONFIG])
 
 
-def schema_text() -> str:
-    from mailprov.config.schema import schema_text as _text
+def schema_text(mapping: bool = False) -> str:
+    """The JSON Schema of configuration files (or of mapping files)."""
+    from mailprov.config.schema import mapping_schema_text, schema_text
 
-    return _text()
+    return mapping_schema_text() if mapping else schema_text()
+
+
+def open_database(target: ResolvedTarget, *, lock_timeout: float = 10.0) -> Database:
+    """An open engine on the target, with its tables and backend."""
+    from mailprov.db.database import open_database as _open
+
+    return _open(target.name, target.url, target.mapping(), lock_timeout=lock_timeout)
+
+
+def read_live(db: Database) -> LiveState:
+    """The live state of an open target (read-only)."""
+    from mailprov.db.database import read_live as _read
+
+    return _read(db)
 
 
 # --- plan ---------------------------------------------------------------------------
 
 
 def compute_plan(config: Config, target: ResolvedTarget, live: LiveState,
-                 mapping: dict[str, Any] | None = None) -> Plan:
-    """Pure: the plan that makes `live` match `config` on `target`.
+                 mapping: Mapping[str, Any] | None = None) -> Plan:
+    """Pure: the plan that makes `live` match `config` on `target` (mailprov.plan.planner)."""
+    from mailprov.plan.planner import build_plan
 
-    Raises ConfigError for edition rules that need the live edition, and
-    UnknownUserError for user codes the target does not have.
-    """
-    from mailprov.config.semantic import edition_problems
-    from mailprov.diff import describe_lookalikes, diff, suggest_codes
-    from mailprov.digest import base_digest
-    from mailprov.safety import evaluate
-
-    edition = live.general.edition
-    problems = []
-    if target.edition and target.edition != edition:
-        assert config.problem_at is not None
-        spec = config.targets[target.name]
-        problems.append(config.problem_at(
-            spec.source.file if spec.source else config.files[0],
-            ("targets", target.name, "edition"),
-            f"target '{target.name}' is declared `{target.edition}` but its database says "
-            f"`{edition}`: fix the edition"))
-    problems.extend(edition_problems(config, edition, target.name))
-    if problems:
-        raise ConfigError(problems)
-    result = diff(config, live)
-    if result.unknown_users:
-        lines = []
-        for code in result.unknown_users:
-            user = config.users[code]
-            assert config.problem_at is not None
-            hints = suggest_codes(code, live.users)
-            hint = f"; did you mean {', '.join(hints)}?" if hints else "."
-            lines.append(config.problem_at(
-                user.source.file, ("users", code),
-                f"no user '{code}' in target '{target.name}'{describe_lookalikes(code)}{hint} "
-                "mailprov configures existing maestro* users; it never creates them",
-                True).format())
-        raise UnknownUserError("\n".join(lines))
-    addresses = [c.address for c in result.changes]
-    safety = evaluate(result.changes, live.override_count, config.safety)
-    warnings = list(result.warnings)
-    if safety.exceeded:
-        warnings.append("apply will refuse this plan without --force: "
-                        + "; ".join(safety.reasons))
-    return Plan(
-        target=target.name,
-        target_url=target.display_url,
-        edition=edition,
-        changes=result.changes,
-        base_digest=base_digest(live, addresses),
-        config_digest=config.digest,
-        unmanaged_overrides=result.unmanaged_overrides,
-        safety=safety,
-        warnings=tuple(warnings),
-        mapping=mapping,
-    )
+    return build_plan(config, target.name, target.display_url, target.edition, live, mapping)
 
 
 def plan(config: Config, target: ResolvedTarget) -> Plan:
@@ -134,7 +110,8 @@ def save_plan(plan_: Plan, path: str | os.PathLike[str]) -> None:
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:
-    from mailprov.plan import plan_from_json
+    """Read a saved plan; any problem is a PlanFileError naming the file."""
+    from mailprov.plan.format import plan_from_json
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -144,69 +121,42 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     return plan_from_json(text, str(path))
 
 
-def target_of_plan(plan_: Plan, db_url: str | None = None) -> ResolvedTarget:
-    """Where a saved plan applies: its own target, unless --db/MAILPROV_DB_URL says otherwise."""
-    url = db_url or os.environ.get(ENV_DB_URL) or plan_.target_url
-    return ResolvedTarget(plan_.target, url, plan_.edition, None,
-                          dict(plan_.mapping) if plan_.mapping else None)
+def target_of_plan(plan_: Plan, db_url: str | None = None, *, target: str | None = None,
+                   plan_file: str = "the plan") -> ResolvedTarget:
+    """Where a saved plan applies: its own target (`target`, from -t, must agree)."""
+    from mailprov.config.targets import target_of_plan as _target_of_plan
+
+    return _target_of_plan(plan_.target, plan_.target_url, plan_.edition, plan_.mapping,
+                           plan_file=plan_file, target=target, db_url=db_url)
 
 
 # --- apply ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ApplyResult:
-    plan: Plan
-    history_id: int | None
-
-
 def check_safety(plan_: Plan, force: bool) -> None:
-    if plan_.safety.exceeded and not force:
-        raise SafetyError(
-            "refused for safety: " + "; ".join(plan_.safety.reasons) + ". Review the plan, "
-            "then apply with --force, or raise the limits under `safety:` in the configuration."
-        )
+    """Raise SafetyError when the plan exceeds a safety limit and is not forced."""
+    from mailprov.apply.executor import check_safety as _check
+
+    _check(plan_, force)
 
 
 def apply(plan_: Plan, target: ResolvedTarget, *, force: bool = False,
           lock_timeout: float = 10.0, config_dir: str | None = None,
           before_commit: Callable[[Connection], None] | None = None) -> ApplyResult:
-    """Apply a plan in one transaction under the target's lock.
+    """Apply a plan in one transaction under the target's lock (mailprov.apply)."""
+    from mailprov.apply.executor import apply_plan, check_safety
 
-    Raises SafetyError (thresholds), LockError (another apply), StalePlanError
-    (rows changed since the plan). An empty plan changes nothing and records nothing.
-    """
     check_safety(plan_, force)
-    if not plan_.changes:
-        return ApplyResult(plan_, None)
-    from mailprov.db.connect import translate_errors
-    from mailprov.db.write import HistoryEntry, execute_plan
-
-    entry = HistoryEntry(
-        target=plan_.target,
-        os_user=_os_user(),
-        host=socket.gethostname(),
-        config_digest=plan_.config_digest,
-        git_commit=git_commit(config_dir or os.getcwd()),
-    )
-    with open_database(target, lock_timeout=lock_timeout) as db, \
-            translate_errors(db.url, "applying to"):
-        history_id = execute_plan(db.engine, db.tables, plan_, entry,
-                                  lock_timeout=lock_timeout, before_commit=before_commit)
-    return ApplyResult(plan_, history_id)
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    with open_database(target, lock_timeout=lock_timeout) as db:
+        return apply_plan(plan_, db, force=force, lock_timeout=lock_timeout,
+                          config_dir=config_dir, before_commit=before_commit)
 
 
 # --- history, import, explain, sandbox, login ----------------------------------------------
 
 
 def history(target: ResolvedTarget, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest applies recorded on the target, newest first."""
     from mailprov.db.connect import translate_errors
     from mailprov.db.history import read_history
 
@@ -216,51 +166,34 @@ def history(target: ResolvedTarget, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def export_config(target: ResolvedTarget, schema: str | None = None) -> str:
-    """The live configuration as a mailprov YAML file (see mailprov.export).
+    """The live configuration as a mailprov YAML file (see mailprov.live.importer).
 
     `schema` is what the editor modeline points at (default: the schema's $id).
     """
-    from mailprov.export import SCHEMA_URL, render_yaml
+    from mailprov.live.importer import SCHEMA_URL, render_yaml
 
     with open_database(target) as db:
         live = read_live(db)
     return render_yaml(live, target, schema or SCHEMA_URL)
 
 
-@dataclass(frozen=True)
-class Explanation:
-    code: str
-    name: str
-    edition: str
-    mode: str  # "override" or the general client
-    reason: str
-    server: str | None
-    port: int | None
-    ssl: bool | None
-    username: str | None
-    from_address: str | None
-    password_set: bool
-    notes: tuple[str, ...] = ()
-
-
 def explain(code: str, target: ResolvedTarget) -> Explanation:
     """The effective mail settings of one user, and why (general default or bi-mode override)."""
     from mailprov.db.connect import translate_errors
     from mailprov.db.read import password_is_set, read_general, read_users
-    from mailprov.diff import suggest_codes
+    from mailprov.live.explain import explain_user
+    from mailprov.plan.diff import suggest_codes
 
     with open_database(target) as db, translate_errors(db.url, "reading"), \
             db.engine.connect() as conn:
-        general = read_general(conn, db.tables)
-        users = read_users(conn, db.tables, [code])
+        general = read_general(conn, db.tables, db.backend)
+        users = read_users(conn, db.tables, db.backend, [code])
         if code not in users:
-            all_codes = read_users(conn, db.tables)
+            all_codes = read_users(conn, db.tables, db.backend)
             hints = suggest_codes(code, all_codes)
             hint = f"; did you mean {', '.join(hints)}?" if hints else ""
             raise UnknownUserError(f"no user '{code}' in target '{target.name}'{hint}")
-        has_password = password_is_set(conn, db.tables, code)
-    from mailprov.explain import explain_user
-
+        has_password = password_is_set(conn, db.tables, db.backend, code)
     return explain_user(users[code], general, has_password)
 
 
@@ -277,6 +210,7 @@ def sandbox(url: str, *, users: int = 25, edition: str = "standard",
 
 
 def login(target_name: str, password: str) -> None:
+    """Store a target's database password in the OS keyring."""
     from mailprov.secrets import set_db_password
 
     set_db_password(target_name, password)

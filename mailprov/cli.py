@@ -133,15 +133,9 @@ def schema(mapping: bool) -> None:
     Example:
       mailprov schema > schemas/mailprov.schema.json
     """
-    if mapping:
-        from importlib import resources
+    from mailprov import api
 
-        text = resources.files("mailprov").joinpath("schemas/mapping.schema.json").read_text(
-            "utf-8")
-    else:
-        from mailprov import api
-
-        text = api.schema_text()
+    text = api.schema_text(mapping=mapping)
     click.echo(text, nl=not text.endswith("\n"))
 
 
@@ -220,16 +214,13 @@ def apply(plan_file: str | None, configs: tuple[str, ...], target: str | None,
       mailprov apply --auto-approve -t test
     """
     from mailprov import api
-    from mailprov.errors import ApplyDeclined, MailprovError
+    from mailprov.errors import ApplyDeclined
     from mailprov.render.text import render_text
 
     config_dir = None
     if plan_file:
         the_plan = api.load_plan(plan_file)
-        if target and target != the_plan.target:
-            raise MailprovError(f"{plan_file} is a plan for target '{the_plan.target}', not "
-                                f"'{target}': apply it without -t, or plan for '{target}'")
-        resolved = api.target_of_plan(the_plan, db_url)
+        resolved = api.target_of_plan(the_plan, db_url, target=target, plan_file=plan_file)
         click.echo(render_text(the_plan, color=_color()), nl=False)
     else:
         config, resolved = _config_and_target(configs, target, db_url)
@@ -298,20 +289,10 @@ def explain(user: str, configs: tuple[str, ...], target: str | None, db_url: str
       mailprov explain COMPTA -t prod
     """
     from mailprov import api
-    from mailprov.render.values import show
+    from mailprov.render.explain import render_explanation
 
     _config, resolved = _config_and_target(configs, target, db_url, need_config=False)
-    info = api.explain(user, resolved)
-    mode = "per-user SMTP override" if info.mode == "override" else info.mode
-    lines = [f"{info.code} ({info.name}) on target '{resolved.name}', edition {info.edition}",
-             f"  sends with: {mode}", f"  because:    {info.reason}"]
-    if info.server is not None or info.mode in ("override", "smtp"):
-        lines += [f"  server:     {show(info.server)}", f"  port:       {show(info.port)}",
-                  f"  ssl:        {show(info.ssl)}", f"  login:      {show(info.username)}",
-                  f"  from:       {show(info.from_address)}",
-                  f"  password:   {'entered' if info.password_set else 'not entered'}"]
-    lines += [f"  note:       {note}" for note in info.notes]
-    click.echo("\n".join(lines))
+    click.echo(render_explanation(api.explain(user, resolved), resolved.name), nl=False)
 
 
 @cli.command()
@@ -329,7 +310,7 @@ def sandbox(url: str, users: int, edition: str, force: bool) -> None:
       mailprov sandbox sqlite:///maestro-test.db --users 50
     """
     from mailprov import api
-    from mailprov.db.connect import redact
+    from mailprov.config.urls import redact
 
     count = api.sandbox(url, users=users, edition=edition, force=force)
     click.echo(f"Created a {edition} sandbox with {count} users in {redact(url)}.")
@@ -351,14 +332,9 @@ def history(configs: tuple[str, ...], target: str | None, db_url: str | None, li
     from mailprov import api
 
     _config, resolved = _config_and_target(configs, target, db_url, need_config=False)
-    rows = api.history(resolved, limit)
-    if not rows:
-        click.echo(f"No apply recorded on target '{resolved.name}'.")
-        return
-    for row in rows:
-        commit = f" git {row['git_commit'][:10]}" if row.get("git_commit") else ""
-        click.echo(f"#{row['id']}  {row['applied_at']:%Y-%m-%d %H:%M:%S} UTC  "
-                   f"{row['os_user']}@{row['host']}  {row['summary']}{commit}")
+    from mailprov.render.history import render_history
+
+    click.echo(render_history(api.history(resolved, limit), resolved.name), nl=False)
 
 
 @cli.command()

@@ -1,12 +1,15 @@
 """The one family of errors mailprov raises for anything a user can fix.
 
 Every error carries a message written for the person at the terminal and the
-process exit code the CLI must use (see SPEC.md, "Exit codes").
+process exit code the CLI must use (docs/exit-codes.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+PathStep = str | int
 
 
 class MailprovError(Exception):
@@ -35,20 +38,40 @@ def _clipped(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def format_path(path: tuple[Any, ...]) -> str:
+    """`('users', 'COMPTA', 'smtp', 'port')` -> `users.COMPTA.smtp.port`; keys that hold
+    dots, spaces, quotes or control characters are quoted and escaped."""
+    parts: list[str] = []
+    for step in path:
+        if isinstance(step, int):
+            parts.append(f"[{step}]")
+        else:
+            text = str(step)
+            if not text or any(c in text for c in ".[] \"") or not text.isprintable():
+                text = '"' + text.encode("unicode_escape").decode().replace('"', '\\"') + '"'
+            parts.append(("." if parts else "") + text)
+    return "".join(parts)
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One finding in a configuration file, with its place.
 
-    `path` is the dotted path in the document (``users.COMPTA.smtp.port``);
-    `line` and `column` are 1-based, or 0 when the place is unknown.
+    `path` is the path in the document as a tuple of keys and list indexes
+    (``('users', 'COMPTA', 'smtp', 'port')``), shown dotted; `line` and `column`
+    are 1-based, or 0 when the place is unknown.
     """
 
     file: str
     line: int
     column: int
-    path: str
+    path: tuple[PathStep, ...]
     message: str
     severity: str = "error"
+
+    @property
+    def dotted_path(self) -> str:
+        return format_path(self.path)
 
     def format(self) -> str:
         where = self.file
@@ -57,12 +80,12 @@ class Problem:
         label = "warning: " if self.severity == "warning" else ""
         message = _clipped(self.message, 1000)
         if self.path:
-            return _shown(f"{where}: {_clipped(self.path, 200)}: {label}{message}")
+            return _shown(f"{where}: {_clipped(self.dotted_path, 200)}: {label}{message}")
         return _shown(f"{where}: {label}{message}")
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.file, self.line, self.column, self.path)
+        return (self.file, self.line, self.column, self.dotted_path)
 
 
 class ConfigError(MailprovError):

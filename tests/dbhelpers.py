@@ -18,10 +18,10 @@ from sqlalchemy import Engine, create_engine, event, inspect, select, update
 from sqlalchemy.engine import make_url
 
 from mailprov import api
-from mailprov.db.mapping import REFERENCE
 from mailprov.db.sandbox import sample_users
 from mailprov.db.tables import HISTORY_TABLE, build_tables
-from mailprov.plan import Plan
+from mailprov.model import REFERENCE
+from mailprov.plan.format import Plan
 
 TARGET = "db"
 TABLES = build_tables(REFERENCE)

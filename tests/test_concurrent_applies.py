@@ -26,8 +26,8 @@ from sqlalchemy import MetaData, Table, create_engine, select
 
 from mailprov import api
 from mailprov.db.history import changes_record
-from mailprov.digest import base_digest
 from mailprov.model import GeneralSettings, LiveState, LiveUser, MailSettings
+from mailprov.plan.digest import base_digest
 
 TARGET = "maestro"
 GENERAL = {"client": "outlook",

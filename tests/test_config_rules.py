@@ -65,13 +65,13 @@ def problems(*names: str) -> list[tuple[str, int, int, str, str]]:
     for problem in info.value.problems:
         assert isinstance(problem, Problem)
         assert problem.severity == "error"
-    return [(p.file, p.line, p.column, p.path, p.message) for p in info.value.problems]
+    return [(p.file, p.line, p.column, p.dotted_path, p.message) for p in info.value.problems]
 
 
 def warnings_of(config: Config) -> list[tuple[str, int, int, str, str]]:
     for warning in config.warnings:
         assert warning.severity == "warning"
-    return [(w.file, w.line, w.column, w.path, w.message) for w in config.warnings]
+    return [(w.file, w.line, w.column, w.dotted_path, w.message) for w in config.warnings]
 
 
 # --- general and per-user SMTP ------------------------------------------------------------------
@@ -642,10 +642,11 @@ def test_config_error_carries_structured_sorted_problems(folder: Path) -> None:
     error = info.value
     assert error.exit_code == 1
     assert error.problems == (
-        Problem("mailprov.yaml", 5, 13, "users.B.smtp.port",
+        Problem("mailprov.yaml", 5, 13, ("users", "B", "smtp", "port"),
                 "port 0 is out of range: use 1 to 65535"),
-        Problem("mailprov.yaml", 8, 7, "users.A.smtp.token", "'token' looks like a secret: " + HOW),
-        Problem("mailprov.yaml", 10, 3, "general.clinet",
+        Problem("mailprov.yaml", 8, 7, ("users", "A", "smtp", "token"),
+                "'token' looks like a secret: " + HOW),
+        Problem("mailprov.yaml", 10, 3, ("general", "clinet"),
                 "unknown key 'clinet'; did you mean 'client'?"),
     )
     assert str(error).splitlines()[-1] == "3 errors found."
@@ -833,5 +834,5 @@ def test_mapping_files_stay_inside_the_configuration_folder(folder: Path, mappin
     with pytest.raises(ConfigError) as caught:
         api.load_config("conf/mailprov.yaml")
     [problem] = caught.value.problems
-    assert (problem.file, problem.line, problem.column, problem.path, problem.message) == (
+    assert (problem.file, problem.line, problem.column, problem.dotted_path, problem.message) == (
         "conf/mailprov.yaml", 5, 14, "targets.prod.mapping", message)

@@ -11,13 +11,13 @@ from dbhelpers import TABLES, sandbox, update_user
 from sqlalchemy import bindparam, create_mock_engine, text, update
 
 from mailprov import api
+from mailprov.config.mapping_file import load_mapping
 from mailprov.db.connect import engine_for, parse_url
 from mailprov.db.driver import compile_statement
-from mailprov.db.mapping import load_mapping
 from mailprov.db.read import read_user_states, read_users
 from mailprov.db.tables import build_tables
-from mailprov.digest import user_state, user_state_from_row
 from mailprov.model import MailSettings
+from mailprov.plan.digest import user_state, user_state_from_row
 
 EXAMPLE_MAPPING = Path(__file__).resolve().parent.parent / "examples" / "mapping.yaml"
 
@@ -113,9 +113,9 @@ def test_the_one_statement_re_read_agrees_with_the_general_read(db_url):
                               "WHERE code = :code"), {"code": codes[3]})
     wanted = [*codes[:5], codes[-1], "NOBODY"]
     with api.open_database(api.resolve_target(None, db_url)) as db, db.engine.connect() as conn:
-        fast = read_user_states(conn, db.tables, wanted)
+        fast = read_user_states(conn, db.tables, db.backend, wanted)
         general = {code: user_state(user.override)
-                   for code, user in read_users(conn, db.tables, wanted).items()}
+                   for code, user in read_users(conn, db.tables, db.backend, wanted).items()}
     assert fast == general
     assert set(fast) == set(wanted) - {"NOBODY"}
     assert fast[codes[0]] == ["é-compta", "compta@exemple.ca", "relais", 2525, None]

@@ -21,8 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailprov import api
-from mailprov.config.document import format_path
-from mailprov.errors import ConfigError
+from mailprov.errors import ConfigError, format_path
 from mailprov.model import CLIENTS, Config, DesiredOverride
 
 
@@ -56,7 +55,7 @@ def check_problems(error: ConfigError, path: Path) -> None:
         assert problem.file
         assert problem.message.strip()
         assert problem.line >= 0 and problem.column >= 0
-        assert isinstance(problem.path, str)
+        assert isinstance(problem.path, tuple)
         line = problem.format()
         assert "\n" not in line and line.isprintable()
     summary = str(error).splitlines()[-1]
@@ -202,7 +201,7 @@ def test_corrupted_documents_give_a_config_or_located_problems(config_file: Path
         # the document parsed, so every problem is placed in it, and names the key it is about
         assert problem.line >= 1 and problem.column >= 1, problem
         if problem.path:
-            assert problem.path.split(".")[0].split("[")[0].strip('"') in doc, problem
+            assert problem.path[0] in doc, problem
         else:
             assert "version" in problem.message, problem
 

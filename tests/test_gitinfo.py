@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from mailprov.gitinfo import _from_files, git_commit
+from mailprov.config.gitinfo import _from_files, git_commit
 
 
 def git(folder: Path, *args: str) -> str:

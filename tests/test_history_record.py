@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from mailprov.db.history import changes_json, changes_record
-from mailprov.plan import Change
+from mailprov.plan.format import Change
 
 OVERRIDE = {"username": "compta", "from": "compta@example.com", "server": "smtp.example.com",
             "port": 587, "ssl": True}

@@ -18,14 +18,16 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.schema import CreateTable
 
 from mailprov import api
+from mailprov.config.mapping_file import load_mapping
+from mailprov.db.backends import backend_for
 from mailprov.db.connect import parse_url, redact
 from mailprov.db.history import HistoryEntry, record_history
-from mailprov.db.mapping import REFERENCE, load_mapping
 from mailprov.db.read import password_is_set, read_general, read_users
 from mailprov.db.tables import build_tables
-from mailprov.db.write import is_lock_error, write_changes
+from mailprov.db.write import write_changes
 from mailprov.errors import TargetError
-from mailprov.plan import Change, Plan, SafetyReport
+from mailprov.model import REFERENCE
+from mailprov.plan.format import Change, Plan, SafetyReport
 
 EXAMPLE_MAPPING = Path(__file__).resolve().parent.parent / "examples" / "mapping.yaml"
 URL = "mssql+pyodbc://mailprov@sqlhost/maestro?driver=ODBC+Driver+18+for+SQL+Server"
@@ -35,6 +37,7 @@ SELECT_GENERAL = ("SELECT general_config.edition, general_config.mail_client, "
 SELECT_USERS = ("SELECT app_user.code, app_user.name, app_user.mail_override, "
                 "app_user.smtp_username, app_user.from_address, app_user.smtp_server, "
                 "app_user.smtp_port, app_user.smtp_ssl FROM app_user")
+MSSQL = backend_for("mssql")
 CHANGES = (
     Change("general", "update", {"client": "outlook", "smtp": {"port": 25}},
            {"client": "smtp", "smtp": {"port": 587}}, ("client", "smtp.port")),
@@ -75,14 +78,15 @@ def emitted(fn, *args, stop: bool = True, **kwargs) -> list[str]:
 
 def test_reads_compile_for_sql_server():
     tables = build_tables(REFERENCE)
-    assert emitted(read_general, tables) == [f"{SELECT_GENERAL} WHERE general_config.id = :key"]
+    assert emitted(read_general, tables, MSSQL) == [
+        f"{SELECT_GENERAL} WHERE general_config.id = :key"]
     # apply locks the general row: SQL Server has no FOR UPDATE, so an update-lock hint
-    assert emitted(read_general, tables, for_update=True) == [
+    assert emitted(read_general, tables, MSSQL, for_update=True) == [
         f"{SELECT_GENERAL} WITH (UPDLOCK, ROWLOCK) WHERE general_config.id = :key"]
-    assert emitted(read_users, tables) == [SELECT_USERS]
-    assert emitted(read_users, tables, ["COMPTA", "COORD"]) == [
+    assert emitted(read_users, tables, MSSQL) == [SELECT_USERS]
+    assert emitted(read_users, tables, MSSQL, ["COMPTA", "COORD"]) == [
         f"{SELECT_USERS} WHERE app_user.code IN (__[POSTCOMPILE_code_1])"]
-    assert emitted(password_is_set, tables, "COMPTA") == [
+    assert emitted(password_is_set, tables, MSSQL, "COMPTA") == [
         "SELECT app_user.smtp_password IS NOT NULL AS anon_1 FROM app_user "
         "WHERE app_user.code = :code_1"]
     history = tables.history
@@ -93,7 +97,7 @@ def test_reads_compile_for_sql_server():
 
 def test_writes_compile_for_sql_server_and_touch_only_the_changed_columns():
     tables = build_tables(REFERENCE)
-    assert emitted(write_changes, tables, CHANGES, stop=False) == [
+    assert emitted(write_changes, tables, MSSQL, CHANGES, stop=False) == [
         "UPDATE general_config SET mail_client=:mail_client, smtp_port=:smtp_port "
         "WHERE general_config.id = :id_1",
         # creations and removals write the same columns: one executemany for both
@@ -105,7 +109,7 @@ def test_writes_compile_for_sql_server_and_touch_only_the_changed_columns():
     plan = Plan("prod", URL, "standard", CHANGES, "sha256:0", "sha256:1", 0,
                 SafetyReport(0, 0, 30.0, 10, None))
     entry = HistoryEntry("prod", "admin", "host", "sha256:1", None)
-    assert emitted(record_history, tables, plan, entry) == [
+    assert emitted(record_history, tables, MSSQL, plan, entry) == [
         "INSERT INTO mailprov_history (applied_at, target, os_user, host, config_digest, "
         "base_digest, git_commit, summary, changes) OUTPUT inserted.id VALUES (:applied_at, "
         ":target, :os_user, :host, :config_digest, :base_digest, :git_commit, :summary, "
@@ -114,12 +118,12 @@ def test_writes_compile_for_sql_server_and_touch_only_the_changed_columns():
 
 def test_a_mapped_installation_compiles_with_its_schema_and_names():
     tables = build_tables(load_mapping(EXAMPLE_MAPPING))
-    assert emitted(read_general, tables, for_update=True) == [
+    assert emitted(read_general, tables, MSSQL, for_update=True) == [
         "SELECT dbo.[CONFIG_GENERALE].[EDITION], dbo.[CONFIG_GENERALE].[LOGICIEL_COURRIEL], "
         "dbo.[CONFIG_GENERALE].[SMTP_SERVEUR], dbo.[CONFIG_GENERALE].[SMTP_PORT], "
         "dbo.[CONFIG_GENERALE].[SMTP_SSL] FROM dbo.[CONFIG_GENERALE] WITH (UPDLOCK, ROWLOCK) "
         "WHERE dbo.[CONFIG_GENERALE].[NO_CONFIG] = :key"]
-    statements = emitted(write_changes, tables, CHANGES, stop=False)
+    statements = emitted(write_changes, tables, MSSQL, CHANGES, stop=False)
     assert statements == [
         "UPDATE dbo.[CONFIG_GENERALE] SET [LOGICIEL_COURRIEL]=:LOGICIEL_COURRIEL, "
         "[SMTP_PORT]=:SMTP_PORT WHERE dbo.[CONFIG_GENERALE].[NO_CONFIG] = :NO_CONFIG_1",
@@ -129,7 +133,7 @@ def test_a_mapped_installation_compiles_with_its_schema_and_names():
         "UPDATE dbo.[USAGER] SET [SMTP_PORT]=:v_port WHERE dbo.[USAGER].[CODE_USAGER] = :k_code",
     ]
     assert not any("MOT_DE_PASSE" in s or "MDP" in s for s in statements)
-    read = emitted(read_users, tables)[0]
+    read = emitted(read_users, tables, MSSQL)[0]
     assert "MOT_DE_PASSE" not in read and "MDP_DATE" not in read
 
 
@@ -161,9 +165,9 @@ def test_a_sql_server_lock_timeout_is_a_lock_error():
     orig = Exception("HYT00", "[HYT00] [Microsoft][ODBC Driver 18 for SQL Server]"
                      "[SQL Server]Lock request time out period exceeded. (1222) "
                      "(SQLExecDirectW)")
-    assert is_lock_error(OperationalError("SELECT 1", {}, orig))
+    assert MSSQL.is_lock_error(OperationalError("SELECT 1", {}, orig))
     other = Exception("42S02", "[42S02] Invalid object name 'app_user'. (208)")
-    assert not is_lock_error(OperationalError("SELECT 1", {}, other))
+    assert not MSSQL.is_lock_error(OperationalError("SELECT 1", {}, other))
 
 
 def test_history_values_for_sql_server_are_plain_types():
@@ -171,7 +175,8 @@ def test_history_values_for_sql_server_are_plain_types():
     tables = build_tables(REFERENCE)
     plan = Plan("prod", URL, "standard", CHANGES, "sha256:0", "sha256:1", 0,
                 SafetyReport(0, 0, 30.0, 10, None))
-    seen = recorded(record_history, tables, plan, HistoryEntry("prod", "admin", "h", None, None))
+    entry = HistoryEntry("prod", "admin", "h", None, None)
+    seen = recorded(record_history, tables, MSSQL, plan, entry)
     params = seen[0].compile(dialect=mssql.dialect()).params
     assert isinstance(params["applied_at"], datetime)
     assert params["applied_at"].tzinfo is None

@@ -9,8 +9,8 @@ import pytest
 from dbhelpers import SMTP, StatementLog, plan_file, smtp_user, users, write_config
 
 from mailprov import api
-from mailprov.db.batch import CASE_CHUNK
-from mailprov.db.read import IN_CHUNK
+from mailprov.db.backends.base import IN_CHUNK
+from mailprov.db.backends.mysql import CASE_CHUNK
 from mailprov.db.sandbox import sample_users
 
 

@@ -6,7 +6,7 @@ import io
 import json
 
 from mailprov import cli as cli_module
-from mailprov.plan import Change, Plan, SafetyReport
+from mailprov.plan.format import Change, Plan, SafetyReport
 from mailprov.render.markdown import render_markdown
 from mailprov.render.text import render_text
 

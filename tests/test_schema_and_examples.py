@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 
 from mailprov import api
 from mailprov.cli import cli
-from mailprov.db.mapping import load_mapping
+from mailprov.config.mapping_file import load_mapping
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGED = REPO / "mailprov" / "schemas"

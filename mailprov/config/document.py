@@ -6,21 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailprov.config.yamlload import Positions
-from mailprov.errors import Problem
+from mailprov.errors import PathStep, Problem
 
-
-def format_path(path: tuple[Any, ...]) -> str:
-    """`('users', 'COMPTA', 'smtp', 'port')` -> `users.COMPTA.smtp.port`."""
-    parts: list[str] = []
-    for step in path:
-        if isinstance(step, int):
-            parts.append(f"[{step}]")
-        else:
-            text = str(step)
-            if not text or any(c in text for c in ".[] \"") or not text.isprintable():
-                text = '"' + text.encode("unicode_escape").decode().replace('"', '\\"') + '"'
-            parts.append(("." if parts else "") + text)
-    return "".join(parts)
+__all__ = ["Document", "DocumentLocator"]
 
 
 @dataclass
@@ -48,4 +36,19 @@ class Document:
     def problem(self, path: tuple[Any, ...], message: str, *, key: bool = False,
                 severity: str = "error") -> Problem:
         line, column = self.position(path, key=key)
-        return Problem(self.name, line, column, format_path(path), message, severity)
+        return Problem(self.name, line, column, tuple(path), message, severity)
+
+
+class DocumentLocator:
+    """Finds the place of a path in the loaded files, for problems found after loading
+    (semantic rules, unknown users at plan time). Implements model.Locator."""
+
+    def __init__(self, documents: list[Document]) -> None:
+        self._by_name = {doc.name: doc for doc in documents}
+
+    def problem(self, file: str, path: tuple[PathStep, ...], message: str, *,
+                key: bool = False, severity: str = "error") -> Problem:
+        doc = self._by_name.get(file)
+        if doc is None:
+            return Problem(file, 0, 0, tuple(path), message, severity)
+        return doc.problem(path, message, key=key, severity=severity)

@@ -6,13 +6,12 @@ import copy
 import glob
 import hashlib
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mailprov.config.document import Document, format_path
+from mailprov.config.document import Document, DocumentLocator
 from mailprov.config.schema import document_problems
 from mailprov.config.semantic import semantic_problems
 from mailprov.config.yamlload import YamlError, load_yaml, read_file
@@ -29,8 +28,6 @@ from mailprov.model import (
 )
 
 DEFAULT_CONFIG = "mailprov.yaml"
-# A dotted-path token: plain text, a "quoted" part (escapes kept for decoding), or a dot.
-_PATH_TOKEN = re.compile(r'[^."]++|"(?:[^"\\]++|\\.)*+"?|\.', re.DOTALL)
 
 
 def display_name(path: Path) -> str:
@@ -56,12 +53,12 @@ class _Loader:
         try:
             real = path.resolve(strict=True)
         except (OSError, RuntimeError):  # missing, or a loop of symbolic links
-            self.problems.append(Problem(name, 0, 0, "", "file not found: check the path, "
+            self.problems.append(Problem(name, 0, 0, (), "file not found: check the path, "
                                          f"or create it (default name: {DEFAULT_CONFIG})"))
             return
         if not real.is_relative_to(path.absolute().parent.resolve()):
             # a repository's mailprov.yaml may be a link to ~/.pgpass: never read it
-            self.problems.append(Problem(name, 0, 0, "", "is a symbolic link to a file outside "
+            self.problems.append(Problem(name, 0, 0, (), "is a symbolic link to a file outside "
                                          f"its folder ({real}): configuration files may not "
                                          "point out of their folder"))
             return
@@ -75,15 +72,15 @@ class _Loader:
         try:
             data = read_file(real)
         except IsADirectoryError:
-            self.problems.append(Problem(name, 0, 0, "", "is a folder, not a file"))
+            self.problems.append(Problem(name, 0, 0, (), "is a folder, not a file"))
             return
         except OSError as exc:
-            self.problems.append(Problem(name, 0, 0, "", f"cannot read the file: {exc.strerror}"))
+            self.problems.append(Problem(name, 0, 0, (), f"cannot read the file: {exc.strerror}"))
             return
         try:
             parsed = load_yaml(data)
         except YamlError as exc:
-            self.problems.append(Problem(name, exc.line, exc.column, exc.path, exc.message))
+            self.problems.append(Problem(name, exc.line, exc.column, (), exc.message))
             return
         text = data.decode("utf-8-sig")
         doc = Document(name, text, parsed, is_root, str(real.parent))
@@ -264,15 +261,6 @@ def _version_problems(documents: Iterable[Document]) -> list[Problem]:
 
 
 def _build(merger: _Merger, documents: list[Document], digest: str) -> Config:
-    by_name = {doc.name: doc for doc in documents}
-
-    def problem_at(file: str, path: tuple[Any, ...], message: str, key: bool = False,
-                   severity: str = "error") -> Problem:
-        doc = by_name.get(file)
-        if doc is None:
-            return Problem(file, 0, 0, format_path(path), message, severity)
-        return doc.problem(path, message, key=key, severity=severity)
-
     targets = {}
     for name, (doc, value) in merger.targets.items():
         mapping = value.get("mapping")
@@ -283,10 +271,7 @@ def _build(merger: _Merger, documents: list[Document], digest: str) -> Config:
     users = {}
     for code, (doc, value) in merger.users.items():
         smtp = value.get("smtp")
-        override = None
-        if isinstance(smtp, dict):
-            override = DesiredOverride(smtp.get("username"), smtp.get("from"),
-                                       smtp.get("server"), smtp.get("port"), smtp.get("ssl"))
+        override = DesiredOverride.from_section(smtp) if isinstance(smtp, dict) else None
         users[code] = DesiredUser(code, override, Source(doc.name))
     general = DesiredGeneral(
         merger.get("general", "client"),
@@ -309,7 +294,7 @@ def _build(merger: _Merger, documents: list[Document], digest: str) -> Config:
         prune=bool(merger.get("prune", default=False)),
         safety=safety,
         origins=origins,
-        problem_at=problem_at,
+        locator=DocumentLocator(documents),
     )
 
 
@@ -354,7 +339,7 @@ def _without_invalid_parts(data: dict[str, Any], problems: list[Problem]) -> dic
     """
     cleaned = copy.deepcopy(data)
     for problem in problems:
-        steps = _split_path(problem.path)
+        steps = problem.path
         depth = 2 if steps and steps[0] in ("users", "targets", "general", "safety") else 1
         if steps and steps[0] == "general" and len(steps) > 2 and steps[1] == "smtp":
             depth = 3
@@ -368,26 +353,3 @@ def _without_invalid_parts(data: dict[str, Any], problems: list[Problem]) -> dic
         elif len(steps) < depth:  # the section itself is wrong (`general: outlook`)
             cleaned.pop(steps[0], None)
     return cleaned
-
-
-def _split_path(path: str) -> list[str]:
-    """Inverse of format_path for the keys used here (quoted parts kept whole).
-
-    Token by token, not character by character: a path holding a 10 MB key
-    from a hostile file must not take minutes.
-    """
-    parts, current = [], ""
-    for token in _PATH_TOKEN.findall(path):
-        if token == ".":
-            parts.append(current)
-            current = ""
-        elif token.startswith('"'):
-            body = token[1:-1] if len(token) > 1 and token.endswith('"') else token[1:]
-            current = (current + body).encode().decode("unicode_escape")
-        else:
-            current += token
-    if current or parts:
-        parts.append(current)
-    return parts
-
-

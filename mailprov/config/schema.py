@@ -9,7 +9,7 @@ from importlib import resources
 from typing import Any
 
 from mailprov.config.document import Document
-from mailprov.config.secrets_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
+from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
 from mailprov.config.yamlload import iter_paths
 from mailprov.errors import Problem
 
@@ -28,14 +28,20 @@ def schema_text() -> str:
 
 @cache
 def schema() -> dict[str, Any]:
-    return json.loads(schema_text())
+    data: dict[str, Any] = json.loads(schema_text())
+    return data
+
+
+def mapping_schema_text() -> str:
+    """The schema of mapping files exactly as shipped (`mailprov schema --mapping`)."""
+    return resources.files("mailprov").joinpath("schemas/mapping.schema.json").read_text(
+        encoding="utf-8")
 
 
 @cache
-def _validator() -> Any:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(schema())
+def mapping_schema() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(mapping_schema_text())
+    return data
 
 
 def describe(value: Any) -> str:
@@ -142,23 +148,23 @@ def _property_name_errors(error: Any) -> list[tuple[str, tuple[Any, ...], bool]]
     return out
 
 
-def _unknown_keys(data: Any, node_schema: dict[str, Any], path: tuple[Any, ...],
-                  out: list[tuple[str, tuple[Any, ...], bool]]) -> None:
+def _unknown_keys(root: dict[str, Any], data: Any, node_schema: dict[str, Any],
+                  path: tuple[Any, ...], out: list[tuple[str, tuple[Any, ...], bool]]) -> None:
     """Walk data beside the schema and report unknown keys with suggestions."""
-    node_schema = _resolve(node_schema)
+    node_schema = _resolve(root, node_schema)
     if not isinstance(data, dict):
         return
     if "else" in node_schema and isinstance(data, dict):
-        node_schema = _resolve(node_schema["else"])
+        node_schema = _resolve(root, node_schema["else"])
     props = node_schema.get("properties")
     extra = node_schema.get("additionalProperties")
     for key, value in data.items():
         if not isinstance(key, str):
             continue
         if props is not None and key in props:
-            _unknown_keys(value, props[key], (*path, key), out)
+            _unknown_keys(root, value, props[key], (*path, key), out)
         elif isinstance(extra, dict):
-            _unknown_keys(value, extra, (*path, key), out)
+            _unknown_keys(root, value, extra, (*path, key), out)
         elif extra is False and not (looks_like_secret(key) and not _is_name((*path, key))):
             choices = sorted(props or {})
             hint = _suggest(key, choices)
@@ -167,10 +173,11 @@ def _unknown_keys(data: Any, node_schema: dict[str, Any], path: tuple[Any, ...],
                         (*path, key), True))
 
 
-def _resolve(node_schema: dict[str, Any]) -> dict[str, Any]:
+def _resolve(root: dict[str, Any], node_schema: dict[str, Any]) -> dict[str, Any]:
     ref = node_schema.get("$ref")
     if ref and ref.startswith("#/$defs/"):
-        return schema()["$defs"][ref.rsplit("/", 1)[1]]
+        resolved: dict[str, Any] = root["$defs"][ref.rsplit("/", 1)[1]]
+        return resolved
     return node_schema
 
 
@@ -208,10 +215,22 @@ def secret_problems(doc: Document) -> list[Problem]:
     return problems
 
 
-def schema_problems(doc: Document) -> list[Problem]:
-    """Every schema violation in one document, each with its place."""
+@cache
+def _validator(which: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema() if which == "config" else mapping_schema())
+
+
+def schema_problems(doc: Document, which: str = "config") -> list[Problem]:
+    """Every schema violation in one document, each with its place.
+
+    `which` is `config` (mailprov files) or `mapping` (mapping files): both are
+    explained with the same messages.
+    """
+    root = schema() if which == "config" else mapping_schema()
     found: list[tuple[str, tuple[Any, ...], bool]] = []
-    for error in _validator().iter_errors(doc.data):
+    for error in _validator(which).iter_errors(doc.data):
         if error.validator == "propertyNames" or "propertyNames" in error.relative_schema_path:
             found.extend(_property_name_errors(error))
             continue
@@ -222,7 +241,7 @@ def schema_problems(doc: Document) -> list[Problem]:
         message = _message(error)
         if message is not None:
             found.append(message)
-    _unknown_keys(doc.data, schema(), (), found)
+    _unknown_keys(root, doc.data, root, (), found)
     seen = set()
     problems = []
     for message, path, key in found:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
+from mailprov.config.urls import url_has_password
 from mailprov.errors import Problem
-from mailprov.model import Config, DesiredOverride
+from mailprov.model import Config, DesiredOverride, split_setting
 
 OFFICE365_HOSTS = ("smtp.office365.com", "smtp-mail.outlook.com")
 
@@ -42,18 +42,6 @@ def _full_check(address: str) -> str | None:
     return None
 
 
-def url_has_password(url: str) -> bool:
-    """`user:password@` or a driver's `?password=` / `?passwd=` / `?pwd=` parameter."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is not None:
-            return True
-    except ValueError:
-        return False
-    return any(key.lower() in ("password", "passwd", "pwd")
-               for key, _ in parse_qsl(parts.query, keep_blank_values=True))
-
-
 class _Checker:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -61,12 +49,11 @@ class _Checker:
 
     def add(self, file: str, path: tuple[Any, ...], message: str, *, key: bool = False,
             severity: str = "error") -> None:
-        assert self.config.problem_at is not None
-        self.problems.append(self.config.problem_at(file, path, message, key, severity))
+        self.problems.append(self.config.problem(file, path, message, key=key,
+                                                 severity=severity))
 
     def setting(self, dotted: str, message: str, severity: str = "error") -> None:
-        self.add(self.config.origin(dotted), tuple(dotted.split(".")), message,
-                 severity=severity)
+        self.add(self.config.origin(dotted), split_setting(dotted), message, severity=severity)
 
 
 def semantic_problems(config: Config) -> list[Problem]:

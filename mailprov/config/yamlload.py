@@ -37,12 +37,11 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 class YamlError(Exception):
     """A load problem at a known place (1-based line and column)."""
 
-    def __init__(self, message: str, line: int = 0, column: int = 0, path: str = "") -> None:
+    def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
-        self.path = path
 
 
 def _at(node: yaml.Node, message: str) -> YamlError:

@@ -1,4 +1,4 @@
-"""Database URLs and engines: default drivers, passwords from outside, redaction.
+"""Database URLs and engines: default drivers, redaction, one engine per URL.
 
 A URL printed anywhere goes through :func:`redact`, and database errors go
 through :func:`database_error`, which removes the password from the text.
@@ -10,12 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import NullPool
 
+from mailprov.config.urls import redact, redact_text
 from mailprov.errors import DatabaseError, TargetError
+
+__all__ = ["database_error", "engine_for", "make_engine", "parse_url", "redact",
+           "translate_errors"]
 
 DEFAULT_DRIVERS = {"postgresql": "psycopg", "postgres": "psycopg", "mysql": "pymysql",
                    "mariadb": "pymysql"}
@@ -34,30 +38,6 @@ def parse_url(raw: str) -> URL:
     if "+" not in url.drivername and url.drivername in DEFAULT_DRIVERS:
         url = url.set(drivername=f"{url.drivername}+{DEFAULT_DRIVERS[url.drivername]}")
     return url
-
-
-def redact(url: URL | str) -> str:
-    """The URL with any password removed, safe to print, log or save."""
-    if isinstance(url, str):
-        try:
-            url = make_url(url)
-        except (ArgumentError, ValueError):
-            return redact_text(url)
-    # URL.set(password=None) leaves the password unchanged; _replace clears it. Drivers also
-    # take a password as a query parameter (?password=..., ?passwd=...): drop those too.
-    url = url._replace(password=None).difference_update_query(
-        [k for k in url.query if k.lower() in _PASSWORD_QUERY_KEYS])
-    return url.render_as_string(hide_password=False)
-
-
-_PASSWORD_QUERY_KEYS = ("password", "passwd", "pwd")
-
-
-def redact_text(raw: str) -> str:
-    """Remove a `user:password@` part from text that may not parse as a URL."""
-    import re
-
-    return re.sub(r"(//[^:/@\s]*):[^@\s]*@", r"\1@", raw)
 
 
 _ENGINES: dict[tuple[URL, float], Engine] = {}
@@ -83,13 +63,11 @@ def engine_for(url: URL, *, lock_timeout: float = 10.0) -> Engine:
 
 
 def make_engine(url: URL, *, lock_timeout: float = 10.0) -> Engine:
-    """An engine with a bounded connect/lock wait and SQLite transactions we control."""
-    backend = url.get_backend_name()
-    connect_args: dict[str, Any] = {}
-    if backend == "sqlite":
-        connect_args["timeout"] = lock_timeout
-    elif backend in ("postgresql", "mysql", "mariadb"):
-        connect_args["connect_timeout"] = 10
+    """An engine with the backend's bounded waits and engine events."""
+    from mailprov.db.backends import backend_for
+
+    backend = backend_for(url.get_backend_name())
+    connect_args = backend.connect_args(url, lock_timeout)
     try:
         # NullPool: a command opens one or two connections and exits; pooling them
         # only adds work (and a pool to dispose). In memory, SQLAlchemy's default pool
@@ -104,38 +82,8 @@ def make_engine(url: URL, *, lock_timeout: float = 10.0) -> Engine:
         hint = f"pip install 'mailprov[{extra}]'" if extra else f"install the {driver} driver"
         raise TargetError(f"the database driver '{driver}' is not installed ({exc}): "
                           f"{hint}") from None
-    if backend == "sqlite":
-        _sqlite_transactions(engine)
+    backend.configure_engine(engine)
     return engine
-
-
-def _sqlite_transactions(engine: Engine) -> None:
-    """Let SQLAlchemy, not pysqlite, start transactions: BEGIN IMMEDIATE for writes."""
-
-    @event.listens_for(engine, "connect")
-    def _autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        dbapi_connection.execute("PRAGMA foreign_keys = ON")
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Any) -> None:
-        mode = "IMMEDIATE" if connection.get_execution_options().get("mailprov_write") else ""
-        connection.exec_driver_sql(f"BEGIN {mode}".strip())
-
-
-def is_lock_error(exc: Any) -> bool:
-    """Did the database give up waiting for a lock another session holds?"""
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if sqlstate in ("55P03",):
-        return True
-    args = getattr(orig, "args", ())
-    if args and args[0] in (1205, 1222):
-        return True
-    text = str(orig).lower()
-    # SQL Server through pyodbc: "[HYT00] ... Lock request time out period exceeded. (1222)"
-    return ("database is locked" in text or "lock wait timeout" in text
-            or "lock request time out period exceeded" in text)
 
 
 def database_error(exc: BaseException, url: URL, action: str) -> DatabaseError:

@@ -18,14 +18,6 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult
 from sqlalchemy.sql import ClauseElement
 
-# Dialects whose drivers take and return mailprov's values as they are, and that the
-# test suite runs against real servers; the others keep SQLAlchemy's full execution.
-DRIVER_DIALECTS = ("sqlite", "postgresql")
-
-
-def driver_ready(conn: Connection) -> bool:
-    return conn.dialect.name in DRIVER_DIALECTS
-
 
 @dataclass(frozen=True)
 class DriverStatement:

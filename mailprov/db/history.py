@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, inspect, select
-from sqlalchemy.schema import CreateTable
+from sqlalchemy import Connection, bindparam, insert, inspect, select
 
-from mailprov.db.driver import compile_statement, driver_ready, execute
+from mailprov.db.backends import Backend
+from mailprov.db.driver import compile_statement, execute
 from mailprov.db.tables import Tables
-from mailprov.plan import Change, Plan
+from mailprov.model import split_setting
+from mailprov.plan.format import Change, Plan
 
 
 @dataclass(frozen=True)
@@ -39,37 +40,10 @@ class HistoryEntry:
     git_commit: str | None
 
 
-_NON_TRANSACTIONAL_DDL = ("mysql", "mariadb")
-
-
-def ensure_history_table(engine: Engine, tables: Tables) -> None:
-    """On MySQL/MariaDB, create mailprov_history before the apply transaction: DDL
-    there commits any open transaction. The existence check comes first because
-    even `CREATE TABLE IF NOT EXISTS` waits for the metadata lock of an apply in
-    progress; IF NOT EXISTS then covers two first applies racing."""
-    if engine.dialect.name in _NON_TRANSACTIONAL_DDL:
-        with engine.begin() as conn:
-            if not inspect(conn).has_table(tables.history.name, schema=tables.mapping.schema):
-                conn.execute(CreateTable(tables.history, if_not_exists=True))
-
-
-def create_history_in_transaction(conn: Connection, tables: Tables) -> None:
-    """Elsewhere DDL is transactional: create the table under the apply lock, so two
-    first applies cannot race to create it."""
-    dialect = conn.dialect.name
-    if driver_ready(conn):  # SQLite, PostgreSQL: one statement, no catalogue query first
-        statement = compile_statement(conn, lambda: CreateTable(tables.history,
-                                                                if_not_exists=True),
-                                      [], key=("create history", tables.key))
-        execute(conn, statement, [])
-    elif dialect not in _NON_TRANSACTIONAL_DDL:
-        tables.history.create(conn, checkfirst=True)
-
-
 def _general_field(state: Mapping[str, Any] | None, name: str) -> Any:
     """A field of general's before/after state: `client`, or `smtp.port` inside smtp."""
     value: Any = state
-    for part in name.split("."):
+    for part in split_setting(name):
         if not isinstance(value, Mapping):
             return None
         value = value.get(part)
@@ -106,7 +80,8 @@ def changes_json(changes: Iterable[Change]) -> str:
     return json.dumps(changes_record(changes), ensure_ascii=False, separators=(",", ":"))
 
 
-def record_history(conn: Connection, tables: Tables, plan: Plan, entry: HistoryEntry) -> int:
+def record_history(conn: Connection, tables: Tables, backend: Backend, plan: Plan,
+                   entry: HistoryEntry) -> int:
     """Insert the history row of `plan`; return its id."""
     summary = plan.summary
     values = {
@@ -121,7 +96,7 @@ def record_history(conn: Connection, tables: Tables, plan: Plan, entry: HistoryE
                     f"{summary['delete']} to remove"),
         "changes": changes_json(plan.changes),
     }
-    if driver_ready(conn) and conn.dialect.insert_returning:
+    if backend.driver_statements and conn.dialect.insert_returning:
         return _insert_returning_id(conn, tables, values)
     result = conn.execute(insert(tables.history).values(values))
     return int(result.inserted_primary_key[0])

@@ -2,36 +2,43 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, any_, bindparam, func, inspect, select
+from sqlalchemy import Connection, bindparam, inspect, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from mailprov.db.connect import is_lock_error
-from mailprov.db.driver import compile_statement, driver_ready, execute
+from mailprov.db.driver import compile_statement, execute
 from mailprov.db.tables import Tables
-from mailprov.digest import user_state, user_state_from_row
 from mailprov.errors import DatabaseError, MappingError
-from mailprov.model import GeneralSettings, LiveState, LiveUser, MailSettings
+from mailprov.model import OVERRIDE_FIELDS, GeneralSettings, LiveState, LiveUser, MailSettings
 
-_USER_FIELDS = ("code", "name", "override", "username", "from", "server", "port", "ssl")
+if TYPE_CHECKING:
+    from mailprov.db.backends import Backend
+
+# What plan reads of a user, and what apply's re-check fingerprints (mailprov.plan.digest).
+USER_FIELDS = ("code", "name", "override", *OVERRIDE_FIELDS)
+STATE_FIELDS = ("code", "override", *OVERRIDE_FIELDS)
+GENERAL_FIELDS = ("edition", "client", "server", "port", "ssl")
 
 
 def _reverse(values: Any) -> dict[Any, str]:
     return {stored: name for name, stored in (values or {}).items()}
 
 
-def read_general(conn: Connection, tables: Tables, *, for_update: bool = False) -> GeneralSettings:
-    """The general configuration row (locked FOR UPDATE when asked, where supported)."""
+def read_general(conn: Connection, tables: Tables, backend: Backend, *,
+                 for_update: bool = False) -> GeneralSettings:
+    """The general configuration row (locked until the transaction ends when asked)."""
     m = tables.mapping
-    if driver_ready(conn):
-        statement = compile_statement(conn, lambda: _general_query(conn, tables, for_update),
-                                      ["key"], key=("general", tables.key, for_update))
-        row = _run(conn, tables, lambda: execute(conn, statement, [m.general_key_value])).first()
+    if backend.driver_statements:
+        statement = compile_statement(
+            conn, lambda: _general_query(tables, backend, for_update), ["key"],
+            key=("general", tables.key, for_update))
+        row = run_query(conn, tables, backend,
+                        lambda: execute(conn, statement, [m.general_key_value])).first()
     else:
-        row = _run(conn, tables, _general_query(conn, tables, for_update)).first()
+        row = run_query(conn, tables, backend, _general_query(tables, backend, for_update)
+                        ).first()
     if row is None:
         raise DatabaseError(
             f"no general configuration row ({m.general_key_column} = {m.general_key_value!r}) "
@@ -50,115 +57,63 @@ def read_general(conn: Connection, tables: Tables, *, for_update: bool = False) 
     )
 
 
-def _general_query(conn: Connection, tables: Tables, for_update: bool) -> Any:
+def _general_query(tables: Tables, backend: Backend, for_update: bool) -> Any:
     m = tables.mapping
-    query = select(*(tables.gcol(f) for f in ("edition", "client", "server", "port", "ssl")))
+    query = select(*(tables.gcol(f) for f in GENERAL_FIELDS))
     key = tables.general.c[m.general_key_column]
     query = query.where(key == bindparam("key", m.general_key_value, type_=key.type))
-    if for_update and conn.dialect.name != "sqlite":
-        # SQL Server has no FOR UPDATE (SQLAlchemy drops it): an update lock hint instead
-        query = query.with_for_update().with_hint(tables.general, "WITH (UPDLOCK, ROWLOCK)",
-                                                  "mssql")
-    return query
+    return backend.lock_rows(query, tables.general) if for_update else query
 
 
 def user_from_row(row: Iterable[Any]) -> LiveUser:
-    code, name, override, username, from_address, server, port, ssl = row
-    settings = None
-    if override:
-        settings = MailSettings(username, from_address, server, port,
-                                None if ssl is None else bool(ssl))
-    return LiveUser(code, name, settings)
+    """A LiveUser from the columns of USER_FIELDS, in that order."""
+    code, name, override, *values = row
+    return LiveUser(code, name, MailSettings.from_stored(values) if override else None)
 
 
-IN_CHUNK = 500  # codes per IN list: under every dialect's parameter limit (MSSQL: 2,100)
-
-
-def read_users(conn: Connection, tables: Tables, codes: Iterable[str] | None = None
-               ) -> dict[str, LiveUser]:
-    """All users in one SELECT, or only `codes` in one SELECT per 500 codes
-    (PostgreSQL: one SELECT with an array).
+def read_users(conn: Connection, tables: Tables, backend: Backend,
+               codes: Iterable[str] | None = None) -> dict[str, LiveUser]:
+    """All users in one SELECT, or only `codes` in as few as the backend allows.
 
     Password columns are never selected.
     """
-    query = select(*(tables.ucol(f) for f in _USER_FIELDS))
+    query = select(*(tables.ucol(f) for f in USER_FIELDS))
     if codes is None:
-        return {row[0]: user_from_row(row) for row in _run(conn, tables, query).all()}
-    wanted = list(codes)
-    users: dict[str, LiveUser] = {}
-    if conn.dialect.name == "postgresql":  # one array parameter: one query, 3x faster
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        array = bindparam("codes", wanted, type_=ARRAY(tables.ucol("code").type))
-        rows = _run(conn, tables, query.where(tables.ucol("code") == any_(array))).all()
+        rows = run_query(conn, tables, backend, query).all()
         return {row[0]: user_from_row(row) for row in rows}
-    for start in range(0, len(wanted), IN_CHUNK):
-        chunk = query.where(tables.ucol("code").in_(wanted[start:start + IN_CHUNK]))
-        users.update((row[0], user_from_row(row)) for row in _run(conn, tables, chunk).all())
+    users: dict[str, LiveUser] = {}
+    for where in backend.codes_filter(tables, list(codes)):
+        rows = run_query(conn, tables, backend, query.where(where)).all()
+        users.update((row[0], user_from_row(row)) for row in rows)
     return users
 
 
-_STATE_FIELDS = ("code", "override", "username", "from", "server", "port", "ssl")
-
-
-def read_user_states(conn: Connection, tables: Tables, codes: list[str]
+def read_user_states(conn: Connection, tables: Tables, backend: Backend, codes: list[str]
                      ) -> dict[str, list[Any] | None]:
-    """The fingerprinted state (mailprov.digest) of the users `codes`, for apply's
-    re-check under its lock. One statement on SQLite (the codes as one JSON array) and
-    PostgreSQL (an array), rows taken as the driver returns them; elsewhere read_users."""
-    dialect = conn.dialect.name
-    if dialect == "sqlite" and sqlite_has_json(conn):
-        param: Any = json.dumps(codes, ensure_ascii=False)
-    elif dialect == "postgresql":
-        param = codes
-    else:
-        return {code: user_state(user.override)
-                for code, user in read_users(conn, tables, codes).items()}
-    statement = compile_statement(conn, lambda: _states_query(conn, tables), ["codes"],
-                                  key=("user states", tables.key))
-    rows = _run(conn, tables, lambda: execute(conn, statement, [param])).fetchall()
-    return {row[0]: user_state_from_row(*row[1:]) for row in rows}
+    """The fingerprinted state of the users `codes`, for apply's re-check."""
+    return backend.read_user_states(conn, tables, codes)
 
 
-def _states_query(conn: Connection, tables: Tables) -> Any:
-    """SELECT the state columns of the users whose codes the one parameter `codes`
-    holds: a JSON array on SQLite, an array on PostgreSQL."""
-    code_col = tables.ucol("code")
-    query = select(*(tables.ucol(f) for f in _STATE_FIELDS))
-    if conn.dialect.name == "sqlite":
-        # a join from the JSON array: a fifth faster than IN (subquery), which first
-        # builds a temporary index of the codes
-        wanted = func.json_each(bindparam("codes")).table_valued("value").alias("wanted")
-        return query.select_from(wanted).join(tables.users, code_col == wanted.c.value)
-    from sqlalchemy.dialects.postgresql import ARRAY
-
-    return query.where(code_col == any_(bindparam("codes", type_=ARRAY(code_col.type))))
-
-
-def sqlite_has_json(conn: Connection) -> bool:
-    """json_each is built into SQLite from 3.38 on (and into most builds before)."""
-    return conn.dialect.dbapi.sqlite_version_info >= (3, 38)  # type: ignore[union-attr]
-
-
-def read_live_state(conn: Connection, tables: Tables, *, for_update: bool = False) -> LiveState:
+def read_live_state(conn: Connection, tables: Tables, backend: Backend) -> LiveState:
     """General row and every user: two queries, whatever the user count."""
-    general = read_general(conn, tables, for_update=for_update)
-    return LiveState(general, read_users(conn, tables))
+    general = read_general(conn, tables, backend)
+    return LiveState(general, read_users(conn, tables, backend))
 
 
-def password_is_set(conn: Connection, tables: Tables, code: str) -> bool:
+def password_is_set(conn: Connection, tables: Tables, backend: Backend, code: str) -> bool:
     """Whether a user has entered an SMTP password; the value itself is never selected."""
     query = select(tables.ucol("password").is_not(None)).where(tables.ucol("code") == code)
-    return bool(_run(conn, tables, query).scalar())
+    return bool(run_query(conn, tables, backend, query).scalar())
 
 
-def _run(conn: Connection, tables: Tables, query: Any) -> Any:
+def run_query(conn: Connection, tables: Tables, backend: Backend,
+              query: Any | Callable[[], Any]) -> Any:
     """Execute `query` (a statement, or a callable that runs one); a failure caused by
     a missing table or column becomes a MappingError naming it."""
     try:
         return query() if callable(query) else conn.execute(query)
     except DBAPIError as exc:
-        if exc.connection_invalidated or is_lock_error(exc):
+        if exc.connection_invalidated or backend.is_lock_error(exc):
             raise  # not a naming problem: keep the error for the caller
         problem = diagnose_schema(conn, tables)
         if problem:

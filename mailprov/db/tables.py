@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -18,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.mysql import LONGTEXT
 
-from mailprov.db.mapping import DbMapping
+from mailprov.model import OVERRIDE, DbMapping
 
 HISTORY_TABLE = "mailprov_history"
 
@@ -45,6 +46,12 @@ def _stored_type(values: object, default: object) -> object:
         return Integer()
     return default
 
+
+_COLUMN_TYPES: dict[type, Any] = {
+    str: lambda: String(255),
+    int: Integer,
+    bool: lambda: Boolean(create_constraint=False),
+}
 
 _BUILT: dict[str, Tables] = {}
 
@@ -84,11 +91,7 @@ def _build_tables(mapping: DbMapping, key: str) -> Tables:
         Column(u["name"], String(255), nullable=False),
         Column(u["override"], Boolean(create_constraint=False), nullable=False,
                server_default=false()),
-        Column(u["username"], String(255)),
-        Column(u["from"], String(255)),
-        Column(u["server"], String(255)),
-        Column(u["port"], Integer()),
-        Column(u["ssl"], Boolean(create_constraint=False)),
+        *(Column(u[f.name], _COLUMN_TYPES[f.kind]()) for f in OVERRIDE),
         Column(u["password"], Text()),
         Column(u["password_set_at"], DateTime()),
     )

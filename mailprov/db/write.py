@@ -1,103 +1,24 @@
-"""Execute a plan: one transaction, under a lock, re-checking the base first.
+"""The UPDATE statements of a plan: the general row, then user rows in batches.
 
 Only the columns a change names are written; password columns never are. User rows
-are written in batches, one per set of columns (mailprov.db.batch), so round trips
-follow the number of batches, not of rows.
+are grouped by the columns they write (mailprov.db.batch), so round trips follow the
+number of batches, not of rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, update
 
-from mailprov.db.batch import WRITE_ORDER, Batch, write_batch
-from mailprov.db.connect import is_lock_error
-from mailprov.db.history import (
-    HistoryEntry,
-    create_history_in_transaction,
-    ensure_history_table,
-    record_history,
-)
-from mailprov.db.read import read_general, read_user_states
+from mailprov.db.backends import Backend
+from mailprov.db.batch import WRITE_ORDER, Batch
 from mailprov.db.tables import Tables
-from mailprov.digest import MISSING, digest_rows, general_state
-from mailprov.errors import LockError, StalePlanError
-from mailprov.plan import GENERAL, Change, Plan
-
-__all__ = ["HistoryEntry", "execute_plan", "write_changes"]
+from mailprov.model import split_setting
+from mailprov.plan.format import GENERAL, Change
 
 _REMOVED = tuple(False if f == "override" else None for f in WRITE_ORDER)
-
-
-def _stale(plan: Plan) -> StalePlanError:
-    return StalePlanError(
-        f"the saved plan for target '{plan.target}' is stale: the general "
-        "configuration or a user it changes was modified since it was planned. "
-        "Nothing was changed; run `mailprov plan` again."
-    )
-
-
-def _lock_timeout(conn: Connection, seconds: float) -> None:
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
-    elif dialect in ("mysql", "mariadb"):
-        conn.exec_driver_sql(f"SET SESSION innodb_lock_wait_timeout = {max(1, int(seconds))}")
-    elif dialect == "mssql":
-        conn.exec_driver_sql(f"SET LOCK_TIMEOUT {int(seconds * 1000)}")
-
-
-def execute_plan(
-    engine: Engine,
-    tables: Tables,
-    plan: Plan,
-    history: HistoryEntry,
-    *,
-    lock_timeout: float = 10.0,
-    before_commit: Callable[[Connection], None] | None = None,
-) -> int:
-    """Apply `plan` atomically; return the history row id.
-
-    Raises LockError when another apply holds the lock past `lock_timeout`,
-    StalePlanError when the rows the plan was computed from have changed.
-    `before_commit` is a hook for fault-injection tests.
-    """
-    ensure_history_table(engine, tables)
-    try:
-        with engine.connect() as conn:
-            conn.execution_options(mailprov_write=True)
-            with conn.begin():
-                _lock_timeout(conn, lock_timeout)
-                _check_base(conn, tables, plan)
-                write_changes(conn, tables, plan.changes)
-                create_history_in_transaction(conn, tables)
-                history_id = record_history(conn, tables, plan, history)
-                if before_commit is not None:
-                    before_commit(conn)
-            return history_id
-    except DBAPIError as exc:
-        if is_lock_error(exc):
-            raise LockError(
-                f"another apply holds the lock on target '{plan.target}' (waited "
-                f"{lock_timeout:g} s). Nothing was changed; try again when it has finished."
-            ) from None
-        raise
-
-
-def _check_base(conn: Connection, tables: Tables, plan: Plan) -> None:
-    """Lock the general row, re-read the rows the plan changes, and refuse the plan
-    if their digest is no longer the one it was computed from."""
-    general = read_general(conn, tables, for_update=True)
-    users = [(c.address, c.user_code) for c in plan.changes if c.user_code is not None]
-    live = read_user_states(conn, tables, [code for _, code in users])
-    states = [(address, live.get(code, MISSING)) for address, code in users]
-    if digest_rows(general_state(general), states) != plan.base_digest:
-        raise _stale(plan)
-
-
 _FIELDS_IN_ORDER: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
@@ -136,8 +57,9 @@ def user_batches(changes: Sequence[Change]) -> list[Batch]:
     return [Batch(fields, rows) for fields, rows in groups.items()]
 
 
-def write_changes(conn: Connection, tables: Tables, changes: Sequence[Change]) -> None:
-    """The UPDATE statements of a plan: the general row, then one batch per column set."""
+def write_changes(conn: Connection, tables: Tables, backend: Backend,
+                  changes: Sequence[Change]) -> None:
+    """The general row's UPDATE, then one batch per set of user columns."""
     for change in changes:
         if change.address == GENERAL:
             values = general_values(change, tables)
@@ -147,19 +69,20 @@ def write_changes(conn: Connection, tables: Tables, changes: Sequence[Change]) -
                              .where(tables.general.c[m.general_key_column] == m.general_key_value)
                              .values(values))
     for batch in user_batches(changes):
-        write_batch(conn, tables, batch)
+        backend.write_batch(conn, tables, batch)
 
 
 def general_values(change: Change, tables: Tables) -> dict[str, Any]:
+    """Column -> value for the general fields a change names (`client`, `smtp.port`...)."""
     after = change.after or {}
-    smtp = after.get("smtp") or {}
     values: dict[str, Any] = {}
+    mapping = tables.mapping
     for name in change.changed:
-        if name == "client":
-            client = after["client"]
-            stored = tables.mapping.client_values
-            values[tables.mapping.general_columns["client"]] = stored[client] if stored else client
-        elif name.startswith("smtp."):
-            field = name.split(".", 1)[1]
-            values[tables.mapping.general_columns[field]] = smtp.get(field)
+        path = split_setting(name)
+        value: Any = after
+        for step in path:
+            value = value.get(step) if isinstance(value, dict) else None
+        if path == ("client",) and mapping.client_values:
+            value = mapping.client_values[value]
+        values[mapping.general_columns[path[-1]]] = value
     return values

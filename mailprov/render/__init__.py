@@ -1,1 +1,2 @@
-"""Renderers of a Plan: text for terminals, JSON for machines, Markdown for pull requests."""
+"""Renderers: plans as text, JSON and Markdown, and the reports of explain and history.
+They only format what the library computed; none reads a database or a file."""

@@ -3,7 +3,7 @@ collapsed, and never longer than a comment can be."""
 
 from __future__ import annotations
 
-from mailprov.plan import Change, Plan
+from mailprov.plan.format import Change, Plan
 from mailprov.render.values import attribute_rows, show, summary_line, unmanaged_line
 
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
@@ -37,9 +37,8 @@ def render_markdown(plan: Plan, max_chars: int = MAX_CHARS) -> str:
                     + "; ".join(plan.safety.reasons))
         head.append("")
     for warning in plan.warnings:
-        if not warning.startswith("apply will refuse"):
-            head.append(f"> Warning: {warning}")
-            head.append("")
+        head.append(f"> Warning: {warning}")
+        head.append("")
     head.append(unmanaged_line(plan.unmanaged_overrides))
     head.append("")
     if not plan.changes:

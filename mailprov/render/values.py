@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mailprov.plan import Change
+from mailprov.plan.format import Change
 
 
 def show(value: Any) -> str:

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from operator import itemgetter
 from typing import Any
 
-from mailprov.model import GeneralSettings, LiveState, MailSettings
-from mailprov.plan import GENERAL, USER_PREFIX
+from mailprov.model import GeneralSettings, LiveState, MailSettings, stored_values
+from mailprov.plan.format import GENERAL, USER_PREFIX
 
 MISSING = "<missing user>"
 
@@ -25,19 +25,14 @@ def general_state(general: GeneralSettings) -> list[Any]:
 
 def user_state(override: MailSettings | None) -> list[Any] | None:
     """A user's fingerprinted state: its override's values, or None when it is off."""
-    if override is None:
-        return None
-    return [override.username, override.from_address, override.server, override.port,
-            override.ssl]
+    return None if override is None else override.values()
 
 
-def user_state_from_row(override: Any, username: Any, from_address: Any, server: Any,
-                        port: Any, ssl: Any) -> list[Any] | None:
-    """The same state straight from stored column values (apply's re-check reads rows,
-    not model objects); agrees with `user_state(read.user_from_row(...).override)`."""
-    if not override:
-        return None
-    return [username, from_address, server, port, None if ssl is None else bool(ssl)]
+def user_state_from_row(override: Any, *values: Any) -> list[Any] | None:
+    """The same state straight from stored column values in OVERRIDE order (apply's
+    re-check reads rows, not model objects); agrees with
+    `user_state(read.user_from_row(...).override)`."""
+    return stored_values(values) if override else None
 
 
 def row_state(live: LiveState, address: str) -> Any:

@@ -1,4 +1,4 @@
-"""Write the live configuration as a mailprov YAML file (`mailprov import`).
+"""`mailprov import`: the live configuration written as a mailprov YAML file.
 
 Values equal to the general ones are left out so they inherit, which is how
 planning the exported file against the same database shows no changes.
@@ -6,14 +6,12 @@ planning the exported file against the same database shows no changes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-from mailprov.model import CLIENTS, LiveState, MailSettings
-
-if TYPE_CHECKING:
-    from mailprov.api import ResolvedTarget
+from mailprov.config.targets import ResolvedTarget
+from mailprov.model import CLIENTS, INHERITED_FIELDS, LiveState, MailSettings
 
 MODELINE = "# yaml-language-server: $schema={schema}\n"
 SCHEMA_URL = "https://mailprov.example/schemas/mailprov.schema.json"
@@ -27,12 +25,10 @@ def _override_dict(code: str, override: MailSettings, live: LiveState) -> dict[s
         out["username"] = override.username
     if override.from_address is not None and not cloud:
         out["from"] = override.from_address
-    if override.server is not None and override.server != general.server:
-        out["server"] = override.server
-    if override.port is not None and override.port != general.port:
-        out["port"] = override.port
-    if override.ssl is not None and override.ssl != general.ssl:
-        out["ssl"] = override.ssl
+    for name in INHERITED_FIELDS:  # left out when equal to general.smtp: they inherit it
+        value = override.get(name)
+        if value is not None and value != getattr(general, name):
+            out[name] = value
     return out
 
 

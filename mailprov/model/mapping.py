@@ -1,27 +1,23 @@
 """Where each logical field lives in a maestro* database.
 
-The reference model of SPEC.md is the default; a mapping file renames tables
-and columns (and translates stored client/edition values) for a real
-installation, without code changes.
+The reference model (docs/database.md) is the default; a mapping file (read by
+mailprov.config.mapping_file) renames tables and columns, and translates stored
+client/edition values, for a real installation without code changes.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from mailprov.errors import ConfigError, MappingError
+from mailprov.model.settings import OVERRIDE
 
 GENERAL_COLUMNS = {"edition": "edition", "client": "mail_client", "server": "smtp_server",
                    "port": "smtp_port", "ssl": "smtp_ssl"}
 USER_COLUMNS = {"code": "code", "name": "name", "override": "mail_override",
-                "username": "smtp_username", "from": "from_address", "server": "smtp_server",
-                "port": "smtp_port", "ssl": "smtp_ssl", "password": "smtp_password",
-                "password_set_at": "password_set_at"}
+                **{f.name: f.column for f in OVERRIDE},
+                "password": "smtp_password", "password_set_at": "password_set_at"}
 
 
 @dataclass(frozen=True)
@@ -94,48 +90,3 @@ def mapping_from_data(data: Mapping[str, Any], source: str | None = None) -> DbM
         user_columns={**USER_COLUMNS, **(users.get("columns") or {})},
         source=source,
     )
-
-
-def mapping_schema() -> dict[str, Any]:
-    text = resources.files("mailprov").joinpath("schemas/mapping.schema.json").read_text("utf-8")
-    return json.loads(text)
-
-
-def load_mapping(path: str | Path | None) -> DbMapping:
-    """Read and validate a mapping file; None gives the reference model."""
-    if path is None:
-        return REFERENCE
-    from jsonschema import Draft202012Validator
-
-    from mailprov.config.document import Document
-    from mailprov.config.load import display_name
-    from mailprov.config.schema import describe
-    from mailprov.config.yamlload import YamlError, load_yaml, read_file
-    from mailprov.errors import Problem
-
-    name = display_name(Path(path))
-    try:
-        raw = read_file(path)  # a regular file, bounded
-    except OSError as exc:
-        raise MappingError(f"{name}: cannot read the mapping file: {exc.strerror}") from None
-    try:
-        data = load_yaml(raw)
-    except YamlError as exc:
-        raise ConfigError([Problem(name, exc.line, exc.column, exc.path, exc.message)]) from None
-    doc = Document(name, raw.decode("utf-8-sig"), data, True)
-    problems = []
-    for error in Draft202012Validator(mapping_schema()).iter_errors(data):
-        path_ = tuple(error.absolute_path)
-        if error.validator == "additionalProperties":
-            allowed = sorted(error.schema.get("properties", {}))
-            for key in sorted(set(error.instance) - set(allowed)):
-                problems.append(doc.problem((*path_, key), f"unknown key '{key}' (allowed: "
-                                            f"{', '.join(allowed)})", key=True))
-        elif error.validator == "type":
-            problems.append(doc.problem(path_, f"expected {error.validator_value}, got "
-                                        f"{describe(error.instance)}"))
-        else:
-            problems.append(doc.problem(path_, error.message[:200]))
-    if problems:
-        raise ConfigError(problems)
-    return mapping_from_data(data, name)

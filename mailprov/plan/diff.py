@@ -20,7 +20,7 @@ from mailprov.model import (
     LiveState,
     MailSettings,
 )
-from mailprov.plan import GENERAL, USER_PREFIX, Change
+from mailprov.plan.format import GENERAL, USER_PREFIX, Change
 
 
 @dataclass(frozen=True)

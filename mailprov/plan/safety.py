@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mailprov.model import Safety
-from mailprov.plan import Change, SafetyReport
+from mailprov.plan.format import Change, SafetyReport
 
 
 def evaluate(changes: Sequence[Change], existing_overrides: int, limits: Safety) -> SafetyReport:

@@ -1,4 +1,5 @@
-"""Recognise keys that look like secrets, so they are refused with a useful hint."""
+"""Keys that look like secrets are forbidden in files: recognise them, and say how
+passwords are given instead."""
 
 from __future__ import annotations
 

@@ -7,14 +7,63 @@ kept (for `general`) or inherited from `general.smtp` (for a user override).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from mailprov.errors import PathStep, Problem
 
 CLIENTS = ("other", "outlook", "lotus_notes", "smtp")
 EDITIONS = ("standard", "cloud")
-OVERRIDE_FIELDS = ("username", "from", "server", "port", "ssl")
-INHERITED_FIELDS = ("server", "port", "ssl")
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideField:
+    """One setting of a per-user SMTP section, defined once for every layer.
+
+    `name` is the key in YAML (`smtp:`), in plan JSON and in the history; `attr`
+    the attribute of MailSettings and DesiredOverride; `column` the column of the
+    reference model (a mapping file may rename it); `kind` the stored Python type;
+    `inherited` whether a user who leaves it out gets the general.smtp value.
+    """
+
+    name: str
+    attr: str
+    column: str
+    kind: type
+    inherited: bool = False
+
+
+# The per-user SMTP section, in table column order. Adding a column to the override
+# is one entry here (plus the attribute of the two dataclasses below, which a test
+# checks against this list, and the renderers' labels).
+OVERRIDE: tuple[OverrideField, ...] = (
+    OverrideField("username", "username", "smtp_username", str),
+    OverrideField("from", "from_address", "from_address", str),
+    OverrideField("server", "server", "smtp_server", str, inherited=True),
+    OverrideField("port", "port", "smtp_port", int, inherited=True),
+    OverrideField("ssl", "ssl", "smtp_ssl", bool, inherited=True),
+)
+OVERRIDE_FIELDS = tuple(f.name for f in OVERRIDE)
+INHERITED_FIELDS = tuple(f.name for f in OVERRIDE if f.inherited)
+FIELD_BY_NAME = {f.name: f for f in OVERRIDE}
+_BOOL_AT = tuple(i for i, f in enumerate(OVERRIDE) if f.kind is bool)
+
+
+def stored_values(values: Iterable[Any]) -> list[Any]:
+    """Stored override column values (OVERRIDE order) as mailprov compares them: a
+    stored boolean (0/1 on some databases) becomes True/False, NULL stays None."""
+    out = list(values)
+    for i in _BOOL_AT:
+        if out[i] is not None:
+            out[i] = bool(out[i])
+    return out
+GENERAL_SMTP_FIELDS = ("server", "port", "ssl")
+
+
+def split_setting(name: str) -> tuple[str, ...]:
+    """`smtp.port` -> `('smtp', 'port')`: the one place dotted setting names are split."""
+    return tuple(name.split("."))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +108,15 @@ class DesiredOverride:
     port: int | None = None
     ssl: bool | None = None
 
+    @classmethod
+    def from_section(cls, smtp: Mapping[str, Any]) -> DesiredOverride:
+        """From a file's `smtp:` mapping (keys as in OVERRIDE)."""
+        return cls(**{f.attr: smtp.get(f.name) for f in OVERRIDE})
+
+    def get(self, name: str) -> Any:
+        """A field by its YAML name (`from`, `port`, ...)."""
+        return getattr(self, FIELD_BY_NAME[name].attr)
+
 
 @dataclass(frozen=True, slots=True)
 class DesiredUser:
@@ -78,6 +136,21 @@ class Target:
     edition: str | None = None
     mapping: str | None = None
     source: Source | None = None
+
+
+class Locator(Protocol):
+    """Turns a path in the files into a Problem at its file, line and column."""
+
+    def problem(self, file: str, path: tuple[PathStep, ...], message: str, *,
+                key: bool = False, severity: str = "error") -> Problem: ...
+
+
+class NoPositions:
+    """A Locator for a Config built without files (tests, the library): no positions."""
+
+    def problem(self, file: str, path: tuple[PathStep, ...], message: str, *,
+                key: bool = False, severity: str = "error") -> Problem:
+        return Problem(file, 0, 0, tuple(path), message, severity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +176,12 @@ class Config:
     safety: Safety = field(default_factory=Safety)
     warnings: tuple[Any, ...] = ()
     origins: Mapping[str, str] = field(default_factory=dict)
-    problem_at: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    locator: Locator = field(default_factory=NoPositions, compare=False, repr=False)
+
+    def problem(self, file: str, path: tuple[PathStep, ...], message: str, *,
+                key: bool = False, severity: str = "error") -> Problem:
+        """A Problem at `path` of `file`, with its line and column when known."""
+        return self.locator.problem(file, path, message, key=key, severity=severity)
 
     def origin(self, setting: str) -> str:
         """The file that set a dotted setting such as `general.smtp.port`."""
@@ -123,14 +201,22 @@ class MailSettings:
     port: int | None
     ssl: bool | None
 
+    @classmethod
+    def from_stored(cls, values: Iterable[Any]) -> MailSettings:
+        """From stored column values in OVERRIDE order."""
+        return cls(*stored_values(values))
+
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "username": self.username,
-            "from": self.from_address,
-            "server": self.server,
-            "port": self.port,
-            "ssl": self.ssl,
-        }
+        """Keyed by the YAML names, in OVERRIDE order (the plan's `before`/`after`)."""
+        return {f.name: getattr(self, f.attr) for f in OVERRIDE}
+
+    def values(self) -> list[Any]:
+        """The values in OVERRIDE order (what the base digest fingerprints)."""
+        return [getattr(self, f.attr) for f in OVERRIDE]
+
+    def get(self, name: str) -> Any:
+        """A field by its YAML name (`from`, `port`, ...)."""
+        return getattr(self, FIELD_BY_NAME[name].attr)
 
 
 @dataclass(frozen=True, slots=True)

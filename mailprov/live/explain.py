@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from mailprov.model import GeneralSettings, LiveUser
 
-if TYPE_CHECKING:
-    from mailprov.api import Explanation
+
+@dataclass(frozen=True)
+class Explanation:
+    """How one user sends e-mail: the mode, why, and the effective settings."""
+
+    code: str
+    name: str
+    edition: str
+    mode: str  # "override" or the general client
+    reason: str
+    server: str | None
+    port: int | None
+    ssl: bool | None
+    username: str | None
+    from_address: str | None
+    password_set: bool
+    notes: tuple[str, ...] = ()
 
 CLIENT_LABELS = {
     "other": "another desktop mail program, through the Windows MAPI profile",
@@ -18,8 +33,7 @@ CLIENT_LABELS = {
 
 
 def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool) -> Explanation:
-    from mailprov.api import Explanation
-
+    """The Explanation of `user`, from the general row and the user's own section."""
     cloud = general.edition == "cloud"
     override = user.override
     notes: list[str] = []

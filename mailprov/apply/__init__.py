@@ -1,0 +1,1 @@
+"""Applying a plan to a database: one transaction, under a lock, after a re-check."""

@@ -1,0 +1,119 @@
+"""The generic behaviour every database backend starts from: SQLAlchemy's own
+execution, row-by-row-free batches through executemany, transactional DDL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine, Select, Table
+    from sqlalchemy.engine import URL
+
+    from mailprov.db.batch import Batch
+    from mailprov.db.tables import Tables
+
+CONNECT_TIMEOUT = 10  # seconds to establish a connection, on servers that take it
+
+
+class Backend:
+    """What differs between databases. Subclasses override what their database does
+    differently or faster; the base is correct on any SQLAlchemy dialect."""
+
+    name = "generic"
+    # Hot statements compiled once per process and run through exec_driver_sql with
+    # plain tuples (mailprov.db.driver): only for drivers that take and return
+    # mailprov's values as they are, and that the test suite runs for real.
+    driver_statements = False
+    # DDL inside a transaction does not commit it (false on MySQL/MariaDB).
+    transactional_ddl = True
+
+    # --- engine ----------------------------------------------------------------
+
+    def connect_args(self, url: URL, lock_timeout: float) -> dict[str, Any]:
+        """Driver arguments: bounded waits for connecting (and, per backend, locks)."""
+        return {}
+
+    def configure_engine(self, engine: Engine) -> None:
+        """Engine events this database needs (none by default)."""
+
+    # --- locks -------------------------------------------------------------------
+
+    def set_lock_timeout(self, conn: Connection, seconds: float) -> None:
+        """Bound how long statements of this transaction wait for another's locks."""
+
+    def is_lock_error(self, exc: Any) -> bool:
+        """Did the database give up waiting for a lock another session holds?"""
+        orig = getattr(exc, "orig", exc)
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if sqlstate == "55P03":
+            return True
+        args = getattr(orig, "args", ())
+        if args and args[0] in (1205, 1222):
+            return True
+        text = str(orig).lower()
+        return ("database is locked" in text or "lock wait timeout" in text
+                or "lock request time out period exceeded" in text)
+
+    def lock_rows(self, query: Select[Any], table: Table) -> Select[Any]:
+        """`query` made to lock the rows it reads until the transaction ends."""
+        return query.with_for_update()
+
+    # --- reads and writes ------------------------------------------------------------
+
+    def read_user_states(self, conn: Connection, tables: Tables, codes: list[str]
+                         ) -> dict[str, list[Any] | None]:
+        """The fingerprinted state (mailprov.plan.digest) of the users `codes`, for
+        apply's re-check under its lock. Generic: read the users, then their states."""
+        from mailprov.db.read import read_users
+        from mailprov.plan.digest import user_state
+
+        return {code: user_state(user.override)
+                for code, user in read_users(conn, tables, self, codes).items()}
+
+    def codes_filter(self, tables: Tables, codes: list[str]) -> list[Any]:
+        """WHERE clauses that select the users `codes`: one IN list per 500 codes (under
+        every dialect's parameter limit; SQL Server allows 2,100)."""
+        column = tables.ucol("code")
+        return [column.in_(codes[start:start + IN_CHUNK])
+                for start in range(0, len(codes), IN_CHUNK)]
+
+    def write_batch(self, conn: Connection, tables: Tables, batch: Batch) -> None:
+        """One batch of user rows: SQLAlchemy's executemany."""
+        from sqlalchemy import bindparam
+
+        from mailprov.db.batch import update_statement
+
+        names = batch.names
+        conn.execute(update_statement(tables, batch, bindparam),
+                     [dict(zip(names, row, strict=True)) for row in batch.rows])
+
+    # --- history DDL -------------------------------------------------------------------
+
+    def prepare_history(self, engine: Engine, tables: Tables) -> None:
+        """Work before the apply transaction (only where DDL is not transactional)."""
+
+    def create_history(self, conn: Connection, tables: Tables) -> None:
+        """Create mailprov_history inside the apply transaction, under its lock, so two
+        first applies cannot race to create it."""
+        tables.history.create(conn, checkfirst=True)
+
+
+IN_CHUNK = 500
+
+
+class DriverBackend(Backend):
+    """A backend whose hot statements run through the driver directly (see
+    mailprov.db.driver): compiled once per process, parameters as plain tuples."""
+
+    driver_statements = True
+
+    def create_history(self, conn: Connection, tables: Tables) -> None:
+        """One compiled CREATE TABLE IF NOT EXISTS: no catalogue query first."""
+        from sqlalchemy.schema import CreateTable
+
+        from mailprov.db.driver import compile_statement, execute
+
+        statement = compile_statement(
+            conn, lambda: CreateTable(tables.history, if_not_exists=True), [],
+            key=("create history", tables.key))
+        execute(conn, statement, [])

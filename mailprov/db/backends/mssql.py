@@ -1,0 +1,25 @@
+"""SQL Server through pyodbc: an update-lock hint instead of FOR UPDATE, and a lock
+timeout in milliseconds. Compile-tested only (no SQL Server in the test suite)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mailprov.db.backends.base import Backend
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Select, Table
+
+
+
+class MssqlBackend(Backend):
+    name = "mssql"
+
+    def set_lock_timeout(self, conn: Connection, seconds: float) -> None:
+        conn.exec_driver_sql(f"SET LOCK_TIMEOUT {int(seconds * 1000)}")
+
+    def lock_rows(self, query: Select[Any], table: Table) -> Select[Any]:
+        # SQL Server has no FOR UPDATE (SQLAlchemy drops it): an update lock hint instead
+        hinted: Select[Any] = query.with_for_update().with_hint(
+            table, "WITH (UPDLOCK, ROWLOCK)", "mssql")
+        return hinted

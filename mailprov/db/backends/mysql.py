@@ -1,0 +1,60 @@
+"""MySQL and MariaDB: DDL that commits, whole-second lock waits, and UPDATE ... CASE
+batches (PyMySQL runs an executemany UPDATE row by row)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mailprov.db.backends.base import CONNECT_TIMEOUT, Backend
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.engine import URL
+
+    from mailprov.db.batch import Batch
+    from mailprov.db.tables import Tables
+
+CASE_CHUNK = 400  # rows per UPDATE ... CASE statement
+
+
+class MysqlBackend(Backend):
+    name = "mysql"
+    transactional_ddl = False
+
+    def connect_args(self, url: URL, lock_timeout: float) -> dict[str, Any]:
+        return {"connect_timeout": CONNECT_TIMEOUT}
+
+    def set_lock_timeout(self, conn: Connection, seconds: float) -> None:
+        conn.exec_driver_sql(f"SET SESSION innodb_lock_wait_timeout = {max(1, int(seconds))}")
+
+    def write_batch(self, conn: Connection, tables: Tables, batch: Batch) -> None:
+        """One UPDATE ... CASE per chunk of CASE_CHUNK rows."""
+        from sqlalchemy import case, update
+
+        code_col = tables.ucol("code")
+        code_at = len(batch.fields)
+        for start in range(0, len(batch.rows), CASE_CHUNK):
+            chunk = batch.rows[start:start + CASE_CHUNK]
+            assignments = {}
+            for i, field in enumerate(batch.fields):
+                column = tables.ucol(field)
+                whens = {row[code_at]: row[i] for row in chunk}
+                assignments[column] = case(whens, value=code_col, else_=column)
+            conn.execute(update(tables.users)
+                         .where(code_col.in_([row[code_at] for row in chunk]))
+                         .values(assignments))
+
+    def prepare_history(self, engine: Engine, tables: Tables) -> None:
+        """Create mailprov_history before the apply transaction: DDL here commits any
+        open transaction. The existence check comes first because even `CREATE TABLE
+        IF NOT EXISTS` waits for the metadata lock of an apply in progress; IF NOT
+        EXISTS then covers two first applies racing."""
+        from sqlalchemy import inspect
+        from sqlalchemy.schema import CreateTable
+
+        with engine.begin() as conn:
+            if not inspect(conn).has_table(tables.history.name, schema=tables.mapping.schema):
+                conn.execute(CreateTable(tables.history, if_not_exists=True))
+
+    def create_history(self, conn: Connection, tables: Tables) -> None:
+        """Done by prepare_history, outside the transaction."""

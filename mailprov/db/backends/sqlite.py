@@ -1,0 +1,83 @@
+"""SQLite: file locks instead of row locks, transactions started by mailprov
+(BEGIN IMMEDIATE for writes), and the JSON1 functions for one-statement reads."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from mailprov.db.backends.base import DriverBackend
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine, Select, Table
+    from sqlalchemy.engine import URL
+
+    from mailprov.db.batch import Batch
+    from mailprov.db.tables import Tables
+
+
+class SqliteBackend(DriverBackend):
+    name = "sqlite"
+
+    def connect_args(self, url: URL, lock_timeout: float) -> dict[str, Any]:
+        # the driver waits this long for another connection's write lock
+        return {"timeout": lock_timeout}
+
+    def configure_engine(self, engine: Engine) -> None:
+        """Let SQLAlchemy, not pysqlite, start transactions: BEGIN IMMEDIATE for writes
+        takes the write lock at once, so apply's re-check and writes see one state."""
+        from sqlalchemy import event
+
+        @event.listens_for(engine, "connect")
+        def _autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            write = connection.get_execution_options().get("mailprov_write")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def lock_rows(self, query: Select[Any], table: Table) -> Select[Any]:
+        return query  # BEGIN IMMEDIATE already holds the database's write lock
+
+    def read_user_states(self, conn: Connection, tables: Tables, codes: list[str]
+                         ) -> dict[str, list[Any] | None]:
+        """One statement: a join from the codes given as one JSON array (a fifth faster
+        than IN (subquery), which first builds a temporary index of the codes)."""
+        if not _has_json(conn):
+            return super().read_user_states(conn, tables, codes)
+        from sqlalchemy import bindparam, func, select
+
+        from mailprov.db.driver import compile_statement, execute
+        from mailprov.db.read import STATE_FIELDS, run_query
+        from mailprov.plan.digest import user_state_from_row
+
+        def build() -> Any:
+            code_col = tables.ucol("code")
+            wanted = func.json_each(bindparam("codes")).table_valued("value").alias("wanted")
+            return (select(*(tables.ucol(f) for f in STATE_FIELDS)).select_from(wanted)
+                    .join(tables.users, code_col == wanted.c.value))
+
+        statement = compile_statement(conn, build, ["codes"], key=("user states", tables.key))
+        param = json.dumps(codes, ensure_ascii=False)
+        rows = run_query(conn, tables, self,
+                         lambda: execute(conn, statement, [param])).fetchall()
+        return {row[0]: user_state_from_row(*row[1:]) for row in rows}
+
+    def write_batch(self, conn: Connection, tables: Tables, batch: Batch) -> None:
+        """One in-process executemany, rows handed to the driver as they are."""
+        from sqlalchemy import bindparam
+
+        from mailprov.db.batch import update_statement
+        from mailprov.db.driver import compile_statement, executemany
+
+        statement = compile_statement(conn, lambda: update_statement(tables, batch, bindparam),
+                                      batch.names, key=("update", tables.key, batch.fields))
+        executemany(conn, statement, batch.rows)
+
+
+def _has_json(conn: Connection) -> bool:
+    """json_each is built into SQLite from 3.38 on (and into most builds before)."""
+    version: tuple[int, ...] = conn.dialect.dbapi.sqlite_version_info  # type: ignore[union-attr]
+    return version >= (3, 38)

@@ -1,0 +1,20 @@
+"""`mailprov explain` as text: how one user sends e-mail, and why."""
+
+from __future__ import annotations
+
+from mailprov.live.explain import Explanation
+from mailprov.render.values import show
+
+
+def render_explanation(info: Explanation, target_name: str) -> str:
+    mode = "per-user SMTP override" if info.mode == "override" else info.mode
+    lines = [f"{show(info.code)} ({show(info.name)}) on target '{target_name}', "
+             f"edition {info.edition}",
+             f"  sends with: {mode}", f"  because:    {info.reason}"]
+    if info.server is not None or info.mode in ("override", "smtp"):
+        lines += [f"  server:     {show(info.server)}", f"  port:       {show(info.port)}",
+                  f"  ssl:        {show(info.ssl)}", f"  login:      {show(info.username)}",
+                  f"  from:       {show(info.from_address)}",
+                  f"  password:   {'entered' if info.password_set else 'not entered'}"]
+    lines += [f"  note:       {note}" for note in info.notes]
+    return "\n".join(lines) + "\n"

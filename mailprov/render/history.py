@@ -1,0 +1,17 @@
+"""`mailprov history` as text: one line per apply, newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def render_history(rows: Sequence[Mapping[str, Any]], target_name: str) -> str:
+    if not rows:
+        return f"No apply recorded on target '{target_name}'.\n"
+    lines = []
+    for row in rows:
+        commit = f" git {row['git_commit'][:10]}" if row.get("git_commit") else ""
+        lines.append(f"#{row['id']}  {row['applied_at']:%Y-%m-%d %H:%M:%S} UTC  "
+                     f"{row['os_user']}@{row['host']}  {row['summary']}{commit}")
+    return "\n".join(lines) + "\n"
