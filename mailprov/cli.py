@@ -9,16 +9,21 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import click
 
 from mailprov import __version__
 
+if TYPE_CHECKING:
+    from mailprov.config.targets import ResolvedTarget
+    from mailprov.model import Config
+    from mailprov.plan.format import Plan
+
 EXIT_CHANGES = 2
 
 
-def _color(stream: Any = None) -> bool:
+def _color(stream: TextIO | None = None) -> bool:
     stream = stream or sys.stdout
     return bool(stream.isatty()) and not os.environ.get("NO_COLOR")
 
@@ -87,22 +92,37 @@ db_option = click.option(
     "target's URL (env MAILPROV_DB_URL).")
 
 
-def _print_warnings(config: Any) -> None:
+def _print_warnings(config: Config) -> None:
     for warning in config.warnings:
         click.echo(warning.format(), err=True)
 
 
-def _config_and_target(configs: tuple[str, ...], target: str | None,
-                       db_url: str | None, need_config: bool = True) -> tuple[Any, Any]:
+def _load_config(configs: tuple[str, ...]) -> Config:
     from mailprov import api
 
-    config = None
-    # plan/apply always need the files (even with -t URL): without them, a clear
-    # "file not found" rather than a crash on a missing configuration
-    if configs or need_config or os.path.exists("mailprov.yaml"):
-        config = api.load_config(list(configs))
-        _print_warnings(config)
+    config = api.load_config(list(configs))
+    _print_warnings(config)
+    return config
+
+
+def _config_and_target(configs: tuple[str, ...], target: str | None, db_url: str | None
+                       ) -> tuple[Config, ResolvedTarget]:
+    """plan/apply always need the files (even with -t URL): without them, a clear
+    "file not found" rather than a crash on a missing configuration."""
+    from mailprov import api
+
+    config = _load_config(configs)
     return config, api.resolve_target(config, target, db_url)
+
+
+def _target(configs: tuple[str, ...], target: str | None, db_url: str | None
+            ) -> ResolvedTarget:
+    """A target for commands that need no configuration: the files are read only when
+    named with -c or present as ./mailprov.yaml."""
+    from mailprov import api
+
+    config = _load_config(configs) if configs or os.path.exists("mailprov.yaml") else None
+    return api.resolve_target(config, target, db_url)
 
 
 @cli.command()
@@ -139,7 +159,7 @@ def schema(mapping: bool) -> None:
     click.echo(text, nl=not text.endswith("\n"))
 
 
-def _render(plan: Any, fmt: str) -> str:
+def _render(plan: Plan, fmt: str) -> str:
     if fmt == "json":
         return plan.dumps()
     if fmt == "markdown":
@@ -225,7 +245,7 @@ def apply(plan_file: str | None, configs: tuple[str, ...], target: str | None,
     else:
         config, resolved = _config_and_target(configs, target, db_url)
         the_plan = api.plan(config, resolved)
-        config_dir = os.path.dirname(os.path.abspath(config.files[0])) if config else None
+        config_dir = os.path.dirname(os.path.abspath(config.files[0]))
         click.echo(render_text(the_plan, color=_color()), nl=False)
         if not the_plan.changes_present:
             return
@@ -263,7 +283,7 @@ def import_(configs: tuple[str, ...], target: str | None, db_url: str | None,
     from mailprov import api
     from mailprov.errors import MailprovError
 
-    _config, resolved = _config_and_target(configs, target, db_url, need_config=False)
+    resolved = _target(configs, target, db_url)
     if output and os.path.exists(output) and not force:
         raise MailprovError(f"{output} already exists: choose another file, or add --force")
     text = api.export_config(resolved, schema_ref)
@@ -291,7 +311,7 @@ def explain(user: str, configs: tuple[str, ...], target: str | None, db_url: str
     from mailprov import api
     from mailprov.render.explain import render_explanation
 
-    _config, resolved = _config_and_target(configs, target, db_url, need_config=False)
+    resolved = _target(configs, target, db_url)
     click.echo(render_explanation(api.explain(user, resolved), resolved.name), nl=False)
 
 
@@ -331,7 +351,7 @@ def history(configs: tuple[str, ...], target: str | None, db_url: str | None, li
     """
     from mailprov import api
 
-    _config, resolved = _config_and_target(configs, target, db_url, need_config=False)
+    resolved = _target(configs, target, db_url)
     from mailprov.render.history import render_history
 
     click.echo(render_history(api.history(resolved, limit), resolved.name), nl=False)
@@ -349,7 +369,7 @@ def login(target: str, configs: tuple[str, ...]) -> None:
     """
     from mailprov import api
 
-    _config, resolved = _config_and_target(configs, target, None, need_config=False)
+    resolved = _target(configs, target, None)
     password = click.prompt(f"Database password for '{resolved.name}'", hide_input=True,
                             confirmation_prompt=True)
     api.login(resolved.name, password)

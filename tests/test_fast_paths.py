@@ -218,3 +218,41 @@ def test_compiled_schema_check_refuses_unknown_keywords():
 
     with pytest.raises(ValueError, match="not supported"):
         compile_schema({"type": "object", "patternProperties": {"a": {}}})
+
+
+def _object_schemas(node: object, path: tuple[str, ...] = ()):
+    """Every object schema in the configuration schema, with where it is."""
+    if isinstance(node, dict):
+        if node.get("type") == "object" or "properties" in node:
+            yield path, node
+        for key, value in node.items():
+            yield from _object_schemas(value, (*path, str(key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _object_schemas(value, (*path, str(index)))
+
+
+def test_the_schema_refuses_every_secret_key():
+    """The contract config.schema.document_problems relies on to skip the secret-key scan
+    of documents the compiled check accepts: only name maps take keys they do not list,
+    and no listed key looks like a secret."""
+    from mailprov.config.forbidden_keys import looks_like_secret
+    from mailprov.config.schema import schema
+
+    name_maps = {("properties", "users"), ("properties", "targets")}
+    seen = 0
+    for path, node in _object_schemas(schema()):
+        seen += 1
+        assert not [k for k in node.get("properties", {}) if looks_like_secret(k)], path
+        extra = node.get("additionalProperties", True)
+        if path in name_maps:
+            assert isinstance(extra, dict) and "propertyNames" in node, path
+        else:
+            assert extra is False, f"{'/'.join(path)} accepts unknown keys"
+    assert seen >= 6
+    # and the compiled check indeed refuses a secret-like key anywhere else
+    from mailprov.config.schema import _fast_check
+
+    assert _fast_check()({"version": 1, "users": {"PASSWORD": {"smtp": False}}})
+    assert not _fast_check()({"version": 1, "general": {"smtp": {"password": "x"}}})
+    assert not _fast_check()({"version": 1, "users": {"A": {"smtp": {"pwd": "x"}}}})

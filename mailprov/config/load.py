@@ -347,9 +347,9 @@ def _without_invalid_parts(data: dict[str, Any], problems: list[Problem]) -> dic
         for step in steps[: depth - 1]:
             node = node.get(step) if isinstance(node, dict) else None
         if isinstance(node, dict) and len(steps) >= depth:
-            node.pop(steps[depth - 1], None)
+            node.pop(str(steps[depth - 1]), None)
         elif not steps:
             return {}
         elif len(steps) < depth:  # the section itself is wrong (`general: outlook`)
-            cleaned.pop(steps[0], None)
+            cleaned.pop(str(steps[0]), None)
     return cleaned

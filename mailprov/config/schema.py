@@ -82,7 +82,7 @@ def _message(error: Any) -> tuple[str, tuple[Any, ...], bool] | None:
         return (f"missing required key '{missing[0] if missing else rule[0]}'", path, False)
     if kind == "type":
         expected = rule if isinstance(rule, list) else [rule]
-        names = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+        names = " or ".join(_TYPE_NAMES.get(t, str(t)) for t in expected)
         hint = ""
         if value is None and "object" in expected:  # a key left with nothing under it
             hint = ("; write `{}` for an empty section, or remove the line" if len(path) == 1
@@ -194,6 +194,11 @@ def document_problems(doc: Document) -> list[Problem]:
     Valid documents, the common case, pass the compiled check and skip
     jsonschema; an invalid one gets every error explained.
     """
+    # A document that passes the compiled check needs no secret-key scan: every object
+    # of the schema refuses unknown keys (`additionalProperties: false`) except the
+    # maps keyed by names (users, targets), and no declared key looks like a secret,
+    # so a secret-like key can only be in an invalid document. Relied on here, and
+    # checked by tests/test_fast_paths.py::test_the_schema_refuses_every_secret_key.
     if _fast_check()(doc.data):
         return []
     return secret_problems(doc) + schema_problems(doc)
@@ -244,9 +249,9 @@ def schema_problems(doc: Document, which: str = "config") -> list[Problem]:
     _unknown_keys(root, doc.data, root, (), found)
     seen = set()
     problems = []
-    for message, path, key in found:
-        if (message, path) in seen:
+    for text, path, key in found:
+        if (text, path) in seen:
             continue
-        seen.add((message, path))
-        problems.append(doc.problem(path, message, key=key))
+        seen.add((text, path))
+        problems.append(doc.problem(path, text, key=key))
     return problems

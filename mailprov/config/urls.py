@@ -20,7 +20,7 @@ def redact(url: URL | str) -> str:
         try:
             url = make_url(url)
         except (ArgumentError, ValueError):
-            return redact_text(url)
+            return redact_text(str(url))
     # URL.set(password=None) leaves the password unchanged; _replace clears it. Drivers also
     # take a password as a query parameter (?password=..., ?passwd=...): drop those too.
     url = url._replace(password=None).difference_update_query(

@@ -49,7 +49,7 @@ def _at(node: yaml.Node, message: str) -> YamlError:
     return YamlError(message, mark.line + 1, mark.column + 1)
 
 
-class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class StrictLoader(_BaseLoader):
     """SafeLoader with the refusals described in the module docstring."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
@@ -79,14 +79,14 @@ class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
             mapping[key] = self.construct_object(value_node, deep)
         return mapping
 
-    def construct_yaml_bool(self, node: yaml.Node) -> bool:
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
         value = self.construct_scalar(node)
         if value not in _TRUE_FALSE:
             raise _at(node, f"'{value}' is read as a boolean by YAML 1.1: write true or "
                             "false, or put it in quotes if you meant the text")
         return _TRUE_FALSE[value]
 
-    def construct_yaml_int(self, node: yaml.Node) -> int:
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         value = self.construct_scalar(node)
         if not _DECIMAL.match(value):
             if ":" in value:
@@ -100,7 +100,7 @@ class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                             "(587), or put it in quotes if you meant the text")
         return int(value)
 
-    def construct_yaml_float(self, node: yaml.Node) -> float:
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
         value = super().construct_yaml_float(node)
         if not math.isfinite(value):
             raise _at(node, f"'{node.value}' is not a finite number: write a plain number "
@@ -111,13 +111,17 @@ class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         raise _at(node, f"unsupported YAML tag {node.tag}: remove the tag")
 
 
-StrictLoader.add_constructor("tag:yaml.org,2002:bool", StrictLoader.construct_yaml_bool)
-StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
-StrictLoader.add_constructor("tag:yaml.org,2002:map", StrictLoader.construct_yaml_map)
-StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_str)
-StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)
-for _tag in ("binary", "set", "omap", "pairs"):  # no mailprov value has these types
-    StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", StrictLoader.construct_undefined)
+_CONSTRUCTORS: dict[str, Any] = {
+    "bool": StrictLoader.construct_yaml_bool,
+    "int": StrictLoader.construct_yaml_int,
+    "map": StrictLoader.construct_yaml_map,
+    "timestamp": StrictLoader.construct_yaml_str,
+    "float": StrictLoader.construct_yaml_float,
+    # no mailprov value has these types
+    **dict.fromkeys(("binary", "set", "omap", "pairs"), StrictLoader.construct_undefined),
+}
+for _tag, _constructor in _CONSTRUCTORS.items():
+    StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _constructor)
 StrictLoader.add_constructor(None, StrictLoader.construct_undefined)
 
 
@@ -178,8 +182,9 @@ def _check_depth(text: str) -> None:
                 depth += 1
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
+                    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
                     raise YamlError(f"nesting deeper than {MAX_DEPTH} levels is not allowed",
-                                    mark.line + 1, mark.column + 1)
+                                    line, column)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.YAMLError as exc:

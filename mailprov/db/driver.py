@@ -65,14 +65,16 @@ def compile_statement(conn: Connection, statement: ClauseElement | Callable[[], 
         raise ValueError(f"statement binds {sorted(bound)}, caller gives {sorted(names)}")
     order = None
     if getattr(compiled, "positional", False):
-        order = tuple(names.index(name) for name in compiled.positiontup or ())
+        order = tuple(names.index(name)
+                      for name in getattr(compiled, "positiontup", None) or ())
     result = DriverStatement(str(compiled), names, order)
     if cache_key is not None:
         _COMPILED[cache_key] = result
     return result
 
 
-def execute(conn: Connection, statement: DriverStatement, row: Sequence[Any]) -> CursorResult:
+def execute(conn: Connection, statement: DriverStatement, row: Sequence[Any]
+            ) -> CursorResult[Any]:
     """Run the statement once with the values `row` gives in `names` order."""
     return conn.exec_driver_sql(statement.sql, statement.rows([tuple(row)])[0])
 

@@ -99,7 +99,9 @@ def record_history(conn: Connection, tables: Tables, backend: Backend, plan: Pla
     if backend.driver_statements and conn.dialect.insert_returning:
         return _insert_returning_id(conn, tables, values)
     result = conn.execute(insert(tables.history).values(values))
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _insert_returning_id(conn: Connection, tables: Tables, values: dict[str, Any]) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy.dialects.mysql import LONGTEXT
+from sqlalchemy.types import TypeEngine
 
 from mailprov.model import OVERRIDE, DbMapping
 
@@ -34,15 +36,17 @@ class Tables:
     history: Table
     key: str = ""  # identifies the mapping: statements compiled for these tables are cached by it
 
-    def gcol(self, field: str) -> Column:
+    def gcol(self, field: str) -> Column[Any]:
         return self.general.c[self.mapping.general_columns[field]]
 
-    def ucol(self, field: str) -> Column:
+    def ucol(self, field: str) -> Column[Any]:
         return self.users.c[self.mapping.user_columns[field]]
 
 
-def _stored_type(values: object, default: object) -> object:
-    if values and all(isinstance(v, int) for v in values.values()):  # type: ignore[attr-defined]
+def _stored_type(values: Mapping[str, int | str] | None, default: TypeEngine[Any]
+                 ) -> TypeEngine[Any]:
+    """Integer when a mapping stores client/edition values as numbers."""
+    if values and all(isinstance(v, int) for v in values.values()):
         return Integer()
     return default
 

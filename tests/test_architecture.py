@@ -1,0 +1,69 @@
+"""The package's shape: imports point one way, from the command line down to the errors.
+
+    cli -> api -> render -> live, apply -> db -> plan -> config -> model -> errors
+
+Every import counts, including those inside functions (they are how heavy modules are
+loaded late, but they are dependencies all the same). A module may import its own
+folder and any layer below its own; nothing imports `cli` or `api` from below.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "mailprov"
+
+# the lower the number, the more basic the layer
+LAYERS = {
+    "errors": 0, "i18n": 0,
+    "secrets": 1, "keystore": 1,
+    "model": 1,
+    "config": 2, "passwords": 2, "smtp": 2,
+    "plan": 3,
+    "db": 4,
+    "apply": 5, "live": 5,
+    "render": 6,
+    "api": 7,
+    "cli": 8, "__main__": 9,
+}
+
+
+def _layer_of(module: str) -> tuple[str, int]:
+    top = module.split(".")[1] if module.count(".") else "__init__"
+    assert top in LAYERS or top == "__init__", f"mailprov.{top} has no layer: add it to LAYERS"
+    return top, LAYERS.get(top, -1)
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "mailprov":
+                found.update(f"mailprov.{alias.name}" for alias in node.names
+                             if alias.name != "__version__")
+            elif node.module.startswith("mailprov."):
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("mailprov."))
+    return found
+
+
+def test_imports_point_one_way() -> None:
+    wrong = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = "mailprov." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        module = module.removesuffix(".__init__")
+        if module == "mailprov":
+            continue
+        top, layer = _layer_of(module)
+        for imported in _imports(path):
+            other, other_layer = _layer_of(imported)
+            if other != top and other_layer >= layer:
+                wrong.append(f"{module} imports {imported}")
+    assert wrong == []
+
+
+def test_the_package_root_holds_only_the_foundations() -> None:
+    loose = sorted(p.stem for p in PACKAGE.glob("*.py"))
+    assert loose == ["__init__", "__main__", "api", "cli", "errors", "i18n", "secrets"]
