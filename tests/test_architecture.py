@@ -67,3 +67,23 @@ def test_imports_point_one_way() -> None:
 def test_the_package_root_holds_only_the_foundations() -> None:
     loose = sorted(p.stem for p in PACKAGE.glob("*.py"))
     assert loose == ["__init__", "__main__", "api", "cli", "errors", "i18n", "secrets"]
+
+
+def test_the_override_columns_are_defined_once() -> None:
+    """MailSettings and DesiredOverride hold the OVERRIDE fields, in its order; the
+    reference column names, write order and read lists all derive from OVERRIDE."""
+    from dataclasses import fields
+
+    from mailprov.db.batch import WRITE_ORDER
+    from mailprov.db.read import STATE_FIELDS, USER_FIELDS
+    from mailprov.model import OVERRIDE, REFERENCE, DesiredOverride, MailSettings
+
+    attrs = [f.attr for f in OVERRIDE]
+    assert [f.name for f in fields(MailSettings)] == attrs
+    assert [f.name for f in fields(DesiredOverride)] == attrs
+    names = tuple(f.name for f in OVERRIDE)
+    assert WRITE_ORDER == ("override", *names)
+    assert USER_FIELDS == ("code", "name", "override", *names)
+    assert STATE_FIELDS == ("code", "override", *names)
+    assert {f.name: REFERENCE.user_columns[f.name] for f in OVERRIDE} == {
+        f.name: f.column for f in OVERRIDE}
