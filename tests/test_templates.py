@@ -163,6 +163,7 @@ def test_the_render_deadline_is_checked_at_every_operation(
     ("{% raw %}{{ not a template }}{% endraw %}", "{{ not a template }}"),
     ("  {{- user.code -}}  ", "JTREMBLAY"),
     ("{{ 'x' * 1000 }}", "x" * 1000),
+    ("{{ [user, vars.site] }}", "[<user>, <vars.site>]"),
 ])
 def test_templates_render(text: str, expected: str) -> None:
     assert outcome(text) == expected

@@ -491,6 +491,9 @@ class _Namespace:
     def __str__(self) -> str:
         raise _Refused(self.not_text())
 
+    def __repr__(self) -> str:  # `{{ [user] }}`: no object address in a value
+        return f"<{self.name}>"
+
     def not_text(self) -> str:
         if self.name == "user":
             return _("`user` is a group of values, not text: use user.code, user.name or "
