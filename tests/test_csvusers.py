@@ -48,9 +48,9 @@ def test_excel_quebec_export_with_bom_semicolons_and_crlf() -> None:
     code, entry, position = result.users[0]  # unpacks like the (code, entry, position) tuple
     assert entry["profile"] == "staff"
     assert position.problem(("users", code, "smtp", "port"), "port refused") == Problem(
-        "people.csv", 2, 4, "users.JTREMBLAY.smtp.port", "port refused")
+        "people.csv", 2, 4, ("users", "JTREMBLAY", "smtp", "port"), "port refused")
     assert position.problem(("users", code, "smtp", "from"), "no from") == Problem(
-        "people.csv", 2, 1, "users.JTREMBLAY.smtp.from", "no from")
+        "people.csv", 2, 1, ("users", "JTREMBLAY", "smtp", "from"), "no from")
 
 
 def test_excel_english_export_with_commas_quotes_and_lf() -> None:

@@ -246,15 +246,15 @@ def test_a_template_error_becomes_a_problem_at_the_file_line_and_user() -> None:
     except TemplateError as error:
         assert isinstance(error, MailprovError)
         assert error.exit_code == 1
-        assert error.problem("profiles.yaml", 7, 17, "profiles.staff.smtp.username",
+        assert error.problem("profiles.yaml", 7, 17, ("profiles", "staff", "smtp", "username"),
                              user="JTREMBLAY") == Problem(
-            "profiles.yaml", 7, 17, "profiles.staff.smtp.username",
+            "profiles.yaml", 7, 17, ("profiles", "staff", "smtp", "username"),
             UNKNOWN_NAME.format(name="usr") + "; did you mean `user`? (user JTREMBLAY)")
     try:
         compile_template("a\nb\n{{ usr }}")
     except TemplateError as error:  # a block value: the line inside it, from its first line
-        assert error.problem("people.yaml", 10, 5, "users.A.smtp.from") == Problem(
-            "people.yaml", 12, 1, "users.A.smtp.from",
+        assert error.problem("people.yaml", 10, 5, ("users", "A", "smtp", "from")) == Problem(
+            "people.yaml", 12, 1, ("users", "A", "smtp", "from"),
             UNKNOWN_NAME.format(name="usr") + "; did you mean `user`?")
 
 

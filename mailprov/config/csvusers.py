@@ -42,8 +42,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from mailprov.config.document import format_path
-from mailprov.config.secrets_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
+from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
 from mailprov.errors import Problem
 from mailprov.i18n import N_, _
 
@@ -79,7 +78,7 @@ class CsvPosition:
     def problem(self, path: tuple[Any, ...], message: str, severity: str = "error") -> Problem:
         """A Problem at this row for a document path such as ("users", "JDOE", "smtp", "port")."""
         field = ".".join(str(step) for step in path[2:])
-        return Problem(self.file, self.line, self.column(field), format_path(path), message,
+        return Problem(self.file, self.line, self.column(field), tuple(path), message,
                        severity)
 
 
@@ -105,9 +104,9 @@ def read_users_csv(path: str | os.PathLike[str], file: str | None = None) -> Csv
         with open(path, "rb") as handle:
             data = handle.read(MAX_CSV_BYTES + 1)
     except IsADirectoryError:
-        return CsvUsers([], [Problem(name, 0, 0, "", _("is a folder, not a file"))])
+        return CsvUsers([], [Problem(name, 0, 0, (), _("is a folder, not a file"))])
     except OSError as exc:
-        return CsvUsers([], [Problem(name, 0, 0, "", _("cannot read the file: {error}")
+        return CsvUsers([], [Problem(name, 0, 0, (), _("cannot read the file: {error}")
                                      .format(error=exc.strerror or exc))])
     return parse_users_csv(data, name)
 
@@ -139,11 +138,11 @@ class _Reader:
     def add(self, line: int, column: int, path: tuple[Any, ...], message: str,
             severity: str = "error") -> None:
         if len(self.problems) == MAX_PROBLEMS:
-            self.problems.append(Problem(self.file, line, 1, "", _(
+            self.problems.append(Problem(self.file, line, 1, (), _(
                 "more than {count} problems: stopped reporting them; is this the right "
                 "file?").format(count=MAX_PROBLEMS)))
         if len(self.problems) <= MAX_PROBLEMS:
-            self.problems.append(Problem(self.file, line, column, format_path(path), message,
+            self.problems.append(Problem(self.file, line, column, tuple(path), message,
                                          severity))
         if severity == "error":
             self.errors += 1

@@ -69,7 +69,7 @@ class TemplateError(MailprovError):
         super().__init__(message)
         self.line = line
 
-    def problem(self, file: str, line: int, column: int, path: str,
+    def problem(self, file: str, line: int, column: int, path: tuple[str | int, ...],
                 user: str | None = None) -> Problem:
         """The Problem for a value found at `file:line:column`; `user` names the user rendered."""
         message = self.message
