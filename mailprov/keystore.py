@@ -110,6 +110,12 @@ def delete_secret(name: str) -> bool:
     return True
 
 
+def require_keyring(name: str) -> None:
+    """Fail now, with the "cannot store" message, when no keyring could store `name`:
+    for commands whose purpose is to store it (``key init``), before they do anything."""
+    _usable_backend(name, "store")
+
+
 def keyring_usable() -> bool:
     """Whether a real keyring backend is configured (for status lines; never raises)."""
     try:

@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 
 from mailprov.errors import MailprovError
 from mailprov.i18n import _
-from mailprov.keystore import ENV_SECRET_KEY, SECRET_KEY_NAME, get_secret, set_secret
+from mailprov.keystore import (
+    ENV_SECRET_KEY,
+    SECRET_KEY_NAME,
+    get_secret,
+    require_keyring,
+    set_secret,
+)
 
 KEY_BYTES = 32
 KEY_TEXT_LENGTH = 44  # URL-safe base64 of 32 bytes, with its one "=" of padding
@@ -158,6 +164,7 @@ def init_key(force: bool = False) -> KeyChange:
     An existing key is replaced only with `force`: SMTP passwords encrypted with it cannot
     be read with the new one, so the refusal says to export it first.
     """
+    require_keyring(SECRET_KEY_NAME)
     previous = _stored_fingerprint()
     if previous is not None and not force:
         raise KeyExistsError(
@@ -204,6 +211,7 @@ def import_key(text: str, force: bool = False) -> KeyChange:
         ) from None
     fingerprint = key_fingerprint(canonical)
     environment = _environment_fingerprint()
+    require_keyring(SECRET_KEY_NAME)
     previous = _stored_fingerprint()
     if previous == fingerprint:
         return KeyChange(fingerprint, previous, False, environment)
