@@ -61,7 +61,8 @@ def describe_secret(name: str) -> str:
 
 
 def backend_name(backend: KeyringBackend | None = None) -> str:
-    """The keyring backend in use, as keyring names it (``keyring.backends.fail.Keyring``)."""
+    """The keyring backend in use, as keyring names it (``keyring.backends.fail.Keyring``);
+    KeystoreError if the configured one cannot even be loaded."""
     chosen = _backend("use") if backend is None else backend
     cls = type(chosen)
     return f"{cls.__module__}.{cls.__qualname__}"
@@ -96,9 +97,9 @@ def delete_secret(name: str) -> bool:
     """Remove the secret stored under `name`; False when there was none."""
     from keyring.errors import PasswordDeleteError
 
+    backend = _usable_backend(name, "delete")
     if get_secret(name) is None:
         return False
-    backend = _usable_backend(name, "delete")
     try:
         backend.delete_password(SERVICE, name)
     except PasswordDeleteError as exc:

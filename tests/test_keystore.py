@@ -123,7 +123,7 @@ def test_no_keyring_says_what_works_instead(no_keyring, name: str, what: str,
     assert str(store.value) == f"cannot store {what} in the OS keyring: {reason}{fallback}"
     with pytest.raises(KeystoreError) as delete:
         delete_secret(name)
-    assert str(delete.value) == f"cannot read {what} from the OS keyring: {reason}{fallback}"
+    assert str(delete.value) == f"cannot delete {what} from the OS keyring: {reason}{fallback}"
     with pytest.raises(KeystoreError) as required:
         require_keyring(name)
     assert str(required.value) == str(store.value)
