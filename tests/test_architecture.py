@@ -66,7 +66,7 @@ def test_imports_point_one_way() -> None:
 
 def test_the_package_root_holds_only_the_foundations() -> None:
     loose = sorted(p.stem for p in PACKAGE.glob("*.py"))
-    assert loose == ["__init__", "__main__", "api", "cli", "errors", "i18n", "secrets"]
+    assert loose == ["__init__", "__main__", "api", "cli", "errors", "i18n", "keystore", "secrets"]
 
 
 def test_the_override_columns_are_defined_once() -> None:
