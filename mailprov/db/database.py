@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
 from mailprov.db.backends import Backend, backend_for
-from mailprov.db.connect import engine_for, parse_url, translate_errors
+from mailprov.db.connect import engine_for, parse_url, redact, translate_errors
 from mailprov.db.read import read_live_state
 from mailprov.db.tables import Tables, build_tables
 from mailprov.model import LiveState
@@ -28,6 +28,11 @@ class Database:
     engine: Engine
     tables: Tables
     backend: Backend
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password: safe to print, log and save."""
+        return redact(self.url)
 
     def connect(self) -> Connection:
         with translate_errors(self.url, "connecting to"):

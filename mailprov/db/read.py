@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +19,8 @@ if TYPE_CHECKING:
     from mailprov.db.backends import Backend
 
 # What plan reads of a user, and what apply's re-check fingerprints (mailprov.plan.digest).
-USER_FIELDS = ("code", "name", "override", *OVERRIDE_FIELDS)
-STATE_FIELDS = ("code", "override", *OVERRIDE_FIELDS)
+USER_FIELDS = ("code", "name", "number", "override", *OVERRIDE_FIELDS)
+STATE_FIELDS = ("number", "code", "override", *OVERRIDE_FIELDS)
 GENERAL_FIELDS = ("edition", "client", "server", "port", "ssl")
 
 
@@ -67,8 +69,8 @@ def _general_query(tables: Tables, backend: Backend, for_update: bool) -> Any:
 
 def user_from_row(row: Iterable[Any]) -> LiveUser:
     """A LiveUser from the columns of USER_FIELDS, in that order."""
-    code, name, override, *values = row
-    return LiveUser(code, name, MailSettings.from_stored(values) if override else None)
+    code, name, number, override, *values = row
+    return LiveUser(code, name, MailSettings.from_stored(values) if override else None, number)
 
 
 def read_users(conn: Connection, tables: Tables, backend: Backend,
@@ -82,22 +84,36 @@ def read_users(conn: Connection, tables: Tables, backend: Backend,
         rows = run_query(conn, tables, backend, query).all()
         return {row[0]: user_from_row(row) for row in rows}
     users: dict[str, LiveUser] = {}
-    for where in backend.codes_filter(tables, list(codes)):
+    for where in backend.in_filter(tables.ucol("code"), list(codes)):
         rows = run_query(conn, tables, backend, query.where(where)).all()
         users.update((row[0], user_from_row(row)) for row in rows)
     return users
 
 
-def read_user_states(conn: Connection, tables: Tables, backend: Backend, codes: list[str]
-                     ) -> dict[str, list[Any] | None]:
-    """The fingerprinted state of the users `codes`, for apply's re-check."""
-    return backend.read_user_states(conn, tables, codes)
+def read_row_states(conn: Connection, tables: Tables, backend: Backend,
+                    numbers: list[int] | None) -> dict[int, list[Any]]:
+    """The fingerprinted state of the user rows `numbers` (None: all), row-locked, for
+    apply's re-check."""
+    return backend.read_row_states(conn, tables, numbers)
 
 
-def read_live_state(conn: Connection, tables: Tables, backend: Backend) -> LiveState:
-    """General row and every user: two queries, whatever the user count."""
-    general = read_general(conn, tables, backend)
-    return LiveState(general, read_users(conn, tables, backend))
+def database_id(conn: Connection, tables: Tables, backend: Backend) -> str | None:
+    """A fingerprint of what identifies the database itself (Backend.identity), or None
+    when the backend knows nothing better than the URL."""
+    parts = backend.identity(conn, tables)
+    if not parts:
+        return None
+    text = json.dumps([backend.name, *parts], default=str, separators=(",", ":"))
+    return "db:" + hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def read_live_state(conn: Connection, tables: Tables, backend: Backend, *,
+                    for_update: bool = False) -> LiveState:
+    """General row (locked when asked), every user and the database's identity: three
+    queries, whatever the user count."""
+    general = read_general(conn, tables, backend, for_update=for_update)
+    users = read_users(conn, tables, backend)
+    return LiveState(general, users, database_id(conn, tables, backend))
 
 
 def password_is_set(conn: Connection, tables: Tables, backend: Backend, code: str) -> bool:
@@ -136,8 +152,6 @@ def diagnose_schema(conn: Connection, tables: Tables) -> str | None:
             present = {c["name"].lower() for c in inspector.get_columns(table.name,
                                                                          schema=m.schema)}
             for column in table.columns:
-                if column.name == "user_no":
-                    continue
                 if column.name.lower() not in present:
                     return (f"column '{column.name}' does not exist in table '{table.name}'"
                             f"{where}: fix the mapping file's columns")

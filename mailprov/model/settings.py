@@ -244,6 +244,7 @@ class LiveUser:
     code: str
     name: str
     override: MailSettings | None
+    number: int | None = None  # the row's primary key (user_no): apply writes by it
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,8 @@ class LiveState:
 
     general: GeneralSettings
     users: Mapping[str, LiveUser]
+    # what identifies this database, not its URL (mailprov.db.backends): a copy differs
+    database_id: str | None = None
 
     @property
     def override_count(self) -> int:

@@ -11,7 +11,10 @@ def render_history(rows: Sequence[Mapping[str, Any]], target_name: str) -> str:
         return f"No apply recorded on target '{target_name}'.\n"
     lines = []
     for row in rows:
-        commit = f" git {row['git_commit'][:10]}" if row.get("git_commit") else ""
+        commit = ""
+        if row.get("git_commit"):
+            sha, dirty, _ = row["git_commit"].partition("+dirty")
+            commit = f" git {sha[:10]}{'+dirty' if dirty else ''}"
         lines.append(f"#{row['id']}  {row['applied_at']:%Y-%m-%d %H:%M:%S} UTC  "
                      f"{row['os_user']}@{row['host']}  {row['summary']}{commit}")
     return "\n".join(lines) + "\n"

@@ -10,10 +10,21 @@ from mailprov.db.backends.base import Backend
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Select, Table
 
-
+    from mailprov.db.tables import Tables
 
 class MssqlBackend(Backend):
     name = "mssql"
+
+    def identity(self, conn: Connection, tables: Tables) -> list[Any]:
+        """The server's name, the database's id and creation date (a restored copy is
+        created anew)."""
+        from sqlalchemy import text
+
+        row = conn.execute(text(
+            "SELECT @@SERVERNAME, DB_NAME(), CAST(DB_ID() AS varchar(12)), "
+            "CONVERT(varchar(30), create_date, 126) FROM sys.databases "
+            "WHERE database_id = DB_ID()")).first()
+        return list(row) if row is not None else []
 
     def set_lock_timeout(self, conn: Connection, seconds: float) -> None:
         conn.exec_driver_sql(f"SET LOCK_TIMEOUT {int(seconds * 1000)}")
