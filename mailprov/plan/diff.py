@@ -45,7 +45,7 @@ def target_general(live: GeneralSettings, desired: DesiredGeneral) -> GeneralSet
 
 def resolve_override(code: str, override: DesiredOverride, general: GeneralSettings,
                      edition: str) -> MailSettings:
-    """A user's override as maestro* stores it: general values copied in (SPEC.md)."""
+    """A user's override as maestro* stores it: general values copied in (docs/database.md)."""
     cloud = edition == "cloud"
     username = override.username
     if username is None and cloud:
