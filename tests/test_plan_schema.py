@@ -16,20 +16,17 @@ from typing import Any
 
 import pytest
 import yaml
-from dbhelpers import plan_and_apply, plan_file, sandbox, smtp_user, write_config
-from jsonschema import Draft202012Validator
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    insert,
+from dbhelpers import (
+    MAPPING_FILE,
+    SMTP,
+    mapped_installation,
+    plan_and_apply,
+    plan_file,
+    sandbox,
+    smtp_user,
+    write_config,
 )
+from jsonschema import Draft202012Validator
 
 from mailprov import api
 from mailprov.plan.format import Plan
@@ -61,8 +58,7 @@ def _saved(plan: Plan, tmp_path: Path) -> dict[str, Any]:
 
 GENERAL_25 = {"client": "outlook", "smtp": {"server": "smtp.example.com", "port": 25,
                                             "ssl": False}}
-GENERAL_587 = {"client": "outlook", "smtp": {"server": "smtp.example.com", "port": 587,
-                                             "ssl": True}}
+GENERAL_587 = {"client": "outlook", "smtp": SMTP}
 
 
 def test_plans_of_every_kind_pass_the_schema(db_url, tmp_path):
@@ -118,7 +114,7 @@ def test_a_plan_that_exceeds_the_safety_limits_passes_the_schema(sqlite_url, tmp
 def test_a_maestro_cloud_plan_passes_the_schema(sqlite_url, tmp_path):
     codes = sandbox(sqlite_url, users=10, edition="cloud")
     plan, _ = plan_file(write_config(tmp_path, sqlite_url, edition="cloud",
-                                     general={"client": "smtp", "smtp": GENERAL_587["smtp"]},
+                                     general={"client": "smtp", "smtp": SMTP},
                                      users={codes[0]: {"smtp": {}}}))
     document = _saved(plan, tmp_path)
     assert document["edition"] == "cloud"
@@ -128,64 +124,14 @@ def test_a_maestro_cloud_plan_passes_the_schema(sqlite_url, tmp_path):
     assert _errors(document) == []
 
 
-MAPPING = {
-    "version": 1,
-    "general": {
-        "table": "CONFIG_GENERALE", "key_column": "NO_CONFIG", "key_value": 1,
-        "columns": {"edition": "EDITION", "client": "LOGICIEL_COURRIEL",
-                    "server": "SMTP_SERVEUR", "port": "SMTP_PORT", "ssl": "SMTP_SSL"},
-        "client_values": {"other": 0, "outlook": 1, "lotus_notes": 2, "smtp": 3},
-    },
-    "users": {
-        "table": "USAGER",
-        "columns": {"code": "CODE_USAGER", "name": "NOM", "override": "COURRIEL_SPECIFIQUE",
-                    "username": "SMTP_USAGER", "from": "ADRESSE_DE", "server": "SMTP_SERVEUR",
-                    "port": "SMTP_PORT", "ssl": "SMTP_SSL", "password": "SMTP_MOT_DE_PASSE",
-                    "password_set_at": "SMTP_MDP_DATE"},
-    },
-}
-
-
-def _installation(url: str) -> None:
-    """A maestro*-like database with its own table and column names, made here."""
-    metadata = MetaData()
-    general = Table("CONFIG_GENERALE", metadata,
-                    Column("NO_CONFIG", Integer, primary_key=True),
-                    Column("EDITION", String(16), nullable=False),
-                    Column("LOGICIEL_COURRIEL", Integer, nullable=False),
-                    Column("SMTP_SERVEUR", String(255)), Column("SMTP_PORT", Integer),
-                    Column("SMTP_SSL", Boolean, nullable=False))
-    people = Table("USAGER", metadata,
-                   Column("NO_USAGER", Integer, primary_key=True),
-                   Column("CODE_USAGER", String(255), nullable=False, unique=True),
-                   Column("NOM", String(255), nullable=False),
-                   Column("COURRIEL_SPECIFIQUE", Boolean, nullable=False),
-                   Column("SMTP_USAGER", String(255)), Column("ADRESSE_DE", String(255)),
-                   Column("SMTP_SERVEUR", String(255)), Column("SMTP_PORT", Integer),
-                   Column("SMTP_SSL", Boolean), Column("SMTP_MOT_DE_PASSE", Text),
-                   Column("SMTP_MDP_DATE", DateTime))
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            metadata.create_all(conn)
-            conn.execute(insert(general).values(NO_CONFIG=1, EDITION="standard",
-                                                LOGICIEL_COURRIEL=1, SMTP_SSL=False))
-            conn.execute(insert(people), [
-                {"NO_USAGER": n, "CODE_USAGER": code, "NOM": code.title(),
-                 "COURRIEL_SPECIFIQUE": False}
-                for n, code in enumerate(["COMPTA", "COORD"], start=1)])
-    finally:
-        engine.dispose()
-
-
 def test_a_plan_for_a_mapped_installation_passes_the_schema(sqlite_url, tmp_path):
-    _installation(sqlite_url)
-    (tmp_path / "mapping.yaml").write_text(yaml.safe_dump(MAPPING), encoding="utf-8")
+    mapped_installation(sqlite_url)
+    (tmp_path / "mapping.yaml").write_text(MAPPING_FILE, encoding="utf-8")
     plan, _ = plan_file(write_config(tmp_path, sqlite_url, mapping="mapping.yaml",
-                                     general={"client": "smtp", "smtp": GENERAL_587["smtp"]},
+                                     general={"client": "smtp", "smtp": SMTP},
                                      users={"COMPTA": smtp_user("COMPTA")}))
     document = _saved(plan, tmp_path)
-    expected = copy.deepcopy(MAPPING)
+    expected = yaml.safe_load(MAPPING_FILE)
     del expected["general"]["key_value"]  # 1 is the reference model's value: not saved
     assert document["mapping"] == expected
     assert _errors(document) == []
