@@ -1,9 +1,9 @@
 """The plan JSON schema (schemas/plan.schema.json) against real plans made by api.plan.
 
 Every plan below is computed from a real database and serialised exactly as
-`plan --out` saves it; the schema must accept each, and refuse what mailprov never
-writes. The schema is what docs/plan-format.md describes, so these tests also keep
-that page true.
+`plan --out` saves it (or, for a plan with errors, as `plan --format json` prints
+it); the schema must accept each, and refuse what mailprov never writes. The schema
+is what docs/plan-format.md describes, so these tests also keep that page true.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from dbhelpers import (
 )
 from jsonschema import Draft202012Validator
 
-from mailprov import api
 from mailprov.plan.format import Plan
+from mailprov.plan.planfile import read_plan, save_plan
 
 REPO = Path(__file__).resolve().parent.parent
 PLAN_SCHEMA = REPO / "mailprov" / "schemas" / "plan.schema.json"
@@ -47,12 +47,13 @@ def _errors(document: Any) -> list[tuple[list[Any], str]]:
     return sorted((list(e.absolute_path), e.validator) for e in validator.iter_errors(document))
 
 
-def _saved(plan: Plan, tmp_path: Path) -> dict[str, Any]:
-    """The plan as `plan --out` saves it, read back as JSON."""
+def _saved(plan: Plan, tmp_path: Path, key: bytes | None = None) -> dict[str, Any]:
+    """The plan as `plan --out` saves it (signed when `key` is given), read back."""
     path = tmp_path / "saved.plan.json"
-    api.save_plan(plan, path)
+    save_plan(plan, path, key)
     document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    assert document == json.loads(plan.dumps())
+    assert {k: v for k, v in document.items() if k != "signature"} == plan.to_json()
+    assert read_plan(path).plan.to_json() == plan.to_json()  # mailprov reads it back
     return document
 
 
@@ -72,6 +73,8 @@ def test_plans_of_every_kind_pass_the_schema(db_url, tmp_path):
     assert [(c["address"], c["action"]) for c in document["changes"]] == [
         ("general", "update"),
         *((f"user.{code}", "create") for code in sorted([compta, coord, paie, person]))]
+    assert all(isinstance(c["number"], int) for c in document["changes"][1:])
+    assert document["managed_users"] == sorted(c["number"] for c in document["changes"][1:])
     assert _errors(document) == []
 
     # general.smtp moves: compta follows it, person also changes its From address,
@@ -85,7 +88,8 @@ def test_plans_of_every_kind_pass_the_schema(db_url, tmp_path):
             for c in document["changes"]] == [("general", "update", False), *sorted([
                 (f"user.{compta}", "update", True), (f"user.{coord}", "delete", False),
                 (f"user.{person}", "update", False), (f"user.{reception}", "create", False)])]
-    assert document["warnings"] != [] and document["unmanaged_overrides"] == 1
+    assert [w["code"] for w in document["warnings"]] == ["unlisted-overrides-keep-old-smtp"]
+    assert document["unmanaged_overrides"] == 1
     assert _errors(document) == []
 
     unchanged, _ = plan_file(second_config)
@@ -108,6 +112,22 @@ def test_a_plan_that_exceeds_the_safety_limits_passes_the_schema(sqlite_url, tmp
         "min_existing": 10, "max_changes": 3, "exceeded": True,
         "reasons": ["it removes or changes 4 of 12 existing overrides (33%, limit 30%)",
                     "it removes or changes 4 existing overrides (limit 3)"]}
+    assert [w["code"] for w in document["warnings"]] == ["safety-limit"]
+    assert _errors(document) == []
+
+
+def test_prune_and_configuration_warnings_pass_the_schema(sqlite_url, tmp_path):
+    codes = sandbox(sqlite_url, users=10)
+    plan_and_apply(write_config(tmp_path, sqlite_url, users={codes[0]: smtp_user(codes[0])}))
+    plan, _ = plan_file(write_config(
+        tmp_path, sqlite_url, prune=True,
+        general={"client": "outlook", "smtp": {**SMTP, "server": "smtp.office365.com"}},
+        users={codes[1]: smtp_user(codes[1], port=465)}))
+    document = _saved(plan, tmp_path)
+    assert document["managed_users"] == "all"
+    assert [(w["code"], w["address"]) for w in document["warnings"]] == [
+        ("office365-basic-auth-retirement", "general"),
+        ("smtp-465-starttls", f"user.{codes[1]}")]
     assert _errors(document) == []
 
 
@@ -139,6 +159,26 @@ def test_a_plan_for_a_mapped_installation_passes_the_schema(sqlite_url, tmp_path
     assert list(Draft202012Validator(mapping_schema).iter_errors(document["mapping"])) == []
 
 
+def test_a_signed_plan_passes_the_schema(sqlite_url, tmp_path):
+    codes = sandbox(sqlite_url, users=5)
+    plan, _ = plan_file(write_config(tmp_path, sqlite_url, users={codes[0]: smtp_user(codes[0])}))
+    document = _saved(plan, tmp_path, key=b"a plan key")
+    assert document["signature"].startswith("hmac-sha256:")
+    assert _errors(document) == []
+
+
+def test_a_plan_with_users_the_target_lacks_passes_the_schema(sqlite_url, tmp_path):
+    """Printed by `plan --format json` beside exit code 1; never saved."""
+    codes = sandbox(sqlite_url, users=5)
+    plan, _ = plan_file(write_config(tmp_path, sqlite_url, users={
+        codes[0]: smtp_user(codes[0]), "NOBODY": {"smtp": False}}))
+    document = json.loads(plan.dumps())
+    assert [(e["code"], e["path"]) for e in document["errors"]] == [
+        ("unknown-user", "users.NOBODY")]
+    assert [c["address"] for c in document["changes"]] == ["general", f"user.{codes[0]}"]
+    assert _errors(document) == []
+
+
 @pytest.fixture
 def real_plan(sqlite_url, tmp_path) -> dict[str, Any]:
     """A saved plan with a general change (index 0) and one created override (index 1)."""
@@ -166,17 +206,26 @@ def test_the_schema_refuses_port_99999_in_after(real_plan):
 
 def test_the_schema_refuses_what_mailprov_never_writes(real_plan):
     cases = {
-        "format_version": (lambda d: d.update(format_version="2.0"), "pattern"),
+        "format 2.0": (lambda d: d.update(format_version="2.0"), "pattern"),
+        "format 1.0, which names no database": (
+            lambda d: d.update(format_version="1.0"), "pattern"),
         "address": (lambda d: d["changes"][1].update(address="group.X"), "pattern"),
+        "a user change without its number": (lambda d: d["changes"][1].pop("number"),
+                                             "required"),
         "created override with a before": (
             lambda d: d["changes"][1].update(before=d["changes"][1]["after"]), "type"),
         "a general change that is not an update": (
             lambda d: d["changes"][0].update(action="delete"), "const"),
         "a user setting the general row does not have": (
             lambda d: d["changes"][0]["changed"].append("from"), "enum"),
+        "an unknown client": (
+            lambda d: d["changes"][0]["after"].update(client="thunderbird"), "enum"),
         "changes_present without changes": (
             lambda d: d.update(changes=[], changes_present=True), "minItems"),
         "digest": (lambda d: d.update(base_digest="md5:0"), "pattern"),
+        "managed users": (lambda d: d.update(managed_users="some"), "anyOf"),
+        "a warning as text": (lambda d: d.update(warnings=["look out"]), "type"),
+        "signature": (lambda d: d.update(signature="sha1:00"), "pattern"),
     }
     for name, (mutate, keyword) in cases.items():
         document = copy.deepcopy(real_plan)
@@ -190,6 +239,7 @@ def test_unknown_keys_are_accepted_as_the_versioning_rule_says(real_plan):
     real_plan["added_later"] = {"x": 1}
     real_plan["changes"][1]["added_later"] = True
     real_plan["changes"][1]["after"]["added_later"] = "x"
+    real_plan["warnings"] = [{"code": "c", "address": "general", "message": "m", "more": 1}]
     assert _errors(real_plan) == []
     assert not any(node.get("additionalProperties") is False for node in _objects(_schema()))
 
@@ -204,7 +254,9 @@ def _objects(node: Any) -> list[dict[str, Any]]:
 
 def test_the_schema_lists_keys_in_the_order_mailprov_writes_them(real_plan):
     schema = _schema()
-    assert list(real_plan) == list(schema["properties"]) == schema["required"]
+    always = [k for k in schema["properties"] if k not in ("errors", "signature")]
+    assert list(real_plan) == always == schema["required"]
+    assert list(schema["properties"])[-2:] == ["errors", "signature"]
     assert list(real_plan["safety"]) == list(schema["properties"]["safety"]["properties"])
-    change_keys = list(schema["$defs"]["change"]["properties"])
-    assert list(real_plan["changes"][1]) == change_keys[:-1]  # follows_general: when true
+    change_keys = [k for k in schema["$defs"]["change"]["properties"] if k != "follows_general"]
+    assert list(real_plan["changes"][1]) == change_keys
