@@ -17,7 +17,8 @@ from jsonschema import Draft202012Validator
 
 from mailprov import api
 from mailprov.db.history import changes_record
-from mailprov.plan.format import plan_from_json
+from mailprov.plan.format import Plan
+from mailprov.plan.planfile import plan_from_json
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -139,28 +140,39 @@ def _example_plan() -> dict[str, Any]:
     return data
 
 
+def _example() -> Plan:
+    """The plan of plan-format.md's example, read (and checked) as mailprov reads files."""
+    return plan_from_json(json.dumps(_example_plan()), "plan-format.md").plan
+
+
+def _older_layout(plan: Plan) -> list[dict[str, Any]]:
+    """A plan's changes as history rows from before format 1.1 stored them (no number)."""
+    return [{k: v for k, v in change.to_json().items() if k != "number"}
+            for change in plan.changes]
+
+
 def test_the_plan_example_passes_the_schema_and_reads_as_a_plan() -> None:
     schema = json.loads((REPO / "schemas" / "plan.schema.json").read_text(encoding="utf-8"))
     example = _example_plan()
     assert list(Draft202012Validator(schema).iter_errors(example)) == []
-    plan = plan_from_json(json.dumps(example), "plan-format.md")
-    assert plan.to_json() == example
+    assert example["signature"].startswith("hmac-sha256:")
+    assert {"signature": example["signature"], **_example().to_json()} == example
 
 
 def test_the_history_examples_are_what_the_plan_example_records() -> None:
-    plan = plan_from_json(json.dumps(_example_plan()), "plan-format.md")
+    plan = _example()
     grouped, older = (json.loads(block) for block in _blocks("history.md", "json"))
     assert grouped == changes_record(plan.changes)
-    assert older == [change.to_json() for change in plan.changes[:2]]
+    assert older == _older_layout(plan)[:2]
 
 
 def test_the_history_reader_reads_both_layouts_alike() -> None:
-    plan = plan_from_json(json.dumps(_example_plan()), "plan-format.md")
+    plan = _example()
     namespace: dict[str, Any] = {}
     exec(_blocks("history.md", "python")[0], namespace)
     read = namespace["changed_settings"]
     grouped = sorted(read(json.dumps(changes_record(plan.changes))))
-    older = sorted(read(json.dumps([change.to_json() for change in plan.changes])))
+    older = sorted(read(json.dumps(_older_layout(plan))))
     assert grouped == older
     assert ("update", "general", "smtp.port", 25, 587) in grouped
     assert ("delete", "user.COORD", "port", 25, None) in grouped
