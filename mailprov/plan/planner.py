@@ -10,7 +10,7 @@ from typing import Any
 from mailprov.config.semantic import edition_problems
 from mailprov.errors import ConfigError, Problem
 from mailprov.model import Config, LiveState
-from mailprov.plan.diff import describe_lookalikes, diff, suggest_codes
+from mailprov.plan.diff import describe_lookalikes, did_you_mean, diff
 from mailprov.plan.digest import base_digest
 from mailprov.plan.format import GENERAL, USER_PREFIX, Plan, PlanWarning
 from mailprov.plan.safety import evaluate
@@ -87,8 +87,7 @@ def _edition_problems(config: Config, target_name: str, declared: str | None,
 
 
 def _unknown_user(config: Config, code: str, target_name: str, live: LiveState) -> Problem:
-    hints = suggest_codes(code, live.users)
-    hint = f"; did you mean {', '.join(hints)}?" if hints else "."
+    hint = did_you_mean(code, live.users) or "."
     problem = config.problem(
         config.users[code].source.file, ("users", code),
         f"no user '{code}' in target '{target_name}'{describe_lookalikes(code)}{hint} "
