@@ -83,7 +83,7 @@ def test_the_override_columns_are_defined_once() -> None:
     assert [f.name for f in fields(DesiredOverride)] == attrs
     names = tuple(f.name for f in OVERRIDE)
     assert ("override", *names) == WRITE_ORDER
-    assert ("code", "name", "number", "override", *names) == USER_FIELDS
+    assert ("name", "number", "code", "override", *names) == USER_FIELDS
     assert ("number", "code", "override", *names) == STATE_FIELDS
     assert {f.name: REFERENCE.user_columns[f.name] for f in OVERRIDE} == {
         f.name: f.column for f in OVERRIDE}

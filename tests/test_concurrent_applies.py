@@ -114,7 +114,8 @@ def table_rows(url: str, name: str) -> list[dict[str, Any]]:
         engine.dispose()
 
 
-def live_from_rows(general: dict[str, Any], users: dict[str, dict[str, Any]]) -> LiveState:
+def live_from_rows(general: dict[str, Any], users: dict[str, dict[str, Any]],
+                   sqlite: bool) -> LiveState:
     """A LiveState built from raw rows (to replay winners without the database)."""
     settings = GeneralSettings(general["edition"], general["mail_client"],
                                general["smtp_server"], general["smtp_port"],
@@ -128,7 +129,16 @@ def live_from_rows(general: dict[str, Any], users: dict[str, dict[str, Any]]) ->
                                     row["smtp_server"], row["smtp_port"],
                                     None if ssl is None else bool(ssl))
         live_users[code] = LiveUser(code, row["name"], override, row["user_no"])
-    return LiveState(settings, live_users)
+    # the stored rows as the driver returns them (db.read.STATE_FIELDS), as plan reads them
+    # (SQLite's driver gives booleans as 0/1)
+    def stored_bool(value: Any) -> Any:
+        return int(value) if sqlite and value is not None else value
+
+    stored = {row["user_no"]: (row["user_no"], code, stored_bool(row["mail_override"]),
+                               *(stored_bool(row[c]) if c == "smtp_ssl" else row[c]
+                                 for c in OVERRIDE_COLUMNS))
+              for code, row in users.items()}
+    return LiveState(settings, live_users, None, stored)
 
 
 def replay(rows: dict[str, dict[str, Any]], plan: api.Plan) -> None:
@@ -244,11 +254,11 @@ def test_eight_concurrent_applies(backend, first_applies, request, tmp_path):
     # Replay the winners serially in that order: each found its base current.
     expected = {code: dict(row) for code, row in start_users.items()}
     for name in order:
-        live = live_from_rows(start_general[0], expected)
+        live = live_from_rows(start_general[0], expected, backend == "sqlite")
         assert base_digest(live, plans[name].managed_users) == \
             plans[name].base_digest, name
         replay(expected, plans[name])
-    final_live = live_from_rows(start_general[0], expected)
+    final_live = live_from_rows(start_general[0], expected, backend == "sqlite")
     for name in losers:
         assert base_digest(final_live, plans[name].managed_users) != \
             plans[name].base_digest, name

@@ -14,10 +14,10 @@ from mailprov import api
 from mailprov.config.mapping_file import load_mapping
 from mailprov.db.connect import engine_for, parse_url
 from mailprov.db.driver import compile_statement
-from mailprov.db.read import read_row_states, read_users
+from mailprov.db.read import read_row_states
 from mailprov.db.tables import build_tables
-from mailprov.model import MailSettings
-from mailprov.plan.digest import row_state_from_columns, user_state
+from mailprov.model import GeneralSettings, MailSettings
+from mailprov.plan.digest import digest_rows, managed_rows
 
 EXAMPLE_MAPPING = Path(__file__).resolve().parent.parent / "examples" / "mapping.yaml"
 
@@ -82,24 +82,22 @@ def test_compiled_statements_are_kept_per_dialect_and_mapping():
     assert postgres.sql != first.sql
 
 
-@pytest.mark.parametrize("row", [
-    (1, "compta", "compta@example.com", "smtp.example.com", 587, 1),
-    (1, None, None, None, None, None),
-    (1, "c", "c@example.com", "s", 465, 0),
-    (2, "c", "c@example.com", "s", 25, 2),  # odd stored booleans read as maestro* reads them
-    (0, "left", "over@example.com", "s", 25, 1),  # override off: the values do not count
-    (None, None, None, None, None, None),
-])
-def test_state_from_a_row_is_the_state_of_its_model(row):
-    override, username, from_address, server, port, ssl = row
-    model = None
-    if override:
-        model = MailSettings(username, from_address, server, port,
-                             None if ssl is None else bool(ssl))
-    assert row_state_from_columns("COMPTA", *row) == ["COMPTA", user_state(model)]
+def test_the_digest_sees_every_field_and_not_the_order_of_rows():
+    general = GeneralSettings("standard", "outlook", "s", 587, True)
+    rows = [(1, "COMPTA", 1, "c@x.ca", "c@x.ca", "s", 587, 1), (2, "COORD", 0, *[None] * 5)]
+    digest = digest_rows(general, rows)
+    assert digest == digest_rows(general, list(reversed(rows)))
+    for i in range(8):  # any stored column of a row, and its number
+        changed = list(rows[0])
+        changed[i] = 99 if isinstance(changed[i], int) else "other"
+        assert digest_rows(general, [tuple(changed), rows[1]]) != digest, i
+    assert digest_rows(general, rows[:1]) != digest  # a managed user deleted
+    assert digest_rows(GeneralSettings("standard", "smtp", "s", 587, True), rows) != digest
 
 
-def test_the_one_statement_re_read_agrees_with_the_general_read(db_url):
+def test_apply_re_reads_exactly_the_rows_plan_read(db_url):
+    """The base digest compares the rows plan read with those apply re-reads: they must be
+    the same values of the same types, whatever the stored values."""
     codes = sandbox(db_url, users=30)
     update_user(db_url, codes[0], mail_override=True, smtp_username="é-compta",
                 from_address="compta@exemple.ca", smtp_server="relais", smtp_port=2525,
@@ -111,24 +109,24 @@ def test_the_one_statement_re_read_agrees_with_the_general_read(db_url):
         with engine_for(parse_url(db_url)).begin() as conn:
             conn.execute(text("UPDATE app_user SET mail_override = 2, smtp_ssl = 2 "
                               "WHERE code = :code"), {"code": codes[3]})
-    with api.open_database(api.resolve_target(None, db_url)) as db, db.engine.connect() as conn:
-        users = read_users(conn, db.tables, db.backend)
-        number = {code: users[code].number for code in codes}
-        wanted = [*(number[c] for c in codes[:5]), number[codes[-1]], 999_999]
-        states = read_row_states(conn, db.tables, db.backend, wanted)
-        every = read_row_states(conn, db.tables, db.backend, None)
-        conn.rollback()
-    fast = {state[0]: state[1] for state in states.values()}
-    general = {code: user_state(user.override) for code, user in users.items()
-               if user.number in wanted}
-    assert fast == general
-    assert set(states) == set(wanted) - {999_999}
-    assert {n: every[n] for n in states} == states and len(every) == 30
-    assert fast[codes[0]] == ["é-compta", "compta@exemple.ca", "relais", 2525, None]
-    assert fast[codes[1]] == [None, None, "s", 25, False]
-    assert fast[codes[2]] is None
-    if db_url.startswith("sqlite"):
-        assert fast[codes[3]] is not None and fast[codes[3]][-1] is True
+    with api.open_database(api.resolve_target(None, db_url)) as db:
+        live = api.read_live(db)
+        with db.engine.connect() as conn:
+            number = {code: live.users[code].number for code in codes}
+            wanted = [*(number[c] for c in codes[:5]), number[codes[-1]], 999_999]
+            states = read_row_states(conn, db.tables, db.backend, wanted)
+            every = read_row_states(conn, db.tables, db.backend, None)
+            conn.rollback()
+    assert sorted(states) == managed_rows(live, wanted)
+    assert sorted(every) == sorted(live.stored_rows.values()) and len(every) == 30
+    by_code = {row[1]: row for row in states}
+    assert by_code[codes[0]][3:] == ("é-compta", "compta@exemple.ca", "relais", 2525, None)
+    assert live.users[codes[0]].override == MailSettings(
+        "é-compta", "compta@exemple.ca", "relais", 2525, None)
+    assert live.users[codes[2]].override is None  # off: its leftover values are not used
+    if db_url.startswith("sqlite"):  # an odd stored boolean is read as maestro* reads it
+        assert live.users[codes[3]].override is not None
+        assert live.users[codes[3]].override.ssl is True
 
 
 def test_one_engine_per_url_and_none_shared_in_memory(tmp_path):

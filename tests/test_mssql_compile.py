@@ -35,7 +35,7 @@ URL = "mssql+pyodbc://mailprov@sqlhost/maestro?driver=ODBC+Driver+18+for+SQL+Ser
 SELECT_GENERAL = ("SELECT general_config.edition, general_config.mail_client, "
                   "general_config.smtp_server, general_config.smtp_port, "
                   "general_config.smtp_ssl FROM general_config")
-SELECT_USERS = ("SELECT app_user.code, app_user.name, app_user.user_no, "
+SELECT_USERS = ("SELECT app_user.name, app_user.user_no, app_user.code, "
                 "app_user.mail_override, app_user.smtp_username, app_user.from_address, "
                 "app_user.smtp_server, app_user.smtp_port, app_user.smtp_ssl FROM app_user")
 MSSQL = backend_for("mssql")

@@ -9,7 +9,6 @@ import pytest
 from dbhelpers import SMTP, StatementLog, plan_file, smtp_user, users, write_config
 
 from mailprov import api
-from mailprov.db.backends.base import IN_CHUNK
 from mailprov.db.backends.mysql import CASE_CHUNK
 from mailprov.db.sandbox import sample_users
 
@@ -75,11 +74,10 @@ def test_apply_statements_follow_batches_not_rows(backend, request, tmp_path):
                 api.apply(plan, target, force=True, config_dir=str(tmp_path))
             counts[size].append(len(log))
         assert [row["smtp_port"] for row in users(url).values()] == [2587] * size
-    # apply re-reads the rows it changes in one SELECT (SQLite: a JSON array of codes;
-    # PostgreSQL: an array); MariaDB: IN_CHUNK codes per SELECT
+    # apply locks the rows it changes and re-reads the rows it manages in one SELECT each
+    # (SQLite: a JSON array of numbers; PostgreSQL: an array; MariaDB: one IN list)
     extra = 0
     if backend == "mariadb":
-        extra += math.ceil(1000 / IN_CHUNK) - 1
         # PyMySQL would send an executemany UPDATE row by row: one UPDATE ... CASE per chunk
         # of CASE_CHUNK rows instead
         extra += math.ceil(1000 / CASE_CHUNK) - 1

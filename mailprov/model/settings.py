@@ -261,6 +261,9 @@ class LiveState:
     users: Mapping[str, LiveUser]
     # what identifies this database, not its URL (mailprov.db.backends): a copy differs
     database_id: str | None = None
+    # each user's row as the database returned it, by number (number, code, override
+    # flag, then the OVERRIDE columns): what the base digest fingerprints
+    stored_rows: Mapping[Any, tuple[Any, ...]] = field(default_factory=dict)
 
     @property
     def override_count(self) -> int:

@@ -73,30 +73,39 @@ class Backend:
 
     # --- reads and writes ------------------------------------------------------------
 
+    in_chunk = IN_CHUNK
+
     def in_filter(self, column: Any, values: list[Any]) -> list[Any]:
         """WHERE clauses selecting the rows whose `column` is in `values`: one IN list
-        per IN_CHUNK values."""
-        return [column.in_(values[start:start + IN_CHUNK])
-                for start in range(0, len(values), IN_CHUNK)]
+        per `in_chunk` values."""
+        step = self.in_chunk
+        return [column.in_(values[start:start + step]) for start in range(0, len(values), step)]
+
+    def lock_user_rows(self, conn: Connection, tables: Tables, numbers: list[int]) -> None:
+        """Lock the user rows `numbers` until the transaction ends (the rows apply will
+        write): a concurrent edit of one either committed before (and is seen by the
+        re-read that follows) or waits for apply to finish."""
+        from sqlalchemy import select
+
+        from mailprov.db.read import run_query
+
+        key = tables.ucol("number")
+        for where in self.in_filter(key, numbers):
+            query = self.lock_rows(select(key).where(where), tables.users)
+            run_query(conn, tables, self, query).all()
 
     def read_row_states(self, conn: Connection, tables: Tables, numbers: list[int] | None
-                        ) -> dict[int, list[Any]]:
-        """The fingerprinted state (mailprov.plan.digest) of the user rows `numbers`
-        (None: every user), read with a row lock held until the transaction ends: a
-        concurrent edit of these rows either came before (and is seen) or waits."""
+                        ) -> list[tuple[Any, ...]]:
+        """The stored rows (db.read.STATE_FIELDS) of the users `numbers` (None: every
+        user), for apply's re-check (mailprov.plan.digest)."""
         from sqlalchemy import select
 
         from mailprov.db.read import STATE_FIELDS, run_query
-        from mailprov.plan.digest import row_state_from_columns
 
         query = select(*(tables.ucol(f) for f in STATE_FIELDS))
         queries = [query] if numbers is None else [
             query.where(where) for where in self.in_filter(tables.ucol("number"), numbers)]
-        states: dict[int, list[Any]] = {}
-        for one in queries:
-            for row in run_query(conn, tables, self, self.lock_rows(one, tables.users)).all():
-                states[row[0]] = row_state_from_columns(*row[1:])
-        return states
+        return [tuple(row) for one in queries for row in run_query(conn, tables, self, one)]
 
     def write_batch(self, conn: Connection, tables: Tables, batch: Batch) -> int | None:
         """One batch of user rows: SQLAlchemy's executemany. Returns the rows written,

@@ -21,6 +21,9 @@ CASE_CHUNK = 400  # rows per UPDATE ... CASE statement
 class MysqlBackend(Backend):
     name = "mysql"
     transactional_ddl = False
+    # PyMySQL sends parameters inline, so no placeholder limit applies: one IN list for
+    # any user count that fits the server's max_allowed_packet (16 MB by default)
+    in_chunk = 20_000
 
     def connect_args(self, url: URL, lock_timeout: float) -> dict[str, Any]:
         return {"connect_timeout": CONNECT_TIMEOUT}

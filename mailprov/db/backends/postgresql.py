@@ -44,32 +44,43 @@ class PostgresqlBackend(DriverBackend):
 
         return [column == any_(bindparam("values", values, type_=ARRAY(column.type)))]
 
+    def lock_user_rows(self, conn: Connection, tables: Tables, numbers: list[int]) -> None:
+        """One SELECT ... FOR UPDATE with the numbers as one array."""
+        if numbers:
+            rows = self._states(conn, tables, numbers, lock=True, columns=("number",))
+            rows.fetchall()
+
     def read_row_states(self, conn: Connection, tables: Tables, numbers: list[int] | None
-                        ) -> dict[int, list[Any]]:
-        """One statement with the numbers as one array, FOR UPDATE; rows taken as the
-        driver gives them."""
+                        ) -> list[tuple[Any, ...]]:
+        """One statement with the numbers as one array; rows taken as the driver gives
+        them."""
+        from mailprov.db.driver import fetch_tuples
+        from mailprov.db.read import STATE_FIELDS
+
+        return fetch_tuples(self._states(conn, tables, numbers, lock=False,
+                                         columns=STATE_FIELDS))
+
+    def _states(self, conn: Connection, tables: Tables, numbers: list[int] | None, *,
+                lock: bool, columns: tuple[str, ...]) -> Any:
         from sqlalchemy import any_, bindparam, select
         from sqlalchemy.dialects.postgresql import ARRAY
 
         from mailprov.db.driver import compile_statement, execute
-        from mailprov.db.read import STATE_FIELDS, run_query
-        from mailprov.plan.digest import row_state_from_columns
+        from mailprov.db.read import run_query
 
         every = numbers is None
 
         def build() -> Any:
-            query = select(*(tables.ucol(f) for f in STATE_FIELDS))
+            query = select(*(tables.ucol(f) for f in columns))
             if not every:
                 key = tables.ucol("number")
                 query = query.where(key == any_(bindparam("numbers", type_=ARRAY(key.type))))
-            return query.with_for_update()
+            return query.with_for_update() if lock else query
 
         statement = compile_statement(conn, build, [] if every else ["numbers"],
-                                      key=("row states", tables.key, every))
+                                      key=("row states", tables.key, every, lock, columns))
         params = [] if numbers is None else [numbers]
-        rows = run_query(conn, tables, self,
-                         lambda: execute(conn, statement, params)).fetchall()
-        return {row[0]: row_state_from_columns(*row[1:]) for row in rows}
+        return run_query(conn, tables, self, lambda: execute(conn, statement, params))
 
     def write_batch(self, conn: Connection, tables: Tables, batch: Batch) -> int | None:
         """One UPDATE ... FROM unnest(arrays), whatever the row count (a third faster

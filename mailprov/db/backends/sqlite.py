@@ -54,17 +54,19 @@ class SqliteBackend(DriverBackend):
     def lock_rows(self, query: Select[Any], table: Table) -> Select[Any]:
         return query  # BEGIN IMMEDIATE already holds the database's write lock
 
+    def lock_user_rows(self, conn: Connection, tables: Tables, numbers: list[int]) -> None:
+        """BEGIN IMMEDIATE already holds the database's write lock."""
+
     def read_row_states(self, conn: Connection, tables: Tables, numbers: list[int] | None
-                        ) -> dict[int, list[Any]]:
+                        ) -> list[tuple[Any, ...]]:
         """One statement: a join from the numbers given as one JSON array (a fifth faster
         than IN (subquery), which first builds a temporary index)."""
         if not _has_json(conn):
             return super().read_row_states(conn, tables, numbers)
         from sqlalchemy import bindparam, func, select
 
-        from mailprov.db.driver import compile_statement, execute
+        from mailprov.db.driver import compile_statement, execute, fetch_tuples
         from mailprov.db.read import STATE_FIELDS, run_query
-        from mailprov.plan.digest import row_state_from_columns
 
         every = numbers is None
 
@@ -79,9 +81,8 @@ class SqliteBackend(DriverBackend):
         statement = compile_statement(conn, build, [] if every else ["numbers"],
                                       key=("row states", tables.key, every))
         params = [] if numbers is None else [json.dumps(numbers)]
-        rows = run_query(conn, tables, self,
-                         lambda: execute(conn, statement, params)).fetchall()
-        return {row[0]: row_state_from_columns(*row[1:]) for row in rows}
+        return fetch_tuples(run_query(conn, tables, self,
+                                      lambda: execute(conn, statement, params)))
 
     def write_batch(self, conn: Connection, tables: Tables, batch: Batch) -> int | None:
         """One in-process executemany, rows handed to the driver as they are."""
