@@ -11,8 +11,7 @@ if TYPE_CHECKING:
 
     from mailprov.db.batch import Batch
     from mailprov.db.tables import Tables
-
-CONNECT_TIMEOUT = 10  # seconds to establish a connection, on servers that take it
+    from mailprov.db.timeouts import Timeouts
 
 
 class Backend:
@@ -29,8 +28,10 @@ class Backend:
 
     # --- engine ----------------------------------------------------------------
 
-    def connect_args(self, url: URL, lock_timeout: float) -> dict[str, Any]:
-        """Driver arguments: bounded waits for connecting (and, per backend, locks)."""
+    def connect_args(self, url: URL, lock_timeout: float, timeouts: Timeouts
+                     ) -> dict[str, Any]:
+        """Driver arguments: bounded waits for connecting, answers and (per backend)
+        locks; see mailprov.db.timeouts."""
         return {}
 
     def configure_engine(self, engine: Engine) -> None:

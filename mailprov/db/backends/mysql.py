@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mailprov.db.backends.base import CONNECT_TIMEOUT, Backend
+from mailprov.db.backends.base import Backend
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from mailprov.db.batch import Batch
     from mailprov.db.tables import Tables
+    from mailprov.db.timeouts import Timeouts
 
 CASE_CHUNK = 400  # rows per UPDATE ... CASE statement
 
@@ -21,8 +22,12 @@ class MysqlBackend(Backend):
     name = "mysql"
     transactional_ddl = False
 
-    def connect_args(self, url: URL, lock_timeout: float) -> dict[str, Any]:
-        return {"connect_timeout": CONNECT_TIMEOUT}
+    def connect_args(self, url: URL, lock_timeout: float, timeouts: Timeouts
+                     ) -> dict[str, Any]:
+        # PyMySQL's connect_timeout bounds the TCP connection only: the server's greeting,
+        # the login and every answer are reads, bounded by read_timeout.
+        return {"connect_timeout": timeouts.connect, "read_timeout": timeouts.statement,
+                "write_timeout": timeouts.answer}
 
     def set_lock_timeout(self, conn: Connection, seconds: float) -> None:
         conn.exec_driver_sql(f"SET SESSION innodb_lock_wait_timeout = {max(1, int(seconds))}")
