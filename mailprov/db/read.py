@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, inspect, select
+from sqlalchemy import Connection, bindparam, func, inspect, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from mailprov.db.driver import compile_statement, execute
 from mailprov.db.tables import Tables
 from mailprov.errors import DatabaseError, MappingError
+from mailprov.i18n import _, ngettext
 from mailprov.model import OVERRIDE_FIELDS, GeneralSettings, LiveState, LiveUser, MailSettings
 
 if TYPE_CHECKING:
@@ -79,8 +80,7 @@ def read_users(conn: Connection, tables: Tables, backend: Backend,
     """
     query = select(*(tables.ucol(f) for f in USER_FIELDS))
     if codes is None:
-        rows = run_query(conn, tables, backend, query).all()
-        return {row[0]: user_from_row(row) for row in rows}
+        return _by_code(run_query(conn, tables, backend, query).all())
     users: dict[str, LiveUser] = {}
     for where in backend.codes_filter(tables, list(codes)):
         rows = run_query(conn, tables, backend, query.where(where)).all()
@@ -95,9 +95,65 @@ def read_user_states(conn: Connection, tables: Tables, backend: Backend, codes: 
 
 
 def read_live_state(conn: Connection, tables: Tables, backend: Backend) -> LiveState:
-    """General row and every user: two queries, whatever the user count."""
+    """General row and every user: two queries, whatever the user count (and one more,
+    with a look at the table's key, only when rows have no user code)."""
     general = read_general(conn, tables, backend)
-    return LiveState(general, read_users(conn, tables, backend))
+    query = select(*(tables.ucol(f) for f in USER_FIELDS))
+    rows = run_query(conn, tables, backend, query).all()
+    users = _by_code(rows)
+    warnings: tuple[str, ...] = ()
+    if any(row[0] is None for row in rows):
+        warnings = (_codeless_rows_warning(conn, tables, backend),)
+    return LiveState(general, users, warnings)
+
+
+def _by_code(rows: Iterable[Any]) -> dict[str, LiveUser]:
+    """Users by code. A row without a code (a real installation's table may allow it)
+    cannot be named by the files: it is left out, and read_live_state says so."""
+    return {row[0]: user_from_row(row) for row in rows if row[0] is not None}
+
+
+def _codeless_rows_warning(conn: Connection, tables: Tables, backend: Backend) -> str:
+    """Name the rows without a user code by the table's primary key (the user number in
+    maestro*; the mapping does not name it): looked up only when such rows exist."""
+    from sqlalchemy import column, table
+
+    users, m = tables.users, tables.mapping
+    code_column = m.user_columns["code"]
+    keys: list[Any] = []
+    key_name = ""
+    try:
+        pk = inspect(conn).get_pk_constraint(users.name, schema=m.schema)
+        if len(pk.get("constrained_columns") or []) == 1:
+            key_name = pk["constrained_columns"][0]
+            bare = table(users.name, column(key_name), column(code_column), schema=m.schema)
+            keys = list(conn.execute(
+                select(bare.c[key_name]).where(bare.c[code_column].is_(None))
+                .order_by(bare.c[key_name]).limit(11)).scalars())
+    except SQLAlchemyError:
+        if conn.in_transaction():
+            conn.rollback()  # the state is read already; PostgreSQL needs a fresh transaction
+    if not keys:
+        count = conn.execute(select(func.count()).select_from(users)
+                             .where(tables.ucol("code").is_(None))).scalar() or 0
+        return ngettext(
+            "{count} row of table {table} has no user code: mailprov leaves it alone (the "
+            "files name users by their code); give it a code in maestro*",
+            "{count} rows of table {table} have no user code: mailprov leaves them alone "
+            "(the files name users by their code); give them a code in maestro*",
+            count).format(count=count, table=users.name)
+    shown = ", ".join(_shown(k) for k in keys[:10]) + (_(" and more") if len(keys) > 10 else "")
+    return ngettext(
+        "user number {keys} ({table}.{column}) has no user code: mailprov leaves it alone "
+        "(the files name users by their code); give it a code in maestro*",
+        "users number {keys} ({table}.{column}) have no user code: mailprov leaves them "
+        "alone (the files name users by their code); give them a code in maestro*",
+        len(keys)).format(keys=shown, table=users.name, column=key_name)
+
+
+def _shown(value: Any) -> str:
+    text = str(value)
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def password_is_set(conn: Connection, tables: Tables, backend: Backend, code: str) -> bool:

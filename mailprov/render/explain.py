@@ -7,9 +7,10 @@ from mailprov.render.values import show
 
 
 def render_explanation(info: Explanation, target_name: str) -> str:
+    """Every line escaped: the code, name, client and values come from the database."""
     mode = "per-user SMTP override" if info.mode == "override" else info.mode
-    lines = [f"{show(info.code)} ({show(info.name)}) on target '{target_name}', "
-             f"edition {info.edition}",
+    who = f"{info.code} ({info.name})" if info.name else info.code
+    lines = [f"{who} on target '{target_name}', edition {info.edition}",
              f"  sends with: {mode}", f"  because:    {info.reason}"]
     if info.server is not None or info.mode in ("override", "smtp"):
         lines += [f"  server:     {show(info.server)}", f"  port:       {show(info.port)}",
@@ -17,4 +18,4 @@ def render_explanation(info: Explanation, target_name: str) -> str:
                   f"  from:       {show(info.from_address)}",
                   f"  password:   {'entered' if info.password_set else 'not entered'}"]
     lines += [f"  note:       {note}" for note in info.notes]
-    return "\n".join(lines) + "\n"
+    return "\n".join(show(line) for line in lines) + "\n"

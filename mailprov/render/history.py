@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mailprov.render.values import show
+
 
 def render_history(rows: Sequence[Mapping[str, Any]], target_name: str) -> str:
     if not rows:
-        return f"No apply recorded on target '{target_name}'.\n"
+        return f"No apply recorded on target '{show(target_name)}'.\n"
     lines = []
     for row in rows:
-        commit = f" git {row['git_commit'][:10]}" if row.get("git_commit") else ""
+        # every field is read from the database: escaped
+        commit = f" git {show(row['git_commit'][:10])}" if row.get("git_commit") else ""
         lines.append(f"#{row['id']}  {row['applied_at']:%Y-%m-%d %H:%M:%S} UTC  "
-                     f"{row['os_user']}@{row['host']}  {row['summary']}{commit}")
+                     f"{show(row['os_user'])}@{show(row['host'])}  {show(row['summary'])}"
+                     f"{commit}")
     return "\n".join(lines) + "\n"

@@ -13,9 +13,14 @@ def _cell(value: object) -> str:
     return show(value).replace("|", "\\|").replace("`", "'")
 
 
+def _code(text: str | None) -> str:
+    """Text for inside backticks, escaped (it may come from the database)."""
+    return show(text).replace("`", "'")
+
+
 def _change_block(change: Change) -> list[str]:
     follows = " (follows general.smtp)" if change.follows_general else ""
-    lines = [f"**{change.action}** `{change.address}`{follows}", "",
+    lines = [f"**{change.action}** `{_code(change.address)}`{follows}", "",
              "| attribute | before | after |", "|---|---|---|"]
     for name, before, after in attribute_rows(change):
         lines.append(f"| {name} | {_cell(before)} | {_cell(after)} |")
@@ -25,19 +30,19 @@ def _change_block(change: Change) -> list[str]:
 
 def render_markdown(plan: Plan, max_chars: int = MAX_CHARS) -> str:
     summary = summary_line(plan.summary, plan.changes_present)
-    head = [f"### mailprov plan for `{plan.target}`", "", f"**{summary}**", ""]
+    head = [f"### mailprov plan for `{_code(plan.target)}`", "", f"**{summary}**", ""]
     removals = [c for c in plan.changes if c.action == "delete"]
     if removals:
         head.append(f":warning: **{len(removals)} per-user override(s) will be removed:** "
-                    + ", ".join(f"`{c.user_code}`" for c in removals[:50])
+                    + ", ".join(f"`{_code(c.user_code)}`" for c in removals[:50])
                     + (f" and {len(removals) - 50} more" if len(removals) > 50 else ""))
         head.append("")
     if plan.safety.exceeded:
         head.append(":no_entry: **Apply will refuse this plan without `--force`:** "
-                    + "; ".join(plan.safety.reasons))
+                    + show("; ".join(plan.safety.reasons)))
         head.append("")
     for warning in plan.warnings:
-        head.append(f"> Warning: {warning}")
+        head.append(f"> Warning: {show(warning)}")
         head.append("")
     head.append(unmanaged_line(plan.unmanaged_overrides))
     head.append("")

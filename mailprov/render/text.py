@@ -24,7 +24,7 @@ class TextRenderer:
         title = _TITLE[change.action]
         if change.follows_general:
             title = "follows general.smtp"
-        head = f"  {_SYMBOL[change.action]} {change.address}  ({title})"
+        head = f"  {_SYMBOL[change.action]} {show(change.address)}  ({title})"
         lines = [self._paint(head, _COLOUR[change.action])]
         rows = attribute_rows(change)
         width = max((len(name) for name, _, _ in rows), default=0)
@@ -39,7 +39,10 @@ class TextRenderer:
         return lines
 
     def render(self, plan: Plan) -> str:
-        lines = [f"Target '{plan.target}' ({plan.target_url}), edition {plan.edition}.", ""]
+        # what comes from the database or the files is escaped: a user code, a client or a
+        # warning could hold a terminal's escape sequences
+        lines = [f"Target '{show(plan.target)}' ({show(plan.target_url)}), edition "
+                 f"{show(plan.edition)}.", ""]
         if plan.changes:
             lines.append("mailprov will make these changes:")
             lines.append("")
@@ -48,10 +51,10 @@ class TextRenderer:
                 lines.append("")
         lines.append(unmanaged_line(plan.unmanaged_overrides))
         for warning in plan.warnings:
-            lines.append(self._paint(f"Warning: {warning}", "33"))
+            lines.append(self._paint(f"Warning: {show(warning)}", "33"))
         if plan.safety.exceeded:
             lines.append(self._paint("Warning: apply will refuse this plan without --force: "
-                                     + "; ".join(plan.safety.reasons), "33"))
+                                     + show("; ".join(plan.safety.reasons)), "33"))
         lines.append(self._paint(summary_line(plan.summary, plan.changes_present), "1"))
         return "\n".join(lines) + "\n"
 
