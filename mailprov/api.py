@@ -24,12 +24,13 @@ if TYPE_CHECKING:
     from mailprov.apply.executor import ApplyResult
     from mailprov.db.database import Database
     from mailprov.live.explain import Explanation
+    from mailprov.live.importer import Export
 
 __all__ = [
-    "ApplyResult", "Database", "Explanation", "Plan", "ResolvedTarget", "apply", "check_safety",
-    "compute_plan", "explain", "export_config", "history", "load_config", "load_plan", "login",
-    "open_database", "plan", "read_live", "resolve_target", "sandbox", "save_plan", "schema_text",
-    "target_of_plan",
+    "ApplyResult", "Database", "Explanation", "Export", "Plan", "ResolvedTarget", "apply",
+    "check_login", "check_safety", "compute_plan", "explain", "export_config", "history",
+    "import_live", "load_config", "load_plan", "login", "open_database", "plan", "read_live",
+    "resolve_target", "sandbox", "save_plan", "schema_text", "target_of_plan",
 ]
 
 
@@ -47,6 +48,10 @@ def __getattr__(name: str) -> Any:
         from mailprov.live.explain import Explanation
 
         return Explanation
+    if name == "Export":
+        from mailprov.live.importer import Export
+
+        return Export
     raise AttributeError(name)
 
 
@@ -69,11 +74,14 @@ def schema_text(mapping: bool = False) -> str:
     return mapping_schema_text() if mapping else schema_text()
 
 
-def open_database(target: ResolvedTarget, *, lock_timeout: float = 10.0) -> Database:
-    """An open engine on the target, with its tables and backend."""
+def open_database(target: ResolvedTarget, *, lock_timeout: float = 10.0,
+                  read_only: bool = False) -> Database:
+    """An open engine on the target, with its tables and backend. `read_only`: a SQLite
+    file must exist and is opened read-only; sessions wait for no lock."""
     from mailprov.db.database import open_database as _open
 
-    return _open(target.name, target.url, target.mapping(), lock_timeout=lock_timeout)
+    return _open(target.name, target.url, target.mapping(), lock_timeout=lock_timeout,
+                 read_only=read_only)
 
 
 def read_live(db: Database) -> LiveState:
@@ -96,7 +104,7 @@ def compute_plan(config: Config, target: ResolvedTarget, live: LiveState,
 
 def plan(config: Config, target: ResolvedTarget) -> Plan:
     """Read the target and compute the plan."""
-    with open_database(target) as db:
+    with open_database(target, read_only=True) as db:
         live = read_live(db)
         return compute_plan(config, target, live, db.tables.mapping.to_json())
 
@@ -157,35 +165,46 @@ def apply(plan_: Plan, target: ResolvedTarget, *, force: bool = False,
 
 def history(target: ResolvedTarget, limit: int = 50) -> list[dict[str, Any]]:
     """The latest applies recorded on the target, newest first."""
-    from mailprov.db.connect import translate_errors
     from mailprov.db.history import read_history
 
-    with open_database(target) as db, translate_errors(db.url, "reading history from"), \
-            db.engine.connect() as conn:
+    with open_database(target, read_only=True) as db, db.connect() as conn, \
+            db.errors("reading history from"):
         return [dict(row) for row in read_history(conn, db.tables, limit)]
 
 
-def export_config(target: ResolvedTarget, schema: str | None = None) -> str:
-    """The live configuration as a mailprov YAML file (see mailprov.live.importer).
+def import_live(target: ResolvedTarget, schema: str | None = None, *,
+                folder: str | os.PathLike[str] | None = None) -> Export:
+    """The live configuration as a mailprov YAML file, and the live values that cannot be
+    written as valid configuration (commented out in the text; see mailprov.live.importer).
 
-    `schema` is what the editor modeline points at (default: the schema's $id).
+    `schema` is what the editor modeline points at (default: the schema's $id); `folder`
+    is where the file will be written (default: the working folder): relative SQLite
+    URLs and mapping paths are written relative to it.
     """
-    from mailprov.live.importer import SCHEMA_URL, render_yaml
+    from mailprov.live.importer import SCHEMA_URL, build_export
 
-    with open_database(target) as db:
+    with open_database(target, read_only=True) as db:
         live = read_live(db)
-    return render_yaml(live, target, schema or SCHEMA_URL)
+    return build_export(live, target, schema=schema or SCHEMA_URL,
+                        folder=os.fspath(folder) if folder is not None else None)
+
+
+def export_config(target: ResolvedTarget, schema: str | None = None, *,
+                  folder: str | os.PathLike[str] | None = None,
+                  allow_invalid: bool = False) -> str:
+    """The text of import_live; LiveDataError when live values cannot be written as valid
+    configuration, unless `allow_invalid` (then they are written commented out)."""
+    return import_live(target, schema, folder=folder).checked(allow_invalid)
 
 
 def explain(code: str, target: ResolvedTarget) -> Explanation:
     """The effective mail settings of one user, and why (general default or bi-mode override)."""
-    from mailprov.db.connect import translate_errors
     from mailprov.db.read import password_is_set, read_general, read_users
     from mailprov.live.explain import explain_user
     from mailprov.plan.diff import suggest_codes
 
-    with open_database(target) as db, translate_errors(db.url, "reading"), \
-            db.engine.connect() as conn:
+    with open_database(target, read_only=True) as db, db.connect() as conn, \
+            db.errors("reading"):
         general = read_general(conn, db.tables, db.backend)
         users = read_users(conn, db.tables, db.backend, [code])
         if code not in users:
@@ -200,13 +219,23 @@ def explain(code: str, target: ResolvedTarget) -> Explanation:
 def sandbox(url: str, *, users: int = 25, edition: str = "standard",
             force: bool = False) -> int:
     """Create a reference-model database with `users` sample users; returns the count."""
-    from mailprov.db.connect import translate_errors
     from mailprov.db.sandbox import create_sandbox
 
     target = ResolvedTarget(url, url)
-    with open_database(target) as db, translate_errors(db.url, "creating the sandbox in"):
+    with open_database(target) as db, db.errors("creating the sandbox in"):
         return len(create_sandbox(db.engine, db.tables, users=users, edition=edition,
                                   force=force))
+
+
+def check_login(target: ResolvedTarget) -> None:
+    """Refuse `mailprov login` for a target whose database takes no password (SQLite)."""
+    from mailprov.db.connect import parse_url
+    from mailprov.errors import TargetError
+    from mailprov.i18n import _
+
+    if parse_url(target.url).get_backend_name() == "sqlite":
+        raise TargetError(_("target '{name}' is a SQLite database, which has no password: "
+                            "there is nothing to store").format(name=target.name))
 
 
 def login(target_name: str, password: str) -> None:

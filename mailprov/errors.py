@@ -139,3 +139,12 @@ class LockError(MailprovError):
     """Another apply holds the lock on the target."""
 
     exit_code = 3
+
+
+class LiveDataError(MailprovError):
+    """`mailprov import` found live values that cannot be written as valid configuration;
+    `lines` says each one (`user MBOUCHER: port 99999 in maestro* is not a valid port ...`)."""
+
+    def __init__(self, message: str, lines: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.lines = lines

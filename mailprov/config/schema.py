@@ -82,6 +82,8 @@ def _message(error: Any) -> tuple[str, tuple[Any, ...], bool] | None:
         return (f"missing required key '{missing[0] if missing else rule[0]}'", path, False)
     if kind == "type":
         expected = rule if isinstance(rule, list) else [rule]
+        # `null` where a user's setting may be stored empty: not worth advertising
+        expected = [t for t in expected if t != "null"] or expected
         names = " or ".join(_TYPE_NAMES.get(t, str(t)) for t in expected)
         hint = ""
         if value is None and "object" in expected:  # a key left with nothing under it
