@@ -274,6 +274,17 @@ def _resolved(url: str) -> Any:
     return api.ResolvedTarget("bench", url)
 
 
+def _plan_for_copy(sc: Scenario, db: Db) -> Any:
+    """The scenario's plan, as if made from this copy of the base database: a saved plan
+    names the database it was made from, and apply refuses any other (a copy included)."""
+    from dataclasses import replace
+
+    from mailprov import api
+
+    with api.open_database(_resolved(db.url)) as opened:
+        return replace(sc.plan, database_id=api.read_live(opened).database_id)
+
+
 def bench_validate(size: int, folder: Path, repeat: int) -> Result:
     from mailprov import api
 
@@ -303,7 +314,12 @@ def bench_apply(sc: Scenario, repeat: int) -> Result:
     def fresh() -> Db:
         return sc.backend.copy(sc.base, f"apply{sc.size}")
 
-    subject = Side(lambda db: api.apply(sc.plan, _resolved(db.url)), fresh, sc.backend.drop)
+    def fresh_with_plan() -> tuple[Db, Any]:
+        db = fresh()
+        return db, _plan_for_copy(sc, db)
+
+    subject = Side(lambda state: api.apply(state[1], _resolved(state[0].url)), fresh_with_plan,
+                   lambda state: sc.backend.drop(state[0]))
     floor = Side(lambda db: bd.floor_apply(sc.backend.name, db.dsn, sc.apply_rows), fresh,
                  sc.backend.drop)
     runs, floor_runs = measure_pair(subject, floor, repeat)
@@ -396,8 +412,9 @@ def bench_round_trips(sc: Scenario) -> dict[str, Any]:
     plan = _summary(seen)
     db = sc.backend.copy(sc.base, f"count{sc.size}")
     try:
+        plan_for_copy = _plan_for_copy(sc, db)
         with count_statements() as seen:
-            api.apply(sc.plan, _resolved(db.url))
+            api.apply(plan_for_copy, _resolved(db.url))
     finally:
         sc.backend.drop(db)
     return {"backend": sc.backend.name, "size": sc.size, "changes": sc.changed,

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mailprov.config.targets import ResolvedTarget, resolve_target
-from mailprov.errors import PlanFileError, UnknownUserError
+from mailprov.errors import UnknownUserError
 from mailprov.model import Config, LiveState
 from mailprov.plan.format import Plan
 
@@ -25,12 +24,14 @@ if TYPE_CHECKING:
     from mailprov.db.database import Database
     from mailprov.live.explain import Explanation
     from mailprov.live.importer import Export
+    from mailprov.plan.planfile import SavedPlan
 
 __all__ = [
-    "ApplyResult", "Database", "Explanation", "Export", "Plan", "ResolvedTarget", "apply",
-    "check_login", "check_safety", "compute_plan", "explain", "export_config", "history",
-    "import_live", "load_config", "load_plan", "login", "open_database", "plan", "read_live",
-    "resolve_target", "sandbox", "save_plan", "schema_text", "target_of_plan",
+    "ApplyResult", "Database", "Explanation", "Export", "Plan", "ResolvedTarget", "SavedPlan",
+    "apply", "apply_config", "apply_saved", "check_login", "check_safety", "compute_plan",
+    "explain", "export_config", "history", "import_live", "load_config", "load_plan", "login",
+    "open_database", "plan", "read_live", "read_saved_plan", "resolve_target", "sandbox",
+    "save_plan", "schema_text", "signature_status", "target_of_plan",
 ]
 
 
@@ -52,6 +53,10 @@ def __getattr__(name: str) -> Any:
         from mailprov.live.importer import Export
 
         return Export
+    if name == "SavedPlan":
+        from mailprov.plan.planfile import SavedPlan
+
+        return SavedPlan
     raise AttributeError(name)
 
 
@@ -75,13 +80,14 @@ def schema_text(mapping: bool = False) -> str:
 
 
 def open_database(target: ResolvedTarget, *, lock_timeout: float = 10.0,
-                  read_only: bool = False) -> Database:
+                  read_only: bool = False, create: bool = True) -> Database:
     """An open engine on the target, with its tables and backend. `read_only`: a SQLite
-    file must exist and is opened read-only; sessions wait for no lock."""
+    file is opened read-only; sessions wait for no lock. A missing SQLite file is
+    created only when `create` and not `read_only`."""
     from mailprov.db.database import open_database as _open
 
     return _open(target.name, target.url, target.mapping(), lock_timeout=lock_timeout,
-                 read_only=read_only)
+                 read_only=read_only, create=create)
 
 
 def read_live(db: Database) -> LiveState:
@@ -95,38 +101,74 @@ def read_live(db: Database) -> LiveState:
 
 
 def compute_plan(config: Config, target: ResolvedTarget, live: LiveState,
-                 mapping: Mapping[str, Any] | None = None) -> Plan:
-    """Pure: the plan that makes `live` match `config` on `target` (mailprov.plan.planner)."""
+                 mapping: Mapping[str, Any] | None = None, *,
+                 git_commit: str | None = None) -> Plan:
+    """Pure: the plan that makes `live` match `config` on `target` (mailprov.plan.planner).
+
+    Users the files list but the target lacks are in `Plan.errors`, not raised."""
     from mailprov.plan.planner import build_plan
 
-    return build_plan(config, target.name, target.display_url, target.edition, live, mapping)
+    return build_plan(config, target.name, target.display_url, target.edition, live, mapping,
+                      git_commit=git_commit)
 
 
-def plan(config: Config, target: ResolvedTarget) -> Plan:
-    """Read the target and compute the plan."""
+def plan(config: Config, target: ResolvedTarget, *, with_commit: bool = False) -> Plan:
+    """Read the target and compute the plan; `with_commit` records the git commit of the
+    files (with `+dirty` for uncommitted changes), as a saved plan does."""
+    commit = _config_commit(config) if with_commit else None
     with open_database(target, read_only=True) as db:
         live = read_live(db)
-        return compute_plan(config, target, live, db.tables.mapping.to_json())
+        return compute_plan(config, target, live, db.tables.mapping.to_json(),
+                            git_commit=commit)
 
 
-def save_plan(plan_: Plan, path: str | os.PathLike[str]) -> None:
-    """Write a plan as JSON (atomically: a partial file never replaces a good one)."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(plan_.dumps(), encoding="utf-8")
-    os.replace(tmp, target)
+def _config_commit(config: Config) -> str | None:
+    from mailprov.config.gitinfo import git_commit
+
+    return git_commit(_config_dir(config))
+
+
+def _config_dir(config: Config) -> str:
+    return os.path.dirname(os.path.abspath(config.files[0])) if config.files else os.getcwd()
+
+
+def save_plan(plan_: Plan, path: str | os.PathLike[str]) -> bool:
+    """Write a plan as JSON, atomically, signed with the plan key when one is set
+    (MAILPROV_PLAN_KEY or the keyring); returns whether it was signed. A plan with
+    errors is refused (PlanFileError)."""
+    from mailprov.plan.planfile import plan_key
+    from mailprov.plan.planfile import save_plan as _save
+
+    key = plan_key()
+    _save(plan_, path, key)
+    return key is not None
+
+
+def read_saved_plan(path: str | os.PathLike[str]) -> SavedPlan:
+    """Read and check a saved plan (shape and every value), not yet its signature."""
+    from mailprov.plan.planfile import read_plan
+
+    return read_plan(path)
+
+
+def signature_status(saved: SavedPlan) -> str:
+    """What a saved plan's signature says, without refusing: `valid`, `unsigned`, or why
+    it cannot be trusted."""
+    from mailprov.errors import TamperedPlanError
+    from mailprov.plan.planfile import plan_key
+
+    key = plan_key()
+    if key is None and saved.signature is not None:
+        return "signed, not checked (no plan key on this machine)"
+    try:
+        return saved.verify(key)
+    except TamperedPlanError as exc:
+        return f"NOT VALID: {exc.message}"
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:
     """Read a saved plan; any problem is a PlanFileError naming the file."""
-    from mailprov.plan.format import plan_from_json
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise PlanFileError(f"{path}: cannot read the plan file: {reason}") from None
-    return plan_from_json(text, str(path))
+    return read_saved_plan(path).plan
 
 
 def target_of_plan(plan_: Plan, db_url: str | None = None, *, target: str | None = None,
@@ -151,13 +193,55 @@ def check_safety(plan_: Plan, force: bool) -> None:
 def apply(plan_: Plan, target: ResolvedTarget, *, force: bool = False,
           lock_timeout: float = 10.0, config_dir: str | None = None,
           before_commit: Callable[[Connection], None] | None = None) -> ApplyResult:
-    """Apply a plan in one transaction under the target's lock (mailprov.apply)."""
-    from mailprov.apply.executor import apply_plan, check_safety
+    """Apply a plan exactly, in one transaction under the target's lock, if the database
+    is the one it was made from and nothing it manages changed since (mailprov.apply).
 
+    The history records the plan's git commit, or that of `config_dir` when the plan
+    has none."""
+    from mailprov.apply.executor import apply_plan, check_safety
+    from mailprov.errors import UnknownUserError
+
+    if plan_.errors:
+        raise UnknownUserError("\n".join(p.format() for p in plan_.errors))
     check_safety(plan_, force)
-    with open_database(target, lock_timeout=lock_timeout) as db:
-        return apply_plan(plan_, db, force=force, lock_timeout=lock_timeout,
-                          config_dir=config_dir, before_commit=before_commit)
+    commit = plan_.git_commit
+    if commit is None and config_dir is not None:
+        from mailprov.config.gitinfo import git_commit
+
+        commit = git_commit(config_dir)
+    with open_database(target, lock_timeout=lock_timeout, create=False) as db:
+        return apply_plan(plan_, db, force=force, lock_timeout=lock_timeout, commit=commit,
+                          before_commit=before_commit)
+
+
+def apply_saved(saved: SavedPlan, *, target: str | None = None, db_url: str | None = None,
+                force: bool = False, lock_timeout: float = 10.0) -> ApplyResult:
+    """Apply a plan read from a file: its signature checked against the plan key, then
+    applied to its own target (`target`, from -t, must agree; `db_url` may name the same
+    database another way)."""
+    from mailprov.plan.planfile import plan_key
+
+    saved.verify(plan_key())
+    resolved = target_of_plan(saved.plan, db_url, target=target, plan_file=saved.source)
+    return apply(saved.plan, resolved, force=force, lock_timeout=lock_timeout)
+
+
+def apply_config(config: Config, target: ResolvedTarget, *, approved: Plan | None = None,
+                 show: Callable[[Plan], None] | None = None, force: bool = False,
+                 lock_timeout: float = 10.0,
+                 before_commit: Callable[[Connection], None] | None = None) -> ApplyResult:
+    """Plan the files under the target's lock and apply that plan (mailprov.apply).
+
+    `approved`: the plan a person said yes to; if the database changed so that the plan
+    made under the lock differs, nothing is written. `show` receives the plan first."""
+    from mailprov.apply.executor import apply_config as _apply_config
+
+    with open_database(target, lock_timeout=lock_timeout, create=False) as db:
+        mapping = db.tables.mapping.to_json()
+        return _apply_config(
+            lambda live: compute_plan(config, target, live, mapping), db, target.name,
+            approved=approved, show=show, force=force, lock_timeout=lock_timeout,
+            config_dir=_config_dir(config), before_commit=before_commit)
 
 
 # --- history, import, explain, sandbox, login ----------------------------------------------

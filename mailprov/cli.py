@@ -41,11 +41,20 @@ def _fail(exc: BaseException, debug: bool) -> NoReturn:
                    "nothing was changed.", err=True)
         sys.exit(exc.exit_code)
     if isinstance(exc, MailprovError):
-        click.echo(f"Error: {exc.message}", err=True)
+        # a message may quote a file's or a database's text: never let it drive the terminal
+        click.echo("\n".join(_printable(line) for line in f"Error: {exc.message}".split("\n")),
+                   err=True)
         sys.exit(exc.exit_code)
     click.echo(f"Error: unexpected {exc.__class__.__name__}: {exc}. This is a bug in "
                "mailprov; run again with --debug and report the traceback.", err=True)
     sys.exit(1)
+
+
+def _printable(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 class _Group(click.Group):
@@ -197,14 +206,18 @@ def plan(configs: tuple[str, ...], target: str | None, db_url: str | None, out: 
       mailprov plan --detailed-exitcode   # drift check: exit 2 on changes
     """
     from mailprov import api
+    from mailprov.errors import ConfigError
 
     config, resolved = _config_and_target(configs, target, db_url)
-    result = api.plan(config, resolved)
-    if out:
-        api.save_plan(result, out)
+    result = api.plan(config, resolved, with_commit=bool(out))
+    signed = api.save_plan(result, out) if out and not result.errors else False
     click.echo(_render(result, fmt), nl=False)
+    if result.errors:  # users the target lacks: shown beside the plan, and an error
+        raise ConfigError(result.errors)
     if out:
-        click.echo(f"Saved the plan to {out}; apply it with `mailprov apply {out}`.", err=True)
+        how = "signed with the plan key" if signed else "not signed: no plan key is set"
+        click.echo(f"Saved the plan to {out} ({how}); apply it with "
+                   f"`mailprov apply {out}`.", err=True)
     if detailed_exitcode and result.changes_present:
         sys.exit(EXIT_CHANGES)
 
@@ -238,31 +251,64 @@ def apply(plan_file: str | None, configs: tuple[str, ...], target: str | None,
       mailprov apply --auto-approve -t test
     """
     from mailprov import api
-    from mailprov.errors import ApplyDeclined
+    from mailprov.errors import ApplyDeclined, ConfigError
     from mailprov.render.text import render_text
 
-    config_dir = None
+    def show(plan: Plan) -> None:
+        click.echo(render_text(plan, color=_color()), nl=False)
+
     if plan_file:
-        the_plan = api.load_plan(plan_file)
-        resolved = api.target_of_plan(the_plan, db_url, target=target, plan_file=plan_file)
-        click.echo(render_text(the_plan, color=_color()), nl=False)
+        # a saved plan is checked (values, signature, database, staleness) before its
+        # text is shown: a refused plan prints the refusal, not a plan that will not run
+        saved = api.read_saved_plan(plan_file)
+        result = api.apply_saved(saved, target=target, db_url=db_url, force=force,
+                                 lock_timeout=lock_timeout)
+        show(result.plan)
     else:
         config, resolved = _config_and_target(configs, target, db_url)
-        the_plan = api.plan(config, resolved)
-        config_dir = os.path.dirname(os.path.abspath(config.files[0]))
-        click.echo(render_text(the_plan, color=_color()), nl=False)
-        if not the_plan.changes_present:
-            return
-        api.check_safety(the_plan, force)
-        if not auto_approve and not _confirm():
-            raise ApplyDeclined("apply cancelled: the answer was not 'yes'. Nothing was changed.")
-    if not the_plan.changes_present:
+        approved = None
+        if not auto_approve:
+            approved = api.plan(config, resolved)
+            show(approved)
+            if approved.errors:
+                raise ConfigError(approved.errors)
+            if not approved.changes_present:
+                return
+            api.check_safety(approved, force)
+            if not _confirm():
+                raise ApplyDeclined("apply cancelled: the answer was not 'yes'. "
+                                    "Nothing was changed.")
+        result = api.apply_config(config, resolved, approved=approved,
+                                  show=show if auto_approve else None, force=force,
+                                  lock_timeout=lock_timeout)
+    if result.history_id is None:
         return
-    result = api.apply(the_plan, resolved, force=force, lock_timeout=lock_timeout,
-                       config_dir=config_dir)
     s = result.plan.summary
     click.echo(f"Apply complete: {s['create']} added, {s['update']} changed, {s['delete']} "
-               f"removed (history #{result.history_id}).")
+               f"removed (history #{result.history_id}) in {result.database_url}.")
+
+
+@cli.command()
+@click.argument("plan_file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True, help="Output format.")
+def show(plan_file: str, fmt: str) -> None:
+    """Show a saved plan (for example the artifact CI uploaded) as `plan` printed it.
+
+    The plan is checked as apply would check it: every value, and its signature when a
+    plan key is set. No database is read.
+
+    \b
+    Examples:
+      mailprov show prod.plan.json
+      mailprov show prod.plan.json --format markdown
+    """
+    from mailprov import api
+
+    saved = api.read_saved_plan(plan_file)
+    status = api.signature_status(saved)
+    click.echo(_render(saved.plan, fmt), nl=False)
+    click.echo(f"Signature: {status}.", err=True)
 
 
 @cli.command(name="import")

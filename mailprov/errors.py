@@ -68,6 +68,7 @@ class Problem:
     path: tuple[PathStep, ...]
     message: str
     severity: str = "error"
+    code: str = ""  # stable name of the rule, for scripts (e.g. `smtp-465-starttls`)
 
     @property
     def dotted_path(self) -> str:
@@ -137,6 +138,24 @@ class StalePlanError(MailprovError):
 
 class LockError(MailprovError):
     """Another apply holds the lock on the target."""
+
+    exit_code = 3
+
+
+class WriteCheckError(MailprovError):
+    """A write touched other rows than the plan named; the transaction was rolled back."""
+
+    exit_code = 3
+
+
+class WrongDatabaseError(MailprovError):
+    """A saved plan was made for another database than the one it would be applied to."""
+
+    exit_code = 3
+
+
+class TamperedPlanError(MailprovError):
+    """A signed plan's signature does not match: it was changed after it was made."""
 
     exit_code = 3
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: real databases and a real keyring backend.
+"""Shared fixtures: real databases, a real keyring backend and real SMTP servers.
 
 Nothing here is mocked and nothing skips. A test that asks for PostgreSQL or MariaDB gets a
 fresh, uniquely named database on the local server and fails, with instructions, if that server
@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, contextmanager
 import keyring
 import pytest
 from keyring_backend import MemoryKeyring
+from smtpserver import smtp_lab  # noqa: F401  (the SMTP servers fixture, for every test file)
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError

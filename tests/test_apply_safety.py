@@ -27,10 +27,14 @@ from sqlalchemy import text
 from mailprov import api
 from mailprov.cli import cli
 from mailprov.errors import LockError, SafetyError, StalePlanError
+from mailprov.plan.format import PlanWarning
 
-STALE = ("the saved plan for target 'db' is stale: the general configuration or a user it "
-         "changes was modified since it was planned. Nothing was changed; run `mailprov plan` "
-         "again.")
+ELSEWHERE = " (the general configuration, or a user its files manage)"
+
+
+def stale(where: str) -> str:
+    return (f"the saved plan for target 'db' is stale: the database changed since it was "
+            f"planned{where}. Nothing was changed; run `mailprov plan` again.")
 
 
 def saved(plan, tmp_path):
@@ -61,24 +65,29 @@ def test_stale_saved_plan_is_refused_and_changes_nothing(db_url, tmp_path):
     # edit is undone afterwards, which makes the saved plan applicable again.
     edits = [
         (lambda: update_user(db_url, compta, smtp_username="edited-in-maestro"),
-         lambda: update_user(db_url, compta, smtp_username="compta@example.com")),
+         lambda: update_user(db_url, compta, smtp_username="compta@example.com"),
+         f": user.{compta}"),
         (lambda: update_user(db_url, person, mail_override=True, smtp_username="p",
                              smtp_server="other.example.com", smtp_port=25, smtp_ssl=False),
          lambda: update_user(db_url, person, mail_override=False, smtp_username=None,
-                             smtp_server=None, smtp_port=None, smtp_ssl=None)),
+                             smtp_server=None, smtp_port=None, smtp_ssl=None),
+         f": user.{person}"),
         (lambda: update_general(db_url, mail_client="other"),
-         lambda: update_general(db_url, mail_client="outlook")),
+         lambda: update_general(db_url, mail_client="outlook"), ELSEWHERE),
         (lambda: update_general(db_url, smtp_ssl=False),
-         lambda: update_general(db_url, smtp_ssl=True)),
+         lambda: update_general(db_url, smtp_ssl=True), ELSEWHERE),
+        # a row the plan does not change, but that its files manage (listed, unchanged)
+        (lambda: update_user(db_url, coord, smtp_port=25),
+         lambda: update_user(db_url, coord, smtp_port=587), ELSEWHERE),
     ]
-    for edit, undo in edits:
+    for edit, undo, where in edits:
         edit()
         before = dump(db_url)
         assert before != untouched
         with pytest.raises(StalePlanError) as caught:
             api.apply(plan, target, config_dir=str(tmp_path))
         assert caught.value.exit_code == 3
-        assert caught.value.message == STALE
+        assert caught.value.message == stale(where)
         assert dump(db_url) == before
         undo()
         assert dump(db_url) == untouched
@@ -107,7 +116,7 @@ def test_a_plan_for_a_user_deleted_since_is_stale(db_url, tmp_path):
     before = dump(db_url)
     with pytest.raises(StalePlanError) as caught:
         api.apply(plan, target, config_dir=str(tmp_path))
-    assert caught.value.message == STALE
+    assert caught.value.message == stale(f": user.{person} (no longer in the database)")
     assert dump(db_url) == before
 
 
@@ -122,7 +131,7 @@ def test_cli_apply_of_a_stale_plan_exits_3(sqlite_url, tmp_path, monkeypatch):
     before = dump(sqlite_url)
     result = runner.invoke(cli, ["apply", "p.json"])
     assert result.exit_code == 3
-    assert result.stderr == f"Error: {STALE}\n"
+    assert result.stderr == f"Error: {stale(': general')}\n"  # the plan changes general
     assert "Apply complete" not in result.stdout
     assert dump(sqlite_url) == before
 
@@ -149,7 +158,9 @@ def test_removing_more_than_30_percent_is_refused_unless_forced(db_url, tmp_path
     reason = "it removes or changes 4 of 10 existing overrides (40%, limit 30%)"
     assert plan.safety.exceeded
     assert plan.safety.reasons == (reason,)
-    assert plan.warnings == ()  # the refusal is read from plan.safety, not a warning
+    # the reviewer of the plan sees the refusal among the warnings, with a stable code
+    assert plan.warnings == (PlanWarning(
+        "safety-limit", "general", f"apply will refuse this plan without --force: {reason}"),)
     before = dump(db_url)
     for candidate in (plan, saved(plan, tmp_path)[0]):
         with pytest.raises(SafetyError) as caught:
@@ -251,7 +262,8 @@ def test_cli_warns_at_plan_time_and_refuses_at_apply_with_exit_3(sqlite_url, tmp
 
     result = runner.invoke(cli, ["apply", "--auto-approve", "--force"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.endswith("Apply complete: 0 added, 0 changed, 5 removed (history #2).\n")
+    assert result.stdout.endswith("Apply complete: 0 added, 0 changed, 5 removed (history #2) "
+                                  f"in {sqlite_url}.\n")
     assert sum(row["mail_override"] for row in users(sqlite_url).values()) == 5
 
 

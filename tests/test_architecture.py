@@ -66,7 +66,7 @@ def test_imports_point_one_way() -> None:
 
 def test_the_package_root_holds_only_the_foundations() -> None:
     loose = sorted(p.stem for p in PACKAGE.glob("*.py"))
-    assert loose == ["__init__", "__main__", "api", "cli", "errors", "i18n", "secrets"]
+    assert loose == ["__init__", "__main__", "api", "cli", "errors", "i18n", "keystore", "secrets"]
 
 
 def test_the_override_columns_are_defined_once() -> None:
@@ -84,7 +84,7 @@ def test_the_override_columns_are_defined_once() -> None:
     assert [f.name for f in fields(DesiredOverride)] == [*attrs, "empty"]
     names = tuple(f.name for f in OVERRIDE)
     assert ("override", *names) == WRITE_ORDER
-    assert ("code", "name", "override", *names) == USER_FIELDS
-    assert ("code", "override", *names) == STATE_FIELDS
+    assert ("code", "name", "number", "override", *names) == USER_FIELDS
+    assert ("number", "code", "override", *names) == STATE_FIELDS
     assert {f.name: REFERENCE.user_columns[f.name] for f in OVERRIDE} == {
         f.name: f.column for f in OVERRIDE}

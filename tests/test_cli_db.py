@@ -93,7 +93,9 @@ def test_sandbox_plan_formats_and_saved_plan_apply(run, sqlite_url, tmp_path):
     data = json.loads(result.stdout)
     assert {"format_version", "target", "base_digest", "changes_present", "changes",
             "summary", "warnings"} <= set(data)
-    assert data["format_version"] == "1.0"
+    assert data["format_version"] == "1.1"
+    assert re.fullmatch(r"db:[0-9a-f]{24}", data["database_id"])
+    assert data["managed_users"] == [1]  # COMPTA, the one user the files list
     assert data["target"] == "db"
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", data["base_digest"])
     assert data["changes_present"] is True
@@ -108,7 +110,7 @@ def test_sandbox_plan_formats_and_saved_plan_apply(run, sqlite_url, tmp_path):
         {"address": "user.COMPTA", "action": "create", "before": None,
          "after": {"username": "compta@example.com", "from": "compta@example.com",
                    "server": "smtp.example.com", "port": 587, "ssl": True},
-         "changed": ["username", "from", "server", "port", "ssl"]},
+         "changed": ["username", "from", "server", "port", "ssl"], "number": 1},
     ]
 
     result = run("plan", "--format", "markdown")
@@ -124,8 +126,8 @@ def test_sandbox_plan_formats_and_saved_plan_apply(run, sqlite_url, tmp_path):
     result = run("plan", "--out", "prod.plan.json")
     assert result.exit_code == 0
     assert result.stdout == expected_first_plan(sqlite_url)
-    assert result.stderr == ("Saved the plan to prod.plan.json; apply it with "
-                             "`mailprov apply prod.plan.json`.\n")
+    assert result.stderr == ("Saved the plan to prod.plan.json (not signed: no plan key is "
+                             "set); apply it with `mailprov apply prod.plan.json`.\n")
     assert (tmp_path / "prod.plan.json").read_text(encoding="utf-8") == json.dumps(
         data, indent=2, ensure_ascii=False) + "\n"
 
@@ -133,7 +135,8 @@ def test_sandbox_plan_formats_and_saved_plan_apply(run, sqlite_url, tmp_path):
     result = run("apply", "prod.plan.json")
     assert result.exit_code == 0, result.output
     assert result.stdout == (expected_first_plan(sqlite_url)
-                             + "Apply complete: 1 added, 1 changed, 0 removed (history #1).\n")
+                             + "Apply complete: 1 added, 1 changed, 0 removed (history #1) "
+                             f"in {sqlite_url}.\n")
     assert users(sqlite_url)["COMPTA"]["smtp_username"] == "compta@example.com"
 
     write_config(tmp_path, sqlite_url, users={"COMPTA": smtp_user("COMPTA")})
@@ -157,7 +160,8 @@ def test_apply_asks_for_yes(run, sqlite_url, tmp_path):
     result = run("apply", input="yes\n")
     assert result.exit_code == 0, result.output
     assert result.stdout == (expected_first_plan(sqlite_url) + PROMPT
-                             + "Apply complete: 1 added, 1 changed, 0 removed (history #1).\n")
+                             + "Apply complete: 1 added, 1 changed, 0 removed (history #1) "
+                             f"in {sqlite_url}.\n")
     assert users(sqlite_url)["COMPTA"]["mail_override"] == 1
 
     write_config(tmp_path, sqlite_url, users={"COMPTA": smtp_user("COMPTA", port=2525)})
@@ -165,7 +169,7 @@ def test_apply_asks_for_yes(run, sqlite_url, tmp_path):
     assert result.exit_code == 0, result.output
     assert PROMPT not in result.stdout
     assert result.stdout.endswith("Apply complete: 0 added, 1 changed, 0 removed "
-                                  "(history #2).\n")
+                                  f"(history #2) in {sqlite_url}.\n")
     assert users(sqlite_url)["COMPTA"]["smtp_port"] == 2525
 
     result = run("apply")  # nothing to do: no question asked
@@ -404,6 +408,7 @@ general:
 users:
   table: USAGER
   columns:
+    number: NO_USAGER
     code: CODE_USAGER
     name: NOM
     override: COURRIEL_SPECIFIQUE
@@ -500,7 +505,7 @@ def test_a_mapping_file_points_mailprov_at_other_table_names(run, sqlite_url, tm
     result = run("apply", "p.json")
     assert result.exit_code == 0, result.output
     assert result.stdout.endswith("Apply complete: 0 added, 0 changed, 1 removed "
-                                  "(history #2).\n")
+                                  f"(history #2) in {sqlite_url}.\n")
     rows = {r["CODE_USAGER"]: r for r in _read(sqlite_url, people)}
     assert (rows["COMPTA"]["COURRIEL_SPECIFIQUE"], rows["COMPTA"]["SMTP_USAGER"]) == (False, None)
     assert rows["COMPTA"]["SMTP_MOT_DE_PASSE"] == "pw-COMPTA"

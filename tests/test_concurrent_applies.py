@@ -57,9 +57,12 @@ PLANS: dict[str, dict[str, Any]] = {
 }
 OVERLAPPING = ({"compta-a", "compta-b", "compta-c"}, {"coord-port", "coord-off"})
 DISJOINT = {"dleclerc", "edemers-off", "two-users"}
-STALE_MESSAGE = (f"Error: the saved plan for target '{TARGET}' is stale: the general "
-                 "configuration or a user it changes was modified since it was planned. "
-                 "Nothing was changed; run `mailprov plan` again.\n")
+def stale_message(plan: api.Plan) -> str:
+    """A loser's refusal: it names the user its plan changes that another plan changed."""
+    where = ", ".join(c.address for c in plan.changes if c.user_code in ("COMPTA", "COORD"))
+    return (f"Error: the saved plan for target '{TARGET}' is stale: the database changed "
+            f"since it was planned: {where}. Nothing was changed; run `mailprov plan` "
+            "again.\n")
 
 
 # A `mailprov apply PLAN` process that loads everything first, then waits at a start gate,
@@ -124,7 +127,7 @@ def live_from_rows(general: dict[str, Any], users: dict[str, dict[str, Any]]) ->
             override = MailSettings(row["smtp_username"], row["from_address"],
                                     row["smtp_server"], row["smtp_port"],
                                     None if ssl is None else bool(ssl))
-        live_users[code] = LiveUser(code, row["name"], override)
+        live_users[code] = LiveUser(code, row["name"], override, row["user_no"])
     return LiveState(settings, live_users)
 
 
@@ -217,7 +220,7 @@ def test_eight_concurrent_applies(backend, first_applies, request, tmp_path):
     assert winners >= DISJOINT
     assert len(winners) == 5
     for name in losers:
-        assert outcomes[name][2] == STALE_MESSAGE
+        assert outcomes[name][2] == stale_message(plans[name])
         assert "Apply complete" not in outcomes[name][1]
     for name in winners:
         summary = plans[name].summary
@@ -242,12 +245,12 @@ def test_eight_concurrent_applies(backend, first_applies, request, tmp_path):
     expected = {code: dict(row) for code, row in start_users.items()}
     for name in order:
         live = live_from_rows(start_general[0], expected)
-        assert base_digest(live, [c.address for c in plans[name].changes]) == \
+        assert base_digest(live, plans[name].managed_users) == \
             plans[name].base_digest, name
         replay(expected, plans[name])
     final_live = live_from_rows(start_general[0], expected)
     for name in losers:
-        assert base_digest(final_live, [c.address for c in plans[name].changes]) != \
+        assert base_digest(final_live, plans[name].managed_users) != \
             plans[name].base_digest, name
 
     assert normalise(user_rows(url)) == normalise(expected)

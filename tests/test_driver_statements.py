@@ -14,10 +14,10 @@ from mailprov import api
 from mailprov.config.mapping_file import load_mapping
 from mailprov.db.connect import engine_for, parse_url
 from mailprov.db.driver import compile_statement
-from mailprov.db.read import read_user_states, read_users
+from mailprov.db.read import read_row_states, read_users
 from mailprov.db.tables import build_tables
 from mailprov.model import MailSettings
-from mailprov.plan.digest import user_state, user_state_from_row
+from mailprov.plan.digest import row_state_from_columns, user_state
 
 EXAMPLE_MAPPING = Path(__file__).resolve().parent.parent / "examples" / "mapping.yaml"
 
@@ -96,7 +96,7 @@ def test_state_from_a_row_is_the_state_of_its_model(row):
     if override:
         model = MailSettings(username, from_address, server, port,
                              None if ssl is None else bool(ssl))
-    assert user_state_from_row(*row) == user_state(model)
+    assert row_state_from_columns("COMPTA", *row) == ["COMPTA", user_state(model)]
 
 
 def test_the_one_statement_re_read_agrees_with_the_general_read(db_url):
@@ -111,13 +111,19 @@ def test_the_one_statement_re_read_agrees_with_the_general_read(db_url):
         with engine_for(parse_url(db_url)).begin() as conn:
             conn.execute(text("UPDATE app_user SET mail_override = 2, smtp_ssl = 2 "
                               "WHERE code = :code"), {"code": codes[3]})
-    wanted = [*codes[:5], codes[-1], "NOBODY"]
     with api.open_database(api.resolve_target(None, db_url)) as db, db.engine.connect() as conn:
-        fast = read_user_states(conn, db.tables, db.backend, wanted)
-        general = {code: user_state(user.override)
-                   for code, user in read_users(conn, db.tables, db.backend, wanted).items()}
+        users = read_users(conn, db.tables, db.backend)
+        number = {code: users[code].number for code in codes}
+        wanted = [*(number[c] for c in codes[:5]), number[codes[-1]], 999_999]
+        states = read_row_states(conn, db.tables, db.backend, wanted)
+        every = read_row_states(conn, db.tables, db.backend, None)
+        conn.rollback()
+    fast = {state[0]: state[1] for state in states.values()}
+    general = {code: user_state(user.override) for code, user in users.items()
+               if user.number in wanted}
     assert fast == general
-    assert set(fast) == set(wanted) - {"NOBODY"}
+    assert set(states) == set(wanted) - {999_999}
+    assert {n: every[n] for n in states} == states and len(every) == 30
     assert fast[codes[0]] == ["é-compta", "compta@exemple.ca", "relais", 2525, None]
     assert fast[codes[1]] == [None, None, "s", 25, False]
     assert fast[codes[2]] is None

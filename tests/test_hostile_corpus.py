@@ -62,6 +62,7 @@ class Expect:
     at_plan: bool = False  # valid offline; refused by plan (needs the database)
     by_name: bool = False  # plan with `-t maestro --db URL`, so the target's mapping is used
     warning: str | None = None
+    beside_plan: bool = False  # plan shows the plan of the other users, the problem beside it
 
 
 def bad(where: str, says: str, **kw: object) -> Expect:
@@ -70,6 +71,11 @@ def bad(where: str, says: str, **kw: object) -> Expect:
 
 def at_plan(says: str, where: str | None = None, **kw: object) -> Expect:
     return Expect(where=where, says=says, at_plan=True, **kw)  # type: ignore[arg-type]
+
+
+def unknown_user(says: str) -> Expect:
+    """A user code only the database can refuse: an error beside the plan of the rest."""
+    return Expect(where="7:3", says=says, at_plan=True, beside_plan=True)
 
 
 def valid(warning: str | None = None) -> Expect:
@@ -236,14 +242,12 @@ CASES: dict[str, Expect] = {
     "inject-default-target-escape.yaml": bad("2:17", "target '\\x1b]0;pwned\\x07\\u202eprod' "
                                                      "is not defined under `targets`"),
     # valid YAML and schema: only the database knows these codes do not exist
-    "inject-user-code-rlo.yaml": at_plan("inject-user-code-rlo.yaml:7:3: "
-                                         "users.\"COMPTA\\u202e\": no user 'COMPTA\\u202e' in "
-                                         "target"),
-    "lookalike-cyrillic-compta.yaml": at_plan("lookalike-cyrillic-compta.yaml:7:3: "
-                                              "users.\u0421OMPTA: no user '\u0421OMPTA' in "
-                                              "target"),
-    "lookalike-fullwidth-compta.yaml": at_plan("lookalike-fullwidth-compta.yaml:7:3: users."
-                                               "\uff23\uff2f\uff2d\uff30\uff34\uff21: no user"),
+    "inject-user-code-rlo.yaml": unknown_user("users.\"COMPTA\\u202e\": no user "
+                                              "'COMPTA\\u202e' in target"),
+    "lookalike-cyrillic-compta.yaml": unknown_user("users.\u0421OMPTA: no user '\u0421OMPTA' "
+                                                   "in target"),
+    "lookalike-fullwidth-compta.yaml": unknown_user(
+        "users.\uff23\uff2f\uff2d\uff30\uff34\uff21: no user"),
     # --- includes
     "include-cycle.yaml": bad("1:11", "include[0]: include cycle: include-cycle.yaml -> "
                                       "_inc/cycle-b.yaml -> include-cycle.yaml",
@@ -353,11 +357,12 @@ def assert_clean(result: Result, seconds: float) -> None:
     assert len(text) < 1_000_000, "the output must stay bounded"
 
 
-def assert_problem_block(result: Result, name: str, expect: Expect) -> None:
-    """Exit 1; stderr is the problem lines, then one summary line; nothing on stdout."""
+def assert_problem_block(result: Result, name: str, expect: Expect, stdout: str = "") -> None:
+    """Exit 1; stderr is the problem lines, then one summary line; nothing on stdout (or
+    the plan that is shown beside the problems)."""
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)
-    assert result.stdout == ""
+    assert result.stdout == stdout
     lines = result.stderr.splitlines()
     n = expect.problems
     assert lines[-1] == SUMMARY.format(n=n, s="s" if n != 1 else "")
@@ -409,7 +414,10 @@ def test_hostile_file(name: str, workspace: Workspace, monkeypatch: pytest.Monke
 
     planned, seconds = run(plan_args(name, workspace, expect))
     assert_clean(planned, seconds)
-    if expect.at_plan and expect.where is not None:
+    if expect.beside_plan:
+        assert planned.stdout.endswith("Plan: 0 to add, 1 to change, 0 to remove.\n")
+        assert_problem_block(planned, name, expect, stdout=planned.stdout)
+    elif expect.at_plan and expect.where is not None:
         assert_problem_block(planned, name, expect)  # a hostile mapping file
     elif expect.at_plan:
         assert_error_block(planned, expect.says)

@@ -107,7 +107,7 @@ def test_null_in_a_file_stores_the_value_empty(db_url, tmp_path):
         "address": "user.COMPTA", "action": "create", "before": None,
         "after": {"username": "compta@example.com", "from": None, "server": None, "port": 587,
                   "ssl": None},
-        "changed": ["username", "from", "server", "port", "ssl"]}]
+        "changed": ["username", "from", "server", "port", "ssl"], "number": 1}]
     api.apply(plan, target)
     assert not api.plan(config, target).changes
 

@@ -87,7 +87,7 @@ def test_users_without_a_code_or_a_name(run, db_url, tmp_path):
     assert result.stdout == (
         f"Target 'db' ({redact(db_url)}), edition standard.\n\n"
         "No existing override is left alone: the files list every user that has one.\n"
-        f"Warning: {LEFT_OUT}\n" + NO_CHANGES)
+        f"Warning: database: {LEFT_OUT}\n" + NO_CHANGES)
 
     result = run("import", "-o", "imported.yaml")
     assert (result.exit_code, result.stdout) == (0, "")
@@ -108,6 +108,20 @@ def test_users_without_a_code_or_a_name(run, db_url, tmp_path):
     result = run("apply", "--auto-approve")
     assert (result.exit_code, result.stderr) == (0, ""), result.output
     assert run("history").exit_code == 0
+
+    # prune: every user with a code is managed; the rows without one are left as they are
+    write_config(tmp_path, db_url, general={"client": "smtp", "smtp": SMTP},
+                 users={"KMORIN": smtp_user("KMORIN")}, prune=True)
+    assert run("plan", "--out", "prune.json").exit_code == 0
+    result = run("apply", "prune.json")
+    assert (result.exit_code, result.stderr) == (0, ""), result.output
+    assert result.stdout.endswith("Apply complete: 0 added, 0 changed, 1 removed "
+                                  f"(history #1) in {redact(db_url)}.\n")
+    with engine_for(db_url) as engine, engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT user_no, mail_override FROM app_user "
+                                    "ORDER BY user_no").all()
+    assert [(n, bool(o)) for n, o in rows] == [(1, False), (2, True), (3, True), (4, False),
+                                               (5, False)]
 
 
 RED = "RED\x1b[31m"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import create_mock_engine, select
@@ -34,19 +35,19 @@ URL = "mssql+pyodbc://mailprov@sqlhost/maestro?driver=ODBC+Driver+18+for+SQL+Ser
 SELECT_GENERAL = ("SELECT general_config.edition, general_config.mail_client, "
                   "general_config.smtp_server, general_config.smtp_port, "
                   "general_config.smtp_ssl FROM general_config")
-SELECT_USERS = ("SELECT app_user.code, app_user.name, app_user.mail_override, "
-                "app_user.smtp_username, app_user.from_address, app_user.smtp_server, "
-                "app_user.smtp_port, app_user.smtp_ssl FROM app_user")
+SELECT_USERS = ("SELECT app_user.code, app_user.name, app_user.user_no, "
+                "app_user.mail_override, app_user.smtp_username, app_user.from_address, "
+                "app_user.smtp_server, app_user.smtp_port, app_user.smtp_ssl FROM app_user")
 MSSQL = backend_for("mssql")
 CHANGES = (
     Change("general", "update", {"client": "outlook", "smtp": {"port": 25}},
            {"client": "smtp", "smtp": {"port": 587}}, ("client", "smtp.port")),
     Change("user.COMPTA", "create", None,
            {"username": "c", "from": "c@example.com", "server": "s", "port": 587, "ssl": True},
-           ("username", "from", "server", "port", "ssl")),
-    Change("user.COORD", "update", {"port": 25}, {"port": 587}, ("port",)),
+           ("username", "from", "server", "port", "ssl"), number=1),
+    Change("user.COORD", "update", {"port": 25}, {"port": 587}, ("port",), number=2),
     Change("user.PAIE", "delete", {"port": 25}, None,
-           ("username", "from", "server", "port", "ssl")),
+           ("username", "from", "server", "port", "ssl"), number=4),
 )
 
 
@@ -62,6 +63,8 @@ def recorded(fn, *args, stop: bool = True, **kwargs) -> list:
         seen.append(statement)
         if stop:
             raise Captured
+        rows = multiparams[0] if multiparams and isinstance(multiparams[0], list) else [None]
+        return SimpleNamespace(rowcount=len(rows))  # as many rows as asked: the check passes
 
     engine = create_mock_engine(URL, executor)
     assert engine.dialect.name == "mssql"
@@ -103,8 +106,8 @@ def test_writes_compile_for_sql_server_and_touch_only_the_changed_columns():
         # creations and removals write the same columns: one executemany for both
         "UPDATE app_user SET mail_override=:v_override, smtp_username=:v_username, "
         "from_address=:v_from, smtp_server=:v_server, smtp_port=:v_port, smtp_ssl=:v_ssl "
-        "WHERE app_user.code = :k_code",
-        "UPDATE app_user SET smtp_port=:v_port WHERE app_user.code = :k_code",
+        "WHERE app_user.user_no = :k_number",
+        "UPDATE app_user SET smtp_port=:v_port WHERE app_user.user_no = :k_number",
     ]
     plan = Plan("prod", URL, "standard", CHANGES, "sha256:0", "sha256:1", 0,
                 SafetyReport(0, 0, 30.0, 10, None))
@@ -129,8 +132,8 @@ def test_a_mapped_installation_compiles_with_its_schema_and_names():
         "[SMTP_PORT]=:SMTP_PORT WHERE dbo.[CONFIG_GENERALE].[NO_CONFIG] = :NO_CONFIG_1",
         "UPDATE dbo.[USAGER] SET [COURRIEL_SPECIFIQUE]=:v_override, [SMTP_USAGER]=:v_username, "
         "[ADRESSE_DE]=:v_from, [SMTP_SERVEUR]=:v_server, [SMTP_PORT]=:v_port, "
-        "[SMTP_SSL]=:v_ssl WHERE dbo.[USAGER].[CODE_USAGER] = :k_code",
-        "UPDATE dbo.[USAGER] SET [SMTP_PORT]=:v_port WHERE dbo.[USAGER].[CODE_USAGER] = :k_code",
+        "[SMTP_SSL]=:v_ssl WHERE dbo.[USAGER].[NO_USAGER] = :k_number",
+        "UPDATE dbo.[USAGER] SET [SMTP_PORT]=:v_port WHERE dbo.[USAGER].[NO_USAGER] = :k_number",
     ]
     assert not any("MOT_DE_PASSE" in s or "MDP" in s for s in statements)
     read = emitted(read_users, tables, MSSQL)[0]

@@ -30,7 +30,8 @@ from dbhelpers import (
 
 from mailprov import api
 from mailprov.db.history import changes_record
-from mailprov.errors import ConfigError, UnknownUserError
+from mailprov.errors import ConfigError, PlanFileError, UnknownUserError
+from mailprov.plan.format import PlanWarning
 from mailprov.render.text import render_text
 
 CLEARED = {"mail_override": 0, "smtp_username": None, "from_address": None,
@@ -157,9 +158,10 @@ def test_general_smtp_change_updates_every_inheriting_user(db_url, tmp_path):
     assert by_address[f"user.{renamed}"].follows_general is False
     assert plan.safety.counted_changes == 2  # the general change, and the renamed user
     assert plan.unmanaged_overrides == 1
-    assert plan.warnings == (
+    assert plan.warnings == (PlanWarning(
+        "unlisted-overrides-keep-old-smtp", "general",
         "1 override(s) on users not listed in the files use the old general SMTP settings "
-        "and will keep them: list those users, or set `prune: true`",)
+        "and will keep them: list those users, or set `prune: true`"),)
     assert plan.to_json()["changes"][1]["follows_general"] is True
     assert "follows_general" not in plan.to_json()["changes"][3]
 
@@ -226,7 +228,7 @@ def test_cloud_edition_rules_checked_against_the_live_database(sqlite_url, tmp_p
     assert dump(sqlite_url) == before
 
 
-def test_unknown_user_is_an_error_with_suggestions(sqlite_url, tmp_path):
+def test_unknown_users_are_errors_beside_the_plan_of_the_others(sqlite_url, tmp_path):
     codes = sandbox(sqlite_url, users=25)
     assert codes[0] == "COMPTA"
     before = dump(sqlite_url)
@@ -236,20 +238,28 @@ def test_unknown_user_is_an_error_with_suggestions(sqlite_url, tmp_path):
         "NOBODYATALL": smtp_user("NOBODYATALL"),
         codes[1]: smtp_user(codes[1]),
     })
-    with pytest.raises(UnknownUserError) as caught:
-        plan_file(config)
-    error = caught.value
-    assert error.exit_code == 1
-    lines = error.message.splitlines()
+    plan, target = plan_file(config)
+    # the users that exist are planned; the others are errors beside the plan
+    assert [c.address for c in plan.changes] == ["general", f"user.{codes[1]}"]
+    lines = [p.format() for p in plan.errors]
     assert len(lines) == 3
+    assert {p.code for p in plan.errors} == {"unknown-user"}
     tail = " mailprov configures existing maestro* users; it never creates them"
     assert lines[0].endswith(f"users.COMPTAA: no user 'COMPTAA' in target 'db'; did you mean "
                              f"COMPTA?{tail}")
-    assert lines[1].endswith(f"users.NOBODYATALL: no user 'NOBODYATALL' in target 'db'.{tail}")
-    assert lines[2].endswith(f"no user '{codes[6].lower()}' in target 'db'; did you mean "
+    assert lines[1].endswith(f"no user '{codes[6].lower()}' in target 'db'; did you mean "
                              f"{codes[6]}?{tail}")
+    assert lines[2].endswith(f"users.NOBODYATALL: no user 'NOBODYATALL' in target 'db'.{tail}")
     assert all(line.startswith("mailprov.yaml:") or "/mailprov.yaml:" in line
-               for line in lines)
+               for line in lines)  # sorted by place, like every configuration error
+    # such a plan is never applied, nor saved for later
+    with pytest.raises(UnknownUserError) as caught:
+        api.apply(plan, target)
+    assert caught.value.exit_code == 1
+    assert caught.value.message.splitlines() == lines
+    with pytest.raises(PlanFileError):
+        api.save_plan(plan, tmp_path / "p.json")
+    assert not (tmp_path / "p.json").exists()
     assert dump(sqlite_url) == before
 
 

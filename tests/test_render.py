@@ -26,7 +26,8 @@ GENERAL = Change("general", "update",
                  ("smtp.server", "smtp.port", "smtp.ssl"))
 CREATE = Change("user.COMPTA", "create", None,
                 {"username": "c@example.com", "from": "c@example.com", "server": "new",
-                 "port": 587, "ssl": True}, ("username", "from", "server", "port", "ssl"))
+                 "port": 587, "ssl": True}, ("username", "from", "server", "port", "ssl"),
+                number=1)
 DELETE = Change("user.OLD", "delete",
                 {"username": "o@example.com", "from": None, "server": "old", "port": 25,
                  "ssl": False}, None, ("username", "from", "server", "port", "ssl"))
@@ -129,7 +130,7 @@ def test_markdown_stays_under_the_comment_limit_for_huge_plans():
 def test_json_has_the_contract_keys_and_is_deterministic():
     plan = _plan([GENERAL, CREATE])
     data = json.loads(plan.dumps())
-    assert data["format_version"] == "1.0"
+    assert data["format_version"] == "1.1"
     assert data["changes_present"] is True
     assert data["summary"] == {"create": 1, "update": 1, "delete": 0}
     assert [c["address"] for c in data["changes"]] == ["general", "user.COMPTA"]

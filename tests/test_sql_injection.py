@@ -159,7 +159,8 @@ STRING_METHODS = {"format", "join", "strip", "lower", "upper", "replace"}
 # Formatted SQL that is allowed, by file: the values are numbers or constants mailprov computes.
 ALLOWED = {
     ("db/backends/postgresql.py", "f\"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'\""),
-    ("db/backends/mysql.py", 'f"SET SESSION innodb_lock_wait_timeout = {max(1, int(seconds))}"'),
+    ("db/backends/mysql.py",
+     'f"SET SESSION innodb_lock_wait_timeout = {int(self.lock_wait(seconds))}"'),
     ("db/backends/mssql.py", 'f"SET LOCK_TIMEOUT {int(seconds * 1000)}"'),
 }
 

@@ -1,7 +1,14 @@
-"""The apply sequence, in one place: lock, re-read, digest check, writes, history.
+"""The apply sequence, in one place: lock, re-read, checks, writes, history.
 
-All of it happens in one transaction: either the whole plan is written and recorded,
-or nothing is.
+All of it happens in one transaction that holds the target's lock (the general row,
+locked for update) and a row lock on every user row it compares: either the whole
+plan is written and recorded, or nothing is. Two ways in:
+
+- `apply_plan`: a saved plan, applied exactly, to the database it was made from, and
+  only if no row its configuration manages changed since (the base digest);
+- `apply_config`: the files, planned again under the lock (as Terraform refreshes
+  under its state lock), so that applies that queue on the lock each start from what
+  the previous one left.
 """
 
 from __future__ import annotations
@@ -9,8 +16,10 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
@@ -19,17 +28,30 @@ from mailprov.config.gitinfo import git_commit
 from mailprov.db.connect import translate_errors
 from mailprov.db.database import Database
 from mailprov.db.history import HistoryEntry, record_history
-from mailprov.db.read import read_general, read_user_states
+from mailprov.db.read import database_id, read_general, read_live_state, read_row_states
 from mailprov.db.write import write_changes
-from mailprov.errors import LockError, SafetyError, StalePlanError
-from mailprov.plan.digest import MISSING, digest_rows, general_state
-from mailprov.plan.format import Plan
+from mailprov.errors import (
+    LockError,
+    SafetyError,
+    StalePlanError,
+    UnknownUserError,
+    WrongDatabaseError,
+)
+from mailprov.plan.digest import MISSING, states_digest
+from mailprov.plan.format import GENERAL, Plan
+
+if TYPE_CHECKING:
+    from mailprov.model import LiveState
 
 
 @dataclass(frozen=True)
 class ApplyResult:
+    """The plan that was applied (for `apply_config`, the one made under the lock), the
+    database written (its redacted URL) and the history row recorded (None: no change)."""
+
     plan: Plan
     history_id: int | None
+    database_url: str = ""
 
 
 def check_safety(plan: Plan, force: bool) -> None:
@@ -41,66 +63,151 @@ def check_safety(plan: Plan, force: bool) -> None:
         )
 
 
-def history_entry(plan: Plan, config_dir: str | None) -> HistoryEntry:
+def history_entry(plan: Plan, commit: str | None) -> HistoryEntry:
     """Who applies, from where, and from which commit: never a secret."""
-    return HistoryEntry(
-        target=plan.target,
-        os_user=_os_user(),
-        host=socket.gethostname(),
-        config_digest=plan.config_digest,
-        git_commit=git_commit(config_dir or os.getcwd()),
-    )
+    return HistoryEntry(target=plan.target, os_user=_os_user(), host=socket.gethostname(),
+                        config_digest=plan.config_digest, git_commit=commit)
 
 
-def apply_plan(plan: Plan, db: Database, *, force: bool = False, lock_timeout: float = 10.0,
-               config_dir: str | None = None,
-               before_commit: Callable[[Connection], None] | None = None) -> ApplyResult:
-    """Apply `plan` to `db` atomically and record it; an empty plan records nothing.
-
-    Raises SafetyError (thresholds), LockError (another apply holds the lock past
-    `lock_timeout`), StalePlanError (rows changed since the plan). `before_commit` is
-    a hook for fault-injection tests.
-    """
-    check_safety(plan, force)
-    if not plan.changes:
-        return ApplyResult(plan, None)
-    entry = history_entry(plan, config_dir)
-    backend, tables = db.backend, db.tables
+@contextmanager
+def _locked(db: Database, target: str, lock_timeout: float) -> Iterator[Connection]:
+    """A write transaction with the lock wait bounded; a lock wait that runs out is a
+    LockError saying how long it really waited."""
+    backend = db.backend
     with translate_errors(db.url, "applying to"):
-        backend.prepare_history(db.engine, tables)
+        backend.prepare_history(db.engine, db.tables)
         try:
             with db.engine.connect() as conn:
                 conn.execution_options(mailprov_write=True)
                 with conn.begin():
                     backend.set_lock_timeout(conn, lock_timeout)
-                    _check_base(conn, db, plan)
-                    write_changes(conn, tables, backend, plan.changes)
-                    backend.create_history(conn, tables)
-                    history_id = record_history(conn, tables, backend, plan, entry)
-                    if before_commit is not None:
-                        before_commit(conn)
+                    yield conn
         except DBAPIError as exc:
             if backend.is_lock_error(exc):
                 raise LockError(
-                    f"another apply holds the lock on target '{plan.target}' (waited "
-                    f"{lock_timeout:g} s). Nothing was changed; try again when it has "
-                    "finished.") from None
+                    f"another apply holds the lock on target '{target}' (waited "
+                    f"{backend.lock_wait(lock_timeout):g} s). Nothing was changed; try "
+                    "again when it has finished.") from None
             raise
-    return ApplyResult(plan, history_id)
+
+
+def _write(conn: Connection, db: Database, plan: Plan, entry: HistoryEntry,
+           before_commit: Callable[[Connection], None] | None) -> int:
+    write_changes(conn, db.tables, db.backend, plan.changes)
+    db.backend.create_history(conn, db.tables)
+    history_id = record_history(conn, db.tables, db.backend, plan, entry)
+    if before_commit is not None:
+        before_commit(conn)
+    return history_id
+
+
+def apply_plan(plan: Plan, db: Database, *, force: bool = False, lock_timeout: float = 10.0,
+               commit: str | None = None,
+               before_commit: Callable[[Connection], None] | None = None) -> ApplyResult:
+    """Apply a saved plan to `db` atomically and record it; an empty plan records nothing.
+
+    Raises SafetyError (thresholds), LockError (another apply holds the lock past
+    `lock_timeout`), WrongDatabaseError (`db` is not the database the plan was made
+    from), StalePlanError (rows it manages changed since). `before_commit` is a hook
+    for fault-injection tests.
+    """
+    check_safety(plan, force)
+    url = db.display_url
+    if not plan.changes:
+        return ApplyResult(plan, None, url)
+    entry = history_entry(plan, commit or plan.git_commit)
+    with _locked(db, plan.target, lock_timeout) as conn:
+        _check_database(conn, db, plan)
+        _check_base(conn, db, plan)
+        history_id = _write(conn, db, plan, entry, before_commit)
+    return ApplyResult(plan, history_id, url)
+
+
+def apply_config(build: Callable[[LiveState], Plan], db: Database, target: str, *,
+                 approved: Plan | None = None, show: Callable[[Plan], None] | None = None,
+                 force: bool = False, lock_timeout: float = 10.0,
+                 config_dir: str | None = None,
+                 before_commit: Callable[[Connection], None] | None = None) -> ApplyResult:
+    """Plan `config` under the target's lock and apply that plan.
+
+    `build(live)` makes the plan from the live state read under the lock. `approved` is
+    the plan a person said yes to before the lock was taken: if the database changed
+    since, so that the plan differs, nothing is written (StalePlanError, saying so).
+    `show` is called with the plan before it is written (to print it).
+    """
+    url = db.display_url
+    commit = git_commit(config_dir or os.getcwd())
+    with _locked(db, target, lock_timeout) as conn:
+        live = read_live_state(conn, db.tables, db.backend, for_update=True)
+        plan = build(live)
+        if plan.errors:
+            raise UnknownUserError("\n".join(p.format() for p in plan.errors))
+        if approved is not None and _changes(approved) != _changes(plan):
+            raise StalePlanError(
+                f"target '{plan.target}' changed while you were reviewing the plan: what "
+                "you approved is no longer what apply would do. Nothing was changed; run "
+                "`mailprov apply` again to see the new plan.")
+        if show is not None:
+            show(plan)
+        check_safety(plan, force)
+        if not plan.changes:
+            return ApplyResult(plan, None, url)
+        _check_base(conn, db, plan)  # row-locks the managed rows: nobody edited them since
+        history_id = _write(conn, db, plan, history_entry(plan, commit), before_commit)
+    return ApplyResult(plan, history_id, url)
+
+
+def _changes(plan: Plan) -> list[dict[str, Any]]:
+    return [change.to_json() for change in plan.changes]
+
+
+def _check_database(conn: Connection, db: Database, plan: Plan) -> None:
+    """A saved plan applies only to the database it was made from: the same identity
+    (what the server says, which a copy does not share), or, where a backend has no
+    identity, the same URL."""
+    current = database_id(conn, db.tables, db.backend)
+    url = db.display_url
+    if plan.database_id is None and current is None:
+        same = url == plan.target_url
+    else:
+        same = current == plan.database_id
+    if not same:
+        raise WrongDatabaseError(
+            f"the plan was made for target '{plan.target}', database {plan.target_url} "
+            f"({plan.database_id or 'no identity'}), but {url} is another database "
+            f"({current or 'no identity'}). Nothing was changed; plan against this "
+            "database instead.")
 
 
 def _check_base(conn: Connection, db: Database, plan: Plan) -> None:
-    """Lock the general row, re-read the rows the plan changes, and refuse the plan
-    if their digest is no longer the one it was computed from."""
+    """Lock the general row and every managed user row, and refuse the plan if their
+    digest is no longer the one it was computed from."""
     general = read_general(conn, db.tables, db.backend, for_update=True)
-    users = [(c.address, c.user_code) for c in plan.changes if c.user_code is not None]
-    live = read_user_states(conn, db.tables, db.backend, [code for _, code in users])
-    states = [(address, live.get(code, MISSING)) for address, code in users]
-    if digest_rows(general_state(general), states) != plan.base_digest:
-        raise StalePlanError(
-            f"the saved plan for target '{plan.target}' is stale: the general "
-            "configuration or a user it changes was modified since it was planned. "
-            "Nothing was changed; run `mailprov plan` again.")
+    managed = None if plan.managed_users is None else list(plan.managed_users)
+    states = read_row_states(conn, db.tables, db.backend, managed)
+    if states_digest(general, states, managed) == plan.base_digest:
+        return
+    raise StalePlanError(_stale_message(plan, general.as_dict(), states))
+
+
+def _stale_message(plan: Plan, general: dict[str, Any], states: dict[int, Any]) -> str:
+    """Say what changed since the plan, as far as the plan's own `before` values tell."""
+    changed = []
+    for change in plan.changes:
+        if change.address == GENERAL:
+            if change.before != general:
+                changed.append("general")
+            continue
+        state = states.get(change.number, MISSING) if change.number is not None else MISSING
+        before = None if change.before is None else list(change.before.values())
+        if state == MISSING:
+            changed.append(f"{change.address} (no longer in the database)")
+        elif state[1] != before or state[0] != change.user_code:
+            changed.append(change.address)
+    where = (": " + ", ".join(changed[:10]) + (" ..." if len(changed) > 10 else "")
+             if changed else " (the general configuration, or a user its files manage)")
+    return (f"the saved plan for target '{plan.target}' is stale: the database changed "
+            f"since it was planned{where}. Nothing was changed; run `mailprov plan` again.")
 
 
 def _os_user() -> str:

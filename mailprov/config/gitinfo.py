@@ -54,8 +54,27 @@ def _from_files(folder: Path) -> str | None:
     return None  # a branch with no commit yet
 
 
-def git_commit(folder: str) -> str | None:
-    """The HEAD commit when `folder` is inside a git work tree, else None."""
+def git_commit(folder: str, *, mark_dirty: bool = True) -> str | None:
+    """The HEAD commit when `folder` is inside a git work tree, else None; with
+    `+dirty` appended, as `git describe --dirty` does, when tracked files have
+    uncommitted changes (what was applied is then not exactly that commit)."""
+    commit = _head(folder)
+    if commit and mark_dirty and _dirty(folder):
+        return commit + "+dirty"
+    return commit
+
+
+def _dirty(folder: str) -> bool:
+    try:
+        out = subprocess.run(["git", "-C", folder, "status", "--porcelain",
+                              "--untracked-files=no"], capture_output=True, text=True,
+                             timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode == 0 and bool(out.stdout.strip())
+
+
+def _head(folder: str) -> str | None:
     try:
         return _from_files(Path(folder).resolve())
     except (OSError, ValueError, UnicodeDecodeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -48,9 +49,9 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def add(self, file: str, path: tuple[Any, ...], message: str, *, key: bool = False,
-            severity: str = "error") -> None:
-        self.problems.append(self.config.problem(file, path, message, key=key,
-                                                 severity=severity))
+            severity: str = "error", code: str = "") -> None:
+        problem = self.config.problem(file, path, message, key=key, severity=severity)
+        self.problems.append(replace(problem, code=code) if code else problem)
 
     def setting(self, dotted: str, message: str, severity: str = "error") -> None:
         self.add(self.config.origin(dotted), split_setting(dotted), message, severity=severity)
@@ -144,18 +145,23 @@ def edition_problems(config: Config, edition: str, target: str) -> list[Problem]
     return check.problems
 
 
-def _trap_messages(server: str | None, port: int | None, ssl: bool | None) -> list[str]:
+def _trap_messages(server: str | None, port: int | None, ssl: bool | None
+                   ) -> list[tuple[str, str]]:
+    """(code, message) of the traps these settings fall into; codes are stable."""
     messages = []
     if port == 465 and ssl:
-        messages.append("port 465 with `ssl: true`: maestro* (.NET) speaks STARTTLS only and "
-                        "hangs until timeout on an implicit-TLS port; use port 587")
+        messages.append(("smtp-465-starttls",
+                         "port 465 with `ssl: true`: maestro* (.NET) speaks STARTTLS only and "
+                         "hangs until timeout on an implicit-TLS port; use port 587"))
     if port == 25 and ssl:
-        messages.append("port 25 with `ssl: true`: most servers offer STARTTLS for "
-                        "submission on port 587, and many networks block port 25; use 587")
+        messages.append(("smtp-25-ssl",
+                         "port 25 with `ssl: true`: most servers offer STARTTLS for "
+                         "submission on port 587, and many networks block port 25; use 587"))
     if server and server.lower() in OFFICE365_HOSTS:
-        messages.append(f"{server}: Microsoft turns SMTP AUTH with passwords off by default "
-                        "for existing tenants at the end of December 2026; check that the "
-                        "tenant allows it, or plan a relay")
+        messages.append(("office365-basic-auth-retirement",
+                         f"{server}: Microsoft turns SMTP AUTH with passwords off by default "
+                         "for existing tenants at the end of December 2026; check that the "
+                         "tenant allows it, or plan a relay"))
     return messages
 
 
@@ -164,23 +170,24 @@ def _traps(check: _Checker) -> None:
     config = check.config
     smtp = config.general.smtp
     general_messages = _trap_messages(smtp.server, smtp.port, smtp.ssl)
-    for message in general_messages:
-        check.setting("general.smtp", message, severity="warning")
-    seen: dict[str, list[tuple[str, str]]] = {}
+    for trap, message in general_messages:
+        check.add(config.origin("general.smtp"), ("general", "smtp"), message,
+                  severity="warning", code=trap)
+    seen: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for code, user in config.users.items():
         override = user.override
         if override is None or not _sets_own_connection(override):
             continue
         effective = (override.server or smtp.server, override.port or smtp.port,
                      override.ssl if override.ssl is not None else smtp.ssl)
-        for message in _trap_messages(*effective):
-            if message not in general_messages:  # inherited: already warned at general.smtp
-                seen.setdefault(message, []).append((user.source.file, code))
-    for message, places in seen.items():
+        for found in _trap_messages(*effective):
+            if found not in general_messages:  # inherited: already warned at general.smtp
+                seen.setdefault(found, []).append((user.source.file, code))
+    for (trap, message), places in seen.items():
         file, code = places[0]
         others = len(places) - 1
         more = f" (and {others} other user{'s' if others > 1 else ''})" if others else ""
-        check.add(file, ("users", code, "smtp"), message + more, severity="warning")
+        check.add(file, ("users", code, "smtp"), message + more, severity="warning", code=trap)
 
 
 def _sets_own_connection(override: DesiredOverride) -> bool:

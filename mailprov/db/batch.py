@@ -19,7 +19,7 @@ WRITE_ORDER = ("override", *OVERRIDE_FIELDS)
 
 @dataclass(frozen=True)
 class Batch:
-    """User rows that write the same columns, as `(value..., code)` in `fields` order."""
+    """User rows that write the same columns, as `(value..., number)` in `fields` order."""
 
     fields: tuple[str, ...]
     rows: list[tuple[Any, ...]]
@@ -27,11 +27,18 @@ class Batch:
     @property
     def names(self) -> list[str]:
         """Bind parameter names, in row order."""
-        return [*(f"v_{f}" for f in self.fields), "k_code"]
+        return [*(f"v_{f}" for f in self.fields), KEY]
+
+
+# the last value of a batch row: the user's number, the primary key. Rows are written by
+# it, never by code: on MySQL/MariaDB's default collations `code = 'COMPTA'` also matches
+# `compta` and `COMPTA `.
+KEY = "k_number"
 
 
 def update_statement(tables: Tables, batch: Batch, given: Callable[[str], Any]) -> Update:
-    """UPDATE users SET <fields> WHERE code = ...; `given(name)` is each value's expression."""
+    """UPDATE users SET <fields> WHERE number = ...; `given(name)` is each value's
+    expression."""
     return (update(tables.users)
-            .where(tables.ucol("code") == given("k_code"))
+            .where(tables.ucol("number") == given(KEY))
             .values({tables.ucol(f): given(f"v_{f}") for f in batch.fields}))

@@ -37,6 +37,11 @@ class Database:
     backend: Backend
     timeouts: Timeouts = field(default_factory=Timeouts)
 
+    @property
+    def display_url(self) -> str:
+        """The URL without its password: safe to print, log and save."""
+        return redact(self.url)
+
     def connect(self) -> Connection:
         with self.errors("connecting to"):
             return self.engine.connect()
@@ -63,12 +68,15 @@ class Database:
 
 
 def open_database(name: str, url_text: str, mapping: DbMapping, *,
-                  lock_timeout: float = 10.0, read_only: bool = False) -> Database:
+                  lock_timeout: float = 10.0, read_only: bool = False,
+                  create: bool = True) -> Database:
     """An engine for the target `name` at `url_text`, whose tables `mapping` names.
 
-    `read_only` (plan, import, explain, history): a SQLite file is opened read-only and
-    must exist (rather than be created empty), and the server sessions of the other
-    databases wait for no lock, so their answers are bounded by the answer timeout alone.
+    `read_only` (plan, import, explain, history): a SQLite file is opened read-only, and
+    the server sessions of the other databases wait for no lock, so their answers are
+    bounded by the answer timeout alone. A missing SQLite file is created only when
+    `create` and not `read_only` (sandbox); otherwise it is an error saying so, rather
+    than an empty file and a missing table.
     """
     from mailprov.secrets import get_db_password
 
@@ -78,26 +86,40 @@ def open_database(name: str, url_text: str, mapping: DbMapping, *,
         if password:
             url = url.set(password=password)
     engine_url = url
-    if read_only and url.get_backend_name() == "sqlite":
-        engine_url = _sqlite_read_only(url)
+    if url.get_backend_name() == "sqlite" and (read_only or not create):
+        _sqlite_file_exists(url)
+        if read_only:
+            engine_url = _sqlite_read_only(url)
     timeouts = timeouts_from_env(0.0 if read_only else lock_timeout)
     engine = engine_for(engine_url, lock_timeout=lock_timeout, timeouts=timeouts)
     return Database(name, url, engine, build_tables(mapping),
                     backend_for(url.get_backend_name()), timeouts)
 
 
-def _sqlite_read_only(url: URL) -> URL:
-    """The URL of a SQLite file opened read-only (`mode=ro`): pysqlite would create a
-    missing file, empty, and the error would then be a missing table."""
+def _plain_sqlite_file(url: URL) -> str | None:
+    """The file of a SQLite URL, or None in memory or for a URI the user wrote."""
     path = url.database
     if not path or path == ":memory:" or path.startswith("file:") or url.query:
-        return url  # in memory, or a URI the user wrote: taken as it is
-    if not os.path.isfile(path):
+        return None
+    return path
+
+
+def _sqlite_file_exists(url: URL) -> None:
+    """pysqlite creates a missing file, empty: the error would then be a missing table."""
+    path = _plain_sqlite_file(url)
+    if path is not None and not os.path.isfile(path):
         raise DatabaseError(_(
             "the SQLite database {url} does not exist (no file {path}): check the path "
             "(in a configuration file it is relative to the file's folder), or create a "
             "test database with `mailprov sandbox URL`").format(url=redact(url),
                                                                  path=os.path.abspath(path)))
+
+
+def _sqlite_read_only(url: URL) -> URL:
+    """The URL of a SQLite file opened read-only (`mode=ro`)."""
+    path = _plain_sqlite_file(url)
+    if path is None:
+        return url  # in memory, or a URI the user wrote: taken as it is
     return url.set(database="file:" + quote(os.path.abspath(path)),
                    query={"mode": "ro", "uri": "true"})
 

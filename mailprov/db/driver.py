@@ -80,8 +80,9 @@ def execute(conn: Connection, statement: DriverStatement, row: Sequence[Any]
 
 
 def executemany(conn: Connection, statement: DriverStatement,
-                rows: Sequence[tuple[Any, ...]]) -> None:
+                rows: Sequence[tuple[Any, ...]]) -> int:
     """Run the statement for every row in one driver call (one round trip where the
-    driver pipelines or batches, in-process for SQLite)."""
-    if rows:
-        conn.exec_driver_sql(statement.sql, statement.rows(rows))
+    driver pipelines or batches, in-process for SQLite); returns the rows touched."""
+    if not rows:
+        return 0
+    return conn.exec_driver_sql(statement.sql, statement.rows(rows)).rowcount

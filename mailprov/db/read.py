@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, func, inspect, select
+from sqlalchemy import Connection, bindparam, inspect, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from mailprov.db.driver import compile_statement, execute
@@ -18,8 +20,8 @@ if TYPE_CHECKING:
     from mailprov.db.backends import Backend
 
 # What plan reads of a user, and what apply's re-check fingerprints (mailprov.plan.digest).
-USER_FIELDS = ("code", "name", "override", *OVERRIDE_FIELDS)
-STATE_FIELDS = ("code", "override", *OVERRIDE_FIELDS)
+USER_FIELDS = ("code", "name", "number", "override", *OVERRIDE_FIELDS)
+STATE_FIELDS = ("number", "code", "override", *OVERRIDE_FIELDS)
 GENERAL_FIELDS = ("edition", "client", "server", "port", "ssl")
 
 
@@ -68,8 +70,8 @@ def _general_query(tables: Tables, backend: Backend, for_update: bool) -> Any:
 
 def user_from_row(row: Iterable[Any]) -> LiveUser:
     """A LiveUser from the columns of USER_FIELDS, in that order."""
-    code, name, override, *values = row
-    return LiveUser(code, name, MailSettings.from_stored(values) if override else None)
+    code, name, number, override, *values = row
+    return LiveUser(code, name, MailSettings.from_stored(values) if override else None, number)
 
 
 def read_users(conn: Connection, tables: Tables, backend: Backend,
@@ -82,29 +84,39 @@ def read_users(conn: Connection, tables: Tables, backend: Backend,
     if codes is None:
         return _by_code(run_query(conn, tables, backend, query).all())
     users: dict[str, LiveUser] = {}
-    for where in backend.codes_filter(tables, list(codes)):
+    for where in backend.in_filter(tables.ucol("code"), list(codes)):
         rows = run_query(conn, tables, backend, query.where(where)).all()
         users.update((row[0], user_from_row(row)) for row in rows)
     return users
 
 
-def read_user_states(conn: Connection, tables: Tables, backend: Backend, codes: list[str]
-                     ) -> dict[str, list[Any] | None]:
-    """The fingerprinted state of the users `codes`, for apply's re-check."""
-    return backend.read_user_states(conn, tables, codes)
+def read_row_states(conn: Connection, tables: Tables, backend: Backend,
+                    numbers: list[int] | None) -> dict[int, list[Any]]:
+    """The fingerprinted state of the user rows `numbers` (None: all), row-locked, for
+    apply's re-check."""
+    return backend.read_row_states(conn, tables, numbers)
 
 
-def read_live_state(conn: Connection, tables: Tables, backend: Backend) -> LiveState:
-    """General row and every user: two queries, whatever the user count (and one more,
-    with a look at the table's key, only when rows have no user code)."""
-    general = read_general(conn, tables, backend)
+def database_id(conn: Connection, tables: Tables, backend: Backend) -> str | None:
+    """A fingerprint of what identifies the database itself (Backend.identity), or None
+    when the backend knows nothing better than the URL."""
+    parts = backend.identity(conn, tables)
+    if not parts:
+        return None
+    text = json.dumps([backend.name, *parts], default=str, separators=(",", ":"))
+    return "db:" + hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def read_live_state(conn: Connection, tables: Tables, backend: Backend, *,
+                    for_update: bool = False) -> LiveState:
+    """General row (locked when asked), every user and the database's identity: three
+    queries, whatever the user count."""
+    general = read_general(conn, tables, backend, for_update=for_update)
     query = select(*(tables.ucol(f) for f in USER_FIELDS))
     rows = run_query(conn, tables, backend, query).all()
-    users = _by_code(rows)
-    warnings: tuple[str, ...] = ()
-    if any(row[0] is None for row in rows):
-        warnings = (_codeless_rows_warning(conn, tables, backend),)
-    return LiveState(general, users, warnings)
+    codeless = [row[2] for row in rows if row[0] is None]
+    warnings = (_codeless_rows_warning(tables, codeless),) if codeless else ()
+    return LiveState(general, _by_code(rows), database_id(conn, tables, backend), warnings)
 
 
 def _by_code(rows: Iterable[Any]) -> dict[str, LiveUser]:
@@ -113,42 +125,22 @@ def _by_code(rows: Iterable[Any]) -> dict[str, LiveUser]:
     return {row[0]: user_from_row(row) for row in rows if row[0] is not None}
 
 
-def _codeless_rows_warning(conn: Connection, tables: Tables, backend: Backend) -> str:
-    """Name the rows without a user code by the table's primary key (the user number in
-    maestro*; the mapping does not name it): looked up only when such rows exist."""
-    from sqlalchemy import column, table
-
-    users, m = tables.users, tables.mapping
-    code_column = m.user_columns["code"]
-    keys: list[Any] = []
-    key_name = ""
+def _codeless_rows_warning(tables: Tables, numbers: list[Any]) -> str:
+    """Name the rows without a user code by their user number."""
     try:
-        pk = inspect(conn).get_pk_constraint(users.name, schema=m.schema)
-        if len(pk.get("constrained_columns") or []) == 1:
-            key_name = pk["constrained_columns"][0]
-            bare = table(users.name, column(key_name), column(code_column), schema=m.schema)
-            keys = list(conn.execute(
-                select(bare.c[key_name]).where(bare.c[code_column].is_(None))
-                .order_by(bare.c[key_name]).limit(11)).scalars())
-    except SQLAlchemyError:
-        if conn.in_transaction():
-            conn.rollback()  # the state is read already; PostgreSQL needs a fresh transaction
-    if not keys:
-        count = conn.execute(select(func.count()).select_from(users)
-                             .where(tables.ucol("code").is_(None))).scalar() or 0
-        return ngettext(
-            "{count} row of table {table} has no user code: mailprov leaves it alone (the "
-            "files name users by their code); give it a code in maestro*",
-            "{count} rows of table {table} have no user code: mailprov leaves them alone "
-            "(the files name users by their code); give them a code in maestro*",
-            count).format(count=count, table=users.name)
-    shown = ", ".join(_shown(k) for k in keys[:10]) + (_(" and more") if len(keys) > 10 else "")
+        numbers = sorted(numbers)
+    except TypeError:  # a mapped key of mixed types
+        numbers = sorted(numbers, key=str)
+    shown = ", ".join(_shown(n) for n in numbers[:10])
+    if len(numbers) > 10:
+        shown += _(" and {count} more").format(count=len(numbers) - 10)
     return ngettext(
-        "user number {keys} ({table}.{column}) has no user code: mailprov leaves it alone "
-        "(the files name users by their code); give it a code in maestro*",
-        "users number {keys} ({table}.{column}) have no user code: mailprov leaves them "
+        "user number {numbers} ({table}.{column}) has no user code: mailprov leaves it "
+        "alone (the files name users by their code); give it a code in maestro*",
+        "users number {numbers} ({table}.{column}) have no user code: mailprov leaves them "
         "alone (the files name users by their code); give them a code in maestro*",
-        len(keys)).format(keys=shown, table=users.name, column=key_name)
+        len(numbers)).format(numbers=shown, table=tables.users.name,
+                             column=tables.mapping.user_columns["number"])
 
 
 def _shown(value: Any) -> str:
@@ -192,8 +184,6 @@ def diagnose_schema(conn: Connection, tables: Tables) -> str | None:
             present = {c["name"].lower() for c in inspector.get_columns(table.name,
                                                                          schema=m.schema)}
             for column in table.columns:
-                if column.name == "user_no":
-                    continue
                 if column.name.lower() not in present:
                     return (f"column '{column.name}' does not exist in table '{table.name}'"
                             f"{where}: fix the mapping file's columns")

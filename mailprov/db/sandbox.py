@@ -103,7 +103,7 @@ def create_sandbox(engine: Engine, tables: Tables, *, users: int, edition: str,
             g["ssl"]: False,
         }))
         u = tables.mapping.user_columns
-        rows = [{"user_no": s.user_no, u["code"]: s.code, u["name"]: s.name,
+        rows = [{u["number"]: s.user_no, u["code"]: s.code, u["name"]: s.name,
                  u["override"]: False} for s in sample]
         for start in range(0, len(rows), 1000):
             conn.execute(insert(tables.users), rows[start:start + 1000])

@@ -90,7 +90,7 @@ def _build_tables(mapping: DbMapping, key: str) -> Tables:
     u = mapping.user_columns
     users = Table(
         mapping.users_table, metadata,
-        Column("user_no", Integer(), primary_key=True, autoincrement=False),
+        Column(u["number"], Integer(), primary_key=True, autoincrement=False),
         Column(u["code"], String(255), nullable=False, unique=True),
         Column(u["name"], String(255), nullable=False),
         Column(u["override"], Boolean(create_constraint=False), nullable=False,

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, update
 from mailprov.db.backends import Backend
 from mailprov.db.batch import WRITE_ORDER, Batch
 from mailprov.db.tables import Tables
+from mailprov.errors import WriteCheckError
 from mailprov.model import split_setting
 from mailprov.plan.format import GENERAL, Change
 
@@ -30,26 +31,27 @@ def _in_write_order(changed: tuple[str, ...]) -> tuple[str, ...]:
     return fields
 
 
-def user_row(change: Change, code: str) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+def user_row(change: Change, number: int) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     """The logical user columns a change writes (in table order), and its batch row:
-    their values, then the code."""
+    their values, then the user's number (the primary key)."""
     action = change.action
     if action == "delete":
-        return WRITE_ORDER, (*_REMOVED, code)
+        return WRITE_ORDER, (*_REMOVED, number)
     after = change.after or {}
     if action == "create":
-        return WRITE_ORDER, (True, *map(after.get, WRITE_ORDER[1:]), code)
+        return WRITE_ORDER, (True, *map(after.get, WRITE_ORDER[1:]), number)
     fields = _in_write_order(change.changed)
-    return fields, (*map(after.get, fields), code)
+    return fields, (*map(after.get, fields), number)
 
 
 def user_batches(changes: Sequence[Change]) -> list[Batch]:
     """The user changes grouped into batches by the columns they write."""
     groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for change in changes:
-        code = change.user_code
-        if code is not None:
-            fields, row = user_row(change, code)
+        if change.user_code is not None:
+            if change.number is None:
+                raise ValueError(f"{change.address} has no user number")
+            fields, row = user_row(change, change.number)
             rows = groups.get(fields)
             if rows is None:
                 rows = groups[fields] = []
@@ -59,17 +61,30 @@ def user_batches(changes: Sequence[Change]) -> list[Batch]:
 
 def write_changes(conn: Connection, tables: Tables, backend: Backend,
                   changes: Sequence[Change]) -> None:
-    """The general row's UPDATE, then one batch per set of user columns."""
+    """The general row's UPDATE, then one batch per set of user columns. Every statement
+    must touch exactly the rows it names; otherwise WriteCheckError, and the caller's
+    transaction rolls back."""
     for change in changes:
         if change.address == GENERAL:
             values = general_values(change, tables)
             if values:
                 m = tables.mapping
-                conn.execute(update(tables.general)
-                             .where(tables.general.c[m.general_key_column] == m.general_key_value)
-                             .values(values))
+                result = conn.execute(
+                    update(tables.general)
+                    .where(tables.general.c[m.general_key_column] == m.general_key_value)
+                    .values(values))
+                _check_count("the general configuration row", 1, result.rowcount)
     for batch in user_batches(changes):
-        backend.write_batch(conn, tables, batch)
+        _check_count(f"{len(batch.rows)} user row(s)", len(batch.rows),
+                     backend.write_batch(conn, tables, batch))
+
+
+def _check_count(what: str, planned: int, written: int | None) -> None:
+    if written is not None and written != planned:
+        raise WriteCheckError(
+            f"writing {what} touched {written} row(s) instead of {planned}: the table does "
+            "not hold the rows the plan was made for (a duplicate or missing key). "
+            "Nothing was changed; check the table, then plan again.")
 
 
 def general_values(change: Change, tables: Tables) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from mailprov.model.settings import OVERRIDE
 
 GENERAL_COLUMNS = {"edition": "edition", "client": "mail_client", "server": "smtp_server",
                    "port": "smtp_port", "ssl": "smtp_ssl"}
-USER_COLUMNS = {"code": "code", "name": "name", "override": "mail_override",
+USER_COLUMNS = {"number": "user_no", "code": "code", "name": "name",
+                "override": "mail_override",
                 **{f.name: f.column for f in OVERRIDE},
                 "password": "smtp_password", "password_set_at": "password_set_at"}
 

@@ -251,6 +251,7 @@ class LiveUser:
     code: str
     name: str | None
     override: MailSettings | None
+    number: int | None = None  # the row's primary key (user_no): apply writes by it
 
 
 @dataclass(frozen=True)
@@ -261,7 +262,9 @@ class LiveState:
 
     general: GeneralSettings
     users: Mapping[str, LiveUser]
-    warnings: tuple[str, ...] = ()
+    # what identifies this database, not its URL (mailprov.db.backends): a copy differs
+    database_id: str | None = None
+    warnings: tuple[str, ...] = ()  # what was read but left out (rows without a user code)
 
     @property
     def override_count(self) -> int:

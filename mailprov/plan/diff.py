@@ -21,7 +21,7 @@ from mailprov.model import (
     LiveState,
     MailSettings,
 )
-from mailprov.plan.format import GENERAL, USER_PREFIX, Change
+from mailprov.plan.format import GENERAL, USER_PREFIX, Change, PlanWarning
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class DiffResult:
     changes: tuple[Change, ...]
     unmanaged_overrides: int
     unknown_users: tuple[str, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[PlanWarning, ...]
 
 
 def target_general(live: GeneralSettings, desired: DesiredGeneral) -> GeneralSettings:
@@ -93,12 +93,12 @@ def diff(config: Config, live: LiveState) -> DiffResult:
         if desired.override is None:
             if current is not None:
                 user_changes.append(Change(USER_PREFIX + code, "delete", current.as_dict(),
-                                           None, OVERRIDE_FIELDS))
+                                           None, OVERRIDE_FIELDS, number=user.number))
             continue
         wanted = resolve_override(code, desired.override, new_general, edition)
         if current is None:
             user_changes.append(Change(USER_PREFIX + code, "create", None, wanted.as_dict(),
-                                       OVERRIDE_FIELDS))
+                                       OVERRIDE_FIELDS, number=user.number))
             continue
         before, after = current.as_dict(), wanted.as_dict()
         changed = tuple(f for f in OVERRIDE_FIELDS if before[f] != after[f])
@@ -109,7 +109,7 @@ def diff(config: Config, live: LiveState) -> DiffResult:
                 for f in changed
             )
             user_changes.append(Change(USER_PREFIX + code, "update", before, after, changed,
-                                       follows_general=follows))
+                                       follows_general=follows, number=user.number))
     unmanaged = 0
     stale_followers = 0
     for code, user in live.users.items():
@@ -117,7 +117,7 @@ def diff(config: Config, live: LiveState) -> DiffResult:
             continue
         if config.prune:
             user_changes.append(Change(USER_PREFIX + code, "delete", user.override.as_dict(),
-                                       None, OVERRIDE_FIELDS))
+                                       None, OVERRIDE_FIELDS, number=user.number))
         else:
             unmanaged += 1
             if inherited_moves and all(
@@ -125,12 +125,12 @@ def diff(config: Config, live: LiveState) -> DiffResult:
             ):
                 stale_followers += 1
     user_changes.sort(key=lambda c: c.address)
-    warnings = list(live.warnings)
+    warnings = [PlanWarning("users-without-code", "database", w) for w in live.warnings]
     if stale_followers:
-        warnings.append(
+        warnings.append(PlanWarning(
+            "unlisted-overrides-keep-old-smtp", GENERAL,
             f"{stale_followers} override(s) on users not listed in the files use the old "
-            "general SMTP settings and will keep them: list those users, or set `prune: true`"
-        )
+            "general SMTP settings and will keep them: list those users, or set `prune: true`"))
     return DiffResult(tuple(changes + user_changes), unmanaged, tuple(sorted(unknown)),
                       tuple(warnings))
 

@@ -1,7 +1,8 @@
 """The plan: an ordered list of changes, its digests and its safety verdict.
 
 A plan is the single object that renderers print, `--out` saves, and apply
-executes (the alembic pattern: one compare step, several consumers).
+executes (the alembic pattern: one compare step, several consumers). Its JSON form
+is described in docs/plan-format.md; mailprov.plan.planfile reads and checks it.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mailprov.errors import PlanFileError
+from mailprov.errors import Problem
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 SUPPORTED_MAJOR = 1
 
 Action = Literal["create", "update", "delete"]
@@ -36,6 +37,7 @@ class Change:
     after: Mapping[str, Any] | None
     changed: tuple[str, ...]
     follows_general: bool = False
+    number: int | None = None  # a user row's primary key, read at plan time: apply writes by it
     # derived from address once: apply reads it for every row several times
     user_code: str | None = field(init=False, repr=False, compare=False)
 
@@ -53,7 +55,21 @@ class Change:
         }
         if self.follows_general:
             data["follows_general"] = True
+        if self.number is not None:
+            data["number"] = self.number
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWarning:
+    """A known trap the reviewer of a plan should see; `code` is stable for scripts."""
+
+    code: str
+    address: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "address": self.address, "message": self.message}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +111,16 @@ class Plan:
     config_digest: str
     unmanaged_overrides: int
     safety: SafetyReport
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[PlanWarning, ...] = ()
     mapping: Mapping[str, Any] | None = None
+    # what identifies the database itself (not its URL): a copy does not share it
+    database_id: str | None = None
+    # the user rows (by number) whose state base_digest covers; None: every user
+    managed_users: tuple[int, ...] | None = ()
+    git_commit: str | None = None
+    # users the files list that the target does not have: the plan leaves them out,
+    # and such a plan can be shown but not saved or applied
+    errors: tuple[Problem, ...] = ()
 
     @property
     def changes_present(self) -> bool:
@@ -110,90 +134,34 @@ class Plan:
         return counts
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "format_version": FORMAT_VERSION,
             "target": self.target,
             "target_url": self.target_url,
+            "database_id": self.database_id,
             "edition": self.edition,
             "mapping": self.mapping,
             "config_digest": self.config_digest,
+            "git_commit": self.git_commit,
             "base_digest": self.base_digest,
+            "managed_users": "all" if self.managed_users is None else list(self.managed_users),
             "changes_present": self.changes_present,
             "changes": [c.to_json() for c in self.changes],
             "summary": self.summary,
             "unmanaged_overrides": self.unmanaged_overrides,
             "safety": self.safety.to_json(),
-            "warnings": list(self.warnings),
+            "warnings": [w.to_json() for w in self.warnings],
         }
+        if self.errors:
+            data["errors"] = [problem_json(p) for p in self.errors]
+        return data
 
     def dumps(self) -> str:
         """Deterministic JSON: same plan, byte-identical text."""
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
 
 
-def plan_from_json(text: str, source: str) -> Plan:
-    """Read a saved plan; any shape problem is a PlanFileError naming the file."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PlanFileError(
-            f"{source}:{exc.lineno}:{exc.colno}: not a mailprov plan (invalid JSON: {exc.msg}). "
-            "Save plans with `mailprov plan --out FILE`."
-        ) from None
-    try:
-        return _plan_from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PlanFileError(
-            f"{source}: not a valid mailprov plan ({exc.__class__.__name__}: {exc}). "
-            "Save plans with `mailprov plan --out FILE`."
-        ) from None
-
-
-def _plan_from_dict(data: dict[str, Any]) -> Plan:
-    if not isinstance(data, dict):
-        raise TypeError("the top level must be an object")
-    version = str(data["format_version"])
-    major = int(version.split(".", 1)[0])
-    if major != SUPPORTED_MAJOR:
-        raise ValueError(
-            f"format_version {version} is not supported by this mailprov "
-            f"(reads {SUPPORTED_MAJOR}.x)"
-        )
-    changes = []
-    for item in data["changes"]:
-        action = item["action"]
-        if action not in ("create", "update", "delete"):
-            raise ValueError(f"unknown action {action!r}")
-        address = str(item["address"])
-        if address != GENERAL and not address.startswith(USER_PREFIX):
-            raise ValueError(f"unknown address {address!r}")
-        changes.append(
-            Change(
-                address=address,
-                action=action,
-                before=item["before"],
-                after=item["after"],
-                changed=tuple(item["changed"]),
-                follows_general=bool(item.get("follows_general", False)),
-            )
-        )
-    safety = data["safety"]
-    return Plan(
-        target=str(data["target"]),
-        target_url=str(data["target_url"]),
-        edition=str(data["edition"]),
-        changes=tuple(changes),
-        base_digest=str(data["base_digest"]),
-        config_digest=str(data["config_digest"]),
-        unmanaged_overrides=int(data.get("unmanaged_overrides", 0)),
-        safety=SafetyReport(
-            existing_overrides=int(safety["existing_overrides"]),
-            counted_changes=int(safety["counted_changes"]),
-            max_change_percent=float(safety["max_change_percent"]),
-            min_existing=int(safety["min_existing"]),
-            max_changes=safety.get("max_changes"),
-            reasons=tuple(safety.get("reasons", ())),
-        ),
-        warnings=tuple(data.get("warnings", ())),
-        mapping=data.get("mapping"),
-    )
+def problem_json(problem: Problem) -> dict[str, Any]:
+    """A Problem as plan JSON shows it (an error beside the plan)."""
+    return {"code": problem.code or "error", "file": problem.file, "line": problem.line,
+            "column": problem.column, "path": problem.dotted_path, "message": problem.message}

@@ -1,49 +1,75 @@
-"""Build a plan: the checks that need the live state, the diff, the safety verdict
-and the base digest. Pure: no I/O."""
+"""Build a plan: the checks that need the live state, the diff, the warnings, the
+safety verdict and the base digest. Pure: no I/O."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from mailprov.config.semantic import edition_problems
-from mailprov.errors import ConfigError, Problem, UnknownUserError
+from mailprov.errors import ConfigError, Problem
 from mailprov.model import Config, LiveState
 from mailprov.plan.diff import describe_lookalikes, diff, suggest_codes
 from mailprov.plan.digest import base_digest
-from mailprov.plan.format import Plan
+from mailprov.plan.format import GENERAL, USER_PREFIX, Plan, PlanWarning
 from mailprov.plan.safety import evaluate
 
 
 def build_plan(config: Config, target_name: str, target_url: str, declared_edition: str | None,
-               live: LiveState, mapping: Mapping[str, Any] | None = None) -> Plan:
+               live: LiveState, mapping: Mapping[str, Any] | None = None, *,
+               git_commit: str | None = None) -> Plan:
     """The plan that makes `live` match `config` on the target.
 
-    Raises ConfigError for edition rules that need the live edition, and
-    UnknownUserError for user codes the target does not have.
+    Raises ConfigError for edition rules that need the live edition. Users the files
+    list that the target does not have are left out of the changes and reported in
+    `Plan.errors`: the rest of the plan is still shown (a nightly drift check must not
+    go blind because someone left the company), but such a plan cannot be applied.
     """
     edition = live.general.edition
     problems = _edition_problems(config, target_name, declared_edition, edition)
     if problems:
         raise ConfigError(problems)
     result = diff(config, live)
-    if result.unknown_users:
-        raise UnknownUserError("\n".join(
-            _unknown_user(config, code, target_name, live).format()
-            for code in result.unknown_users))
-    addresses = [c.address for c in result.changes]
+    errors = tuple(_unknown_user(config, code, target_name, live)
+                   for code in result.unknown_users)
+    safety = evaluate(result.changes, live.override_count, config.safety)
+    warnings = [*(_plan_warning(p) for p in config.warnings), *result.warnings]
+    if safety.exceeded:
+        warnings.append(PlanWarning(
+            "safety-limit", GENERAL,
+            "apply will refuse this plan without --force: " + "; ".join(safety.reasons)))
+    managed = None if config.prune else tuple(sorted(
+        user.number for code in config.users
+        if (user := live.users.get(code)) is not None and user.number is not None))
     return Plan(
         target=target_name,
         target_url=target_url,
         edition=edition,
         changes=result.changes,
-        base_digest=base_digest(live, addresses),
+        base_digest=base_digest(live, managed),
         config_digest=config.digest,
         unmanaged_overrides=result.unmanaged_overrides,
-        safety=evaluate(result.changes, live.override_count, config.safety),
-        warnings=result.warnings,
+        safety=safety,
+        warnings=tuple(warnings),
         mapping=mapping,
+        database_id=live.database_id,
+        managed_users=managed,
+        git_commit=git_commit,
+        errors=tuple(sorted(errors, key=lambda p: p.sort_key)),
     )
+
+
+def _plan_warning(problem: Problem) -> PlanWarning:
+    """A configuration warning as the plan shows it, addressed to the row it is about."""
+    path = problem.path
+    if path[:1] == ("general",):
+        address = GENERAL
+    elif len(path) >= 2 and path[0] == "users":
+        address = f"{USER_PREFIX}{path[1]}"
+    else:
+        address = problem.dotted_path or "configuration"
+    return PlanWarning(problem.code or "warning", address, problem.message)
 
 
 def _edition_problems(config: Config, target_name: str, declared: str | None,
@@ -63,7 +89,8 @@ def _edition_problems(config: Config, target_name: str, declared: str | None,
 def _unknown_user(config: Config, code: str, target_name: str, live: LiveState) -> Problem:
     hints = suggest_codes(code, live.users)
     hint = f"; did you mean {', '.join(hints)}?" if hints else "."
-    return config.problem(
+    problem = config.problem(
         config.users[code].source.file, ("users", code),
         f"no user '{code}' in target '{target_name}'{describe_lookalikes(code)}{hint} "
         "mailprov configures existing maestro* users; it never creates them", key=True)
+    return replace(problem, code="unknown-user")

@@ -14,7 +14,10 @@ def render_history(rows: Sequence[Mapping[str, Any]], target_name: str) -> str:
     lines = []
     for row in rows:
         # every field is read from the database: escaped
-        commit = f" git {show(row['git_commit'][:10])}" if row.get("git_commit") else ""
+        commit = ""
+        if row.get("git_commit"):
+            sha, dirty, _ = row["git_commit"].partition("+dirty")
+            commit = f" git {show(sha[:10])}{'+dirty' if dirty else ''}"
         lines.append(f"#{row['id']}  {row['applied_at']:%Y-%m-%d %H:%M:%S} UTC  "
                      f"{show(row['os_user'])}@{show(row['host'])}  {show(row['summary'])}"
                      f"{commit}")

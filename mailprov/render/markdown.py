@@ -42,8 +42,10 @@ def render_markdown(plan: Plan, max_chars: int = MAX_CHARS) -> str:
                     + show("; ".join(plan.safety.reasons)))
         head.append("")
     for warning in plan.warnings:
-        head.append(f"> Warning: {show(warning)}")
-        head.append("")
+        if warning.code != "safety-limit":  # said above, as the refusal it is
+            head.append(f"> Warning (`{warning.code}`, {_cell(warning.address)}): "
+                        f"{_cell(warning.message)}")
+            head.append("")
     head.append(unmanaged_line(plan.unmanaged_overrides))
     head.append("")
     if not plan.changes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailprov.plan.format import Change, Plan
+from mailprov.plan.format import GENERAL, Change, Plan
 from mailprov.render.values import attribute_rows, show, summary_line, unmanaged_line
 
 _SYMBOL = {"create": "+", "update": "~", "delete": "-"}
@@ -51,10 +51,9 @@ class TextRenderer:
                 lines.append("")
         lines.append(unmanaged_line(plan.unmanaged_overrides))
         for warning in plan.warnings:
-            lines.append(self._paint(f"Warning: {show(warning)}", "33"))
-        if plan.safety.exceeded:
-            lines.append(self._paint("Warning: apply will refuse this plan without --force: "
-                                     + show("; ".join(plan.safety.reasons)), "33"))
+            where = "" if warning.address in (GENERAL, "configuration") \
+                else f"{show(warning.address)}: "
+            lines.append(self._paint(f"Warning: {where}{show(warning.message)}", "33"))
         lines.append(self._paint(summary_line(plan.summary, plan.changes_present), "1"))
         return "\n".join(lines) + "\n"
 

@@ -1,5 +1,5 @@
 """The generic behaviour every database backend starts from: SQLAlchemy's own
-execution, row-by-row-free batches through executemany, transactional DDL."""
+execution, executemany for batches, transactional DDL."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from mailprov.db.batch import Batch
     from mailprov.db.tables import Tables
     from mailprov.db.timeouts import Timeouts
+
+IN_CHUNK = 500  # values per IN list: under every dialect's parameter limit (MSSQL: 2,100)
 
 
 class Backend:
@@ -37,7 +39,19 @@ class Backend:
     def configure_engine(self, engine: Engine) -> None:
         """Engine events this database needs (none by default)."""
 
+    # --- identity ------------------------------------------------------------------
+
+    def identity(self, conn: Connection, tables: Tables) -> list[Any]:
+        """What tells this database apart from any other, a copy included, read from the
+        server (not from the URL, which may name the same database several ways).
+        Empty when the backend knows nothing better than the URL."""
+        return []
+
     # --- locks -------------------------------------------------------------------
+
+    def lock_wait(self, seconds: float) -> float:
+        """How long a lock wait of `seconds` really lasts on this database."""
+        return seconds
 
     def set_lock_timeout(self, conn: Connection, seconds: float) -> None:
         """Bound how long statements of this transaction wait for another's locks."""
@@ -61,32 +75,42 @@ class Backend:
 
     # --- reads and writes ------------------------------------------------------------
 
-    def read_user_states(self, conn: Connection, tables: Tables, codes: list[str]
-                         ) -> dict[str, list[Any] | None]:
-        """The fingerprinted state (mailprov.plan.digest) of the users `codes`, for
-        apply's re-check under its lock. Generic: read the users, then their states."""
-        from mailprov.db.read import read_users
-        from mailprov.plan.digest import user_state
+    def in_filter(self, column: Any, values: list[Any]) -> list[Any]:
+        """WHERE clauses selecting the rows whose `column` is in `values`: one IN list
+        per IN_CHUNK values."""
+        return [column.in_(values[start:start + IN_CHUNK])
+                for start in range(0, len(values), IN_CHUNK)]
 
-        return {code: user_state(user.override)
-                for code, user in read_users(conn, tables, self, codes).items()}
+    def read_row_states(self, conn: Connection, tables: Tables, numbers: list[int] | None
+                        ) -> dict[int, list[Any]]:
+        """The fingerprinted state (mailprov.plan.digest) of the user rows `numbers`
+        (None: every user), read with a row lock held until the transaction ends: a
+        concurrent edit of these rows either came before (and is seen) or waits."""
+        from sqlalchemy import select
 
-    def codes_filter(self, tables: Tables, codes: list[str]) -> list[Any]:
-        """WHERE clauses that select the users `codes`: one IN list per 500 codes (under
-        every dialect's parameter limit; SQL Server allows 2,100)."""
-        column = tables.ucol("code")
-        return [column.in_(codes[start:start + IN_CHUNK])
-                for start in range(0, len(codes), IN_CHUNK)]
+        from mailprov.db.read import STATE_FIELDS, run_query
+        from mailprov.plan.digest import row_state_from_columns
 
-    def write_batch(self, conn: Connection, tables: Tables, batch: Batch) -> None:
-        """One batch of user rows: SQLAlchemy's executemany."""
+        query = select(*(tables.ucol(f) for f in STATE_FIELDS))
+        queries = [query] if numbers is None else [
+            query.where(where) for where in self.in_filter(tables.ucol("number"), numbers)]
+        states: dict[int, list[Any]] = {}
+        for one in queries:
+            for row in run_query(conn, tables, self, self.lock_rows(one, tables.users)).all():
+                states[row[0]] = row_state_from_columns(*row[1:])
+        return states
+
+    def write_batch(self, conn: Connection, tables: Tables, batch: Batch) -> int | None:
+        """One batch of user rows: SQLAlchemy's executemany. Returns the rows written,
+        or None when the driver cannot say."""
         from sqlalchemy import bindparam
 
         from mailprov.db.batch import update_statement
 
         names = batch.names
-        conn.execute(update_statement(tables, batch, bindparam),
-                     [dict(zip(names, row, strict=True)) for row in batch.rows])
+        result = conn.execute(update_statement(tables, batch, bindparam),
+                              [dict(zip(names, row, strict=True)) for row in batch.rows])
+        return result.rowcount if conn.dialect.supports_sane_multi_rowcount else None
 
     # --- history DDL -------------------------------------------------------------------
 
@@ -97,9 +121,6 @@ class Backend:
         """Create mailprov_history inside the apply transaction, under its lock, so two
         first applies cannot race to create it."""
         tables.history.create(conn, checkfirst=True)
-
-
-IN_CHUNK = 500
 
 
 class DriverBackend(Backend):

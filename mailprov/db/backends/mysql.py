@@ -3,6 +3,7 @@ batches (PyMySQL runs an executemany UPDATE row by row)."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from mailprov.db.backends.base import Backend
@@ -29,25 +30,42 @@ class MysqlBackend(Backend):
         return {"connect_timeout": timeouts.connect, "read_timeout": timeouts.statement,
                 "write_timeout": timeouts.answer}
 
-    def set_lock_timeout(self, conn: Connection, seconds: float) -> None:
-        conn.exec_driver_sql(f"SET SESSION innodb_lock_wait_timeout = {max(1, int(seconds))}")
+    def identity(self, conn: Connection, tables: Tables) -> list[Any]:
+        """The server's own host name and port, and the schema: a copy of production is
+        another schema, or the same name on another server. (MySQL/MariaDB keep no
+        identifier of a schema itself; a table's creation time changes with every
+        ALTER TABLE, so it is not used.)"""
+        row = conn.exec_driver_sql("SELECT @@hostname, @@port, DATABASE()").first()
+        return list(row) if row is not None else []
 
-    def write_batch(self, conn: Connection, tables: Tables, batch: Batch) -> None:
-        """One UPDATE ... CASE per chunk of CASE_CHUNK rows."""
+    def lock_wait(self, seconds: float) -> float:
+        """innodb_lock_wait_timeout counts whole seconds (at least one)."""
+        return float(max(1, math.ceil(seconds)))
+
+    def set_lock_timeout(self, conn: Connection, seconds: float) -> None:
+        conn.exec_driver_sql(
+            f"SET SESSION innodb_lock_wait_timeout = {int(self.lock_wait(seconds))}")
+
+    def write_batch(self, conn: Connection, tables: Tables, batch: Batch) -> int | None:
+        """One UPDATE ... CASE per chunk of CASE_CHUNK rows. SQLAlchemy connects with
+        CLIENT.FOUND_ROWS, so the row count is of rows matched, changed or not."""
         from sqlalchemy import case, update
 
-        code_col = tables.ucol("code")
-        code_at = len(batch.fields)
+        key = tables.ucol("number")
+        key_at = len(batch.fields)
+        written = 0
         for start in range(0, len(batch.rows), CASE_CHUNK):
             chunk = batch.rows[start:start + CASE_CHUNK]
             assignments = {}
             for i, field in enumerate(batch.fields):
                 column = tables.ucol(field)
-                whens = {row[code_at]: row[i] for row in chunk}
-                assignments[column] = case(whens, value=code_col, else_=column)
-            conn.execute(update(tables.users)
-                         .where(code_col.in_([row[code_at] for row in chunk]))
-                         .values(assignments))
+                whens = {row[key_at]: row[i] for row in chunk}
+                assignments[column] = case(whens, value=key, else_=column)
+            result = conn.execute(update(tables.users)
+                                  .where(key.in_([row[key_at] for row in chunk]))
+                                  .values(assignments))
+            written += result.rowcount
+        return written
 
     def prepare_history(self, engine: Engine, tables: Tables) -> None:
         """Create mailprov_history before the apply transaction: DDL here commits any

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Any
 
 from mailprov.db.backends.base import DriverBackend
@@ -40,34 +41,51 @@ class SqliteBackend(DriverBackend):
             write = connection.get_execution_options().get("mailprov_write")
             connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
+    def identity(self, conn: Connection, tables: Tables) -> list[Any]:
+        """The file itself: its real path, device and inode (a copy is another file)."""
+        rows = conn.exec_driver_sql("PRAGMA database_list").fetchall()
+        path = next((row[2] for row in rows if row[1] == "main"), "")
+        if not path:
+            return ["memory"]
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return [os.path.realpath(path)]
+        return [os.path.realpath(path), stat.st_dev, stat.st_ino]
+
     def lock_rows(self, query: Select[Any], table: Table) -> Select[Any]:
         return query  # BEGIN IMMEDIATE already holds the database's write lock
 
-    def read_user_states(self, conn: Connection, tables: Tables, codes: list[str]
-                         ) -> dict[str, list[Any] | None]:
-        """One statement: a join from the codes given as one JSON array (a fifth faster
-        than IN (subquery), which first builds a temporary index of the codes)."""
+    def read_row_states(self, conn: Connection, tables: Tables, numbers: list[int] | None
+                        ) -> dict[int, list[Any]]:
+        """One statement: a join from the numbers given as one JSON array (a fifth faster
+        than IN (subquery), which first builds a temporary index)."""
         if not _has_json(conn):
-            return super().read_user_states(conn, tables, codes)
+            return super().read_row_states(conn, tables, numbers)
         from sqlalchemy import bindparam, func, select
 
         from mailprov.db.driver import compile_statement, execute
         from mailprov.db.read import STATE_FIELDS, run_query
-        from mailprov.plan.digest import user_state_from_row
+        from mailprov.plan.digest import row_state_from_columns
+
+        every = numbers is None
 
         def build() -> Any:
-            code_col = tables.ucol("code")
-            wanted = func.json_each(bindparam("codes")).table_valued("value").alias("wanted")
-            return (select(*(tables.ucol(f) for f in STATE_FIELDS)).select_from(wanted)
-                    .join(tables.users, code_col == wanted.c.value))
+            query = select(*(tables.ucol(f) for f in STATE_FIELDS))
+            if every:
+                return query
+            key = tables.ucol("number")
+            wanted = func.json_each(bindparam("numbers")).table_valued("value").alias("wanted")
+            return query.select_from(wanted).join(tables.users, key == wanted.c.value)
 
-        statement = compile_statement(conn, build, ["codes"], key=("user states", tables.key))
-        param = json.dumps(codes, ensure_ascii=False)
+        statement = compile_statement(conn, build, [] if every else ["numbers"],
+                                      key=("row states", tables.key, every))
+        params = [] if numbers is None else [json.dumps(numbers)]
         rows = run_query(conn, tables, self,
-                         lambda: execute(conn, statement, [param])).fetchall()
-        return {row[0]: user_state_from_row(*row[1:]) for row in rows}
+                         lambda: execute(conn, statement, params)).fetchall()
+        return {row[0]: row_state_from_columns(*row[1:]) for row in rows}
 
-    def write_batch(self, conn: Connection, tables: Tables, batch: Batch) -> None:
+    def write_batch(self, conn: Connection, tables: Tables, batch: Batch) -> int | None:
         """One in-process executemany, rows handed to the driver as they are."""
         from sqlalchemy import bindparam
 
@@ -76,7 +94,7 @@ class SqliteBackend(DriverBackend):
 
         statement = compile_statement(conn, lambda: update_statement(tables, batch, bindparam),
                                       batch.names, key=("update", tables.key, batch.fields))
-        executemany(conn, statement, batch.rows)
+        return executemany(conn, statement, batch.rows)
 
 
 def _has_json(conn: Connection) -> bool:

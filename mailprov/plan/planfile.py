@@ -1,0 +1,396 @@
+"""Saved plans: written with an optional signature, read back as untrusted input.
+
+A plan file may come from a CI artifact or a colleague's laptop: before it is used,
+its shape and every value it would write pass the same rules as a configuration
+(ports 1-65535, host names, e-mail addresses, client names, field names, actions),
+and a signature made with the plan key proves it was not edited after review
+(docs/plan-format.md, SECURITY.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mailprov.errors import PlanFileError, TamperedPlanError
+from mailprov.model import CLIENTS, EDITIONS, GENERAL_SMTP_FIELDS, OVERRIDE, OVERRIDE_FIELDS
+from mailprov.plan.format import (
+    GENERAL,
+    SUPPORTED_MAJOR,
+    USER_PREFIX,
+    Change,
+    Plan,
+    PlanWarning,
+    SafetyReport,
+)
+
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+SIGNATURE_PREFIX = "hmac-sha256:"
+ENV_PLAN_KEY = "MAILPROV_PLAN_KEY"
+PLAN_KEY_NAME = "plan-key"
+HOW_TO_SAVE = "Save plans with `mailprov plan --out FILE`."
+_GENERAL_FIELDS = ("client", *(f"smtp.{f}" for f in GENERAL_SMTP_FIELDS))
+_ACTIONS = ("create", "update", "delete")
+
+
+# --- the plan key -----------------------------------------------------------------------
+
+
+def plan_key() -> bytes | None:
+    """The key that signs plans: MAILPROV_PLAN_KEY, else the OS keyring's `plan-key`
+    entry (`mailprov key init --plan`); None when neither is set."""
+    value = os.environ.get(ENV_PLAN_KEY)
+    if value:
+        return value.encode()
+    from mailprov.keystore import get_secret, keyring_usable
+
+    if not keyring_usable():
+        return None
+    stored = get_secret(PLAN_KEY_NAME)
+    return stored.encode() if stored else None
+
+
+def _canonical(data: Mapping[str, Any]) -> bytes:
+    body = {k: v for k, v in data.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def signature_of(data: Mapping[str, Any], key: bytes) -> str:
+    """The HMAC-SHA256 of a plan's JSON (without its signature), keyed by `key`."""
+    return SIGNATURE_PREFIX + hmac.new(key, _canonical(data), hashlib.sha256).hexdigest()
+
+
+# --- saving -------------------------------------------------------------------------------
+
+
+def plan_text(plan: Plan, key: bytes | None = None) -> str:
+    """The saved form of a plan: its JSON, signed when a key is given."""
+    data = plan.to_json()
+    if key is not None:
+        data["signature"] = signature_of(data, key)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def save_plan(plan: Plan, path: str | os.PathLike[str], key: bytes | None = None) -> None:
+    """Write a plan atomically (a partial file never replaces a good one). A plan with
+    errors (users the target lacks) cannot be applied, so it is not saved."""
+    if plan.errors:
+        raise PlanFileError(
+            f"not saving the plan to {os.fspath(path)}: it has {len(plan.errors)} error(s) "
+            "(see above); fix them, then plan again")
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(plan_text(plan, key), encoding="utf-8")
+    os.replace(tmp, target)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+class SavedPlan:
+    """A plan read from a file, with what its signature says."""
+
+    def __init__(self, plan: Plan, source: str, data: Mapping[str, Any]) -> None:
+        self.plan = plan
+        self.source = source
+        self._data = data
+        self.signature: str | None = data.get("signature")
+
+    def verify(self, key: bytes | None) -> str:
+        """Check the signature against `key`: returns `valid` or `unsigned`, raises
+        TamperedPlanError when the plan cannot be trusted as saved."""
+        if key is None:
+            if self.signature is None:
+                return "unsigned"
+            raise TamperedPlanError(
+                f"{self.source} is signed, but no plan key is available to check it: set "
+                f"{ENV_PLAN_KEY} (CI) or store the key with `mailprov key import --plan`. "
+                "Nothing was changed.")
+        if self.signature is None:
+            raise TamperedPlanError(
+                f"{self.source} is not signed, and this machine has a plan key: only plans "
+                "saved with that key are applied here. Plan again with the key set. "
+                "Nothing was changed.")
+        if not hmac.compare_digest(self.signature, signature_of(self._data, key)):
+            raise TamperedPlanError(
+                f"{self.source} was changed after it was saved (its signature does not "
+                "match), or was signed with another key. Nothing was changed; plan again.")
+        return "valid"
+
+
+def read_plan(path: str | os.PathLike[str]) -> SavedPlan:
+    """Read and check a saved plan. Raises PlanFileError (exit 1) naming the file and
+    every change that breaks a rule."""
+    source = os.fspath(path)
+    try:
+        with open(source, "rb") as handle:
+            raw = handle.read(MAX_PLAN_BYTES + 1)
+    except OSError as exc:
+        raise PlanFileError(f"{source}: cannot read the plan file: {exc.strerror}") from None
+    if len(raw) > MAX_PLAN_BYTES:
+        raise PlanFileError(f"{source}: the plan file is larger than "
+                            f"{MAX_PLAN_BYTES // (1024 * 1024)} MB. {HOW_TO_SAVE}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PlanFileError(f"{source}: cannot read the plan file: not UTF-8 text") from None
+    return plan_from_json(text, source)
+
+
+def plan_from_json(text: str, source: str) -> SavedPlan:
+    """Parse and check a plan's JSON text."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanFileError(
+            f"{source}:{exc.lineno}:{exc.colno}: not a mailprov plan (invalid JSON: "
+            f"{exc.msg}). {HOW_TO_SAVE}") from None
+    except RecursionError:
+        raise PlanFileError(f"{source}: not a mailprov plan (nested too deeply). "
+                            f"{HOW_TO_SAVE}") from None
+    checker = _Checker()
+    plan = checker.plan(data)
+    if checker.problems or plan is None:
+        lines = "\n".join(f"  {p}" for p in checker.problems[:50])
+        more = len(checker.problems) - 50
+        tail = f"\n  ... and {more} more" if more > 0 else ""
+        raise PlanFileError(f"{source}: not a valid mailprov plan; nothing was changed:\n"
+                            f"{lines}{tail}")
+    return SavedPlan(plan, source, data)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _Checker:
+    """Collects every problem of a plan's data, naming the change it is in."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def fail(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def plan(self, data: Any) -> Plan | None:
+        if not isinstance(data, dict):
+            self.fail("plan", "the top level must be a JSON object")
+            return None
+        version = data.get("format_version")
+        if not isinstance(version, str) or version.split(".", 1)[0] != str(SUPPORTED_MAJOR):
+            self.fail("format_version", f"{_shown(version)} is not supported by this "
+                      f"mailprov (it reads {SUPPORTED_MAJOR}.x)")
+            return None
+        if version == "1.0":
+            self.fail("format_version", "1.0 plans were made by an older mailprov and do not "
+                      "name their database: plan again")
+            return None
+        target = self._text(data, "target", 255)
+        url = self._text(data, "target_url", 2000)
+        edition = data.get("edition")
+        if edition not in EDITIONS:
+            self.fail("edition", f"{_shown(edition)} is not one of {', '.join(EDITIONS)}")
+        if url is not None:
+            from mailprov.config.urls import url_has_password
+
+            if url_has_password(url):
+                self.fail("target_url", "holds a password: plans never do")
+        changes_data = data.get("changes")
+        if not isinstance(changes_data, list):
+            self.fail("changes", "must be a list")
+            return None
+        changes = [c for i, item in enumerate(changes_data)
+                   if (c := self.change(i, item, edition)) is not None]
+        addresses = [c.address for c in changes]
+        if len(set(addresses)) != len(addresses):
+            self.fail("changes", "an address appears twice")
+        managed = data.get("managed_users")
+        if managed != "all" and not (isinstance(managed, list)
+                                     and all(_is_int(n) for n in managed)):
+            self.fail("managed_users", "must be \"all\" or a list of user numbers")
+        safety = self.safety(data.get("safety"))
+        warnings = self.warnings(data.get("warnings", []))
+        mapping = data.get("mapping")
+        if mapping is not None and not isinstance(mapping, dict):
+            self.fail("mapping", "must be an object or null")
+        for key in ("base_digest", "config_digest"):
+            self._text(data, key, 200)
+        for key in ("database_id", "git_commit"):
+            if data.get(key) is not None and not isinstance(data.get(key), str):
+                self.fail(key, "must be text or null")
+        unmanaged = data.get("unmanaged_overrides", 0)
+        if not _is_int(unmanaged):
+            self.fail("unmanaged_overrides", "must be a whole number")
+        if self.problems or safety is None or target is None or url is None:
+            return None
+        return Plan(
+            target=target, target_url=url, edition=str(edition), changes=tuple(changes),
+            base_digest=str(data["base_digest"]), config_digest=str(data["config_digest"]),
+            unmanaged_overrides=int(unmanaged), safety=safety, warnings=tuple(warnings),
+            mapping=mapping, database_id=data.get("database_id"),
+            managed_users=None if managed == "all" else tuple(managed or ()),
+            git_commit=data.get("git_commit"))
+
+    def _text(self, data: Mapping[str, Any], key: str, limit: int) -> str | None:
+        value = data.get(key)
+        if not isinstance(value, str) or not value or len(value) > limit \
+                or not value.isprintable():
+            self.fail(key, f"must be printable text of 1 to {limit} characters")
+            return None
+        return value
+
+    def change(self, index: int, item: Any, edition: Any) -> Change | None:
+        where = f"changes[{index}]"
+        if not isinstance(item, dict):
+            self.fail(where, "must be an object")
+            return None
+        address, action = item.get("address"), item.get("action")
+        if isinstance(address, str):
+            where = f"{where} ({_shown(address)})"
+        if action not in _ACTIONS:
+            self.fail(where, f"unknown action {_shown(action)} (create, update or delete)")
+            return None
+        changed = item.get("changed")
+        if not isinstance(changed, list) or not changed \
+                or not all(isinstance(n, str) for n in changed):
+            self.fail(where, "`changed` must be a non-empty list of field names")
+            return None
+        before, after = item.get("before"), item.get("after")
+        if address == GENERAL:
+            ok = self.general_change(where, action, changed, before, after)
+            number = None
+        elif isinstance(address, str) and address.startswith(USER_PREFIX) \
+                and 0 < len(address) - len(USER_PREFIX) <= 255 and address.isprintable():
+            number = item.get("number")
+            if not _is_int(number):
+                self.fail(where, "a user change needs its user `number`")
+            ok = self.user_change(where, action, changed, before, after,
+                                  address[len(USER_PREFIX):], edition)
+        else:
+            self.fail(where, f"unknown address {_shown(address)} (general or user.CODE)")
+            return None
+        if not ok:
+            return None
+        return Change(address, action, before, after, tuple(changed),
+                      follows_general=bool(item.get("follows_general", False)),
+                      number=number if _is_int(number) else None)
+
+    def general_change(self, where: str, action: Any, changed: list[str], before: Any,
+                       after: Any) -> bool:
+        if action != "update":
+            self.fail(where, "the general row can only be updated")
+            return False
+        unknown = [n for n in changed if n not in _GENERAL_FIELDS]
+        if unknown:
+            self.fail(where, f"unknown field {_shown(unknown[0])} (allowed: "
+                      f"{', '.join(_GENERAL_FIELDS)})")
+        if not isinstance(before, dict) or not isinstance(after, dict) \
+                or not isinstance(after.get("smtp"), dict):
+            self.fail(where, "`before` and `after` must be objects with a `smtp` object")
+            return False
+        client = after.get("client")
+        if client not in CLIENTS:
+            self.fail(where, f"after.client: {_shown(client)} is not one of "
+                      f"{', '.join(CLIENTS)}")
+        smtp = after["smtp"]
+        self.values(where, "after.smtp.", smtp, nullable=("server", "port"))
+        if not isinstance(smtp.get("ssl"), bool):
+            self.fail(where, "after.smtp.ssl: must be true or false")
+        return not unknown
+
+    def user_change(self, where: str, action: Any, changed: list[str], before: Any,
+                    after: Any, code: str, edition: Any) -> bool:
+        unknown = [n for n in changed if n not in OVERRIDE_FIELDS]
+        if unknown:
+            self.fail(where, f"unknown field {_shown(unknown[0])} (allowed: "
+                      f"{', '.join(OVERRIDE_FIELDS)})")
+            return False
+        before_set, after_set = {"create": (False, True), "update": (True, True),
+                                 "delete": (True, False)}[action]
+        before_ok = isinstance(before, dict) if before_set else before is None
+        after_ok = isinstance(after, dict) if after_set else after is None
+        if not (before_ok and after_ok):
+            self.fail(where, f"a {action} has `before` "
+                      f"{'an object' if before_set else 'null'} and `after` "
+                      f"{'an object' if after_set else 'null'}")
+            return False
+        if after is not None:
+            extra = [k for k in after if k not in OVERRIDE_FIELDS]
+            if extra:
+                self.fail(where, f"after: unknown field {_shown(extra[0])}")
+            self.values(where, "after.", after, nullable=OVERRIDE_FIELDS)
+            if edition == "cloud" and after.get("from") not in (None, code):
+                self.fail(where, "after.from: in maestro*CLOUD the From address is the "
+                          "user code and cannot be set")
+        return True
+
+    def values(self, where: str, prefix: str, values: Mapping[str, Any],
+               nullable: tuple[str, ...]) -> None:
+        """The value rules of the configuration, for the fields present."""
+        from mailprov.config.semantic import address_error
+
+        for field in OVERRIDE:
+            if field.name not in values:
+                continue
+            value = values[field.name]
+            name = f"{prefix}{field.name}"
+            if value is None:
+                if field.name not in nullable:
+                    self.fail(where, f"{name}: must be set")
+                continue
+            if field.kind is bool:
+                if not isinstance(value, bool):
+                    self.fail(where, f"{name}: {_shown(value)} is not true or false")
+            elif field.kind is int:
+                if not _is_int(value) or not 1 <= value <= 65535:
+                    self.fail(where, f"{name}: {_shown(value)} is not a port (1 to 65535)")
+            elif not isinstance(value, str) or not value or len(value) > 255 \
+                    or not value.isprintable():
+                self.fail(where, f"{name}: {_shown(value)} must be printable text of 1 to "
+                          "255 characters")
+            elif field.name == "server" and not _host_like(value):
+                self.fail(where, f"{name}: {_shown(value)} is not a host name")
+            elif field.name == "from" or (field.name == "username" and "@" in value):
+                error = address_error(value)
+                if error:
+                    self.fail(where, f"{name}: {_shown(value)} is not an e-mail address: "
+                              f"{error}")
+
+    def safety(self, data: Any) -> SafetyReport | None:
+        try:
+            return SafetyReport(
+                existing_overrides=int(data["existing_overrides"]),
+                counted_changes=int(data["counted_changes"]),
+                max_change_percent=float(data["max_change_percent"]),
+                min_existing=int(data["min_existing"]),
+                max_changes=None if data.get("max_changes") is None
+                else int(data["max_changes"]),
+                reasons=tuple(str(r) for r in data.get("reasons", ())),
+            )
+        except (KeyError, TypeError, ValueError):
+            self.fail("safety", "must hold the safety counts of the plan")
+            return None
+
+    def warnings(self, data: Any) -> list[PlanWarning]:
+        if not isinstance(data, list) or not all(
+                isinstance(w, dict) and all(isinstance(w.get(k), str)
+                                            for k in ("code", "address", "message"))
+                for w in data):
+            self.fail("warnings", "must be a list of {code, address, message} objects")
+            return []
+        return [PlanWarning(w["code"], w["address"], w["message"]) for w in data]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _host_like(value: str) -> bool:
+    """A host name or IP literal: no scheme, port, path, space or user part."""
+    return not any(c in value for c in " /:@?#\\") or value.startswith("[")
