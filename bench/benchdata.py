@@ -26,7 +26,7 @@ CHANGED_SHARE = 10  # percent of users changed between the live database and the
 
 REPO = Path(__file__).resolve().parent.parent
 
-# The columns the plan reads, in the reference model (SPEC.md).
+# The columns the plan reads, in the reference model (docs/database.md).
 USER_COLUMNS = ("code", "name", "mail_override", "smtp_username", "from_address",
                 "smtp_server", "smtp_port", "smtp_ssl")
 WRITE_COLUMNS = ("smtp_username", "from_address", "smtp_server", "smtp_port", "smtp_ssl")

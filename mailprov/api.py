@@ -285,7 +285,7 @@ def explain(code: str, target: ResolvedTarget) -> Explanation:
     """The effective mail settings of one user, and why (general default or bi-mode override)."""
     from mailprov.db.read import password_is_set, read_general, read_users
     from mailprov.live.explain import explain_user
-    from mailprov.plan.diff import suggest_codes
+    from mailprov.plan.diff import did_you_mean
 
     with open_database(target, read_only=True) as db, db.connect() as conn, \
             db.errors("reading"):
@@ -293,9 +293,8 @@ def explain(code: str, target: ResolvedTarget) -> Explanation:
         users = read_users(conn, db.tables, db.backend, [code])
         if code not in users:
             all_codes = read_users(conn, db.tables, db.backend)
-            hints = suggest_codes(code, all_codes)
-            hint = f"; did you mean {', '.join(hints)}?" if hints else ""
-            raise UnknownUserError(f"no user '{code}' in target '{target.name}'{hint}")
+            raise UnknownUserError(f"no user '{code}' in target '{target.name}'"
+                                   + did_you_mean(code, all_codes))
         has_password = password_is_set(conn, db.tables, db.backend, code)
     return explain_user(users[code], general, has_password)
 

@@ -149,12 +149,16 @@ def validate(configs: tuple[str, ...]) -> None:
       mailprov validate -c mailprov.yaml -c users/compta.yaml
     """
     from mailprov import api
+    from mailprov.config.semantic import live_inheritors, live_inheritors_note
 
     config = api.load_config(list(configs))
     _print_warnings(config)
     overrides = sum(1 for u in config.users.values() if u.override is not None)
     click.echo(f"Valid: {len(config.files)} file(s), {len(config.users)} user(s) "
                f"({overrides} with an SMTP override), {len(config.targets)} target(s).")
+    inheritors = live_inheritors(config)
+    if inheritors:
+        click.echo(live_inheritors_note(inheritors))
 
 
 @cli.command()

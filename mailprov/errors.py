@@ -38,6 +38,27 @@ def _clipped(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+SHOWN_CHARS = 60
+"""How much of a rejected value an error message quotes."""
+
+
+def quoted(text: str, limit: int | None = None) -> str:
+    """`text` as Python's repr writes it: in quotes, non-printable characters escaped, so
+    that spaces at either end, an empty text and control characters all show. `limit`
+    clips a long text first: a 10 MB value must not make a 10 MB message."""
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return repr(text)
+
+
+def visible(text: str) -> str:
+    """`text` as it is when nothing in it can hide, else quoted: `COMPTA`, but `'COMPTA '`,
+    `''` and `'a\\x1b[2J'`. For listings (plans, hints) where most values need no quotes."""
+    if text and text.isprintable() and text[0] != " " and text[-1] != " ":
+        return text
+    return repr(text)
+
+
 def format_path(path: tuple[Any, ...]) -> str:
     """`('users', 'COMPTA', 'smtp', 'port')` -> `users.COMPTA.smtp.port`; keys that hold
     dots, spaces, quotes or control characters are quoted and escaped."""

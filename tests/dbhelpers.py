@@ -14,7 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Engine, create_engine, event, inspect, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 
 from mailprov import api
@@ -211,3 +227,65 @@ def set_columns(statement: str) -> set[str]:
         name = part.split("=", 1)[0].strip().strip('`"[]')
         columns.add(name.rsplit(".", 1)[-1].strip('`"[]'))
     return columns
+
+
+# A mapping file for mapped_installation's names (examples/mapping.yaml without `schema`).
+MAPPING_FILE = """\
+version: 1
+general:
+  table: CONFIG_GENERALE
+  key_column: NO_CONFIG
+  key_value: 1
+  columns:
+    edition: EDITION
+    client: LOGICIEL_COURRIEL
+    server: SMTP_SERVEUR
+    port: SMTP_PORT
+    ssl: SMTP_SSL
+  client_values: {other: 0, outlook: 1, lotus_notes: 2, smtp: 3}
+users:
+  table: USAGER
+  columns:
+    number: NO_USAGER
+    code: CODE_USAGER
+    name: NOM
+    override: COURRIEL_SPECIFIQUE
+    username: SMTP_USAGER
+    from: ADRESSE_DE
+    server: SMTP_SERVEUR
+    port: SMTP_PORT
+    ssl: SMTP_SSL
+    password: SMTP_MOT_DE_PASSE
+    password_set_at: SMTP_MDP_DATE
+"""
+
+
+def mapped_installation(url: str) -> tuple[Table, Table]:
+    """A maestro*-like schema with the names of MAPPING_FILE, made here (not by mailprov):
+    users COMPTA, COORD and JTREMBLAY, each with an SMTP password; returns the two tables."""
+    metadata = MetaData()
+    general = Table("CONFIG_GENERALE", metadata,
+                    Column("NO_CONFIG", Integer, primary_key=True),
+                    Column("EDITION", String(16), nullable=False),
+                    Column("LOGICIEL_COURRIEL", Integer, nullable=False),
+                    Column("SMTP_SERVEUR", String(255)), Column("SMTP_PORT", Integer),
+                    Column("SMTP_SSL", Boolean, nullable=False),
+                    Column("LANGUE", String(2)))
+    people = Table("USAGER", metadata,
+                   Column("NO_USAGER", Integer, primary_key=True),
+                   Column("CODE_USAGER", String(255), nullable=False, unique=True),
+                   Column("NOM", String(255), nullable=False),
+                   Column("COURRIEL_SPECIFIQUE", Boolean, nullable=False),
+                   Column("SMTP_USAGER", String(255)), Column("ADRESSE_DE", String(255)),
+                   Column("SMTP_SERVEUR", String(255)), Column("SMTP_PORT", Integer),
+                   Column("SMTP_SSL", Boolean), Column("SMTP_MOT_DE_PASSE", Text),
+                   Column("SMTP_MDP_DATE", DateTime), Column("ACTIF", Boolean))
+    with engine_for(url) as engine, engine.begin() as conn:
+        metadata.create_all(conn)
+        conn.execute(insert(general).values(NO_CONFIG=1, EDITION="standard",
+                                            LOGICIEL_COURRIEL=1, SMTP_SSL=False, LANGUE="fr"))
+        conn.execute(insert(people), [
+            {"NO_USAGER": n, "CODE_USAGER": code, "NOM": code.title(),
+             "COURRIEL_SPECIFIQUE": False, "ACTIF": True, "SMTP_MOT_DE_PASSE": f"pw-{code}"}
+            for n, code in enumerate(["COMPTA", "COORD", "JTREMBLAY"], start=1)])
+    return general, people

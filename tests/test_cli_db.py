@@ -10,8 +10,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from dbhelpers import (
+    MAPPING_FILE,
     dump,
     engine_for,
+    mapped_installation,
     sandbox,
     set_passwords,
     smtp_user,
@@ -19,20 +21,7 @@ from dbhelpers import (
     users,
     write_config,
 )
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    insert,
-    select,
-    text,
-)
+from sqlalchemy import Table, create_engine, select, text
 
 from mailprov import api
 from mailprov.cli import cli
@@ -392,74 +381,14 @@ def test_mailprov_db_password_is_used_for_a_url_with_a_user(run, postgres_url, t
 
 # --- mapping files ------------------------------------------------------------------------------
 
-MAPPING = """\
-version: 1
-general:
-  table: CONFIG_GENERALE
-  key_column: NO_CONFIG
-  key_value: 1
-  columns:
-    edition: EDITION
-    client: LOGICIEL_COURRIEL
-    server: SMTP_SERVEUR
-    port: SMTP_PORT
-    ssl: SMTP_SSL
-  client_values: {other: 0, outlook: 1, lotus_notes: 2, smtp: 3}
-users:
-  table: USAGER
-  columns:
-    number: NO_USAGER
-    code: CODE_USAGER
-    name: NOM
-    override: COURRIEL_SPECIFIQUE
-    username: SMTP_USAGER
-    from: ADRESSE_DE
-    server: SMTP_SERVEUR
-    port: SMTP_PORT
-    ssl: SMTP_SSL
-    password: SMTP_MOT_DE_PASSE
-    password_set_at: SMTP_MDP_DATE
-"""
-
-
-def _installation(url: str) -> tuple[Table, Table]:
-    """A maestro*-like schema with its own names, made here (not by mailprov)."""
-    metadata = MetaData()
-    general = Table("CONFIG_GENERALE", metadata,
-                    Column("NO_CONFIG", Integer, primary_key=True),
-                    Column("EDITION", String(16), nullable=False),
-                    Column("LOGICIEL_COURRIEL", Integer, nullable=False),
-                    Column("SMTP_SERVEUR", String(255)), Column("SMTP_PORT", Integer),
-                    Column("SMTP_SSL", Boolean, nullable=False),
-                    Column("LANGUE", String(2)))
-    people = Table("USAGER", metadata,
-                   Column("NO_USAGER", Integer, primary_key=True),
-                   Column("CODE_USAGER", String(255), nullable=False, unique=True),
-                   Column("NOM", String(255), nullable=False),
-                   Column("COURRIEL_SPECIFIQUE", Boolean, nullable=False),
-                   Column("SMTP_USAGER", String(255)), Column("ADRESSE_DE", String(255)),
-                   Column("SMTP_SERVEUR", String(255)), Column("SMTP_PORT", Integer),
-                   Column("SMTP_SSL", Boolean), Column("SMTP_MOT_DE_PASSE", Text),
-                   Column("SMTP_MDP_DATE", DateTime), Column("ACTIF", Boolean))
-    with engine_for(url) as engine, engine.begin() as conn:
-        metadata.create_all(conn)
-        conn.execute(insert(general).values(NO_CONFIG=1, EDITION="standard",
-                                            LOGICIEL_COURRIEL=1, SMTP_SSL=False, LANGUE="fr"))
-        conn.execute(insert(people), [
-            {"NO_USAGER": n, "CODE_USAGER": code, "NOM": code.title(),
-             "COURRIEL_SPECIFIQUE": False, "ACTIF": True, "SMTP_MOT_DE_PASSE": f"pw-{code}"}
-            for n, code in enumerate(["COMPTA", "COORD", "JTREMBLAY"], start=1)])
-    return general, people
-
-
 def _read(url: str, table: Table) -> list[dict]:
     with engine_for(url) as engine, engine.connect() as conn:
         return [dict(r) for r in conn.execute(select(table).order_by(table.c[0])).mappings()]
 
 
 def test_a_mapping_file_points_mailprov_at_other_table_names(run, sqlite_url, tmp_path):
-    general, people = _installation(sqlite_url)
-    (tmp_path / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
+    general, people = mapped_installation(sqlite_url)
+    (tmp_path / "mapping.yaml").write_text(MAPPING_FILE, encoding="utf-8")
     write_config(tmp_path, sqlite_url, mapping="mapping.yaml",
                  general={"client": "smtp", "smtp": {"server": "smtp.example.com",
                                                       "port": 587, "ssl": True}},
@@ -512,9 +441,9 @@ def test_a_mapping_file_points_mailprov_at_other_table_names(run, sqlite_url, tm
 
 
 def test_a_mapping_naming_a_missing_column_is_a_clear_error(run, sqlite_url, tmp_path):
-    _installation(sqlite_url)
+    mapped_installation(sqlite_url)
     (tmp_path / "mapping.yaml").write_text(
-        MAPPING.replace("from: ADRESSE_DE", "from: ADRESSE_EXPEDITEUR"), encoding="utf-8")
+        MAPPING_FILE.replace("from: ADRESSE_DE", "from: ADRESSE_EXPEDITEUR"), encoding="utf-8")
     write_config(tmp_path, sqlite_url, mapping="mapping.yaml",
                  users={"COMPTA": smtp_user("COMPTA")})
     result = run("plan")
@@ -524,7 +453,7 @@ def test_a_mapping_naming_a_missing_column_is_a_clear_error(run, sqlite_url, tmp
         "Error: column 'ADRESSE_EXPEDITEUR' does not exist in table 'USAGER' (mapping file "
         "mapping.yaml): fix the mapping file's columns\n")
 
-    (tmp_path / "mapping.yaml").write_text(MAPPING.replace("table: USAGER", "table: USERS"),
+    (tmp_path / "mapping.yaml").write_text(MAPPING_FILE.replace("table: USAGER", "table: USERS"),
                                            encoding="utf-8")
     result = run("plan")
     assert result.exit_code == 1

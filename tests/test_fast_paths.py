@@ -81,11 +81,15 @@ def _render(doc: dict, indent: int, quote: int, dash_same_level: bool) -> list[s
 
 
 def _strict(text: str) -> object:
+    """What the strict loader reads; raises its first refusal (it collects them)."""
     loader = StrictLoader(text)
     try:
-        return loader.get_single_data()
+        data = loader.get_single_data()
     finally:
         loader.dispose()
+    if loader.problems:
+        raise loader.problems[0]
+    return data
 
 
 def _agree(text: str) -> None:

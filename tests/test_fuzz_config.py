@@ -99,7 +99,9 @@ def test_yaml_token_soup_raises_only_config_error(config_file: Path, content: st
 # --- documents built like the schema ---------------------------------------------------------
 
 _LABEL = st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=8)
-HOSTS = st.lists(_LABEL, min_size=2, max_size=3).map(".".join)
+# a last label of digits only would make an IP address (and 1.2 is not one): end with a TLD
+HOSTS = st.builds(lambda labels, tld: ".".join([*labels, tld]),
+                  st.lists(_LABEL, min_size=1, max_size=2), st.sampled_from(["com", "ca", "net"]))
 _ATOM = st.text(string.ascii_lowercase + string.digits + "_-+'", min_size=1, max_size=8)
 ADDRESSES = st.builds(lambda local, host, tld: f"{local}@{host}.{tld}",
                       st.lists(_ATOM, min_size=1, max_size=2).map(".".join),

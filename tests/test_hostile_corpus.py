@@ -115,7 +115,8 @@ CASES: dict[str, Expect] = {
     "big-implicit-key.yaml": bad("3:2003", "mapping values are not allowed in this context"),
     # --- aliases, merge keys, nesting
     "alias-simple.yaml": bad("4:13", ALIASES),
-    "alias-billion-laughs.yaml": bad("10:7", ALIASES),
+    # every anchor repeated by an alias is said once (never expanded), beside the unknown keys
+    "alias-billion-laughs.yaml": bad("2:1", "lol0: unknown key 'lol0' (allowed: ", problems=18),
     "alias-recursive.yaml": bad("2:8", ALIASES),
     "merge-key.yaml": bad("12:7", "merge keys (<<) are not allowed in mailprov files"),
     "deep-block-mapping-70.yaml": bad("66:66", TOO_DEEP),
@@ -124,9 +125,10 @@ CASES: dict[str, Expect] = {
     "deep-flow-sequence-10000.yaml": bad("2:1007", TOO_DEEP),
     "deep-flow-mapping-10000.yaml": bad("2:260", TOO_DEEP),
     # --- sizes
-    "big-scalar-10mb.yaml": bad("4:13", "general.smtp.server: is too long (10485760 "
-                                        "characters, at most 255)"),
-    "big-key-10mb.yaml": bad("3:5", "...: is too long (10485760 characters, at most 255)"),
+    "big-scalar-10mb.yaml": bad("4:13", "general.smtp.server: '" + "x" * 57 + "...' is too "
+                                        "long (10485760 characters, at most 255)"),
+    "big-key-10mb.yaml": bad("3:5", "...: '" + "K" * 57 + "...' is too long (10485760 "
+                                    "characters, at most 255)"),
     "big-file-33mb.yaml": bad("", "file is larger than 32 MB; split it with `include:`"),
     "many-errors-3000.yaml": bad("9:13", "users.U0.smtp.port: port 0 is out of range: use 1 "
                                          "to 65535", problems=3000),
@@ -223,18 +225,22 @@ CASES: dict[str, Expect] = {
     "url-password.yaml": bad("4:10", URL_PASSWORD),
     "url-password-in-query.yaml": bad("4:10", URL_PASSWORD),
     # --- control characters, header injection, terminal escapes
-    "inject-from-crlf-bcc.yaml": bad("9:13", "users.COMPTA.smtp.from: not a valid e-mail "
-                                             "address"),
-    "inject-username-crlf-bcc.yaml": bad("9:17", "users.COMPTA.smtp.username: looks like an "
-                                                 "e-mail address but is not valid"),
-    "inject-username-plain-crlf.yaml": bad("9:17", "users.COMPTA.smtp.username: looks like an "
-                                                   "e-mail address but is not valid"),
+    "inject-from-crlf-bcc.yaml": bad("9:13", "users.COMPTA.smtp.from: 'a@b.ca\\r\\nBcc: "
+                                             "x@y.ca' is not an e-mail address"),
+    "inject-username-crlf-bcc.yaml": bad("9:17", "users.COMPTA.smtp.username: 'a@b.ca\\r\\n"
+                                                 "Bcc: x@y.ca' looks like an e-mail address "
+                                                 "but is not one"),
+    "inject-username-plain-crlf.yaml": bad("9:17", "users.COMPTA.smtp.username: 'compta\\r\\n"
+                                                   "RCPT TO:<x@y.ca>' looks like an e-mail "
+                                                   "address but is not one"),
     "inject-user-code-crlf.yaml": bad("7:3", 'users."COMPTA\\r\\nBcc: x@y.ca": user code '
-                                             "contains control characters: remove them"),
-    "inject-user-code-nul-escape.yaml": bad("7:3", 'users."COMPTA\\x00": user code contains '
-                                                   "control characters"),
-    "inject-from-rlo.yaml": bad("9:13", "not a valid e-mail address: The email address "
-                                        "contains unsafe characters: RIGHT-TO-LEFT OVERRIDE."),
+                                             "'COMPTA\\r\\nBcc: x@y.ca' contains control "
+                                             "characters: remove them"),
+    "inject-user-code-nul-escape.yaml": bad("7:3", 'users."COMPTA\\x00": user code '
+                                                   "'COMPTA\\x00' contains control characters"),
+    "inject-from-rlo.yaml": bad("9:13", "'compta\\u202e@example.com' is not an e-mail address: "
+                                        "The email address contains unsafe characters: "
+                                        "RIGHT-TO-LEFT OVERRIDE."),
     "inject-server-crlf.yaml": bad("4:13", "general.smtp.server: 'smtp.example.com\\r\\nRCPT "
                                            "TO:<x@y.ca>' is not a host name"),
     "inject-key-terminal-escape.yaml": bad("3:3", "unknown key '\\x1b[2J\\x1b[1;1Hall "
@@ -266,7 +272,8 @@ CASES: dict[str, Expect] = {
     "include-missing-file.yaml": bad("2:11", "included file '_inc/does-not-exist.yaml' not "
                                              "found"),
     "include-folder.yaml": bad("", "is a folder, not a file", file="_inc"),
-    "include-hostile-file.yaml": bad("1:4", ALIASES, file="_inc/laughs.yaml"),
+    "include-hostile-file.yaml": bad("1:1", "a: unknown key 'a'", file="_inc/laughs.yaml",
+                                     problems=3),
     "root-symlink-passwd.yaml": bad("", f"{LINK_OUT} (/etc/passwd)"),
     "root-symlink-dev-zero.yaml": bad("", f"{LINK_OUT} (/dev/zero)"),
     "root-symlink-loop.yaml": bad("", "file not found"),

@@ -7,17 +7,30 @@ SQLite, PostgreSQL and MariaDB.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import yaml
 from click.testing import CliRunner
-from dbhelpers import SMTP, sandbox, smtp_user, update_general, update_user, write_config
-from test_cli_db import MAPPING, _installation
+from dbhelpers import (
+    MAPPING_FILE,
+    SMTP,
+    mapped_installation,
+    sandbox,
+    smtp_user,
+    update_general,
+    update_user,
+    write_config,
+)
+from jsonschema import Draft202012Validator
 
 from mailprov import api
 from mailprov.cli import cli
 from mailprov.config.urls import redact
 from mailprov.errors import LiveDataError
 
+REPO = Path(__file__).resolve().parent.parent
 HEADER = ("# yaml-language-server: $schema=https://mailprov.example/schemas/"
           "mailprov.schema.json\n# Exported by `mailprov import`.\n")
 NO_CHANGES = "No changes. maestro* matches the configuration.\n"
@@ -108,8 +121,15 @@ def test_null_in_a_file_stores_the_value_empty(db_url, tmp_path):
         "after": {"username": "compta@example.com", "from": None, "server": None, "port": 587,
                   "ssl": None},
         "changed": ["username", "from", "server", "port", "ssl"], "number": 1}]
+    assert plan_schema_errors(plan.to_json()) == []
     api.apply(plan, target)
     assert not api.plan(config, target).changes
+
+
+def plan_schema_errors(document: dict) -> list[str]:
+    """What the shipped plan JSON schema says of `document`."""
+    schema = json.loads((REPO / "mailprov" / "schemas" / "plan.schema.json").read_text())
+    return [e.message for e in Draft202012Validator(schema).iter_errors(document)]
 
 
 INVALID_LINES = (
@@ -189,9 +209,9 @@ def test_allow_invalid_writes_them_commented_out_with_the_reason(run, db_url, tm
 
 
 def test_a_target_with_a_mapping_file_keeps_it(run, sqlite_url, tmp_path):
-    _installation(sqlite_url)
+    mapped_installation(sqlite_url)
     (tmp_path / "maps").mkdir()
-    (tmp_path / "maps" / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
+    (tmp_path / "maps" / "mapping.yaml").write_text(MAPPING_FILE, encoding="utf-8")
     write_config(tmp_path, sqlite_url, mapping="maps/mapping.yaml",
                  general={"client": "smtp", "smtp": {"server": "smtp.example.com",
                                                       "port": 587, "ssl": True}},

@@ -5,6 +5,8 @@ crashing, says what it leaves out, and escapes what it prints.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 from dbhelpers import SMTP, engine_for, smtp_user, write_config
@@ -20,6 +22,7 @@ from sqlalchemy import (
     insert,
     update,
 )
+from test_import_live import plan_schema_errors
 
 from mailprov.cli import cli
 from mailprov.config.urls import redact
@@ -89,6 +92,11 @@ def test_users_without_a_code_or_a_name(run, db_url, tmp_path):
         "No existing override is left alone: the files list every user that has one.\n"
         f"Warning: database: {LEFT_OUT}\n" + NO_CHANGES)
 
+    document = json.loads(run("plan", "--format", "json").stdout)
+    assert document["warnings"] == [{"code": "users-without-code", "address": "database",
+                                     "message": LEFT_OUT}]
+    assert plan_schema_errors(document) == []
+
     result = run("import", "-o", "imported.yaml")
     assert (result.exit_code, result.stdout) == (0, "")
     assert result.stderr == f"warning: {LEFT_OUT}\nWrote imported.yaml.\n"
@@ -138,7 +146,7 @@ def test_what_the_database_holds_is_escaped_in_every_output(run, db_url, tmp_pat
     result = run("explain", RED)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == (
-        "RED\\x1b[31m (\\x1b]0;owned\\x07Name) on target 'db', edition standard")
+        "'RED\\x1b[31m' ('\\x1b]0;owned\\x07Name') on target 'db', edition standard")
     assert result.stdout.splitlines()[2] == (
         "  because:    the user's own SMTP section is enabled; it takes precedence over the "
         "general default (smtp\\x1b[2J): maestro*'s bi-mode")
@@ -149,9 +157,9 @@ def test_what_the_database_holds_is_escaped_in_every_output(run, db_url, tmp_pat
 
     result = run("plan")
     assert result.exit_code == 0, result.output
-    assert "  - user.RED\\x1b[31m  (REMOVE the per-user SMTP override)\n" in result.stdout
+    assert "  - user.'RED\\x1b[31m'  (REMOVE the per-user SMTP override)\n" in result.stdout
     result = run("plan", "--format", "markdown")
-    assert "`user.RED\\x1b[31m`" in result.stdout
+    assert "`user.'RED\\x1b[31m'`" in result.stdout
     for output in (run("plan").stdout, run("plan", "--format", "markdown").stdout,
                    run("explain", RED).stdout, run("explain", "COMPTA").stdout):
         assert "\x1b" not in output and "\x07" not in output
@@ -162,4 +170,4 @@ def test_what_the_database_holds_is_escaped_in_every_output(run, db_url, tmp_pat
         conn.execute(update(history).values(os_user="ad\x1b[2Jmin", host="host\rx"))
     result = run("history")
     assert result.exit_code == 0
-    assert "  ad\\x1b[2Jmin@host\\rx  0 to add, 0 to change, 1 to remove\n" in result.stdout
+    assert "  'ad\\x1b[2Jmin'@'host\\rx'  0 to add, 0 to change, 1 to remove\n" in result.stdout

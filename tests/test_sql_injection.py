@@ -49,7 +49,7 @@ OVERRIDES: dict[str, dict[str, Any]] = {
         "username": '"; DROP TABLE app_user; --', "from": "'or'1'='1@example.com"},
     "/* comment */ OR 1=1": {
         "username": "/* x */ OR 1=1", "from": "x/*y*/@example.com",
-        "server": "smtp.example.com';--", "port": 2525},
+        "server": "smtp--x.example.com", "port": 2525},  # quotes are no host name
     "back\\slash\\": {"username": "back\\slash\\", "from": "d'arcy+%s/*--*/@example.com"},
     "%s %(code)s %%": {"username": "%s %(x)s %%", "from": "%s@example.com", "ssl": False},
     ":param ?": {"username": ":param ?", "from": "{x}@example.com"},

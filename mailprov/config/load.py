@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from mailprov.config.document import Document, DocumentLocator
-from mailprov.config.schema import document_problems
+from mailprov.config.schema import check_document
 from mailprov.config.semantic import semantic_problems
-from mailprov.config.yamlload import YamlError, load_yaml, read_file
-from mailprov.errors import ConfigError, Problem
+from mailprov.config.yamlload import INVALID, YamlError, iter_paths, read_file, read_yaml
+from mailprov.errors import ConfigError, PathStep, Problem
 from mailprov.model import (
     Config,
     DesiredGeneral,
@@ -47,6 +47,7 @@ class _Loader:
         self.problems: list[Problem] = []
         self.loaded: set[Path] = set()
         self.digest_parts: list[tuple[str, bytes]] = []
+        self.with_refused_values: set[str] = set()  # names of documents holding INVALID
 
     def load_root(self, path: Path) -> None:
         name = display_name(path)
@@ -78,10 +79,14 @@ class _Loader:
             self.problems.append(Problem(name, 0, 0, (), f"cannot read the file: {exc.strerror}"))
             return
         try:
-            parsed = load_yaml(data)
+            parsed, refusals = read_yaml(data)
         except YamlError as exc:
             self.problems.append(Problem(name, exc.line, exc.column, (), exc.message))
             return
+        if refusals:  # the file is read all the same: its other problems count too
+            self.with_refused_values.add(name)
+            self.problems.extend(Problem(name, r.line, r.column, (), r.message)
+                                 for r in refusals)
         text = data.decode("utf-8-sig")
         doc = Document(name, text, parsed, is_root, str(real.parent))
         self.documents.append(doc)
@@ -266,7 +271,8 @@ def _build(merger: _Merger, documents: list[Document], digest: str) -> Config:
         mapping = value.get("mapping")
         if mapping is not None:
             mapping = os.path.normpath(os.path.join(doc.folder, mapping))
-        targets[name] = Target(name, _anchor_sqlite(value["url"], doc.folder),
+        url = value.get("url")  # None only in a configuration with errors
+        targets[name] = Target(name, None if url is None else _anchor_sqlite(url, doc.folder),
                                value.get("edition"), mapping, Source(doc.name))
     users = {}
     for code, (doc, value) in merger.users.items():
@@ -312,17 +318,23 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
     errors = [p for p in loader.problems if p.severity == "error"]
     warnings = [p for p in loader.problems if p.severity == "warning"]
     errors.extend(_version_problems(loader.documents))
+    refused: set[tuple[PathStep, ...]] = set()
     for doc in loader.documents:
-        found = document_problems(doc)
-        if found:
-            errors.extend(found)
-            doc.data = _without_invalid_parts(doc.data, found)
+        check = check_document(doc)
+        errors.extend(check.problems)
+        drops = list(check.refused)
+        if doc.name in loader.with_refused_values:
+            drops.extend((path, False) for path, value in iter_paths(doc.data)
+                         if value is INVALID)
+        if drops:
+            doc.data = _without_refused(doc.data, drops)
+            refused.update(path for path, _key in drops)
     merger = _Merger()
     for doc in loader.documents:
         merger.add(doc)
     errors.extend(merger.problems)
     config = _build(merger, loader.documents, loader.digest())
-    found = semantic_problems(config)
+    found = semantic_problems(config, refused)
     errors.extend(p for p in found if p.severity == "error")
     if errors:
         raise ConfigError(errors)
@@ -331,25 +343,37 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
     return replace(config, warnings=tuple(warnings))
 
 
-def _without_invalid_parts(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
-    """A copy of `data` without the entries that have schema errors.
+def _without_refused(data: dict[str, Any],
+                     refused: list[tuple[tuple[PathStep, ...], bool]]) -> dict[str, Any]:
+    """A copy of `data` without the values that cannot be used: (path, the key itself is
+    wrong) pairs, from the schema and the YAML loader.
 
-    Lets the semantic checks run on the rest, so every problem is reported in
-    one go: a broken user is dropped whole, a broken general setting alone.
+    Lets the merge and the semantic checks run on everything else, so every problem is
+    reported in one go: a bad port drops that port, not its user. A user or target whose
+    whole entry is refused stays, empty, so that its name still counts (a duplicate, the
+    default target); one whose name is refused goes.
     """
     cleaned = copy.deepcopy(data)
-    for problem in problems:
-        steps = problem.path
-        depth = 2 if steps and steps[0] in ("users", "targets", "general", "safety") else 1
-        if steps and steps[0] == "general" and len(steps) > 2 and steps[1] == "smtp":
-            depth = 3
-        node: Any = cleaned
-        for step in steps[: depth - 1]:
-            node = node.get(step) if isinstance(node, dict) else None
-        if isinstance(node, dict) and len(steps) >= depth:
-            node.pop(str(steps[depth - 1]), None)
-        elif not steps:
+    for path, key in refused:
+        if not path:
             return {}
-        elif len(steps) < depth:  # the section itself is wrong (`general: outlook`)
-            cleaned.pop(str(steps[0]), None)
+        parent: Any = cleaned
+        for step in path[:-1]:
+            parent = _child(parent, step)
+        last = path[-1]
+        if isinstance(parent, dict) and last in parent:
+            if not key and len(path) == 2 and path[0] in ("users", "targets"):
+                parent[last] = {}
+            else:
+                del parent[last]
+        elif isinstance(parent, list) and isinstance(last, int) and last < len(parent):
+            parent[last] = None
     return cleaned
+
+
+def _child(node: Any, step: PathStep) -> Any:
+    if isinstance(node, dict):
+        return node.get(step)
+    if isinstance(node, list) and isinstance(step, int) and step < len(node):
+        return node[step]
+    return None

@@ -4,19 +4,44 @@ from __future__ import annotations
 
 import difflib
 import json
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from mailprov.config.document import Document
 from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
-from mailprov.config.yamlload import iter_paths
-from mailprov.errors import Problem
+from mailprov.config.yamlload import INVALID, iter_paths
+from mailprov.errors import SHOWN_CHARS, PathStep, Problem, quoted
+from mailprov.i18n import N_, _
 
 _TYPE_NAMES = {
-    "object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
-    "number": "a number", "boolean": "true or false", "null": "nothing",
+    "object": N_("a mapping"), "array": N_("a list"), "string": N_("text"),
+    "integer": N_("a whole number"), "number": N_("a number"), "boolean": N_("true or false"),
+    "null": N_("nothing"),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One schema problem, before it is placed in its file."""
+
+    message: str
+    path: tuple[Any, ...]
+    key: bool = False
+    """The key at `path` is the problem (unknown, secret-like, not a valid name)."""
+    refused: bool = True
+    """The value at `path` cannot be used; False when something is missing instead."""
+
+
+@dataclass(frozen=True)
+class DocumentCheck:
+    """What the schema says of one document: its problems, and the places whose value
+    cannot be used (path, whether the key itself is wrong), so that the later checks
+    can skip those values and still check the rest."""
+
+    problems: list[Problem] = field(default_factory=list)
+    refused: list[tuple[tuple[PathStep, ...], bool]] = field(default_factory=list)
 
 
 def schema_text() -> str:
@@ -45,18 +70,18 @@ def mapping_schema() -> dict[str, Any]:
 
 
 def describe(value: Any) -> str:
-    """A short, safe rendering of a value for an error message."""
+    """A short, safe rendering of a value for an error message: text is quoted (as repr
+    quotes it, so spaces at either end and control characters show) and clipped."""
     if value is None:
-        return "nothing (null)"
+        return _("nothing (null)")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
-        return "a mapping"
+        return _("a mapping")
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return "'" + shown.encode("unicode_escape").decode("ascii").replace("'", "\\'") + "'"
+        return quoted(value, SHOWN_CHARS)
     return str(value)
 
 
@@ -66,11 +91,11 @@ def _suggest(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not close:
         close = [c for c in choices if c.lower() == word.lower()]
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return _("; did you mean {choice}?").format(choice=quoted(close[0])) if close else ""
 
 
-def _message(error: Any) -> tuple[str, tuple[Any, ...], bool] | None:
-    """(message, path, points_at_key) for one jsonschema error, None to drop it."""
+def _message(error: Any) -> Finding | None:
+    """The finding of one jsonschema error, None to drop it."""
     path = tuple(error.absolute_path)
     kind = error.validator
     value = error.instance
@@ -79,59 +104,77 @@ def _message(error: Any) -> tuple[str, tuple[Any, ...], bool] | None:
         return None  # handled key by key in _unknown_keys
     if kind == "required":
         missing = [k for k in rule if isinstance(value, dict) and k not in value]
-        return (f"missing required key '{missing[0] if missing else rule[0]}'", path, False)
+        return Finding(_("missing required key {key}").format(
+            key=quoted(missing[0] if missing else rule[0])), path, refused=False)
     if kind == "type":
         expected = rule if isinstance(rule, list) else [rule]
         # `null` where a user's setting may be stored empty: not worth advertising
         expected = [t for t in expected if t != "null"] or expected
-        names = " or ".join(_TYPE_NAMES.get(t, str(t)) for t in expected)
+        names = _(" or ").join(_(_TYPE_NAMES[t]) if t in _TYPE_NAMES else str(t)
+                               for t in expected)
         hint = ""
         if value is None and "object" in expected:  # a key left with nothing under it
-            hint = ("; write `{}` for an empty section, or remove the line" if len(path) == 1
-                    else "; write its settings under it, or remove the line")
-        return (f"expected {names}, got {describe(value)}{hint}", path, False)
+            hint = (_("; write `{}` for an empty section, or remove the line") if len(path) == 1
+                    else _("; write its settings under it, or remove the line"))
+        return Finding(_("expected {names}, got {value}").format(names=names,
+                                                                 value=describe(value)) + hint,
+                       path)
     if kind == "enum":
         options = ", ".join(str(o) for o in rule)
         hint = _suggest(str(value), [str(o) for o in rule]) if isinstance(value, str) else ""
-        return (f"{describe(value)} is not one of: {options}{hint}", path, False)
+        return Finding(_("{value} is not one of: {options}").format(
+            value=describe(value), options=options) + hint, path)
     if kind == "const":
         if path and path[-1] == "smtp":
-            return ("`smtp: true` is not allowed: give the user's SMTP settings, or "
-                    "`smtp: false` to remove the override", path, False)
-        return (f"must be {json.dumps(rule)}, got {describe(value)}", path, False)
+            return Finding(_("`smtp: true` is not allowed: give the user's SMTP settings, or "
+                             "`smtp: false` to remove the override"), path)
+        return Finding(_("must be {rule}, got {value}").format(rule=json.dumps(rule),
+                                                               value=describe(value)), path)
     if kind in ("minimum", "maximum"):
         if path and path[-1] == "port":
-            return (f"port {value} is out of range: use 1 to 65535", path, False)
-        word = "at least" if kind == "minimum" else "at most"
-        return (f"must be {word} {rule}, got {describe(value)}", path, False)
+            return Finding(_("port {value} is out of range: use 1 to 65535").format(value=value),
+                           path)
+        text = (_("must be at least {rule}, got {value}") if kind == "minimum"
+                else _("must be at most {rule}, got {value}"))
+        return Finding(text.format(rule=rule, value=describe(value)), path)
     if kind == "minLength":
         if rule <= 1:
-            return ("must not be empty", path, False)
-        return (f"is too short ({len(value)} characters, at least {rule})", path, False)
+            return Finding(_("must not be empty"), path)
+        return Finding(_("{value} is too short ({count} characters, at least {rule})").format(
+            value=describe(value), count=len(value), rule=rule), path)
     if kind == "maxLength":
-        return (f"is too long ({len(value)} characters, at most {rule})", path, False)
+        return Finding(_too_long(value, rule), path)
     if kind == "pattern":
         if path and path[-1] == "server":
             if not value:
                 return None  # reported by minLength
-            return (f"{describe(value)} is not a host name: no spaces allowed", path, False)
+            return Finding(_("{value} is not a host name: no spaces allowed").format(
+                value=describe(value)), path)
         if len(path) >= 2 and path[0] in ("users", "targets") and not isinstance(value, dict):
             return _name_message(path, value)
-        return (f"{describe(value)} does not match the pattern {rule}", path, False)
+        return Finding(_("{value} does not match the pattern {rule}").format(
+            value=describe(value), rule=rule), path)
     if kind == "propertyNames":
         return None
-    return (error.message if len(error.message) < 200 else error.message[:197] + "...",
-            path, False)
+    return Finding(error.message if len(error.message) < 200 else error.message[:197] + "...",
+                   path)
 
 
-def _name_message(path: tuple[Any, ...], value: Any) -> tuple[str, tuple[Any, ...], bool]:
+def _too_long(value: str, rule: int) -> str:
+    return _("{value} is too long ({count} characters, at most {rule})").format(
+        value=describe(value), count=len(value), rule=rule)
+
+
+def _name_message(path: tuple[Any, ...], name: str) -> Finding:
     if path[0] == "users":
-        return ("user code contains control characters: remove them", path, True)
-    return ("target names are letters, digits, '_', '.' or '-' (at most 64, starting with "
-            "a letter or digit)", path, True)
+        return Finding(_("user code {code} contains control characters: remove them").format(
+            code=describe(name)), path, key=True)
+    return Finding(_("target name {name} is not allowed: use letters, digits, '_', '.' or '-' "
+                     "(at most 64, starting with a letter or digit)").format(
+                         name=describe(name)), path, key=True)
 
 
-def _property_name_errors(error: Any) -> list[tuple[str, tuple[Any, ...], bool]]:
+def _property_name_errors(error: Any) -> list[Finding]:
     """propertyNames errors carry the offending key as instance, not in the path."""
     out = []
     parent = tuple(error.absolute_path)
@@ -143,15 +186,14 @@ def _property_name_errors(error: Any) -> list[tuple[str, tuple[Any, ...], bool]]
         if sub.validator == "pattern" and key:  # an empty key is reported by minLength
             out.append(_name_message(path, key))
         elif sub.validator == "maxLength":
-            out.append((f"is too long ({len(key)} characters, at most {sub.validator_value})",
-                        path, True))
+            out.append(Finding(_too_long(key, sub.validator_value), path, key=True))
         elif sub.validator == "minLength":
-            out.append(("must not be empty", path, True))
+            out.append(Finding(_("must not be empty"), path, key=True))
     return out
 
 
 def _unknown_keys(root: dict[str, Any], data: Any, node_schema: dict[str, Any],
-                  path: tuple[Any, ...], out: list[tuple[str, tuple[Any, ...], bool]]) -> None:
+                  path: tuple[Any, ...], out: list[Finding]) -> None:
     """Walk data beside the schema and report unknown keys with suggestions."""
     node_schema = _resolve(root, node_schema)
     if not isinstance(data, dict):
@@ -170,9 +212,11 @@ def _unknown_keys(root: dict[str, Any], data: Any, node_schema: dict[str, Any],
         elif extra is False and not (looks_like_secret(key) and not _is_name((*path, key))):
             choices = sorted(props or {})
             hint = _suggest(key, choices)
-            allowed = ", ".join(choices)
-            out.append((f"unknown key '{key}'{hint}" + ("" if hint else f" (allowed: {allowed})"),
-                        (*path, key), True))
+            shown = quoted(key, SHOWN_CHARS)
+            message = (_("unknown key {key}").format(key=shown) + hint if hint else
+                       _("unknown key {key} (allowed: {allowed})").format(
+                           key=shown, allowed=", ".join(choices)))
+            out.append(Finding(message, (*path, key), key=True))
 
 
 def _resolve(root: dict[str, Any], node_schema: dict[str, Any]) -> dict[str, Any]:
@@ -191,10 +235,16 @@ def _fast_check() -> Any:
 
 
 def document_problems(doc: Document) -> list[Problem]:
-    """Secret-like keys and schema violations of one document.
+    """Secret-like keys and schema violations of one document (see check_document)."""
+    return check_document(doc).problems
+
+
+def check_document(doc: Document) -> DocumentCheck:
+    """Secret-like keys and schema violations of one document, and the values they refuse.
 
     Valid documents, the common case, pass the compiled check and skip
-    jsonschema; an invalid one gets every error explained.
+    jsonschema; an invalid one gets every error explained. Values the YAML
+    loader refused (INVALID) are left to its own messages.
     """
     # A document that passes the compiled check needs no secret-key scan: every object
     # of the schema refuses unknown keys (`additionalProperties: false`) except the
@@ -202,8 +252,8 @@ def document_problems(doc: Document) -> list[Problem]:
     # so a secret-like key can only be in an invalid document. Relied on here, and
     # checked by tests/test_fast_paths.py::test_the_schema_refuses_every_secret_key.
     if _fast_check()(doc.data):
-        return []
-    return secret_problems(doc) + schema_problems(doc)
+        return DocumentCheck()
+    return _placed(doc, _secret_findings(doc) + _schema_findings(doc, "config"))
 
 
 def _is_name(path: tuple[Any, ...]) -> bool:
@@ -211,15 +261,17 @@ def _is_name(path: tuple[Any, ...]) -> bool:
     return len(path) == 2 and path[0] in ("users", "targets")
 
 
+def _secret_findings(doc: Document) -> list[Finding]:
+    return [Finding(_("{key} looks like a secret: ").format(key=quoted(path[-1], SHOWN_CHARS))
+                    + HOW_PASSWORDS_ARE_SET, path, key=True)
+            for path, _value in iter_paths(doc.data)
+            if path and isinstance(path[-1], str) and not _is_name(path)
+            and looks_like_secret(path[-1])]
+
+
 def secret_problems(doc: Document) -> list[Problem]:
     """Secret-like keys anywhere in the document (user codes and target names excepted)."""
-    problems = []
-    for path, _ in iter_paths(doc.data):
-        if path and isinstance(path[-1], str) and not _is_name(path) \
-                and looks_like_secret(path[-1]):
-            problems.append(doc.problem(path, f"'{path[-1]}' looks like a secret: "
-                                        + HOW_PASSWORDS_ARE_SET, key=True))
-    return problems
+    return _placed(doc, _secret_findings(doc)).problems
 
 
 @cache
@@ -235,25 +287,38 @@ def schema_problems(doc: Document, which: str = "config") -> list[Problem]:
     `which` is `config` (mailprov files) or `mapping` (mapping files): both are
     explained with the same messages.
     """
+    return _placed(doc, _schema_findings(doc, which)).problems
+
+
+def _schema_findings(doc: Document, which: str) -> list[Finding]:
     root = schema() if which == "config" else mapping_schema()
-    found: list[tuple[str, tuple[Any, ...], bool]] = []
+    found: list[Finding] = []
     for error in _validator(which).iter_errors(doc.data):
         if error.validator == "propertyNames" or "propertyNames" in error.relative_schema_path:
             found.extend(_property_name_errors(error))
             continue
+        if error.instance is INVALID:
+            continue  # the YAML loader said why
         error_path = tuple(error.absolute_path)
         if any(isinstance(p, str) and looks_like_secret(p) and not _is_name(error_path[:i + 1])
                for i, p in enumerate(error_path)):
             continue
-        message = _message(error)
-        if message is not None:
-            found.append(message)
+        finding = _message(error)
+        if finding is not None:
+            found.append(finding)
     _unknown_keys(root, doc.data, root, (), found)
+    return found
+
+
+def _placed(doc: Document, found: list[Finding]) -> DocumentCheck:
+    """Findings as problems at their place, each once, and what they refuse."""
     seen = set()
-    problems = []
-    for text, path, key in found:
-        if (text, path) in seen:
+    check = DocumentCheck()
+    for finding in found:
+        if (finding.message, finding.path) in seen:
             continue
-        seen.add((text, path))
-        problems.append(doc.problem(path, text, key=key))
-    return problems
+        seen.add((finding.message, finding.path))
+        check.problems.append(doc.problem(finding.path, finding.message, key=finding.key))
+        if finding.refused:
+            check.refused.append((finding.path, finding.key))
+    return check

@@ -2,10 +2,15 @@
 
 Built on libyaml's C parser when present. It refuses what makes YAML
 surprising or dangerous in a config file: aliases and merge keys (billion
-laughs), duplicate keys, YAML 1.1 booleans such as `yes`/`on`, and integers
-that YAML 1.1 reads as octal or base 60 (`0465`, `1:30`). Positions are kept
-only for these load errors; schema and semantic errors find theirs later with
-:func:`locate`, which re-parses the file only when there is an error to report.
+laughs), duplicate keys, keys that are not text, YAML 1.1 booleans such as
+`yes`/`on`, integers that YAML 1.1 reads as octal or base 60 (`0465`,
+`1:30`), non-finite numbers and tags. Those refusals are collected, not
+raised: the refused value is read as INVALID and the file goes on being read,
+so that one `yes` does not hide the file's other problems. Only what makes
+the document unreadable (bad indentation, an unclosed bracket, bad bytes)
+stops it. Positions are kept only for these load errors; schema and semantic
+errors find theirs later with :class:`Positions`, which parses the file again
+only when there is an error to report.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -34,6 +39,29 @@ _TRUE_FALSE = {"true": True, "True": True, "TRUE": True,
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
+class _Invalid:
+    """The type of INVALID: one object, kept through copies, equal to nothing else."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+    def __copy__(self) -> _Invalid:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Invalid:
+        return self
+
+    def __reduce__(self) -> str:
+        return "INVALID"
+
+
+INVALID: Final = _Invalid()
+"""A value the loader refused (and reported): later checks skip it, and it is dropped
+before the document is merged."""
+
+
 class YamlError(Exception):
     """A load problem at a known place (1-based line and column)."""
 
@@ -50,43 +78,65 @@ def _at(node: yaml.Node, message: str) -> YamlError:
 
 
 class StrictLoader(_BaseLoader):
-    """SafeLoader with the refusals described in the module docstring."""
+    """SafeLoader with the refusals described in the module docstring, collected in
+    `problems` (in the order met) while the refused values are read as INVALID."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.problems: list[YamlError] = []
+        self._repeated: set[yaml.Node] = set()
+
+    def _refuse(self, node: yaml.Node, message: str) -> _Invalid:
+        self.problems.append(_at(node, message))
+        return INVALID
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        if node in self.constructed_objects:
-            raise _at(node, "this value has an anchor (&name) that an alias (*name) "
-                            "repeats; aliases are not allowed in mailprov files: "
-                            "write the value out in full")
+        if node in self.constructed_objects or node in self.recursive_objects:
+            # reached a second time: through an alias. Said once per anchored value, and
+            # never expanded, so a billion laughs costs one problem per anchor.
+            if node not in self._repeated:
+                self._repeated.add(node)
+                self._refuse(node, "this value has an anchor (&name) that an alias (*name) "
+                                   "repeats; aliases are not allowed in mailprov files: "
+                                   "write the value out in full")
+            return INVALID
         return super().construct_object(node, deep)
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, yaml.MappingNode):
             raise _at(node, "expected a mapping")
         mapping: dict[str, Any] = {}
+        first_keys: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
-                raise _at(key_node, "merge keys (<<) are not allowed in mailprov files: "
-                                    "write the keys out in full")
+                self._refuse(key_node, "merge keys (<<) are not allowed in mailprov files: "
+                                       "write the keys out in full")
+                continue
             key = self.construct_object(key_node, deep)
+            # the value is read even when its key is refused: its own problems count too
+            value = self.construct_object(value_node, deep)
+            if key is INVALID:
+                continue
             if not isinstance(key, str):
                 raw = key_node.value if isinstance(key_node, yaml.ScalarNode) else "..."
-                raise _at(key_node, f"keys must be text: write '{raw}' in quotes")
-            if key in mapping:
-                first = next(k for k, _ in node.value if k.value == key_node.value)
-                raise _at(key_node, f"duplicate key '{key}' (first defined at line "
-                                    f"{first.start_mark.line + 1}, column "
-                                    f"{first.start_mark.column + 1}): keep one")
-            mapping[key] = self.construct_object(value_node, deep)
+                self._refuse(key_node, f"keys must be text: write '{raw}' in quotes")
+            elif key in first_keys:
+                first = first_keys[key].start_mark
+                self._refuse(key_node, f"duplicate key '{key}' (first defined at line "
+                                       f"{first.line + 1}, column {first.column + 1}): keep one")
+            else:
+                first_keys[key] = key_node
+                mapping[key] = value
         return mapping
 
-    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> Any:  # bool, or INVALID
         value = self.construct_scalar(node)
         if value not in _TRUE_FALSE:
-            raise _at(node, f"'{value}' is read as a boolean by YAML 1.1: write true or "
-                            "false, or put it in quotes if you meant the text")
+            return self._refuse(node, f"'{value}' is read as a boolean by YAML 1.1: write true "
+                                      "or false, or put it in quotes if you meant the text")
         return _TRUE_FALSE[value]
 
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:  # int, or INVALID
         value = self.construct_scalar(node)
         if not _DECIMAL.match(value):
             if ":" in value:
@@ -96,19 +146,19 @@ class StrictLoader(_BaseLoader):
                 reason = f"has a leading zero and is read as octal ({as_octal}) by YAML 1.1"
             else:
                 reason = "is not a plain decimal number"
-            raise _at(node, f"'{value}' {reason}: write a plain decimal number "
-                            "(587), or put it in quotes if you meant the text")
+            return self._refuse(node, f"'{value}' {reason}: write a plain decimal number "
+                                      "(587), or put it in quotes if you meant the text")
         return int(value)
 
-    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:  # float, or INVALID
         value = super().construct_yaml_float(node)
         if not math.isfinite(value):
-            raise _at(node, f"'{node.value}' is not a finite number: write a plain number "
-                            "such as 30")
+            return self._refuse(node, f"'{node.value}' is not a finite number: write a plain "
+                                      "number such as 30")
         return float(value)
 
-    def construct_undefined(self, node: yaml.Node) -> Any:
-        raise _at(node, f"unsupported YAML tag {node.tag}: remove the tag")
+    def construct_undefined(self, node: yaml.Node) -> Any:  # INVALID
+        return self._refuse(node, f"unsupported YAML tag {node.tag}: remove the tag")
 
 
 _CONSTRUCTORS: dict[str, Any] = {
@@ -225,11 +275,25 @@ def _from_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
 
 
 def load_yaml(data: bytes) -> Any:
-    """Parse one file's bytes into plain Python data; raise YamlError with its place."""
+    """Parse one file's bytes into plain Python data; raise YamlError with its place
+    (the first problem met, when there are several)."""
+    document, problems = read_yaml(data)
+    if problems:
+        raise problems[0]
+    return document
+
+
+def read_yaml(data: bytes) -> tuple[dict[str, Any], list[YamlError]]:
+    """One file's bytes as plain Python data, and the values refused on the way.
+
+    Refused values (see the module docstring) are read as INVALID and reported
+    in the list, in the order met; a file that cannot be read at all raises
+    YamlError with its place.
+    """
     text = _decode(data)
     fast = parse_simple(text, MAX_DEPTH)  # never deeper than MAX_DEPTH, or None
     if fast is not None:
-        return fast
+        return fast, []
     _check_depth(text)  # deep nesting must not reach libyaml's recursive composer
     # YAML's own blanks only: str.strip() and splitlines() also take control characters
     # such as U+001E for blanks and line breaks, and a file of them is not "empty"
@@ -244,6 +308,8 @@ def load_yaml(data: bytes) -> Any:
     finally:
         loader.dispose()
     if not isinstance(document, dict):
+        if loader.problems:  # a refused root value (`!!binary ...`): its own message
+            raise loader.problems[0]
         if document is None:
             kind = "nothing (null)"
         else:
@@ -251,7 +317,7 @@ def load_yaml(data: bytes) -> Any:
             kind = "a list" if isinstance(document, list) else "a single value"
         raise YamlError(f"the file must be a mapping of keys (version, general, users, ...), "
                         f"not {kind}", 1, 1)
-    return document
+    return document, loader.problems
 
 
 def locate(text: str, path: tuple[Any, ...], key: bool = False) -> tuple[int, int]:

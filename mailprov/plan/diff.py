@@ -10,6 +10,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mailprov.errors import visible
+from mailprov.i18n import _
 from mailprov.model import (
     INHERITED_FIELDS,
     OVERRIDE,
@@ -46,7 +48,7 @@ def target_general(live: GeneralSettings, desired: DesiredGeneral) -> GeneralSet
 
 def resolve_override(code: str, override: DesiredOverride, general: GeneralSettings,
                      edition: str) -> MailSettings:
-    """A user's override as maestro* stores it: general values copied in (SPEC.md) for
+    """A user's override as maestro* stores it: general values copied in (docs/database.md) for
     the inherited fields left out, NULL for the fields the file sets to null."""
     values = {}
     for field in OVERRIDE:
@@ -148,6 +150,15 @@ def suggest_codes(code: str, known: Iterable[str], n: int = 3) -> list[str]:
         if folded[close] not in hits:
             hits.append(folded[close])
     return hits[:n]
+
+
+def did_you_mean(code: str, known: Iterable[str]) -> str:
+    """`; did you mean A, B?` with the closest existing codes, or ''. A code with a space
+    at either end or a control character is quoted, so that it shows: `'COMPTA '`."""
+    hints = suggest_codes(code, known)
+    if not hints:
+        return ""
+    return _("; did you mean {codes}?").format(codes=", ".join(visible(h) for h in hints))
 
 
 _LOOKALIKES = str.maketrans({

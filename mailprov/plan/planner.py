@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from mailprov.config.semantic import edition_problems
+from mailprov.config.semantic import connection_problems, edition_problems
 from mailprov.errors import ConfigError, Problem
 from mailprov.model import Config, LiveState
-from mailprov.plan.diff import describe_lookalikes, diff, suggest_codes
+from mailprov.plan.diff import describe_lookalikes, did_you_mean, diff, target_general
 from mailprov.plan.digest import base_digest
 from mailprov.plan.format import GENERAL, USER_PREFIX, Plan, PlanWarning
 from mailprov.plan.safety import evaluate
@@ -21,13 +21,18 @@ def build_plan(config: Config, target_name: str, target_url: str, declared_editi
                git_commit: str | None = None) -> Plan:
     """The plan that makes `live` match `config` on the target.
 
-    Raises ConfigError for edition rules that need the live edition. Users the files
-    list that the target does not have are left out of the changes and reported in
-    `Plan.errors`: the rest of the plan is still shown (a nightly drift check must not
-    go blind because someone left the company), but such a plan cannot be applied.
+    Raises ConfigError for edition rules that need the live edition, and for users
+    that resolve no SMTP server or port (they inherit the live general row where the
+    files leave it out). Users the files list that the target does not have are left
+    out of the changes and reported in `Plan.errors`: the rest of the plan is still
+    shown (a nightly drift check must not go blind because someone left the company),
+    but such a plan cannot be applied.
     """
     edition = live.general.edition
     problems = _edition_problems(config, target_name, declared_edition, edition)
+    general = target_general(live.general, config.general)
+    problems.extend(connection_problems(config, general.server, general.port, target_name,
+                                        live.users))
     if problems:
         raise ConfigError(problems)
     result = diff(config, live)
@@ -87,8 +92,7 @@ def _edition_problems(config: Config, target_name: str, declared: str | None,
 
 
 def _unknown_user(config: Config, code: str, target_name: str, live: LiveState) -> Problem:
-    hints = suggest_codes(code, live.users)
-    hint = f"; did you mean {', '.join(hints)}?" if hints else "."
+    hint = did_you_mean(code, live.users) or "."
     problem = config.problem(
         config.users[code].source.file, ("users", code),
         f"no user '{code}' in target '{target_name}'{describe_lookalikes(code)}{hint} "

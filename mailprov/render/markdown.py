@@ -4,7 +4,13 @@ collapsed, and never longer than a comment can be."""
 from __future__ import annotations
 
 from mailprov.plan.format import Change, Plan
-from mailprov.render.values import attribute_rows, show, summary_line, unmanaged_line
+from mailprov.render.values import (
+    attribute_rows,
+    show,
+    show_address,
+    summary_line,
+    unmanaged_line,
+)
 
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
 
@@ -13,14 +19,14 @@ def _cell(value: object) -> str:
     return show(value).replace("|", "\\|").replace("`", "'")
 
 
-def _code(text: str | None) -> str:
-    """Text for inside backticks, escaped (it may come from the database)."""
-    return show(text).replace("`", "'")
+def _code(text: str) -> str:
+    """Text for inside a `code span`, which cannot hold a backtick."""
+    return text.replace("`", "'")
 
 
 def _change_block(change: Change) -> list[str]:
     follows = " (follows general.smtp)" if change.follows_general else ""
-    lines = [f"**{change.action}** `{_code(change.address)}`{follows}", "",
+    lines = [f"**{change.action}** `{_code(show_address(change))}`{follows}", "",
              "| attribute | before | after |", "|---|---|---|"]
     for name, before, after in attribute_rows(change):
         lines.append(f"| {name} | {_cell(before)} | {_cell(after)} |")
@@ -34,7 +40,7 @@ def render_markdown(plan: Plan, max_chars: int = MAX_CHARS) -> str:
     removals = [c for c in plan.changes if c.action == "delete"]
     if removals:
         head.append(f":warning: **{len(removals)} per-user override(s) will be removed:** "
-                    + ", ".join(f"`{_code(c.user_code)}`" for c in removals[:50])
+                    + ", ".join(f"`{_code(show(c.user_code))}`" for c in removals[:50])
                     + (f" and {len(removals) - 50} more" if len(removals) > 50 else ""))
         head.append("")
     if plan.safety.exceeded:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from mailprov.plan.format import GENERAL, Change, Plan
-from mailprov.render.values import attribute_rows, show, summary_line, unmanaged_line
+from mailprov.render.values import (
+    attribute_rows,
+    show,
+    show_address,
+    summary_line,
+    unmanaged_line,
+)
 
 _SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 _COLOUR = {"create": "32", "update": "33", "delete": "31"}
@@ -24,7 +30,7 @@ class TextRenderer:
         title = _TITLE[change.action]
         if change.follows_general:
             title = "follows general.smtp"
-        head = f"  {_SYMBOL[change.action]} {show(change.address)}  ({title})"
+        head = f"  {_SYMBOL[change.action]} {show_address(change)}  ({title})"
         lines = [self._paint(head, _COLOUR[change.action])]
         rows = attribute_rows(change)
         width = max((len(name) for name, _, _ in rows), default=0)

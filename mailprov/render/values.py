@@ -5,18 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mailprov.plan.format import Change
+from mailprov.errors import visible
+from mailprov.plan.format import GENERAL, USER_PREFIX, Change
 
 
 def show(value: Any) -> str:
+    """A value for people: text as it is, unless something in it could hide (a space at
+    either end, an empty text, a control character): then quoted as repr does, 'COMPTA '."""
     if value is None:
         return "(none)"
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value)
-    if not text.isprintable():
-        text = text.encode("unicode_escape").decode("ascii")
-    return text
+    return visible(str(value))
+
+
+def show_address(change: Change) -> str:
+    """`general` or `user.CODE`, the code shown as `show` shows values."""
+    if change.address == GENERAL or change.user_code is None:
+        return change.address
+    return USER_PREFIX + visible(change.user_code)
 
 
 def flatten(data: Mapping[str, Any] | None, prefix: str = "") -> dict[str, Any]:
