@@ -163,7 +163,7 @@ def signature_status(saved: SavedPlan) -> str:
     try:
         return saved.verify(key)
     except TamperedPlanError as exc:
-        return f"NOT VALID: {exc.message}"
+        return f"NOT VALID: {exc.message.rstrip('.')}"
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:

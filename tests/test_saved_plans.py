@@ -253,3 +253,25 @@ def test_the_commit_of_a_plan_and_of_the_history_says_dirty(run, sqlite_url, tmp
     assert api.history(api.resolve_target(None, sqlite_url))[0]["git_commit"] == f"{sha}+dirty"
     result = run("apply", "--auto-approve")  # the files, planned under the lock: also dirty
     assert result.exit_code == 0
+
+
+def test_emptying_the_safety_verdict_of_a_plan_does_not_lift_the_limit(run, sqlite_url,
+                                                                      tmp_path):
+    codes = sandbox(sqlite_url, users=12)
+    listed = {c: smtp_user(c) for c in codes[:10]}
+    write_config(tmp_path, sqlite_url, users=listed)
+    assert run("apply", "--auto-approve").exit_code == 0
+    write_config(tmp_path, sqlite_url, users={**listed, **{c: {"smtp": False}
+                                                         for c in codes[:4]}})
+    assert run("plan", "--out", "p.json").exit_code == 0
+    path = tmp_path / "p.json"
+    plan = json.loads(path.read_text())
+    assert plan["safety"]["exceeded"] is True
+    plan["safety"].update(reasons=[], exceeded=False, counted_changes=0)  # hand-edited
+    path.write_text(json.dumps(plan))
+    before = dump(sqlite_url)
+    result = run("apply", "p.json")
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith("Error: refused for safety: it removes or changes 4 of 10 "
+                                    "existing overrides (40%, limit 30%).")
+    assert dump(sqlite_url) == before

@@ -80,6 +80,15 @@ def changes_json(changes: Iterable[Change]) -> str:
     return json.dumps(changes_record(changes), ensure_ascii=False, separators=(",", ":"))
 
 
+def _fits(commit: str | None, limit: int) -> str | None:
+    """A commit id within the column: a SHA-256 commit with `+dirty` is shortened, keeping
+    the mark (a 57-hex-digit prefix still names one commit)."""
+    if commit is None or len(commit) <= limit:
+        return commit
+    sha, plus, mark = commit.partition("+")
+    return sha[:limit - len(plus + mark)] + plus + mark
+
+
 def record_history(conn: Connection, tables: Tables, backend: Backend, plan: Plan,
                    entry: HistoryEntry) -> int:
     """Insert the history row of `plan`; return its id."""
@@ -91,7 +100,7 @@ def record_history(conn: Connection, tables: Tables, backend: Backend, plan: Pla
         "host": entry.host[:255],
         "config_digest": entry.config_digest,
         "base_digest": plan.base_digest,
-        "git_commit": entry.git_commit,
+        "git_commit": _fits(entry.git_commit, 64),
         "summary": (f"{summary['create']} to add, {summary['update']} to change, "
                     f"{summary['delete']} to remove"),
         "changes": changes_json(plan.changes),

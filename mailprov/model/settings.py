@@ -190,8 +190,14 @@ class Config:
         return self.locator.problem(file, path, message, key=key, severity=severity)
 
     def origin(self, setting: str) -> str:
-        """The file that set a dotted setting such as `general.smtp.port`."""
-        return self.origins.get(setting, self.files[0] if self.files else "")
+        """The file that set a dotted setting such as `general.smtp.port`, or, for a
+        section such as `general.smtp`, the first file that set a key under it."""
+        found = self.origins.get(setting)
+        if found is None:
+            prefix = setting + "."
+            found = next((file for name, file in self.origins.items()
+                          if name.startswith(prefix)), None)
+        return found if found is not None else (self.files[0] if self.files else "")
 
 
 # --- live state (from the database) ------------------------------------------

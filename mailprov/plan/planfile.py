@@ -214,7 +214,7 @@ class _Checker:
         if managed != "all" and not (isinstance(managed, list)
                                      and all(_is_int(n) for n in managed)):
             self.fail("managed_users", "must be \"all\" or a list of user numbers")
-        safety = self.safety(data.get("safety"))
+        safety = self.safety(data.get("safety"), changes)
         warnings = self.warnings(data.get("warnings", []))
         mapping = data.get("mapping")
         if mapping is not None and not isinstance(mapping, dict):
@@ -362,20 +362,25 @@ class _Checker:
                     self.fail(where, f"{name}: {_shown(value)} is not an e-mail address: "
                               f"{error}")
 
-    def safety(self, data: Any) -> SafetyReport | None:
+    def safety(self, data: Any, changes: list[Change]) -> SafetyReport | None:
+        """The safety verdict computed again from the plan's changes and limits: the
+        `reasons` and counts written in the file are not trusted (emptying them must not
+        lift a threshold)."""
+        from mailprov.model import Safety
+        from mailprov.plan.safety import evaluate
+
         try:
-            return SafetyReport(
-                existing_overrides=int(data["existing_overrides"]),
-                counted_changes=int(data["counted_changes"]),
-                max_change_percent=float(data["max_change_percent"]),
-                min_existing=int(data["min_existing"]),
-                max_changes=None if data.get("max_changes") is None
-                else int(data["max_changes"]),
-                reasons=tuple(str(r) for r in data.get("reasons", ())),
-            )
+            limits = Safety(float(data["max_change_percent"]), int(data["min_existing"]),
+                            None if data.get("max_changes") is None
+                            else int(data["max_changes"]))
+            existing = int(data["existing_overrides"])
         except (KeyError, TypeError, ValueError):
-            self.fail("safety", "must hold the safety counts of the plan")
+            self.fail("safety", "must hold the safety limits and counts of the plan")
             return None
+        if existing < 0:
+            self.fail("safety", "existing_overrides must not be negative")
+            return None
+        return evaluate(changes, existing, limits)
 
     def warnings(self, data: Any) -> list[PlanWarning]:
         if not isinstance(data, list) or not all(
