@@ -23,14 +23,15 @@ if TYPE_CHECKING:
     from mailprov.apply.executor import ApplyResult
     from mailprov.db.database import Database
     from mailprov.live.explain import Explanation
+    from mailprov.live.importer import Export
     from mailprov.plan.planfile import SavedPlan
 
 __all__ = [
-    "ApplyResult", "Database", "Explanation", "Plan", "ResolvedTarget", "SavedPlan", "apply",
-    "apply_config", "apply_saved", "check_safety", "compute_plan", "explain", "export_config",
-    "history", "load_config", "load_plan", "login", "open_database", "plan", "read_live",
-    "read_saved_plan", "resolve_target", "sandbox", "save_plan", "schema_text",
-    "signature_status", "target_of_plan",
+    "ApplyResult", "Database", "Explanation", "Export", "Plan", "ResolvedTarget", "SavedPlan",
+    "apply", "apply_config", "apply_saved", "check_login", "check_safety", "compute_plan",
+    "explain", "export_config", "history", "import_live", "load_config", "load_plan", "login",
+    "open_database", "plan", "read_live", "read_saved_plan", "resolve_target", "sandbox",
+    "save_plan", "schema_text", "signature_status", "target_of_plan",
 ]
 
 
@@ -48,6 +49,10 @@ def __getattr__(name: str) -> Any:
         from mailprov.live.explain import Explanation
 
         return Explanation
+    if name == "Export":
+        from mailprov.live.importer import Export
+
+        return Export
     if name == "SavedPlan":
         from mailprov.plan.planfile import SavedPlan
 
@@ -74,11 +79,15 @@ def schema_text(mapping: bool = False) -> str:
     return mapping_schema_text() if mapping else schema_text()
 
 
-def open_database(target: ResolvedTarget, *, lock_timeout: float = 10.0) -> Database:
-    """An open engine on the target, with its tables and backend."""
+def open_database(target: ResolvedTarget, *, lock_timeout: float = 10.0,
+                  read_only: bool = False, create: bool = True) -> Database:
+    """An open engine on the target, with its tables and backend. `read_only`: a SQLite
+    file is opened read-only; sessions wait for no lock. A missing SQLite file is
+    created only when `create` and not `read_only`."""
     from mailprov.db.database import open_database as _open
 
-    return _open(target.name, target.url, target.mapping(), lock_timeout=lock_timeout)
+    return _open(target.name, target.url, target.mapping(), lock_timeout=lock_timeout,
+                 read_only=read_only, create=create)
 
 
 def read_live(db: Database) -> LiveState:
@@ -107,7 +116,7 @@ def plan(config: Config, target: ResolvedTarget, *, with_commit: bool = False) -
     """Read the target and compute the plan; `with_commit` records the git commit of the
     files (with `+dirty` for uncommitted changes), as a saved plan does."""
     commit = _config_commit(config) if with_commit else None
-    with open_database(target) as db:
+    with open_database(target, read_only=True) as db:
         live = read_live(db)
         return compute_plan(config, target, live, db.tables.mapping.to_json(),
                             git_commit=commit)
@@ -200,7 +209,7 @@ def apply(plan_: Plan, target: ResolvedTarget, *, force: bool = False,
         from mailprov.config.gitinfo import git_commit
 
         commit = git_commit(config_dir)
-    with open_database(target, lock_timeout=lock_timeout) as db:
+    with open_database(target, lock_timeout=lock_timeout, create=False) as db:
         return apply_plan(plan_, db, force=force, lock_timeout=lock_timeout, commit=commit,
                           before_commit=before_commit)
 
@@ -227,7 +236,7 @@ def apply_config(config: Config, target: ResolvedTarget, *, approved: Plan | Non
     made under the lock differs, nothing is written. `show` receives the plan first."""
     from mailprov.apply.executor import apply_config as _apply_config
 
-    with open_database(target, lock_timeout=lock_timeout) as db:
+    with open_database(target, lock_timeout=lock_timeout, create=False) as db:
         mapping = db.tables.mapping.to_json()
         return _apply_config(
             lambda live: compute_plan(config, target, live, mapping), db, target.name,
@@ -240,35 +249,46 @@ def apply_config(config: Config, target: ResolvedTarget, *, approved: Plan | Non
 
 def history(target: ResolvedTarget, limit: int = 50) -> list[dict[str, Any]]:
     """The latest applies recorded on the target, newest first."""
-    from mailprov.db.connect import translate_errors
     from mailprov.db.history import read_history
 
-    with open_database(target) as db, translate_errors(db.url, "reading history from"), \
-            db.engine.connect() as conn:
+    with open_database(target, read_only=True) as db, db.connect() as conn, \
+            db.errors("reading history from"):
         return [dict(row) for row in read_history(conn, db.tables, limit)]
 
 
-def export_config(target: ResolvedTarget, schema: str | None = None) -> str:
-    """The live configuration as a mailprov YAML file (see mailprov.live.importer).
+def import_live(target: ResolvedTarget, schema: str | None = None, *,
+                folder: str | os.PathLike[str] | None = None) -> Export:
+    """The live configuration as a mailprov YAML file, and the live values that cannot be
+    written as valid configuration (commented out in the text; see mailprov.live.importer).
 
-    `schema` is what the editor modeline points at (default: the schema's $id).
+    `schema` is what the editor modeline points at (default: the schema's $id); `folder`
+    is where the file will be written (default: the working folder): relative SQLite
+    URLs and mapping paths are written relative to it.
     """
-    from mailprov.live.importer import SCHEMA_URL, render_yaml
+    from mailprov.live.importer import SCHEMA_URL, build_export
 
-    with open_database(target) as db:
+    with open_database(target, read_only=True) as db:
         live = read_live(db)
-    return render_yaml(live, target, schema or SCHEMA_URL)
+    return build_export(live, target, schema=schema or SCHEMA_URL,
+                        folder=os.fspath(folder) if folder is not None else None)
+
+
+def export_config(target: ResolvedTarget, schema: str | None = None, *,
+                  folder: str | os.PathLike[str] | None = None,
+                  allow_invalid: bool = False) -> str:
+    """The text of import_live; LiveDataError when live values cannot be written as valid
+    configuration, unless `allow_invalid` (then they are written commented out)."""
+    return import_live(target, schema, folder=folder).checked(allow_invalid)
 
 
 def explain(code: str, target: ResolvedTarget) -> Explanation:
     """The effective mail settings of one user, and why (general default or bi-mode override)."""
-    from mailprov.db.connect import translate_errors
     from mailprov.db.read import password_is_set, read_general, read_users
     from mailprov.live.explain import explain_user
     from mailprov.plan.diff import did_you_mean
 
-    with open_database(target) as db, translate_errors(db.url, "reading"), \
-            db.engine.connect() as conn:
+    with open_database(target, read_only=True) as db, db.connect() as conn, \
+            db.errors("reading"):
         general = read_general(conn, db.tables, db.backend)
         users = read_users(conn, db.tables, db.backend, [code])
         if code not in users:
@@ -282,13 +302,23 @@ def explain(code: str, target: ResolvedTarget) -> Explanation:
 def sandbox(url: str, *, users: int = 25, edition: str = "standard",
             force: bool = False) -> int:
     """Create a reference-model database with `users` sample users; returns the count."""
-    from mailprov.db.connect import translate_errors
     from mailprov.db.sandbox import create_sandbox
 
     target = ResolvedTarget(url, url)
-    with open_database(target) as db, translate_errors(db.url, "creating the sandbox in"):
+    with open_database(target) as db, db.errors("creating the sandbox in"):
         return len(create_sandbox(db.engine, db.tables, users=users, edition=edition,
                                   force=force))
+
+
+def check_login(target: ResolvedTarget) -> None:
+    """Refuse `mailprov login` for a target whose database takes no password (SQLite)."""
+    from mailprov.db.connect import parse_url
+    from mailprov.errors import TargetError
+    from mailprov.i18n import _
+
+    if parse_url(target.url).get_backend_name() == "sqlite":
+        raise TargetError(_("target '{name}' is a SQLite database, which has no password: "
+                            "there is nothing to store").format(name=target.name))
 
 
 def login(target_name: str, password: str) -> None:

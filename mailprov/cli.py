@@ -127,10 +127,14 @@ def _config_and_target(configs: tuple[str, ...], target: str | None, db_url: str
 def _target(configs: tuple[str, ...], target: str | None, db_url: str | None
             ) -> ResolvedTarget:
     """A target for commands that need no configuration: the files are read only when
-    named with -c or present as ./mailprov.yaml."""
+    named with -c, or present as ./mailprov.yaml and the target is not a URL (a URL
+    target takes nothing from them)."""
     from mailprov import api
+    from mailprov.config.targets import looks_like_url
 
-    config = _load_config(configs) if configs or os.path.exists("mailprov.yaml") else None
+    wanted = bool(configs) or (os.path.exists("mailprov.yaml")
+                               and not (target and looks_like_url(target)))
+    config = _load_config(configs) if wanted else None
     return api.resolve_target(config, target, db_url)
 
 
@@ -321,9 +325,17 @@ def show(plan_file: str, fmt: str) -> None:
 @click.option("--schema", "schema_ref", metavar="PATH_OR_URL",
               help="Where the editor modeline points (e.g. schemas/mailprov.schema.json, "
               "written by `mailprov schema`).")
+@click.option("--allow-invalid", is_flag=True,
+              help="Write live values that are not valid configuration commented out, "
+              "with the reason, instead of refusing.")
 def import_(configs: tuple[str, ...], target: str | None, db_url: str | None,
-            output: str | None, force: bool, schema_ref: str | None) -> None:
+            output: str | None, force: bool, schema_ref: str | None,
+            allow_invalid: bool) -> None:
     """Write the live configuration of a target as mailprov YAML.
+
+    The file plans to "No changes" on the same database. A live value that cannot be
+    written as valid configuration (port 99999, a trailing space, an invalid From
+    address) is reported and nothing is written, unless --allow-invalid.
 
     \b
     Examples:
@@ -332,14 +344,29 @@ def import_(configs: tuple[str, ...], target: str | None, db_url: str | None,
     """
     from mailprov import api
     from mailprov.errors import MailprovError
+    from mailprov.i18n import _
 
     resolved = _target(configs, target, db_url)
     if output and os.path.exists(output) and not force:
         raise MailprovError(f"{output} already exists: choose another file, or add --force")
-    text = api.export_config(resolved, schema_ref)
+    if output and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        raise MailprovError(_("cannot write {output}: its folder does not exist; create it "
+                              "first").format(output=output))
+    export = api.import_live(resolved, schema_ref,
+                             folder=os.path.dirname(os.path.abspath(output)) if output else None)
+    for warning in export.warnings:
+        click.echo(_("warning: {warning}").format(warning=_escaped(warning)), err=True)
+    text = export.checked(allow_invalid)
+    for problem in export.problems:
+        click.echo(_("warning: {problem} (commented out)").format(
+            problem=_escaped(problem.message)), err=True)
     if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise MailprovError(_("cannot write {output}: {reason}").format(
+                output=output, reason=exc.strerror)) from None
         click.echo(f"Wrote {output}.", err=True)
     else:
         click.echo(text, nl=False)
@@ -418,12 +445,33 @@ def login(target: str, configs: tuple[str, ...]) -> None:
       mailprov login prod
     """
     from mailprov import api
+    from mailprov.errors import MailprovError
+    from mailprov.i18n import _
 
     resolved = _target(configs, target, None)
+    api.check_login(resolved)
+    if not _stdin_is_terminal():
+        raise MailprovError(_(
+            "mailprov login asks for the password on a terminal, and standard input is not "
+            "one: run it in a terminal, or give the password in MAILPROV_DB_PASSWORD"))
     password = click.prompt(f"Database password for '{resolved.name}'", hide_input=True,
                             confirmation_prompt=True)
     api.login(resolved.name, password)
     click.echo(f"Stored the password of '{resolved.name}' in the OS keyring.")
+
+
+def _stdin_is_terminal() -> bool:
+    """Whether a hidden prompt can be shown (getpass would otherwise read a pipe, warn,
+    and abort at its end)."""
+    return sys.stdin.isatty()
+
+
+def _escaped(text: str) -> str:
+    """Terminal-safe: what a database holds may carry escape sequences."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 def main() -> None:

@@ -179,3 +179,12 @@ class TamperedPlanError(MailprovError):
     """A signed plan's signature does not match: it was changed after it was made."""
 
     exit_code = 3
+
+
+class LiveDataError(MailprovError):
+    """`mailprov import` found live values that cannot be written as valid configuration;
+    `lines` says each one (`user MBOUCHER: port 99999 in maestro* is not a valid port ...`)."""
+
+    def __init__(self, message: str, lines: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.lines = lines

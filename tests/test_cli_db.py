@@ -315,7 +315,7 @@ def test_a_password_in_a_command_line_url_never_appears_in_any_output(run, postg
     wrong_db = with_password.rsplit("/", 1)[0] + "/mailprov_no_such_db"
     check("history", "-t", wrong_db, code=1)
     assert outputs[-1].startswith(
-        f"Error: reading history from {wrong_db.replace(':' + SECRET, '')} failed: ")
+        f"Error: connecting to {wrong_db.replace(':' + SECRET, '')} failed: ")
     check("plan", "-t", "postgresql+psycopg://postgres:" + SECRET + "@127.0.0.1:1/x", code=1)
     check("sandbox", "postgresql://postgres:" + SECRET + "@[bad", code=1)
 

@@ -166,6 +166,9 @@ def test_no_secret_anywhere(postgres_url, sqlite_url, tmp_path, monkeypatch, mem
         put_smtp_passwords(sqlite_url, "lite")
 
         # --- database passwords from the keyring ----------------------------------------
+        # CliRunner's stdin is no terminal: `mailprov login` would refuse it (test_login.py
+        # runs it on a real pseudo-terminal)
+        monkeypatch.setattr("mailprov.cli._stdin_is_terminal", lambda: True)
         result = out.run(["login", "pg", "-c", config], 0, stdin=f"{KEYRING_PW}\n{KEYRING_PW}\n")
         assert result.stdout.endswith("Stored the password of 'pg' in the OS keyring.\n")
         assert memory_keyring.secrets == {("mailprov", "target:pg"): KEYRING_PW}
@@ -201,11 +204,11 @@ def test_no_secret_anywhere(postgres_url, sqlite_url, tmp_path, monkeypatch, mem
         def failures() -> None:
             for debug in ([], ["--debug"]):
                 out.fails([*debug, "plan", "-c", config, "-t", "pgdead"],
-                          f"Error: reading {DEAD_PG} failed: connection failed: ")
+                          f"Error: connecting to {DEAD_PG} failed: connection failed: ")
                 out.fails([*debug, "plan", "-c", config, "-t", "pgnohost"],
-                          f"Error: reading {NO_HOST_PG} failed: failed to resolve host ")
+                          f"Error: connecting to {NO_HOST_PG} failed: failed to resolve host ")
                 out.fails([*debug, "plan", "-c", config, "-t", "maria"],
-                          f"Error: reading {MARIADB} failed: (1045, \"Access denied for user "
+                          f"Error: connecting to {MARIADB} failed: (1045, \"Access denied for user "
                           "'root'@'127.0.0.1' (using password: YES)\")")
                 out.fails([*debug, "history", "-c", config, "-t", "maria"], "Error: ")
                 out.fails([*debug, "explain", "COMPTA", "-c", config, "-t", "pgdead"], "Error: ")

@@ -108,6 +108,8 @@ def _message(error: Any) -> Finding | None:
             key=quoted(missing[0] if missing else rule[0])), path, refused=False)
     if kind == "type":
         expected = rule if isinstance(rule, list) else [rule]
+        # `null` where a user's setting may be stored empty: not worth advertising
+        expected = [t for t in expected if t != "null"] or expected
         names = _(" or ").join(_(_TYPE_NAMES[t]) if t in _TYPE_NAMES else str(t)
                                for t in expected)
         hint = ""

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mailprov.config.urls import redact
+from mailprov.config.urls import check_url_password, redact
 from mailprov.errors import MailprovError, TargetError
 from mailprov.model import Config, DbMapping, mapping_from_data
 
@@ -41,7 +41,8 @@ class ResolvedTarget:
         return load_mapping(self.mapping_path)
 
 
-def _looks_like_url(text: str) -> bool:
+def looks_like_url(text: str) -> bool:
+    """`-t` takes a target name or a database URL."""
     return "://" in text or text.startswith("sqlite:")
 
 
@@ -52,7 +53,10 @@ def resolve_target(config: Config | None, target: str | None = None,
     `db_url` (`--db`, or MAILPROV_DB_URL) replaces the target's URL.
     """
     db_url = db_url or os.environ.get(ENV_DB_URL) or None
-    if target and _looks_like_url(target):
+    for url in (db_url, target):
+        if url and looks_like_url(url):
+            check_url_password(url)
+    if target and looks_like_url(target):
         return ResolvedTarget(redact(target), db_url or target)
     targets = dict(config.targets) if config else {}
     name = target or (config.default_target if config else None)
@@ -85,5 +89,6 @@ def target_of_plan(plan_target: str, plan_url: str, plan_edition: str,
         raise MailprovError(f"{plan_file} is a plan for target '{plan_target}', not "
                             f"'{target}': apply it without -t, or plan for '{target}'")
     url = db_url or os.environ.get(ENV_DB_URL) or plan_url
+    check_url_password(url)
     return ResolvedTarget(plan_target, url, plan_edition, None,
                           dict(plan_mapping) if plan_mapping else None)

@@ -7,6 +7,9 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
+from mailprov.errors import TargetError
+from mailprov.i18n import _
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
@@ -17,6 +20,10 @@ def redact(url: URL | str) -> str:
     from sqlalchemy.exc import ArgumentError
 
     if isinstance(url, str):
+        raw = _raw_password(url)
+        if raw is not None:  # the parsers would split it inside the password
+            scheme, user, after = raw
+            return f"{scheme}://{user}@{after}"
         try:
             url = make_url(url)
         except (ArgumentError, ValueError):
@@ -33,11 +40,17 @@ _PASSWORD_QUERY_KEYS = ("password", "passwd", "pwd")
 
 def redact_text(raw: str) -> str:
     """Remove a `user:password@` part from text that may not parse as a URL."""
+    found = _raw_password(raw)
+    if found is not None:
+        scheme, user, after = found
+        return f"{scheme}://{user}@{after}"
     return re.sub(r"(//[^:/@\s]*):[^@\s]*@", r"\1@", raw)
 
 
 def url_has_password(url: str) -> bool:
     """`user:password@` or a driver's `?password=` / `?passwd=` / `?pwd=` parameter."""
+    if _raw_password(url) is not None:
+        return True
     try:
         parts = urlsplit(url)
         if parts.password is not None:
@@ -45,4 +58,54 @@ def url_has_password(url: str) -> bool:
     except ValueError:
         return False
     return any(key.lower() in ("password", "passwd", "pwd")
-               for key, _ in parse_qsl(parts.query, keep_blank_values=True))
+               for key, _value in parse_qsl(parts.query, keep_blank_values=True))
+
+
+# Characters that end or split the parts of a URL: in a password they must be written %XX.
+_RESERVED = frozenset("@:/?#")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_HOST_PORT = re.compile(r"[^:@]*(?::\d*)?\Z")
+
+
+def _raw_password(url: str) -> tuple[str, str, str] | None:
+    """(scheme, user, what follows the password) when `url` holds a password that is not
+    percent-encoded, else None.
+
+    SQLAlchemy ends the password at the first `@` and urllib at the first `/`, `?` or `#`:
+    a raw one of these sends the rest of the password to DNS as a host name, and to error
+    messages. The password is taken to run to the last `@` before the query (database and
+    host names hold no `@`), or, when the query holds the only `@`, to that `@` if what
+    precedes the query cannot be a plain host[:port].
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.startswith("sqlite"):
+        return None
+    query_at = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    head = rest[:query_at]
+    if "@" in head:
+        at = head.rfind("@")
+    elif "/" in head or _HOST_PORT.match(head):
+        return None
+    else:
+        at = rest.find("@", query_at)
+        if at < 0:
+            return None
+    user, colon, password = rest[:at].partition(":")
+    if not colon:
+        return None
+    if any(c in _RESERVED or c.isspace() for c in password) or _BAD_PERCENT.search(password):
+        return scheme, user, rest[at + 1:]
+    return None
+
+
+def check_url_password(url: str) -> None:
+    """Refuse a URL whose password is not percent-encoded, showing no part of it."""
+    found = _raw_password(url)
+    if found is None:
+        return
+    scheme, user, _after = found
+    raise TargetError(_(
+        "the password in the database URL {scheme}://{user}:...@... is not percent-encoded "
+        "(a raw @, :, /, ?, #, % or space in it makes the URL ambiguous): encode it with "
+        "urllib.parse.quote(password, safe=''), or leave it out of the URL and use "
+        "`mailprov login TARGET` or MAILPROV_DB_PASSWORD").format(scheme=scheme, user=user))

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from mailprov.db.driver import compile_statement, execute, fetch_tuples
 from mailprov.db.tables import Tables
 from mailprov.errors import DatabaseError, MappingError
+from mailprov.i18n import _, ngettext
 from mailprov.model import OVERRIDE_FIELDS, GeneralSettings, LiveState, LiveUser, MailSettings
 
 if TYPE_CHECKING:
@@ -99,7 +100,9 @@ def _user_rows(conn: Connection, tables: Tables, backend: Backend,
 
 
 def _users(rows: list[tuple[Any, ...]]) -> dict[str, LiveUser]:
-    return {row[2]: user_from_row(row) for row in rows}
+    """Users by code. A row without a code (a real installation's table may allow it)
+    cannot be named by the files: it is left out, and read_live_state says so."""
+    return {row[2]: user_from_row(row) for row in rows if row[2] is not None}
 
 
 def read_row_states(conn: Connection, tables: Tables, backend: Backend,
@@ -124,8 +127,33 @@ def read_live_state(conn: Connection, tables: Tables, backend: Backend, *,
     queries, whatever the user count."""
     general = read_general(conn, tables, backend, for_update=for_update)
     rows = _user_rows(conn, tables, backend)
+    codeless = [row[1] for row in rows if row[2] is None]
+    warnings = (_codeless_rows_warning(tables, codeless),) if codeless else ()
     return LiveState(general, _users(rows), database_id(conn, tables, backend),
-                     {row[1]: row[1:] for row in rows})
+                     {row[1]: row[1:] for row in rows}, warnings)
+
+
+def _codeless_rows_warning(tables: Tables, numbers: list[Any]) -> str:
+    """Name the rows without a user code by their user number."""
+    try:
+        numbers = sorted(numbers)
+    except TypeError:  # a mapped key of mixed types
+        numbers = sorted(numbers, key=str)
+    shown = ", ".join(_shown(n) for n in numbers[:10])
+    if len(numbers) > 10:
+        shown += _(" and {count} more").format(count=len(numbers) - 10)
+    return ngettext(
+        "user number {numbers} ({table}.{column}) has no user code: mailprov leaves it "
+        "alone (the files name users by their code); give it a code in maestro*",
+        "users number {numbers} ({table}.{column}) have no user code: mailprov leaves them "
+        "alone (the files name users by their code); give them a code in maestro*",
+        len(numbers)).format(numbers=shown, table=tables.users.name,
+                             column=tables.mapping.user_columns["number"])
+
+
+def _shown(value: Any) -> str:
+    text = str(value)
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def password_is_set(conn: Connection, tables: Tables, backend: Backend, code: str) -> bool:

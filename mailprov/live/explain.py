@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailprov.model import GeneralSettings, LiveUser
+from mailprov.model import INHERITED_FIELDS, GeneralSettings, LiveUser
 
 
 @dataclass(frozen=True)
@@ -12,7 +12,7 @@ class Explanation:
     """How one user sends e-mail: the mode, why, and the effective settings."""
 
     code: str
-    name: str
+    name: str | None
     edition: str
     mode: str  # "override" or the general client
     reason: str
@@ -40,13 +40,23 @@ def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool) -
     if override is not None:
         reason = (f"the user's own SMTP section is enabled; it takes precedence over the "
                   f"general default ({general.client}): maestro*'s bi-mode")
+        # maestro*'s own precedence: a value the user's section leaves empty is taken from
+        # the general SMTP account when it sends
+        effective = {}
+        for name in INHERITED_FIELDS:
+            value = override.get(name)
+            if value is None:
+                value = getattr(general, name)
+                notes.append(f"the user's SMTP section has no {name}: maestro* uses the "
+                             f"general one ({show_value(value)})")
+            effective[name] = value
         if not password_set:
             notes.append("no SMTP password entered yet: the user types it in maestro* "
                          "(Préférences > Courriel)")
         return Explanation(user.code, user.name, general.edition, "override", reason,
-                           override.server, override.port, override.ssl, override.username,
-                           user.code if cloud else override.from_address, password_set,
-                           tuple(notes))
+                           effective["server"], effective["port"], effective["ssl"],
+                           override.username, user.code if cloud else override.from_address,
+                           password_set, tuple(notes))
     reason = (f"no per-user SMTP section: the general default applies "
               f"({CLIENT_LABELS.get(general.client, general.client)})")
     if general.client != "smtp":
@@ -60,3 +70,12 @@ def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool) -
     return Explanation(user.code, user.name, general.edition, "smtp", reason, general.server,
                        general.port, general.ssl, user.code if cloud else None,
                        user.code if cloud else None, password_set, tuple(notes))
+
+
+def show_value(value: object) -> str:
+    """A setting as a note quotes it: `(none)`, `true`/`false`, or the value."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

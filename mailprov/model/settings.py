@@ -100,18 +100,24 @@ class DesiredGeneral:
 
 @dataclass(frozen=True, slots=True)
 class DesiredOverride:
-    """A user's `smtp` section; server/port/ssl left `None` inherit `general.smtp`."""
+    """A user's `smtp` section; server/port/ssl left `None` inherit `general.smtp`.
+
+    `empty` names the fields the file sets to `null`: stored empty (NULL) in the user's
+    row rather than inherited or defaulted, as a hand-edited maestro* row may hold them.
+    """
 
     username: str | None = None
     from_address: str | None = None
     server: str | None = None
     port: int | None = None
     ssl: bool | None = None
+    empty: frozenset[str] = frozenset()
 
     @classmethod
     def from_section(cls, smtp: Mapping[str, Any]) -> DesiredOverride:
         """From a file's `smtp:` mapping (keys as in OVERRIDE)."""
-        return cls(**{f.attr: smtp.get(f.name) for f in OVERRIDE})
+        empty = frozenset(f.name for f in OVERRIDE if f.name in smtp and smtp[f.name] is None)
+        return cls(**{f.attr: smtp.get(f.name) for f in OVERRIDE}, empty=empty)
 
     def get(self, name: str) -> Any:
         """A field by its YAML name (`from`, `port`, ...)."""
@@ -245,17 +251,20 @@ class GeneralSettings:
 
 @dataclass(frozen=True, slots=True)
 class LiveUser:
-    """A maestro* user; `override` is None when the per-user section is off."""
+    """A maestro* user; `override` is None when the per-user section is off. `name` is
+    None when the row has none (a real installation's table may allow it)."""
 
     code: str
-    name: str
+    name: str | None
     override: MailSettings | None
     number: int | None = None  # the row's primary key (user_no): apply writes by it
 
 
 @dataclass(frozen=True)
 class LiveState:
-    """What the target database holds, read in a constant number of queries."""
+    """What the target database holds, read in a constant number of queries.
+
+    `warnings` say what was read but left out (rows without a user code)."""
 
     general: GeneralSettings
     users: Mapping[str, LiveUser]
@@ -264,6 +273,7 @@ class LiveState:
     # each user's row as the database returned it, by number (number, code, override
     # flag, then the OVERRIDE columns): what the base digest fingerprints
     stored_rows: Mapping[Any, tuple[Any, ...]] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # what was read but left out (rows without a user code)
 
     @property
     def override_count(self) -> int:

@@ -14,6 +14,7 @@ from mailprov.errors import visible
 from mailprov.i18n import _
 from mailprov.model import (
     INHERITED_FIELDS,
+    OVERRIDE,
     OVERRIDE_FIELDS,
     Config,
     DesiredGeneral,
@@ -47,18 +48,20 @@ def target_general(live: GeneralSettings, desired: DesiredGeneral) -> GeneralSet
 
 def resolve_override(code: str, override: DesiredOverride, general: GeneralSettings,
                      edition: str) -> MailSettings:
-    """A user's override as maestro* stores it: general values copied in (docs/database.md)."""
-    cloud = edition == "cloud"
-    username = override.username
-    if username is None and cloud:
-        username = code
-    return MailSettings(
-        username=username,
-        from_address=code if cloud else override.from_address,
-        server=override.server if override.server is not None else general.server,
-        port=override.port if override.port is not None else general.port,
-        ssl=override.ssl if override.ssl is not None else general.ssl,
-    )
+    """A user's override as maestro* stores it: general values copied in (docs/database.md) for
+    the inherited fields left out, NULL for the fields the file sets to null."""
+    values = {}
+    for field in OVERRIDE:
+        value = getattr(override, field.attr)
+        if value is None and field.inherited and field.name not in override.empty:
+            value = getattr(general, field.name)
+        values[field.attr] = value
+    if edition == "cloud":  # the login defaults to, and the From address is, the user code
+        if values["username"] is None and "username" not in override.empty:
+            values["username"] = code
+        if "from" not in override.empty:
+            values["from_address"] = code
+    return MailSettings(**values)
 
 
 def _changed_general(before: GeneralSettings, after: GeneralSettings) -> list[str]:
@@ -124,7 +127,7 @@ def diff(config: Config, live: LiveState) -> DiffResult:
             ):
                 stale_followers += 1
     user_changes.sort(key=lambda c: c.address)
-    warnings = []
+    warnings = [PlanWarning("users-without-code", "database", w) for w in live.warnings]
     if stale_followers:
         warnings.append(PlanWarning(
             "unlisted-overrides-keep-old-smtp", GENERAL,

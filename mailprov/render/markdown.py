@@ -36,7 +36,7 @@ def _change_block(change: Change) -> list[str]:
 
 def render_markdown(plan: Plan, max_chars: int = MAX_CHARS) -> str:
     summary = summary_line(plan.summary, plan.changes_present)
-    head = [f"### mailprov plan for `{plan.target}`", "", f"**{summary}**", ""]
+    head = [f"### mailprov plan for `{_code(plan.target)}`", "", f"**{summary}**", ""]
     removals = [c for c in plan.changes if c.action == "delete"]
     if removals:
         head.append(f":warning: **{len(removals)} per-user override(s) will be removed:** "
@@ -45,7 +45,7 @@ def render_markdown(plan: Plan, max_chars: int = MAX_CHARS) -> str:
         head.append("")
     if plan.safety.exceeded:
         head.append(":no_entry: **Apply will refuse this plan without `--force`:** "
-                    + "; ".join(plan.safety.reasons))
+                    + show("; ".join(plan.safety.reasons)))
         head.append("")
     for warning in plan.warnings:
         if warning.code != "safety-limit":  # said above, as the refusal it is

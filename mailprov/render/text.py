@@ -45,7 +45,10 @@ class TextRenderer:
         return lines
 
     def render(self, plan: Plan) -> str:
-        lines = [f"Target '{plan.target}' ({plan.target_url}), edition {plan.edition}.", ""]
+        # what comes from the database or the files is escaped: a user code, a client or a
+        # warning could hold a terminal's escape sequences
+        lines = [f"Target '{show(plan.target)}' ({show(plan.target_url)}), edition "
+                 f"{show(plan.edition)}.", ""]
         if plan.changes:
             lines.append("mailprov will make these changes:")
             lines.append("")

@@ -11,8 +11,8 @@ if TYPE_CHECKING:
 
     from mailprov.db.batch import Batch
     from mailprov.db.tables import Tables
+    from mailprov.db.timeouts import Timeouts
 
-CONNECT_TIMEOUT = 10  # seconds to establish a connection, on servers that take it
 IN_CHUNK = 500  # values per IN list: under every dialect's parameter limit (MSSQL: 2,100)
 
 
@@ -30,8 +30,10 @@ class Backend:
 
     # --- engine ----------------------------------------------------------------
 
-    def connect_args(self, url: URL, lock_timeout: float) -> dict[str, Any]:
-        """Driver arguments: bounded waits for connecting (and, per backend, locks)."""
+    def connect_args(self, url: URL, lock_timeout: float, timeouts: Timeouts
+                     ) -> dict[str, Any]:
+        """Driver arguments: bounded waits for connecting, answers and (per backend)
+        locks; see mailprov.db.timeouts."""
         return {}
 
     def configure_engine(self, engine: Engine) -> None:

@@ -9,11 +9,19 @@ from mailprov.db.backends.base import Backend
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Select, Table
+    from sqlalchemy.engine import URL
 
     from mailprov.db.tables import Tables
+    from mailprov.db.timeouts import Timeouts
+
 
 class MssqlBackend(Backend):
     name = "mssql"
+
+    def connect_args(self, url: URL, lock_timeout: float, timeouts: Timeouts
+                     ) -> dict[str, Any]:
+        # pyodbc's login timeout; ODBC query timeouts are set per connection, not here
+        return {"timeout": max(1, round(timeouts.connect))}
 
     def identity(self, conn: Connection, tables: Tables) -> list[Any]:
         """The server's name, the database's id and creation date (a restored copy is

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from mailprov.db.backends.base import CONNECT_TIMEOUT, Backend
+from mailprov.db.backends.base import Backend
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from mailprov.db.batch import Batch
     from mailprov.db.tables import Tables
+    from mailprov.db.timeouts import Timeouts
 
 CASE_CHUNK = 400  # rows per UPDATE ... CASE statement
 
@@ -25,8 +26,12 @@ class MysqlBackend(Backend):
     # any user count that fits the server's max_allowed_packet (16 MB by default)
     in_chunk = 20_000
 
-    def connect_args(self, url: URL, lock_timeout: float) -> dict[str, Any]:
-        return {"connect_timeout": CONNECT_TIMEOUT}
+    def connect_args(self, url: URL, lock_timeout: float, timeouts: Timeouts
+                     ) -> dict[str, Any]:
+        # PyMySQL's connect_timeout bounds the TCP connection only: the server's greeting,
+        # the login and every answer are reads, bounded by read_timeout.
+        return {"connect_timeout": timeouts.connect, "read_timeout": timeouts.statement,
+                "write_timeout": timeouts.answer}
 
     def identity(self, conn: Connection, tables: Tables) -> list[Any]:
         """The server's own host name and port, and the schema: a copy of production is

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mailprov.db.backends.base import CONNECT_TIMEOUT, DriverBackend
+from mailprov.db.backends.base import DriverBackend
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from mailprov.db.batch import Batch
     from mailprov.db.tables import Tables
+    from mailprov.db.timeouts import Timeouts
 
 # The database's own name and object id (a restored copy is a new database), and the
 # cluster's system identifier when the role may read it (another server, same names).
@@ -27,8 +28,15 @@ _IDENTITY = (
 class PostgresqlBackend(DriverBackend):
     name = "postgresql"
 
-    def connect_args(self, url: URL, lock_timeout: float) -> dict[str, Any]:
-        return {"connect_timeout": CONNECT_TIMEOUT}
+    def connect_args(self, url: URL, lock_timeout: float, timeouts: Timeouts
+                     ) -> dict[str, Any]:
+        # connect_timeout bounds libpq's whole start-up and login (whole seconds, 2 at
+        # least); the server cancels a statement after statement_timeout.
+        options = f"-c statement_timeout={int(timeouts.statement * 1000)}"
+        given = url.query.get("options")
+        if isinstance(given, str) and given:
+            options = f"{given} {options}"
+        return {"connect_timeout": timeouts.connect_whole_seconds, "options": options}
 
     def identity(self, conn: Connection, tables: Tables) -> list[Any]:
         row = conn.exec_driver_sql(_IDENTITY).first()

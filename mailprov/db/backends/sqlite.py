@@ -15,13 +15,15 @@ if TYPE_CHECKING:
 
     from mailprov.db.batch import Batch
     from mailprov.db.tables import Tables
+    from mailprov.db.timeouts import Timeouts
 
 
 class SqliteBackend(DriverBackend):
     name = "sqlite"
 
-    def connect_args(self, url: URL, lock_timeout: float) -> dict[str, Any]:
-        # the driver waits this long for another connection's write lock
+    def connect_args(self, url: URL, lock_timeout: float, timeouts: Timeouts
+                     ) -> dict[str, Any]:
+        # a local file: the driver waits only for another connection's write lock
         return {"timeout": lock_timeout}
 
     def configure_engine(self, engine: Engine) -> None:

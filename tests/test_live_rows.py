@@ -1,0 +1,173 @@
+"""Rows a real installation has: users without a code or a name (its table may allow
+them), and text holding terminal escape sequences. Every command reads them without
+crashing, says what it leaves out, and escapes what it prints.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from dbhelpers import SMTP, engine_for, smtp_user, write_config
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    update,
+)
+from test_import_live import plan_schema_errors
+
+from mailprov.cli import cli
+from mailprov.config.urls import redact
+
+NO_CHANGES = "No changes. maestro* matches the configuration.\n"
+LEFT_OUT = ("users number 2, 4 (app_user.user_no) have no user code: mailprov leaves them "
+            "alone (the files name users by their code); give them a code in maestro*")
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("MAILPROV_DB_URL", "MAILPROV_DB_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, list(args))
+
+
+def installation(url: str, users: list[dict], client: str = "smtp") -> None:
+    """The reference tables, made here, without NOT NULL on code and name."""
+    metadata = MetaData()
+    general = Table("general_config", metadata,
+                    Column("id", Integer, primary_key=True, autoincrement=False),
+                    Column("edition", String(16), nullable=False),
+                    Column("mail_client", String(16), nullable=False),
+                    Column("smtp_server", String(255)), Column("smtp_port", Integer),
+                    Column("smtp_ssl", Boolean, nullable=False))
+    people = Table("app_user", metadata,
+                   Column("user_no", Integer, primary_key=True, autoincrement=False),
+                   Column("code", String(255)), Column("name", String(255)),
+                   Column("mail_override", Boolean, nullable=False),
+                   Column("smtp_username", String(255)), Column("from_address", String(255)),
+                   Column("smtp_server", String(255)), Column("smtp_port", Integer),
+                   Column("smtp_ssl", Boolean), Column("smtp_password", Text),
+                   Column("password_set_at", DateTime))
+    with engine_for(url) as engine, engine.begin() as conn:
+        metadata.create_all(conn)
+        conn.execute(insert(general).values(id=1, edition="standard", mail_client=client,
+                                            smtp_server=SMTP["server"], smtp_port=SMTP["port"],
+                                            smtp_ssl=SMTP["ssl"]))
+        conn.execute(insert(people), [{"mail_override": False, "smtp_username": None,
+                                       "from_address": None, "smtp_server": None,
+                                       "smtp_port": None, "smtp_ssl": None, **row}
+                                      for row in users])
+
+
+def override(code: str) -> dict:
+    address = f"{code.lower()}@example.com"
+    return {"mail_override": True, "smtp_username": address, "from_address": address,
+            "smtp_server": SMTP["server"], "smtp_port": SMTP["port"], "smtp_ssl": SMTP["ssl"]}
+
+
+def test_users_without_a_code_or_a_name(run, db_url, tmp_path):
+    installation(db_url, [
+        {"user_no": 1, "code": "COMPTA", "name": "Comptabilité", **override("COMPTA")},
+        {"user_no": 2, "code": None, "name": "Sans Code", **override("X")},
+        {"user_no": 3, "code": "KMORIN", "name": None, **override("KMORIN")},
+        {"user_no": 4, "code": None, "name": None},
+        {"user_no": 5, "code": "MVACHON", "name": None},
+    ])
+    write_config(tmp_path, db_url, general={"client": "smtp", "smtp": SMTP},
+                 users={"COMPTA": smtp_user("COMPTA"), "KMORIN": smtp_user("KMORIN")})
+    result = run("plan")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == (
+        f"Target 'db' ({redact(db_url)}), edition standard.\n\n"
+        "No existing override is left alone: the files list every user that has one.\n"
+        f"Warning: database: {LEFT_OUT}\n" + NO_CHANGES)
+
+    document = json.loads(run("plan", "--format", "json").stdout)
+    assert document["warnings"] == [{"code": "users-without-code", "address": "database",
+                                     "message": LEFT_OUT}]
+    assert plan_schema_errors(document) == []
+
+    result = run("import", "-o", "imported.yaml")
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr == f"warning: {LEFT_OUT}\nWrote imported.yaml.\n"
+    result = run("plan", "-c", "imported.yaml")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(NO_CHANGES)
+
+    result = run("explain", "KMORIN")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "KMORIN on target 'db', edition standard"
+    result = run("explain", "MVACHON")
+    assert result.stdout.splitlines()[:2] == ["MVACHON on target 'db', edition standard",
+                                              "  sends with: smtp"]
+    result = run("explain", "NOBODY")
+    assert (result.exit_code, result.stderr) == (1, "Error: no user 'NOBODY' in target 'db'\n")
+
+    result = run("apply", "--auto-approve")
+    assert (result.exit_code, result.stderr) == (0, ""), result.output
+    assert run("history").exit_code == 0
+
+    # prune: every user with a code is managed; the rows without one are left as they are
+    write_config(tmp_path, db_url, general={"client": "smtp", "smtp": SMTP},
+                 users={"KMORIN": smtp_user("KMORIN")}, prune=True)
+    assert run("plan", "--out", "prune.json").exit_code == 0
+    result = run("apply", "prune.json")
+    assert (result.exit_code, result.stderr) == (0, ""), result.output
+    assert result.stdout.endswith("Apply complete: 0 added, 0 changed, 1 removed "
+                                  f"(history #1) in {redact(db_url)}.\n")
+    with engine_for(db_url) as engine, engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT user_no, mail_override FROM app_user "
+                                    "ORDER BY user_no").all()
+    assert [(n, bool(o)) for n, o in rows] == [(1, False), (2, True), (3, True), (4, False),
+                                               (5, False)]
+
+
+RED = "RED\x1b[31m"
+TITLE = "\x1b]0;owned\x07Name"
+
+
+def test_what_the_database_holds_is_escaped_in_every_output(run, db_url, tmp_path):
+    installation(db_url, [
+        {"user_no": 1, "code": RED, "name": TITLE, **override("red")},
+        {"user_no": 2, "code": "COMPTA", "name": "Comptabilité"},
+    ], client="smtp\x1b[2J")
+    write_config(tmp_path, db_url, general={"smtp": SMTP}, users={}, prune=True)
+
+    result = run("explain", RED)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        "'RED\\x1b[31m' ('\\x1b]0;owned\\x07Name') on target 'db', edition standard")
+    assert result.stdout.splitlines()[2] == (
+        "  because:    the user's own SMTP section is enabled; it takes precedence over the "
+        "general default (smtp\\x1b[2J): maestro*'s bi-mode")
+    result = run("explain", "COMPTA")
+    assert result.stdout.splitlines()[1:3] == [
+        "  sends with: smtp\\x1b[2J",
+        "  because:    no per-user SMTP section: the general default applies (smtp\\x1b[2J)"]
+
+    result = run("plan")
+    assert result.exit_code == 0, result.output
+    assert "  - user.'RED\\x1b[31m'  (REMOVE the per-user SMTP override)\n" in result.stdout
+    result = run("plan", "--format", "markdown")
+    assert "`user.'RED\\x1b[31m'`" in result.stdout
+    for output in (run("plan").stdout, run("plan", "--format", "markdown").stdout,
+                   run("explain", RED).stdout, run("explain", "COMPTA").stdout):
+        assert "\x1b" not in output and "\x07" not in output
+
+    assert run("apply", "--auto-approve").exit_code == 0
+    with engine_for(db_url) as engine, engine.begin() as conn:
+        history = Table("mailprov_history", MetaData(), autoload_with=conn)
+        conn.execute(update(history).values(os_user="ad\x1b[2Jmin", host="host\rx"))
+    result = run("history")
+    assert result.exit_code == 0
+    assert "  'ad\\x1b[2Jmin'@'host\\rx'  0 to add, 0 to change, 1 to remove\n" in result.stdout
