@@ -25,7 +25,6 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from mailprov.config.gitinfo import git_commit
-from mailprov.db.connect import translate_errors
 from mailprov.db.database import Database
 from mailprov.db.history import HistoryEntry, record_history
 from mailprov.db.read import database_id, read_general, read_live_state, read_row_states
@@ -75,7 +74,7 @@ def _locked(db: Database, target: str, lock_timeout: float) -> Iterator[Connecti
     """A write transaction with the lock wait bounded; a lock wait that runs out is a
     LockError saying how long it really waited."""
     backend = db.backend
-    with translate_errors(db.url, "applying to"):
+    with db.errors("applying to"):
         backend.prepare_history(db.engine, db.tables)
         try:
             with db.engine.connect() as conn:
