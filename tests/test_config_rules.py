@@ -350,7 +350,7 @@ def test_relative_sqlite_url_is_anchored_to_the_file_folder(folder: Path) -> Non
     conf = str(folder / "conf")
     targets = api.load_config("conf/mailprov.yaml").targets
     assert targets["rel"].url == f"sqlite:///{conf}/maestro.db"
-    assert targets["sub"].url == f"sqlite+pysqlite:///{conf}/data/../data/m.db"
+    assert targets["sub"].url == f"sqlite+pysqlite:///{conf}/data/m.db"  # normalised
     assert targets["absolute"].url == "sqlite:////var/lib/maestro.db"
     assert targets["memory"].url == "sqlite:///:memory:"
     assert targets["pg"].url == "postgresql://mailprov@db.example.com/maestro"

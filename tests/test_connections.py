@@ -198,7 +198,7 @@ def test_reading_a_missing_sqlite_file_neither_creates_it_nor_blames_a_table(run
     for args in (("import", "-t", url), ("explain", "COMPTA", "-t", url), ("history", "-t", url)):
         result = run(*args)
         assert (result.exit_code, result.stdout) == (1, ""), args
-        assert result.stderr == message.format(url=url), args
+        assert result.stderr == message.format(url=f"sqlite:///{missing}"), args  # resolved
     write_config(tmp_path, url, general={"client": "smtp", "smtp": SMTP})
     for args in (("plan",), ("apply", "--auto-approve")):
         result = run(*args)

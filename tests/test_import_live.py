@@ -252,7 +252,7 @@ def test_a_relative_sqlite_url_is_written_relative_to_the_new_file(run, tmp_path
     assert data["targets"]["main"]["url"] == "sqlite:///../maestro.db"
     result = run("plan", "-c", "sub/mailprov.yaml", "--detailed-exitcode")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(f"Target 'main' (sqlite:///{tmp_path}/sub/../maestro.db)")
+    assert result.stdout.startswith(f"Target 'main' (sqlite:///{tmp_path}/maestro.db)")
     assert result.stdout.endswith(NO_CHANGES)
     # to standard output, the path stays relative to the working folder
     result = run("import", "-t", "sqlite:///maestro.db")

@@ -14,6 +14,7 @@ from typing import Any
 from mailprov.config.document import Document, DocumentLocator
 from mailprov.config.schema import check_document
 from mailprov.config.semantic import semantic_problems
+from mailprov.config.urls import anchor_sqlite
 from mailprov.config.yamlload import INVALID, YamlError, iter_paths, read_file, read_yaml
 from mailprov.errors import ConfigError, PathStep, Problem
 from mailprov.model import (
@@ -251,15 +252,6 @@ class _Merger:
         return default if entry is None else entry[1]
 
 
-def _anchor_sqlite(url: str, folder: str) -> str:
-    """A relative SQLite path in a file is relative to that file, not to the shell."""
-    prefix, _, rest = url.partition(":///")
-    if not prefix.startswith("sqlite") or not rest or rest.startswith(("/", ":memory:")) \
-            or rest.startswith("file:"):
-        return url
-    return f"{prefix}:///{os.path.join(folder, rest)}"
-
-
 def _version_problems(documents: Iterable[Document]) -> list[Problem]:
     return [doc.problem((), "missing `version: 1` at the top of the file")
             for doc in documents if doc.is_root and "version" not in doc.data]
@@ -272,7 +264,7 @@ def _build(merger: _Merger, documents: list[Document], digest: str) -> Config:
         if mapping is not None:
             mapping = os.path.normpath(os.path.join(doc.folder, mapping))
         url = value.get("url")  # None only in a configuration with errors
-        targets[name] = Target(name, None if url is None else _anchor_sqlite(url, doc.folder),
+        targets[name] = Target(name, None if url is None else anchor_sqlite(url, doc.folder),
                                value.get("edition"), mapping, Source(doc.name))
     users = {}
     for code, (doc, value) in merger.users.items():

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mailprov.config.urls import check_url_password, redact
+from mailprov.config.urls import anchor_sqlite, check_url_password, redact
 from mailprov.errors import MailprovError, TargetError
 from mailprov.model import Config, DbMapping, mapping_from_data
 
@@ -56,8 +56,10 @@ def resolve_target(config: Config | None, target: str | None = None,
     for url in (db_url, target):
         if url and looks_like_url(url):
             check_url_password(url)
+    if db_url:
+        db_url = anchor_sqlite(db_url, os.getcwd())
     if target and looks_like_url(target):
-        return ResolvedTarget(redact(target), db_url or target)
+        return ResolvedTarget(redact(target), db_url or anchor_sqlite(target, os.getcwd()))
     targets = dict(config.targets) if config else {}
     name = target or (config.default_target if config else None)
     if name is None and len(targets) == 1:

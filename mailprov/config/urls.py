@@ -109,3 +109,18 @@ def check_url_password(url: str) -> None:
         "(a raw @, :, /, ?, #, % or space in it makes the URL ambiguous): encode it with "
         "urllib.parse.quote(password, safe=''), or leave it out of the URL and use "
         "`mailprov login TARGET` or MAILPROV_DB_PASSWORD").format(scheme=scheme, user=user))
+
+
+def anchor_sqlite(url: str, folder: str) -> str:
+    """A relative SQLite path is relative to `folder` (the file that names it, or the
+    working folder for a URL typed on the command line), written out in full so that a
+    saved plan names the same file wherever it is applied from."""
+    import os
+
+    prefix, _, rest = url.partition(":///")
+    if not prefix.startswith("sqlite") or not rest or rest.startswith(":memory:") \
+            or rest.startswith("file:"):
+        return url
+    path, query = rest.partition("?")[::2]
+    full = os.path.normpath(os.path.join(folder, path))
+    return f"{prefix}:///{full}" + (f"?{query}" if query else "")

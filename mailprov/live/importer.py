@@ -185,7 +185,8 @@ class _Builder:
     def target_spec(self, name: str) -> dict[str, Any]:
         assert self.target is not None
         general = self.live.general
-        spec: dict[str, Any] = {"url": _relative_sqlite(self.target.display_url, self.folder)}
+        spec: dict[str, Any] = {"url": _relative_sqlite(self.target.display_url, self.folder,
+                                                         self.target.name)}
         if general.edition in EDITIONS:
             spec["edition"] = general.edition
         else:
@@ -467,12 +468,14 @@ def _target_name(target: ResolvedTarget) -> str:
     return target.name if "://" not in target.name and ":" not in target.name else "main"
 
 
-def _relative_sqlite(url: str, folder: str) -> str:
-    """A relative SQLite path is relative to the working folder on the command line and
-    to the file's folder in a file: rewrite it for `folder`."""
+def _relative_sqlite(url: str, folder: str, typed: str) -> str:
+    """A SQLite path typed relative on the command line (`typed`; resolved against the
+    working folder into `url`) stays relative in the file, written for `folder`, the
+    file's own: a configuration kept in Git must not name one machine's folders."""
     prefix, sep, rest = url.partition(":///")
+    typed_rest = typed.partition(":///")[2]
     if not sep or not prefix.startswith("sqlite") or not rest or rest.startswith(
-            ("/", ":memory:", "file:")):
+            (":memory:", "file:")) or not typed_rest or typed_rest.startswith("/"):
         return url
     path, query_sep, query = rest.partition("?")
     rel = Path(os.path.relpath(os.path.abspath(path), folder)).as_posix()
