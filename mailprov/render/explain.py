@@ -18,3 +18,14 @@ def render_explanation(info: Explanation, target_name: str) -> str:
                   f"  password:   {'entered' if info.password_set else 'not entered'}"]
     lines += [f"  note:       {note}" for note in info.notes]
     return "\n".join(lines) + "\n"
+
+
+def explanation_json(info: Explanation, target_name: str) -> str:
+    """`explain --format json`: the same facts for scripts (never a password)."""
+    import json
+    from dataclasses import asdict
+
+    data = {"target": target_name, **asdict(info)}
+    data["from"] = data.pop("from_address")  # the name files and plans use
+    data["notes"] = list(info.notes)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
