@@ -56,18 +56,13 @@ def fit(view: Mapping[str, Any], render: Callable[[Mapping[str, Any]], str], max
         text = render(view)
         if measure(text) <= max_size:
             return text
-    guess = int((max_size - bare) / per_row) if bare < max_size else 0
-    low, high = 0, min(rows - 1, max(1, 2 * guess))
-    best = None
-    while low <= high:  # the most rows per table that still fit
-        middle = (low + high) // 2
-        attempt = render(limit_rows(view, middle))
+    # rows are alike in size: start from the guess and step down until it fits
+    rows_fit = min(rows - 1, int((max_size - bare) / per_row)) if bare < max_size else -1
+    while rows_fit >= 0:
+        attempt = render(limit_rows(view, rows_fit))
         if measure(attempt) <= max_size:
-            best, low = attempt, middle + 1
-        else:
-            high = middle - 1
-    if best is not None:
-        return best
+            return attempt
+        rows_fit = min(rows_fit - 1, int(rows_fit * 0.97))
     for items in (10, 3, 0):
         attempt = render(limit_rows(view, 0, max_items=items))
         if measure(attempt) <= max_size:
