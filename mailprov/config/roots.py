@@ -100,7 +100,8 @@ def validate_files(files: Sequence[str], roots: Sequence[str] = ()) -> Validatio
     if not roots and (not files or os.path.exists(DEFAULT_CONFIG)):
         roots = [DEFAULT_CONFIG]
     sets: list[tuple[str, ...]] = [tuple(roots)] if roots else []
-    covered = covered_files(roots) if roots else set()
+    # the roots' includes are only looked up for named files (the roots are read twice then)
+    covered = covered_files(roots) if roots and files else set()
     problems: list[Problem] = []
     for name in files:
         try:
