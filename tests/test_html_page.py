@@ -142,7 +142,7 @@ def test_the_plan_page_reads_back_from_chromium(tmp_path):
                                      "<script>alert(1)</script>@acme.ca"]]
     assert dom.tables["update"] == [["User", "From address"],
                                     ["PAIE", "paie@acme.ca → comptabilite@acme.ca"]]
-    assert dom.tables["delete"][1][:2] == ["OLD", '" old@acme.ca"']
+    assert dom.tables["delete"][1][:2] == ["OLD", "' old@acme.ca'"]  # quoted: a space
     assert ("del", "paie@acme.ca") in dom.marks and ("ins", "comptabilite@acme.ca") in dom.marks
     assert "<img" in dom.ids["warnings"]  # a value's markup is text, not an element
     assert re.search(r"Where in maestro\*: Security management > the user > Description > "
