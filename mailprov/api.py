@@ -21,17 +21,21 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from mailprov.apply.executor import ApplyResult
+    from mailprov.config.roots import Validation
     from mailprov.db.database import Database
     from mailprov.live.explain import Explanation
     from mailprov.live.importer import Export
+    from mailprov.plan.drift import DriftReport
     from mailprov.plan.planfile import SavedPlan
+    from mailprov.plan.records import Applied, HistoryRecord
 
 __all__ = [
     "ApplyResult", "Database", "Explanation", "Export", "Plan", "ResolvedTarget", "SavedPlan",
     "apply", "apply_config", "apply_saved", "check_login", "check_safety", "compute_plan",
-    "explain", "export_config", "history", "import_live", "load_config", "load_plan", "login",
-    "open_database", "plan", "read_live", "read_saved_plan", "resolve_target", "sandbox",
-    "save_plan", "schema_text", "signature_status", "target_of_plan",
+    "drift", "explain", "export_config", "history", "history_applies", "history_record",
+    "import_live", "init", "load_config", "load_plan", "login", "open_database", "plan",
+    "read_live", "read_saved_plan", "resolve_target", "sandbox", "save_plan", "schema_text",
+    "signature_status", "target_of_plan", "validate",
 ]
 
 
@@ -326,3 +330,88 @@ def login(target_name: str, password: str) -> None:
     from mailprov.secrets import set_db_password
 
     set_db_password(target_name, password)
+
+
+# --- the pull-request workflow: validate by file, drift, history records ------------------
+
+
+def validate(files: Sequence[str] = (), configs: Sequence[str] = ()) -> Validation:
+    """Check files offline (no database): `configs` as one configuration (default
+    ./mailprov.yaml), and each of `files` through the root that includes it, as
+    pre-commit passes them (mailprov.config.roots)."""
+    from mailprov.config.roots import validate_files
+
+    return validate_files(list(files), list(configs))
+
+
+def drift(config: Config, target: ResolvedTarget) -> DriftReport:
+    """Where the target differs from the files, with the apply that last set each file
+    value: the live state and one history query, whatever the number of users
+    (mailprov.plan.drift)."""
+    from mailprov.db.connect import translate_errors
+    from mailprov.db.history import iter_history
+    from mailprov.plan.drift import build_drift
+    from mailprov.plan.records import record_from_row
+
+    with open_database(target) as db:
+        live = read_live(db)
+        current = compute_plan(config, target, live, db.tables.mapping.to_json())
+        with translate_errors(db.url, "reading history from"), db.engine.connect() as conn:
+            rows = iter_history(conn, db.tables)
+            try:
+                return build_drift(current, config, live, map(record_from_row, rows))
+            finally:
+                rows.close()  # the rest of the history is left unread, on this connection
+
+
+def history_applies(target: ResolvedTarget, limit: int = 50) -> list[Applied]:
+    """The latest applies on the target, newest first, without their changes."""
+    from mailprov.plan.records import applied_from_row
+
+    return [applied_from_row(row) for row in history(target, limit)]
+
+
+def history_record(target: ResolvedTarget, history_id: int) -> HistoryRecord:
+    """One apply and the changes it made, from either history layout."""
+    from mailprov.db.connect import translate_errors
+    from mailprov.db.history import read_history_row
+    from mailprov.errors import MailprovError
+    from mailprov.i18n import _
+    from mailprov.plan.records import record_from_row
+
+    with open_database(target) as db, translate_errors(db.url, "reading history from"), \
+            db.engine.connect() as conn:
+        row = read_history_row(conn, db.tables, history_id)
+    if row is None:
+        raise MailprovError(_("no apply #{id} is recorded on target '{target}': "
+                              "`mailprov history` lists them").format(
+                                  id=history_id, target=target.name))
+    return record_from_row(row)
+
+
+def init(folder: str | os.PathLike[str], *, target: str = "prod", ci: str | None = None,
+         from_db: str | None = None, force: bool = False) -> list[str]:
+    """Scaffold a configuration repository in `folder` (mailprov.scaffold); with
+    `from_db`, mailprov.yaml is the live configuration of that database (as `import`
+    writes it). Returns the files written, relative to `folder`."""
+    from mailprov.scaffold import SCHEMA_PATH, scaffold, with_include, write_scaffold
+
+    config_text = None
+    if from_db:
+        from mailprov.live.importer import render_yaml
+
+        with open_database(ResolvedTarget(target, from_db)) as db:
+            live = read_live(db)
+        written = ResolvedTarget(target, _relative_sqlite(from_db, folder))
+        config_text = with_include(render_yaml(live, written, "./" + SCHEMA_PATH))
+    return write_scaffold(folder, scaffold(target, ci, schema_text(), config_text), force)
+
+
+def _relative_sqlite(url: str, folder: str | os.PathLike[str]) -> str:
+    """A relative SQLite path given on the command line is relative to the shell's
+    folder; in a file it is relative to the file's: rewrite it for the new file."""
+    prefix, sep, rest = url.partition(":///")
+    if not prefix.startswith("sqlite") or not sep or not rest or rest.startswith("/") \
+            or rest.startswith((":memory:", "file:")):
+        return url
+    return f"{prefix}:///{os.path.relpath(os.path.abspath(rest), os.path.abspath(folder))}"

@@ -16,11 +16,15 @@ import click
 from mailprov import __version__
 
 if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
     from mailprov.config.targets import ResolvedTarget
     from mailprov.model import Config
     from mailprov.plan.format import Plan
+    from mailprov.render.view import FullPlanPlace
 
 EXIT_CHANGES = 2
+PLAN_FORMATS = ["text", "json", "markdown", "html"]
 
 
 def _color(stream: TextIO | None = None) -> bool:
@@ -91,11 +95,33 @@ def cli(debug: bool) -> None:
     """
 
 
+def _names(ctx: click.Context) -> tuple[list[str], list[str]]:
+    """Target names and user codes written in the files (-c, or ./mailprov.yaml)."""
+    from mailprov.config.roots import names_in_files
+
+    return names_in_files(list(ctx.params.get("configs") or ()))
+
+
+def _complete_targets(ctx: click.Context, param: click.Parameter, incomplete: str
+                      ) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(name) for name in _names(ctx)[0] if name.startswith(incomplete)]
+
+
+def _complete_users(ctx: click.Context, param: click.Parameter, incomplete: str
+                    ) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(code) for code in _names(ctx)[1] if code.startswith(incomplete)]
+
+
 config_option = click.option(
     "-c", "--config", "configs", multiple=True, type=click.Path(dir_okay=False),
     help="Configuration file (repeatable). Default: mailprov.yaml.")
 target_option = click.option(
-    "-t", "--target", help="Target name from the configuration, or a database URL.")
+    "-t", "--target", shell_complete=_complete_targets,
+    help="Target name from the configuration, or a database URL.")
 db_option = click.option(
     "--db", "db_url", envvar="MAILPROV_DB_URL", help="Database URL that replaces the "
     "target's URL (env MAILPROV_DB_URL).")
@@ -139,24 +165,44 @@ def _target(configs: tuple[str, ...], target: str | None, db_url: str | None
 
 
 @cli.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @config_option
-def validate(configs: tuple[str, ...]) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format (json: every problem, for scripts).")
+def validate(files: tuple[str, ...], configs: tuple[str, ...], fmt: str) -> None:
     """Check configuration files offline: YAML, schema and rules. No database.
+
+    FILES (as pre-commit passes them) are checked through the configuration that
+    includes them: ./mailprov.yaml, or the -c files. A file with `version: 1` is a
+    configuration of its own.
 
     \b
     Examples:
       mailprov validate
       mailprov validate -c mailprov.yaml -c users/compta.yaml
+      mailprov validate users/compta.yaml --format json
     """
+    import json
+
     from mailprov import api
     from mailprov.config.semantic import live_inheritors, live_inheritors_note
+    from mailprov.errors import ConfigError
+    from mailprov.i18n import _
 
-    config = api.load_config(list(configs))
-    _print_warnings(config)
-    overrides = sum(1 for u in config.users.values() if u.override is not None)
-    click.echo(f"Valid: {len(config.files)} file(s), {len(config.users)} user(s) "
-               f"({overrides} with an SMTP override), {len(config.targets)} target(s).")
-    inheritors = live_inheritors(config)
+    result = api.validate(files, configs)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        if not result.valid:
+            sys.exit(1)
+        return
+    for warning in result.warnings:
+        click.echo(warning.format(), err=True)
+    if not result.valid:
+        raise ConfigError(result.errors)
+    counts = result.counts()
+    click.echo(_("Valid: {files} file(s), {users} user(s) ({overrides} with an SMTP "
+                 "override), {targets} target(s).").format(**counts))
+    inheritors = sum(live_inheritors(config) for config in result.configs)
     if inheritors:
         click.echo(live_inheritors_note(inheritors))
 
@@ -176,16 +222,31 @@ def schema(mapping: bool) -> None:
     click.echo(text, nl=not text.endswith("\n"))
 
 
-def _render(plan: Plan, fmt: str) -> str:
+def _render(plan: Plan, fmt: str, *, template: str | None = None,
+            max_size: int | None = None, where: FullPlanPlace | None = None) -> str:
     if fmt == "json":
         return plan.dumps()
     if fmt == "markdown":
-        from mailprov.render.markdown import render_markdown
+        from mailprov.render.markdown import COMMENT_MAX, render_markdown
 
-        return render_markdown(plan)
+        return render_markdown(plan, max_size or COMMENT_MAX, where=where, template=template)
+    if fmt == "html":
+        from mailprov.render.html import render_html
+
+        return render_html(plan, where)
     from mailprov.render.text import render_text
 
     return render_text(plan, color=_color())
+
+
+template_option = click.option(
+    "--template", type=click.Path(dir_okay=False), metavar="FILE",
+    help="A team's own Jinja2 template for --format markdown (rendered in a sandbox, with "
+    "the plan's data only).")
+max_size_option = click.option(
+    "--max-size", type=click.IntRange(2000, 10_000_000), metavar="CHARS",
+    help="Markdown: the most characters to print (default 65000, under GitHub's "
+    "comment limit); the verdict, counts and warnings are always kept.")
 
 
 @cli.command()
@@ -194,12 +255,15 @@ def _render(plan: Plan, fmt: str) -> str:
 @db_option
 @click.option("--out", "out", type=click.Path(dir_okay=False),
               help="Save the plan (JSON) for `mailprov apply PLAN`.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+@click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS),
               default="text", show_default=True, help="Output format.")
+@template_option
+@max_size_option
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are.")
 def plan(configs: tuple[str, ...], target: str | None, db_url: str | None, out: str | None,
-         fmt: str, detailed_exitcode: bool) -> None:
+         fmt: str, template: str | None, max_size: int | None,
+         detailed_exitcode: bool) -> None:
     """Show what apply would change in the maestro* database.
 
     \b
@@ -207,7 +271,8 @@ def plan(configs: tuple[str, ...], target: str | None, db_url: str | None, out: 
       mailprov plan
       mailprov plan -t prod --out prod.plan.json
       mailprov plan --format markdown > plan.md
-      mailprov plan --detailed-exitcode   # drift check: exit 2 on changes
+      mailprov plan --format html > plan.html   # for an approver
+      mailprov plan --detailed-exitcode   # exit 2 on changes
     """
     from mailprov import api
     from mailprov.errors import ConfigError
@@ -215,7 +280,9 @@ def plan(configs: tuple[str, ...], target: str | None, db_url: str | None, out: 
     config, resolved = _config_and_target(configs, target, db_url)
     result = api.plan(config, resolved, with_commit=bool(out))
     signed = api.save_plan(result, out) if out and not result.errors else False
-    click.echo(_render(result, fmt), nl=False)
+    where = _place(out)
+    click.echo(_render(result, fmt, template=template, max_size=max_size, where=where),
+               nl=False)
     if result.errors:  # users the target lacks: shown beside the plan, and an error
         raise ConfigError(result.errors)
     if out:
@@ -224,6 +291,15 @@ def plan(configs: tuple[str, ...], target: str | None, db_url: str | None, out: 
                    f"`mailprov apply {out}`.", err=True)
     if detailed_exitcode and result.changes_present:
         sys.exit(EXIT_CHANGES)
+
+
+def _place(plan_file: str | None) -> FullPlanPlace | None:
+    """Where the full plan is, for a page that may show part of it."""
+    from mailprov.render.view import FullPlanPlace
+
+    if not plan_file:
+        return None
+    return FullPlanPlace(os.path.basename(plan_file))
 
 
 def _confirm() -> bool:
@@ -294,9 +370,11 @@ def apply(plan_file: str | None, configs: tuple[str, ...], target: str | None,
 
 @cli.command()
 @click.argument("plan_file", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+@click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS),
               default="text", show_default=True, help="Output format.")
-def show(plan_file: str, fmt: str) -> None:
+@template_option
+@max_size_option
+def show(plan_file: str, fmt: str, template: str | None, max_size: int | None) -> None:
     """Show a saved plan (for example the artifact CI uploaded) as `plan` printed it.
 
     The plan is checked as apply would check it: every value, and its signature when a
@@ -306,12 +384,13 @@ def show(plan_file: str, fmt: str) -> None:
     Examples:
       mailprov show prod.plan.json
       mailprov show prod.plan.json --format markdown
+      mailprov show prod.plan.json --format html > plan.html   # for an approver
     """
     from mailprov import api
 
     saved = api.read_saved_plan(plan_file)
     status = api.signature_status(saved)
-    click.echo(_render(saved.plan, fmt), nl=False)
+    click.echo(_render(saved.plan, fmt, template=template, max_size=max_size), nl=False)
     click.echo(f"Signature: {status}.", err=True)
 
 
@@ -373,23 +452,30 @@ def import_(configs: tuple[str, ...], target: str | None, db_url: str | None,
 
 
 @cli.command()
-@click.argument("user")
+@click.argument("user", shell_complete=_complete_users)
 @config_option
 @target_option
 @db_option
-def explain(user: str, configs: tuple[str, ...], target: str | None, db_url: str | None
-            ) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+def explain(user: str, configs: tuple[str, ...], target: str | None, db_url: str | None,
+            fmt: str) -> None:
     """Show how one user sends e-mail, and why.
 
     \b
-    Example:
+    Examples:
       mailprov explain COMPTA -t prod
+      mailprov explain COMPTA --format json
     """
     from mailprov import api
-    from mailprov.render.explain import render_explanation
+    from mailprov.render.explain import explanation_json, render_explanation
 
     resolved = _target(configs, target, db_url)
-    click.echo(render_explanation(api.explain(user, resolved), resolved.name), nl=False)
+    info = api.explain(user, resolved)
+    if fmt == "json":
+        click.echo(explanation_json(info, resolved.name), nl=False)
+    else:
+        click.echo(render_explanation(info, resolved.name), nl=False)
 
 
 @cli.command()
@@ -418,19 +504,37 @@ def sandbox(url: str, users: int, edition: str, force: bool) -> None:
 @target_option
 @db_option
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
-def history(configs: tuple[str, ...], target: str | None, db_url: str | None, limit: int
-            ) -> None:
-    """List past applies on a target (newest first).
+@click.option("--show", "show_id", type=click.IntRange(1), metavar="N",
+              help="Show the changes of apply #N (from any history layout).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+def history(configs: tuple[str, ...], target: str | None, db_url: str | None, limit: int,
+            show_id: int | None, fmt: str) -> None:
+    """List past applies on a target (newest first), or show one with its changes.
 
     \b
-    Example:
+    Examples:
       mailprov history -t prod
+      mailprov history --show 12
+      mailprov history --format json
     """
+    import json
+
     from mailprov import api
+    from mailprov.render.history import history_json, render_history, render_record
 
     resolved = _target(configs, target, db_url)
-    from mailprov.render.history import render_history
-
+    if show_id is not None:
+        record = api.history_record(resolved, show_id)
+        if fmt == "json":
+            click.echo(json.dumps(record.to_json(), indent=2, ensure_ascii=False))
+        else:
+            click.echo(render_record(record), nl=False)
+        return
+    if fmt == "json":
+        click.echo(history_json(api.history_applies(resolved, limit), resolved.name),
+                   nl=False)
+        return
     click.echo(render_history(api.history(resolved, limit), resolved.name), nl=False)
 
 
@@ -472,6 +576,216 @@ def _escaped(text: str) -> str:
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
                    for c in text)
+
+
+@cli.command()
+@config_option
+@target_option
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]),
+              default="text", show_default=True, help="Output format.")
+@max_size_option
+@click.option("--strict", is_flag=True, help="Count overrides on users no file lists as "
+              "drift too (they are always named).")
+def drift(configs: tuple[str, ...], target: str | None, db_url: str | None, fmt: str,
+          max_size: int | None, strict: bool) -> None:
+    """Report where maestro* no longer matches the files (someone changed a user by
+    hand), field by field, with the apply that last set the files' value.
+
+    Exit 0: no drift; 2: drift; 1: error. Users the files list that maestro* no longer
+    has are reported (and count as drift), not an error.
+
+    \b
+    Examples:
+      mailprov drift -t prod
+      mailprov drift --format markdown > drift.md   # an issue body
+      mailprov drift --format json
+    """
+    import json
+
+    from mailprov import api
+    from mailprov.render.drift import (
+        render_drift_html,
+        render_drift_markdown,
+        render_drift_text,
+    )
+    from mailprov.render.markdown import COMMENT_MAX
+
+    config, resolved = _config_and_target(configs, target, db_url)
+    report = api.drift(config, resolved)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False, default=str))
+    elif fmt == "markdown":
+        click.echo(render_drift_markdown(report, max_size or COMMENT_MAX), nl=False)
+    elif fmt == "html":
+        click.echo(render_drift_html(report), nl=False)
+    else:
+        click.echo(render_drift_text(report), nl=False)
+    if report.drifted or (strict and report.unlisted):
+        sys.exit(EXIT_CHANGES)
+
+
+@cli.group()
+def ci() -> None:
+    """Helpers for CI steps: the comment body with its marker, the job summary, and the
+    comment or issue to update. The HTTP calls stay in the CI's own tools.
+
+    \b
+    Examples:
+      mailprov ci comment --github prod.plan.json --json > comment.json
+      mailprov ci find --comment -t prod < comments.json
+    """
+
+
+provider_options = [
+    click.option("--github", "provider", flag_value="github", default=True,
+                 help="GitHub: comments up to 65,000 characters, link to the run (default)."),
+    click.option("--gitlab", "provider", flag_value="gitlab",
+                 help="GitLab: notes up to 1,000,000 characters, link to the job's "
+                 "artifacts."),
+]
+
+
+def _provider(function: Any) -> Any:
+    for option in reversed(provider_options):
+        function = option(function)
+    return function
+
+
+def _plan_for_ci(plan_file: str | None, configs: tuple[str, ...], target: str | None,
+                 db_url: str | None) -> Plan:
+    from mailprov import api
+
+    if plan_file:
+        saved = api.read_saved_plan(plan_file)
+        click.echo(f"Signature: {api.signature_status(saved)}.", err=True)
+        return saved.plan
+    config, resolved = _config_and_target(configs, target, db_url)
+    return api.plan(config, resolved)
+
+
+@ci.command()
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False))
+@_provider
+@config_option
+@target_option
+@db_option
+@click.option("--artifact", metavar="NAME", help="The CI artifact that holds the saved plan "
+              "(named in the comment).")
+@template_option
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"body": ...}, the payload of the comment APIs.')
+def comment(plan_file: str | None, provider: str, configs: tuple[str, ...],
+            target: str | None, db_url: str | None, artifact: str | None,
+            template: str | None, as_json: bool) -> None:
+    """Print the pull-request comment (or merge-request note) of a plan, with the hidden
+    marker that lets the next run update it in place.
+
+    Without PLAN_FILE the files are planned (useful when no plan could be saved).
+
+    \b
+    Examples:
+      mailprov ci comment --github prod.plan.json --artifact mailprov-plan --json > comment.json
+      mailprov ci comment --gitlab prod.plan.json > note.md
+    """
+    from mailprov.render.ci import full_plan_place, payload
+    from mailprov.render.markdown import COMMENT_MAX, GITLAB_MAX, render_markdown
+
+    result = _plan_for_ci(plan_file, configs, target, db_url)
+    where = full_plan_place(provider, plan_file, artifact, os.environ)
+    body = render_markdown(result, COMMENT_MAX if provider == "github" else GITLAB_MAX,
+                           where=where, template=template)
+    click.echo(payload(body) if as_json else body, nl=False)
+
+
+@ci.command()
+@click.argument("plan_file", type=click.Path(dir_okay=False))
+@click.option("--artifact", metavar="NAME", default="mailprov-plan", show_default=True,
+              help="The CI artifact that holds the saved plan.")
+@template_option
+def summary(plan_file: str, artifact: str, template: str | None) -> None:
+    """Print a plan for GitHub's job summary ($GITHUB_STEP_SUMMARY), within its 1 MiB.
+
+    \b
+    Example:
+      mailprov ci summary prod.plan.json >> "$GITHUB_STEP_SUMMARY"
+    """
+    from mailprov.render.ci import full_plan_place
+    from mailprov.render.markdown import STEP_SUMMARY_MAX_BYTES, render_markdown, utf8_bytes
+
+    result = _plan_for_ci(plan_file, (), None, None)
+    where = full_plan_place("github", plan_file, artifact, os.environ)
+    click.echo(render_markdown(result, STEP_SUMMARY_MAX_BYTES, where=where,
+                               template=template, measure=utf8_bytes), nl=False)
+
+
+@ci.command()
+@click.option("--comment", "kind", flag_value="comment", default=True,
+              help="Find the plan comment (GitHub comments, GitLab notes; the default).")
+@click.option("--issue", "kind", flag_value="issue",
+              help="Find the drift issue (GitHub or GitLab issues).")
+@click.option("-t", "--target", required=True, shell_complete=_complete_targets,
+              help="The target whose marker is looked for.")
+def find(kind: str, target: str) -> None:
+    """Read a JSON listing of comments or issues on standard input (as `gh api
+    --paginate` or GitLab's API print it) and print the id of the one that carries the
+    target's marker; print nothing when there is none.
+
+    \b
+    Examples:
+      mailprov ci find --comment -t prod < comments.json
+      mailprov ci find --issue -t prod < issues.json
+    """
+    from mailprov.errors import MailprovError
+    from mailprov.i18n import _
+    from mailprov.render.ci import find_marked
+    from mailprov.render.escape import marker_text
+
+    marker = marker_text("plan" if kind == "comment" else "drift", target)
+    try:
+        found = find_marked(sys.stdin.read(), marker, kind)
+    except ValueError as exc:
+        raise MailprovError(_("standard input is not a JSON listing: {reason}").format(
+            reason=exc)) from None
+    if found is not None:
+        click.echo(found)
+
+
+@cli.command()
+@click.argument("folder", default=".", type=click.Path(file_okay=False))
+@click.option("--from-db", metavar="URL", help="Start from the live configuration of this "
+              "database (as `mailprov import` writes it).")
+@click.option("--ci", "ci_provider", type=click.Choice(["github", "gitlab"]),
+              help="Also write the CI workflow of this provider.")
+@click.option("--target", "target_name", default="prod", show_default=True,
+              help="The name of the target in mailprov.yaml and the CI files.")
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def init(folder: str, from_db: str | None, ci_provider: str | None, target_name: str,
+         force: bool) -> None:
+    """Scaffold a configuration repository: mailprov.yaml (with the schema modeline),
+    users/, .gitignore, the pre-commit configuration, the CI files and a README.
+
+    \b
+    Examples:
+      mailprov init maestro-mail --ci github
+      mailprov init . --from-db postgresql://mailprov@db/maestro --ci gitlab
+    """
+    import re
+
+    from mailprov import api
+    from mailprov.errors import MailprovError
+    from mailprov.i18n import _
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", target_name):
+        raise MailprovError(_("'{name}' is not a target name: use letters, digits, '.', "
+                              "'_' and '-' (up to 64)").format(name=target_name))
+    written = api.init(folder, target=target_name, ci=ci_provider, from_db=from_db,
+                       force=force)
+    for name in written:
+        click.echo(os.path.join(folder, name))
+    click.echo(_("Next: `cd {folder} && git init && pre-commit install`, set the target's "
+                 "URL in mailprov.yaml, then `mailprov plan`.").format(folder=folder),
+               err=True)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """The package's shape: imports point one way, from the command line down to the errors.
 
-    cli -> api -> render -> live, apply -> db -> plan -> config -> model -> errors
+    cli -> api -> render, scaffold -> live, apply -> db -> plan -> config -> model -> errors
 
 Every import counts, including those inside functions (they are how heavy modules are
 loaded late, but they are dependencies all the same). A module may import its own
@@ -23,7 +23,7 @@ LAYERS = {
     "plan": 3,
     "db": 4,
     "apply": 5, "live": 5,
-    "render": 6,
+    "render": 6, "scaffold": 6,
     "api": 7,
     "cli": 8, "__main__": 9,
 }

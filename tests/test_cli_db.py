@@ -105,12 +105,19 @@ def test_sandbox_plan_formats_and_saved_plan_apply(run, sqlite_url, tmp_path):
     result = run("plan", "--format", "markdown")
     assert result.exit_code == 0
     markdown = result.stdout
-    assert markdown.startswith("### mailprov plan for `db`\n\n"
-                               "**Plan: 1 to add, 1 to change, 0 to remove.**\n")
-    assert "<details><summary>Details of the 2 change(s)</summary>" in markdown
-    assert "| smtp.port | (none) | 587 |" in markdown
-    assert "**create** `user.COMPTA`" in markdown
-    assert f"<sub>base {data['base_digest']}</sub>" in markdown
+    assert markdown.startswith(
+        "<!-- mailprov:plan target=db -->\n### mailprov plan · <code>db</code>\n\n"
+        "✅ **Ready to apply\\.**\n\n"
+        "**Plan\\: 1 to add\\, 1 to change\\, 0 to remove\\.** ")
+    assert ("| Port | <code>\\(none\\)</code> | **<code>587</code>** | General "
+            "configurations \\> Divers \\> « Configuration du compte de courriel SMTP » |"
+            ) in markdown
+    assert "<details open><summary><b>1 per-user SMTP section to enable</b></summary>" \
+        in markdown
+    assert "- [ ] <code>COMPTA</code>: needs a password\\: the SMTP section is new" \
+        in markdown
+    digest = data["base_digest"].replace(":", "\\:")  # Markdown-escaped
+    assert f"<sub>base {digest}</sub>" in markdown
 
     result = run("plan", "--out", "prod.plan.json")
     assert result.exit_code == 0

@@ -7,7 +7,6 @@ import json
 
 from mailprov import cli as cli_module
 from mailprov.plan.format import Change, Plan, SafetyReport
-from mailprov.render.markdown import render_markdown
 from mailprov.render.text import render_text
 
 
@@ -103,28 +102,6 @@ def test_control_characters_in_values_are_shown_escaped():
     text = render_text(_plan([change]))
     assert "\x1b" not in text
     assert "a\\x1b[31mb" in text
-
-
-def test_markdown_puts_the_summary_and_removals_first_and_collapses_details():
-    md = render_markdown(_plan([GENERAL, CREATE, DELETE], reasons=("too many",)))
-    lines = md.splitlines()
-    assert lines[0] == "### mailprov plan for `prod`"
-    assert lines[2] == "**Plan: 1 to add, 1 to change, 1 to remove.**"
-    assert lines[4].startswith(":warning: **1 per-user override(s) will be removed:** `OLD`")
-    assert "Apply will refuse this plan without `--force`:** too many" in md
-    assert md.index("<details>") > md.index(":warning:")
-    assert "| smtp.port | 25 | 587 |" in md
-
-
-def test_markdown_stays_under_the_comment_limit_for_huge_plans():
-    changes = [Change(f"user.U{i:05d}", "create", None,
-                      {"username": f"u{i}@example.com", "from": f"u{i}@example.com",
-                       "server": "smtp.example.com", "port": 587, "ssl": True},
-                      ("username", "from", "server", "port", "ssl")) for i in range(10_000)]
-    md = render_markdown(_plan(changes))
-    assert len(md) <= 60_000
-    assert "more change(s) not shown; run `mailprov plan` for the full plan." in md
-    assert md.rstrip().endswith("<sub>base sha256:abc</sub>")
 
 
 def test_json_has_the_contract_keys_and_is_deterministic():

@@ -60,8 +60,8 @@ def test_text_plan_shows_trailing_spaces() -> None:
 
 def test_markdown_plan_shows_trailing_spaces() -> None:
     text = render_markdown(_plan(SPACED))
-    assert "**update** `user.'COMPTA '`\n" in text
-    assert "| username | compta | 'compta ' |\n" in text
+    assert ("| <code>\\'COMPTA \\'</code> | <code>compta</code> → "
+            "**<code>\\'compta \\'</code>** |\n") in text
 
 
 def test_did_you_mean_shows_a_code_with_a_trailing_space(sqlite_url: str,

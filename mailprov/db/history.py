@@ -15,7 +15,7 @@ database to a fifth of the full plan. Never a secret: plans hold none.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -134,3 +134,36 @@ def read_history(conn: Connection, tables: Tables, limit: int = 50) -> list[Mapp
         return []
     query = select(tables.history).order_by(tables.history.c.id.desc()).limit(limit)
     return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _history_exists(conn: Connection, tables: Tables) -> bool:
+    return bool(inspect(conn).has_table(tables.history.name, schema=tables.mapping.schema))
+
+
+def iter_history(conn: Connection, tables: Tables) -> Generator[Mapping[str, Any], None, None]:
+    """Every apply, newest first, in one query whose rows are fetched as they are read:
+    a caller that stops early (drift, once it found what it looks for) leaves the rest
+    of a long history unread."""
+    if not _history_exists(conn, tables):
+        return
+    history = tables.history
+    query = select(history.c.id, history.c.applied_at, history.c.target, history.c.os_user,
+                   history.c.host, history.c.config_digest, history.c.base_digest,
+                   history.c.git_commit, history.c.summary, history.c.changes
+                   ).order_by(history.c.id.desc())
+    result = conn.execution_options(stream_results=True, max_row_buffer=100).execute(query)
+    try:
+        for row in result:
+            yield dict(row._mapping)
+    finally:
+        result.close()
+
+
+def read_history_row(conn: Connection, tables: Tables, history_id: int
+                     ) -> Mapping[str, Any] | None:
+    """One apply by its number, or None."""
+    if not _history_exists(conn, tables):
+        return None
+    query = select(tables.history).where(tables.history.c.id == history_id)
+    row = conn.execute(query).first()
+    return None if row is None else dict(row._mapping)

@@ -28,3 +28,14 @@ def _escaped(line: str) -> str:
         return line
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
                    for c in line)
+
+
+def explanation_json(info: Explanation, target_name: str) -> str:
+    """`explain --format json`: the same facts for scripts (never a password)."""
+    import json
+    from dataclasses import asdict
+
+    data = {"target": target_name, **asdict(info)}
+    data["from"] = data.pop("from_address")  # the name files and plans use
+    data["notes"] = list(info.notes)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

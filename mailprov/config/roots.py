@@ -1,0 +1,151 @@
+"""Which configuration a file belongs to, for tools that name files one by one.
+
+pre-commit passes the files a commit changes (`users/compta.yaml`), not the file that
+includes them; editors complete names from whatever files are there. A root file is one
+named with `-c` (or `mailprov.yaml`), or any file that starts a configuration itself
+(`version: 1`); every other file is checked through the root that includes it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mailprov.config.load import DEFAULT_CONFIG, _Loader, display_name, load_config
+from mailprov.config.yamlload import YamlError, load_yaml, read_file
+from mailprov.errors import ConfigError, Problem
+from mailprov.i18n import _
+from mailprov.model import Config
+
+NOT_INCLUDED = "not-included"
+
+
+def _loaded(roots: Iterable[str | os.PathLike[str]]) -> _Loader:
+    loader = _Loader()
+    for root in roots:
+        loader.load_root(Path(root))
+    return loader
+
+
+def covered_files(roots: Iterable[str | os.PathLike[str]]) -> set[Path]:
+    """The real paths of `roots` and of every file they include (problems ignored)."""
+    return set(_loaded(roots).loaded)
+
+
+def _starts_a_configuration(path: str) -> bool:
+    """True for a YAML file with a top-level `version` key."""
+    try:
+        data = load_yaml(read_file(Path(path)))
+    except (YamlError, OSError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and "version" in data
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The outcome of checking files offline: every configuration they belong to, and
+    every problem found (errors and warnings)."""
+
+    roots: tuple[tuple[str, ...], ...]
+    configs: tuple[Config, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity != "error")
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def counts(self) -> dict[str, int]:
+        files = {f for c in self.configs for f in c.files}
+        users = sum(len(c.users) for c in self.configs)
+        overrides = sum(1 for c in self.configs for u in c.users.values()
+                        if u.override is not None)
+        targets = sum(len(c.targets) for c in self.configs)
+        return {"files": len(files), "users": users, "overrides": overrides,
+                "targets": targets, "errors": len(self.errors),
+                "warnings": len(self.warnings)}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "roots": [list(r) for r in self.roots],
+            "files": sorted({f for c in self.configs for f in c.files}),
+            "summary": self.counts(),
+            "problems": [problem_record(p) for p in self.problems],
+        }
+
+
+def problem_record(problem: Problem) -> dict[str, Any]:
+    """A problem as `validate --format json` gives it. `code` is the rule's stable name
+    where it has one, else `error` or `warning`."""
+    return {"file": problem.file, "line": problem.line, "column": problem.column,
+            "path": problem.dotted_path, "message": problem.message,
+            "code": problem.code or problem.severity, "severity": problem.severity}
+
+
+def validate_files(files: Sequence[str], roots: Sequence[str] = ()) -> Validation:
+    """Check `roots` (default: ./mailprov.yaml when it exists) and every file of
+    `files`: a root is checked as a configuration of its own, any other file through
+    the root that includes it; a file that is neither is a problem that says so."""
+    if not roots and (not files or os.path.exists(DEFAULT_CONFIG)):
+        roots = [DEFAULT_CONFIG]
+    sets: list[tuple[str, ...]] = [tuple(roots)] if roots else []
+    # the roots' includes are only looked up for named files (the roots are read twice then)
+    covered = covered_files(roots) if roots and files else set()
+    problems: list[Problem] = []
+    for name in files:
+        try:
+            real = Path(name).resolve(strict=True)
+        except (OSError, RuntimeError):
+            problems.append(Problem(name, 0, 0, (), _("file not found: check the path")))
+            continue
+        if real in covered:
+            continue
+        if _starts_a_configuration(name):
+            sets.append((name,))
+            covered |= covered_files([name])
+            continue
+        where = ", ".join(display_name(Path(r)) for r in roots) or DEFAULT_CONFIG
+        problems.append(replace(Problem(name, 0, 0, (), _(
+            "is neither a configuration file (it has no `version: 1`) nor included by "
+            "{roots}: add it to `include:` there, or check it with -c {file}").format(
+                roots=where, file=name)), code=NOT_INCLUDED))
+    configs = []
+    for root_set in sets:
+        try:
+            config = load_config(list(root_set))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        configs.append(config)
+        problems.extend(config.warnings)
+    problems.sort(key=lambda p: (p.sort_key, p.message))
+    return Validation(tuple(sets), tuple(configs), tuple(problems))
+
+
+def names_in_files(roots: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Target names and user codes written in `roots` and their includes, without
+    checking anything: what shell completion offers. Never raises."""
+    try:
+        loader = _loaded(roots or [DEFAULT_CONFIG])
+    except Exception:  # completion must never print a traceback into a shell
+        return [], []
+    targets: list[str] = []
+    users: list[str] = []
+    for doc in loader.documents:
+        data = doc.data if isinstance(doc.data, dict) else {}
+        for key, out in (("targets", targets), ("users", users)):
+            section = data.get(key)
+            if isinstance(section, dict):
+                out.extend(str(name) for name in section)
+    return sorted(set(targets)), sorted(set(users))
