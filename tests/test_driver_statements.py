@@ -135,3 +135,19 @@ def test_one_engine_per_url_and_none_shared_in_memory(tmp_path):
     assert engine_for(url, lock_timeout=1.0) is not engine_for(url)
     memory = parse_url("sqlite://")
     assert engine_for(memory) is not engine_for(memory)
+
+
+def test_a_relative_sqlite_url_is_the_working_folders_file(tmp_path, monkeypatch):
+    """The process keeps one engine per URL: `sqlite:///maestro.db` typed in two folders
+    names two files, and each command reads its own."""
+    counts = {}
+    for folder, users in (("a", 3), ("b", 5)):
+        (tmp_path / folder).mkdir()
+        monkeypatch.chdir(tmp_path / folder)
+        api.sandbox("sqlite:///maestro.db", users=users)
+    for folder, users in (("a", 3), ("b", 5), ("a", 3)):
+        monkeypatch.chdir(tmp_path / folder)
+        with api.open_database(api.ResolvedTarget("t", "sqlite:///maestro.db"),
+                               read_only=True) as db:
+            counts[folder] = len(api.read_live(db).users)
+        assert counts[folder] == users, folder

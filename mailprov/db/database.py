@@ -78,9 +78,12 @@ def open_database(name: str, url_text: str, mapping: DbMapping, *,
     `create` and not `read_only` (sandbox); otherwise it is an error saying so, rather
     than an empty file and a missing table.
     """
+    from mailprov.config.urls import anchor_sqlite
     from mailprov.secrets import get_db_password
 
-    url = parse_url(url_text)
+    # a relative SQLite path is the working folder's: written out in full, so the
+    # process's engine for it (engine_for) never serves another folder's file
+    url = parse_url(anchor_sqlite(url_text, os.getcwd()))
     if url.password is None and url.get_backend_name() != "sqlite" and url.username:
         password = get_db_password(name)
         if password:
