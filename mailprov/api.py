@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from mailprov.apply.executor import ApplyResult
+    from mailprov.config.edit import EditResult
     from mailprov.config.roots import Validation
     from mailprov.db.database import Database
     from mailprov.live.explain import Explanation
@@ -30,11 +31,11 @@ if TYPE_CHECKING:
     from mailprov.plan.records import Applied, HistoryRecord
 
 __all__ = [
-    "ApplyResult", "Database", "Explanation", "Export", "Plan", "ResolvedTarget", "SavedPlan",
-    "apply", "apply_config", "apply_saved", "check_login", "check_safety", "compute_plan",
+    "ApplyResult", "Database", "EditResult", "Explanation", "Export", "Plan", "ResolvedTarget",
+    "SavedPlan", "add_users", "apply", "apply_config", "apply_saved", "check_login", "check_safety", "compute_plan",
     "drift", "explain", "export_config", "history", "history_applies", "history_record",
-    "import_live", "init", "load_config", "load_plan", "login", "open_database", "plan",
-    "read_live", "read_saved_plan", "resolve_target", "sandbox", "save_plan", "schema_text",
+    "import_live", "import_users", "init", "load_config", "load_plan", "login", "open_database", "plan",
+    "read_live", "read_saved_plan", "remove_users", "resolve_target", "sandbox", "save_plan", "schema_text",
     "signature_status", "target_of_plan", "validate",
 ]
 
@@ -57,6 +58,10 @@ def __getattr__(name: str) -> Any:
         from mailprov.live.importer import Export
 
         return Export
+    if name == "EditResult":
+        from mailprov.config.edit import EditResult
+
+        return EditResult
     if name == "SavedPlan":
         from mailprov.plan.planfile import SavedPlan
 
@@ -66,14 +71,21 @@ def __getattr__(name: str) -> Any:
 
 def load_config(
     paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] | None = None,
+    variables: Mapping[str, Any] | Sequence[str] | None = None,
 ) -> Config:
-    """Load, validate and merge configuration files (see mailprov.config)."""
+    """Load, validate and merge configuration files (see mailprov.config).
+
+    `variables` override the files' `vars` for templates: a mapping, or `KEY=VALUE`
+    texts as `--var` gives them (`site.city=Québec` sets a group's value)."""
     from mailprov.config import DEFAULT_CONFIG
     from mailprov.config import load_config as _load
+    from mailprov.config.load import parse_variables
 
     if isinstance(paths, (str, os.PathLike)):  # one file, not a sequence of characters
         paths = [paths]
-    return _load(list(paths) if paths else [DEFAULT_CONFIG])
+    if variables is not None and not isinstance(variables, Mapping):
+        variables = parse_variables(variables)
+    return _load(list(paths) if paths else [DEFAULT_CONFIG], variables)
 
 
 def schema_text(mapping: bool = False) -> str:
@@ -285,8 +297,11 @@ def export_config(target: ResolvedTarget, schema: str | None = None, *,
     return import_live(target, schema, folder=folder).checked(allow_invalid)
 
 
-def explain(code: str, target: ResolvedTarget) -> Explanation:
-    """The effective mail settings of one user, and why (general default or bi-mode override)."""
+def explain(code: str, target: ResolvedTarget, config: Config | None = None) -> Explanation:
+    """The effective mail settings of one user, and why (general default or bi-mode override).
+
+    With `config`, also what the files make of the user and where each value comes from
+    (user entry, CSV row, profile, defaults, selection, preset, template, general.smtp)."""
     from mailprov.db.read import password_is_set, read_general, read_users
     from mailprov.live.explain import explain_user
     from mailprov.plan.diff import did_you_mean
@@ -300,7 +315,15 @@ def explain(code: str, target: ResolvedTarget) -> Explanation:
             raise UnknownUserError(f"no user '{code}' in target '{target.name}'"
                                    + did_you_mean(code, all_codes))
         has_password = password_is_set(conn, db.tables, db.backend, code)
-    return explain_user(users[code], general, has_password)
+    explanation = explain_user(users[code], general, has_password)
+    if config is None:
+        return explanation
+    from dataclasses import replace
+
+    from mailprov.live.explain import configured_user
+
+    return replace(explanation, configured=configured_user(config, users[code], general),
+                   locator=config.locator)
 
 
 def sandbox(url: str, *, users: int = 25, edition: str = "standard",
@@ -335,13 +358,17 @@ def login(target_name: str, password: str) -> None:
 # --- the pull-request workflow: validate by file, drift, history records ------------------
 
 
-def validate(files: Sequence[str] = (), configs: Sequence[str] = ()) -> Validation:
+def validate(files: Sequence[str] = (), configs: Sequence[str] = (), *,
+             variables: Mapping[str, Any] | Sequence[str] | None = None) -> Validation:
     """Check files offline (no database): `configs` as one configuration (default
     ./mailprov.yaml), and each of `files` through the root that includes it, as
-    pre-commit passes them (mailprov.config.roots)."""
+    pre-commit passes them (mailprov.config.roots). `variables` as for load_config."""
+    from mailprov.config.load import parse_variables
     from mailprov.config.roots import validate_files
 
-    return validate_files(list(files), list(configs))
+    if variables is not None and not isinstance(variables, Mapping):
+        variables = parse_variables(variables)
+    return validate_files(list(files), list(configs), variables)
 
 
 def drift(config: Config, target: ResolvedTarget) -> DriftReport:
@@ -415,3 +442,97 @@ def _relative_sqlite(url: str, folder: str | os.PathLike[str]) -> str:
             or rest.startswith((":memory:", "file:")):
         return url
     return f"{prefix}:///{os.path.relpath(os.path.abspath(rest), os.path.abspath(folder))}"
+
+
+# --- editing the files: users add, remove, import ---------------------------------------------
+
+
+def _edit_check(configs: Sequence[str | os.PathLike[str]],
+                variables: Mapping[str, Any] | Sequence[str] | None
+                ) -> Callable[[Mapping[Any, bytes]], None]:
+    from mailprov.config.load import load_config as _load
+    from mailprov.config.load import parse_variables
+
+    if variables is not None and not isinstance(variables, Mapping):
+        variables = parse_variables(variables)
+
+    def check(replacements: Mapping[Any, bytes]) -> None:
+        _load(list(configs), variables, replacements=replacements)
+
+    return check
+
+
+def add_users(codes: Sequence[str], entry: Mapping[str, Any], config_file: str = "mailprov.yaml",
+              *, configs: Sequence[str] | None = None,
+              variables: Mapping[str, Any] | Sequence[str] | None = None) -> EditResult:
+    """Append one line per user (`CODE: {profile: staff}`) to `users:` of `config_file`,
+    every other byte kept; the result is checked with `configs` (default: the file)
+    before it is written. Raises ConfigError or EditError, writing nothing."""
+    from pathlib import Path
+
+    from mailprov.config.edit import EditResult, add_entries, read_text, write_checked
+
+    path = Path(config_file)
+    text = add_entries(read_text(path), config_file, {code: dict(entry) for code in codes})
+    write_checked(path, text, _edit_check(configs or [config_file], variables))
+    return EditResult(config_file, tuple(codes))
+
+
+def remove_users(codes: Sequence[str], configs: Sequence[str] | None = None, *,
+                 disable: bool = False,
+                 variables: Mapping[str, Any] | Sequence[str] | None = None) -> EditResult:
+    """Remove the entries of `codes` from the file that lists each (or, with `disable`,
+    replace each with `CODE: {smtp: false}`, which removes the override at the next
+    apply). Users of a CSV list are refused: edit the list."""
+    from collections import defaultdict
+    from pathlib import Path
+
+    from mailprov.config.edit import EditError, EditResult, read_text, remove_entries, write_checked
+    from mailprov.i18n import _
+
+    config = load_config(list(configs) if configs else None, variables)
+    by_file: dict[str, list[str]] = defaultdict(list)
+    for code in codes:
+        user = config.users.get(code)
+        if user is None:
+            from mailprov.plan.diff import did_you_mean
+
+            raise EditError(_("{code} is not listed in the files{hint}").format(
+                code=code, hint=did_you_mean(code, config.users)))
+        if user.listed_by == "csv":
+            raise EditError(_("{code} comes from the user list {file}: remove its row there")
+                            .format(code=code, file=user.source.file))
+        by_file[user.source.file].append(code)
+    texts = {Path(file): remove_entries(read_text(Path(file)), file, file_codes,
+                                        {"smtp": False} if disable else None)
+             for file, file_codes in by_file.items()}
+    check = _edit_check(list(configs) if configs else ["mailprov.yaml"], variables)
+    check({path: text.encode("utf-8") for path, text in texts.items()})
+    for path, text in texts.items():
+        write_checked(path, text, lambda _replacements: None)
+    return EditResult(", ".join(by_file), tuple(codes))
+
+
+def import_users(csv_file: str, config_file: str = "mailprov.yaml", *,
+                 configs: Sequence[str] | None = None,
+                 variables: Mapping[str, Any] | Sequence[str] | None = None) -> EditResult:
+    """Add the users of a CSV list (as `users_from:` reads it) to `users:` of
+    `config_file`, one line each; users the files list already are left as they are."""
+    from pathlib import Path
+
+    from mailprov.config.csvusers import read_users_csv
+    from mailprov.config.edit import EditResult, add_entries, read_text, write_checked
+    from mailprov.errors import ConfigError
+
+    rows = read_users_csv(csv_file)
+    errors = [p for p in rows.problems if p.severity == "error"]
+    if errors:
+        raise ConfigError(errors)
+    config = load_config(list(configs) if configs else [config_file], variables)
+    new = {code: entry for code, entry, _position in rows.users if code not in config.users}
+    skipped = tuple(code for code, _entry, _position in rows.users if code in config.users)
+    if new:
+        path = Path(config_file)
+        text = add_entries(read_text(path), config_file, new)
+        write_checked(path, text, _edit_check(configs or [config_file], variables))
+    return EditResult(config_file, tuple(new), skipped)

@@ -122,6 +122,9 @@ config_option = click.option(
 target_option = click.option(
     "-t", "--target", shell_complete=_complete_targets,
     help="Target name from the configuration, or a database URL.")
+var_option = click.option(
+    "--var", "variables", multiple=True, metavar="NAME=VALUE",
+    help="A template variable (repeatable); overrides `vars:` of the files.")
 db_option = click.option(
     "--db", "db_url", envvar="MAILPROV_DB_URL", help="Database URL that replaces the "
     "target's URL (env MAILPROV_DB_URL).")
@@ -132,22 +135,34 @@ def _print_warnings(config: Config) -> None:
         click.echo(warning.format(), err=True)
 
 
-def _load_config(configs: tuple[str, ...]) -> Config:
+def _load_config(configs: tuple[str, ...], variables: tuple[str, ...] = ()) -> Config:
     from mailprov import api
 
-    config = api.load_config(list(configs))
+    config = api.load_config(list(configs), list(variables))
     _print_warnings(config)
     return config
 
 
-def _config_and_target(configs: tuple[str, ...], target: str | None, db_url: str | None
-                       ) -> tuple[Config, ResolvedTarget]:
+def _config_and_target(configs: tuple[str, ...], target: str | None, db_url: str | None,
+                       variables: tuple[str, ...] = ()) -> tuple[Config, ResolvedTarget]:
     """plan/apply always need the files (even with -t URL): without them, a clear
     "file not found" rather than a crash on a missing configuration."""
     from mailprov import api
 
-    config = _load_config(configs)
+    config = _load_config(configs, variables)
     return config, api.resolve_target(config, target, db_url)
+
+
+def _optional_config(configs: tuple[str, ...], variables: tuple[str, ...] = (), *,
+                     target: str | None = None) -> Config | None:
+    """The files, when named with -c, or present as ./mailprov.yaml and the target is not
+    a URL (a URL target takes nothing from them)."""
+    from mailprov.config.targets import looks_like_url
+
+    if configs or (os.path.exists("mailprov.yaml")
+                   and not (target and looks_like_url(target))):
+        return _load_config(configs, variables)
+    return None
 
 
 def _target(configs: tuple[str, ...], target: str | None, db_url: str | None
@@ -156,12 +171,8 @@ def _target(configs: tuple[str, ...], target: str | None, db_url: str | None
     named with -c, or present as ./mailprov.yaml and the target is not a URL (a URL
     target takes nothing from them)."""
     from mailprov import api
-    from mailprov.config.targets import looks_like_url
 
-    wanted = bool(configs) or (os.path.exists("mailprov.yaml")
-                               and not (target and looks_like_url(target)))
-    config = _load_config(configs) if wanted else None
-    return api.resolve_target(config, target, db_url)
+    return api.resolve_target(_optional_config(configs, target=target), target, db_url)
 
 
 @cli.command()
@@ -169,7 +180,9 @@ def _target(configs: tuple[str, ...], target: str | None, db_url: str | None
 @config_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format (json: every problem, for scripts).")
-def validate(files: tuple[str, ...], configs: tuple[str, ...], fmt: str) -> None:
+@var_option
+def validate(files: tuple[str, ...], configs: tuple[str, ...], fmt: str,
+             variables: tuple[str, ...]) -> None:
     """Check configuration files offline: YAML, schema and rules. No database.
 
     FILES (as pre-commit passes them) are checked through the configuration that
@@ -189,7 +202,7 @@ def validate(files: tuple[str, ...], configs: tuple[str, ...], fmt: str) -> None
     from mailprov.errors import ConfigError
     from mailprov.i18n import _
 
-    result = api.validate(files, configs)
+    result = api.validate(files, configs, variables=list(variables))
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         if not result.valid:
@@ -261,9 +274,10 @@ max_size_option = click.option(
 @max_size_option
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are.")
+@var_option
 def plan(configs: tuple[str, ...], target: str | None, db_url: str | None, out: str | None,
          fmt: str, template: str | None, max_size: int | None,
-         detailed_exitcode: bool) -> None:
+         detailed_exitcode: bool, variables: tuple[str, ...]) -> None:
     """Show what apply would change in the maestro* database.
 
     \b
@@ -277,7 +291,7 @@ def plan(configs: tuple[str, ...], target: str | None, db_url: str | None, out: 
     from mailprov import api
     from mailprov.errors import ConfigError
 
-    config, resolved = _config_and_target(configs, target, db_url)
+    config, resolved = _config_and_target(configs, target, db_url, variables)
     result = api.plan(config, resolved, with_commit=bool(out))
     signed = api.save_plan(result, out) if out and not result.errors else False
     where = _place(out)
@@ -320,8 +334,10 @@ def _confirm() -> bool:
 @click.option("--force", is_flag=True, help="Apply even if the plan exceeds a safety limit.")
 @click.option("--lock-timeout", type=click.FloatRange(0.1, 3600), default=10.0,
               show_default=True, help="Seconds to wait for another apply to finish.")
+@var_option
 def apply(plan_file: str | None, configs: tuple[str, ...], target: str | None,
-          db_url: str | None, auto_approve: bool, force: bool, lock_timeout: float) -> None:
+          db_url: str | None, auto_approve: bool, force: bool, lock_timeout: float,
+          variables: tuple[str, ...]) -> None:
     """Make the maestro* database match: a saved plan, or a new plan after 'yes'.
 
     \b
@@ -345,7 +361,7 @@ def apply(plan_file: str | None, configs: tuple[str, ...], target: str | None,
                                  lock_timeout=lock_timeout)
         show(result.plan)
     else:
-        config, resolved = _config_and_target(configs, target, db_url)
+        config, resolved = _config_and_target(configs, target, db_url, variables)
         approved = None
         if not auto_approve:
             approved = api.plan(config, resolved)
@@ -458,9 +474,11 @@ def import_(configs: tuple[str, ...], target: str | None, db_url: str | None,
 @db_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
+@var_option
 def explain(user: str, configs: tuple[str, ...], target: str | None, db_url: str | None,
-            fmt: str) -> None:
-    """Show how one user sends e-mail, and why.
+            fmt: str, variables: tuple[str, ...]) -> None:
+    """Show how one user sends e-mail, and why; with the files, what they make of the
+    user and where each value comes from (profile, template, CSV row, preset...).
 
     \b
     Examples:
@@ -470,8 +488,9 @@ def explain(user: str, configs: tuple[str, ...], target: str | None, db_url: str
     from mailprov import api
     from mailprov.render.explain import explanation_json, render_explanation
 
-    resolved = _target(configs, target, db_url)
-    info = api.explain(user, resolved)
+    config = _optional_config(configs, variables, target=target)
+    resolved = api.resolve_target(config, target, db_url)
+    info = api.explain(user, resolved, config)
     if fmt == "json":
         click.echo(explanation_json(info, resolved.name), nl=False)
     else:
@@ -786,6 +805,80 @@ def init(folder: str, from_db: str | None, ci_provider: str | None, target_name:
     click.echo(_("Next: `cd {folder} && git init && pre-commit install`, set the target's "
                  "URL in mailprov.yaml, then `mailprov plan`.").format(folder=folder),
                err=True)
+
+
+@cli.group()
+def users() -> None:
+    """Edit `users:` of the configuration files: one line per user, comments and layout
+    kept, the result checked before it is written (nothing is written on error).
+
+    \b
+    Examples:
+      mailprov users add JTREMBLAY MROY --profile staff
+      mailprov users add COMPTA --profile compta-shared --set port=2525
+      mailprov users remove MROY
+      mailprov users import people.csv
+    """
+
+
+edit_file_option = click.option(
+    "-c", "--config", "config_file", default="mailprov.yaml", show_default=True,
+    type=click.Path(dir_okay=False), help="The file to edit (with its includes, the "
+    "configuration checked).")
+
+
+@users.command("add")
+@click.argument("codes", nargs=-1, required=True)
+@click.option("--profile", "profiles", multiple=True, metavar="NAME",
+              help="A profile for the users (repeatable: applied in order).")
+@click.option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
+              help="A setting of their smtp section (repeatable): port=2525, from=..., "
+              "provider=gmail.")
+@edit_file_option
+@var_option
+def users_add(codes: tuple[str, ...], profiles: tuple[str, ...], settings: tuple[str, ...],
+              config_file: str, variables: tuple[str, ...]) -> None:
+    """Add users to the file, one line each: `CODE: {profile: staff}`."""
+    from mailprov import api
+    from mailprov.config.edit import entry_from
+
+    result = api.add_users(list(codes), entry_from(profiles, settings), config_file,
+                           variables=list(variables))
+    click.echo(f"Added {len(result.changed)} user(s) to {result.file}: "
+               f"{', '.join(result.changed)}. Review with `mailprov plan`.")
+
+
+@users.command("remove")
+@click.argument("codes", nargs=-1, required=True)
+@config_option
+@click.option("--disable", is_flag=True, help="Write `CODE: {smtp: false}` instead, so that "
+              "apply removes their overrides too (with prune: false, removing the entry "
+              "leaves the override alone).")
+@var_option
+def users_remove(codes: tuple[str, ...], configs: tuple[str, ...], disable: bool,
+                 variables: tuple[str, ...]) -> None:
+    """Remove users' entries from the file that lists each."""
+    from mailprov import api
+
+    result = api.remove_users(list(codes), list(configs) or None, disable=disable,
+                              variables=list(variables))
+    what = "Disabled" if disable else "Removed"
+    click.echo(f"{what} {len(result.changed)} user(s) in {result.file}: "
+               f"{', '.join(result.changed)}. Review with `mailprov plan`.")
+
+
+@users.command("import")
+@click.argument("csv_file", type=click.Path(dir_okay=False))
+@edit_file_option
+@var_option
+def users_import(csv_file: str, config_file: str, variables: tuple[str, ...]) -> None:
+    """Add the users of a CSV list (columns code, profile, smtp fields) to the file."""
+    from mailprov import api
+
+    result = api.import_users(csv_file, config_file, variables=list(variables))
+    click.echo(f"Added {len(result.changed)} user(s) to {result.file}"
+               + (f"; {len(result.skipped)} already listed, left as they are"
+                  if result.skipped else "") + ".")
 
 
 def main() -> None:

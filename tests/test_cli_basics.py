@@ -99,9 +99,11 @@ def test_validate_success_message(runner: CliRunner) -> None:
 def test_validate_counts_several_files(runner: CliRunner) -> None:
     Path("mailprov.yaml").write_text(VALID + "include: [more/*.yaml]\n", encoding="utf-8")
     Path("more").mkdir()
-    Path("more/a.yaml").write_text("users:\n  A:\n    smtp: {}\n", encoding="utf-8")
-    Path("b.yaml").write_text("version: 1\nusers:\n  B:\n    smtp: {port: 2525}\n",
-                              encoding="utf-8")
+    Path("more/a.yaml").write_text("users:\n  A:\n    smtp: {from: a@example.com}\n",
+                                   encoding="utf-8")
+    Path("b.yaml").write_text(
+        "version: 1\nusers:\n  B:\n    smtp: {port: 2525, from: b@example.com}\n",
+        encoding="utf-8")
     result = runner.invoke(cli, ["validate", "-c", "mailprov.yaml", "--config", "b.yaml"])
     assert result.exit_code == 0, result.output
     assert result.stdout == ("Valid: 3 file(s), 4 user(s) (3 with an SMTP override), "

@@ -79,7 +79,7 @@ def test_yaml_traps_do_not_hide_the_other_problems_of_their_file(folder: Path) -
               port: 26
           COORD:
             smtp: &coord
-              username: coord
+              username: coord@example.com
           PAIE:
             smtp: *coord
           RH:
@@ -239,8 +239,9 @@ def test_aliases_are_reported_once_per_repeated_value_without_expanding_them(
     assert time.perf_counter() - started < 1
     anchors = [("mailprov.yaml", line, 7, "", ALIAS) for line in range(2, 12)]
     unknown = [("mailprov.yaml", line, 1, f"lol{line - 2}",
-                f"unknown key 'lol{line - 2}' (allowed: default_target, general, include, "
-                "prune, safety, targets, users, version)") for line in range(2, 12)]
+                f"unknown key 'lol{line - 2}' (allowed: all_users, default_target, defaults, "
+                "general, include, profiles, prune, safety, selections, targets, users, "
+                "users_from, vars, version)") for line in range(2, 12)]
     assert found == sorted(anchors + unknown, key=lambda p: (p[1], p[2]))
 
 
@@ -317,10 +318,12 @@ def test_validate_accepts_users_that_inherit_a_general_row_the_files_leave_alone
           COORD:
             smtp:
               server: relay.example.com
+              from: coord@example.com
           PAIE:
             smtp:
               server: relay.example.com
               port: 2525
+              from: paie@example.com
         """)
     config = api.load_config("mailprov.yaml")
     assert config.warnings == ()
@@ -349,7 +352,8 @@ def test_plan_takes_the_live_general_values_the_files_do_not_set(sqlite_url: str
                    smtp_ssl=True)
     config = write_config(tmp_path, sqlite_url, general={},
                           users={codes[0]: INHERITING,
-                                 codes[1]: {"smtp": {"port": 587, "ssl": False}}})
+                                 codes[1]: {"smtp": {"port": 587, "ssl": False,
+                                                     "from": "b@example.com"}}})
     loaded = api.load_config([config])
     plan = api.plan(loaded, api.resolve_target(loaded, None))
     assert [(c.address, c.action, c.after) for c in plan.changes] == [
@@ -357,8 +361,8 @@ def test_plan_takes_the_live_general_values_the_files_do_not_set(sqlite_url: str
          {"username": "compta@example.com", "from": "compta@example.com",
           "server": "smtp.live.example.com", "port": 2525, "ssl": True}),
         (f"user.{codes[1]}", "create",
-         {"username": None, "from": None, "server": "smtp.live.example.com", "port": 587,
-          "ssl": False}),
+         {"username": None, "from": "b@example.com", "server": "smtp.live.example.com",
+          "port": 587, "ssl": False}),
     ]
     assert general_row(sqlite_url)["smtp_server"] == "smtp.live.example.com"
 
@@ -369,8 +373,9 @@ def test_plan_refuses_users_that_resolve_no_server_or_port(sqlite_url: str,
     update_general(sqlite_url, smtp_server="smtp.live.example.com", smtp_port=None)
     config = write_config(tmp_path, sqlite_url, general={"client": "outlook"},
                           users={codes[0]: INHERITING,
-                                 codes[1]: {"smtp": {"port": 587}},
-                                 codes[2]: {"smtp": {"server": "relay.example.com"}}})
+                                 codes[1]: {"smtp": {"port": 587, "from": "b@example.com"}},
+                                 codes[2]: {"smtp": {"server": "relay.example.com",
+                                                     "from": "c@example.com"}}})
     loaded = api.load_config([config])
     with pytest.raises(ConfigError) as info:
         api.plan(loaded, api.resolve_target(loaded, None))
@@ -379,7 +384,7 @@ def test_plan_refuses_users_that_resolve_no_server_or_port(sqlite_url: str,
         f"{name}:11:7: users.{codes[0]}.smtp: no SMTP port: neither this user nor general.smtp "
         f"sets it, and the general configuration of target '{TARGET}' has none: set it here "
         "or in general.smtp\n"
-        f"{name}:18:7: users.{codes[2]}.smtp: no SMTP port: neither this user nor general.smtp "
+        f"{name}:19:7: users.{codes[2]}.smtp: no SMTP port: neither this user nor general.smtp "
         f"sets it, and the general configuration of target '{TARGET}' has none: set it here "
         "or in general.smtp\n"
         "2 errors found.")

@@ -123,12 +123,13 @@ def test_override_with_its_own_server_and_port_needs_no_general(folder: Path) ->
         users:
           COMPTA:
             smtp:
+              username: compta@example.com
               server: smtp.example.com
               port: 2525
         """)
     config = api.load_config("mailprov.yaml")
-    assert config.users["COMPTA"].override == DesiredOverride(server="smtp.example.com",
-                                                              port=2525)
+    assert config.users["COMPTA"].override == DesiredOverride(
+        "compta@example.com", server="smtp.example.com", port=2525)
 
 
 def test_override_that_inherits_a_general_row_the_files_leave_alone(folder: Path) -> None:
@@ -142,19 +143,29 @@ def test_override_that_inherits_a_general_row_the_files_leave_alone(folder: Path
               username: compta@example.com
           COORD:
             smtp:
+              from: coord@example.com
               server: smtp.example.com
           PAIE:
             smtp: false
         """)
     config = api.load_config("mailprov.yaml")
     assert config.users["COMPTA"].override == DesiredOverride("compta@example.com")
-    assert config.users["COORD"].override == DesiredOverride(server="smtp.example.com")
+    assert config.users["COORD"].override == DesiredOverride(
+        from_address="coord@example.com", server="smtp.example.com")
     assert config.warnings == ()
 
 
-def test_empty_override_inherits_everything(folder: Path) -> None:
-    write(folder, "mailprov.yaml", "version: 1\n" + SMTP + "users:\n  COMPTA:\n    smtp: {}\n")
-    assert api.load_config("mailprov.yaml").users["COMPTA"].override == DesiredOverride()
+def test_an_override_without_a_from_address_is_an_error(folder: Path) -> None:
+    """`smtp: {}` or a login that is no address used to validate with no From at all."""
+    write(folder, "mailprov.yaml", "version: 1\n" + SMTP + "users:\n  COMPTA:\n    smtp: {}\n"
+          "  PAIE:\n    smtp: {username: paie}\n"
+          "  COORD:\n    smtp: {username: coord@example.com}\n")
+    assert problems("mailprov.yaml") == [
+        ("mailprov.yaml", 7, 3, "users.COMPTA", "no From address: set `from`, or a `username` "
+         "that is an e-mail address (`from` defaults to it)"),
+        ("mailprov.yaml", 9, 3, "users.PAIE", "no From address: the login 'paie' is not an "
+         "e-mail address, so `from` cannot default to it; set `from`"),
+    ]
 
 
 # --- e-mail addresses ---------------------------------------------------------------------------
@@ -192,7 +203,8 @@ def test_invalid_from_addresses(folder: Path, written: str, shown: str, reason: 
 
 def test_username_may_be_a_plain_login(folder: Path) -> None:
     write(folder, "mailprov.yaml", "version: 1\n" + SMTP
-          + "users:\n  COMPTA:\n    smtp:\n      username: DOMAINE\\compta\n")
+          + "users:\n  COMPTA:\n    smtp:\n      username: DOMAINE\\compta\n"
+          + "      from: compta@example.com\n")
     assert api.load_config("mailprov.yaml").users["COMPTA"].override.username == \
         "DOMAINE\\compta"
 
@@ -417,13 +429,16 @@ def test_user_overrides_are_warned_for_their_own_values_once_per_trap(folder: Pa
           A:
             smtp:
               port: 465
+              username: a@example.com
           B:
             smtp:
               port: 465
+              username: b@example.com
           C:
             smtp:
               port: 465
               ssl: false
+              username: c@example.com
           D:
             smtp:
               username: d@example.com
@@ -431,6 +446,7 @@ def test_user_overrides_are_warned_for_their_own_values_once_per_trap(folder: Pa
             smtp:
               server: relay.example.com
               port: 25
+              from: e@example.com
         """)
     config = api.load_config("mailprov.yaml")
     assert warnings_of(config) == [
@@ -438,7 +454,7 @@ def test_user_overrides_are_warned_for_their_own_values_once_per_trap(folder: Pa
         # A and B inherit ssl: true; C turns it off; D only changes its login. The Microsoft
         # warning is not repeated for users that merely inherit the general server.
         ("users.yaml", 4, 7, "users.A.smtp", PORT_465 + " (and 1 other user)"),
-        ("users.yaml", 17, 7, "users.E.smtp", PORT_25),
+        ("users.yaml", 20, 7, "users.E.smtp", PORT_25),
     ]
 
 
@@ -483,12 +499,12 @@ def test_every_file_named_on_the_command_line_needs_a_version(folder: Path) -> N
 
 def test_glob_include_relative_to_the_including_file(folder: Path) -> None:
     write(folder, "conf/mailprov.yaml", "version: 1\n" + SMTP + "include:\n  - users/*.yaml\n")
-    write(folder, "conf/users/b-coord.yaml", "users:\n  COORD:\n    smtp: {}\n")
-    write(folder, "conf/users/a-compta.yaml", "users:\n  COMPTA:\n    smtp: {}\n"
+    write(folder, "conf/users/b-coord.yaml", "users:\n  COORD:\n    smtp: {from: a@x.ca}\n")
+    write(folder, "conf/users/a-compta.yaml", "users:\n  COMPTA:\n    smtp: {from: a@x.ca}\n"
           "include: [deeper/*.yaml]\n")
     write(folder, "conf/users/deeper/paie.yaml", "users:\n  PAIE:\n    smtp: false\n")
     write(folder, "conf/users/notes.txt", "not yaml")
-    write(folder, "users/elsewhere.yaml", "users:\n  NOPE:\n    smtp: {}\n")
+    write(folder, "users/elsewhere.yaml", "users:\n  NOPE:\n    smtp: {from: a@x.ca}\n")
     config = api.load_config("conf/mailprov.yaml")
     assert config.files == ("conf/mailprov.yaml", "conf/users/a-compta.yaml",
                             "conf/users/deeper/paie.yaml", "conf/users/b-coord.yaml")
@@ -498,15 +514,16 @@ def test_glob_include_relative_to_the_including_file(folder: Path) -> None:
 
 def test_a_file_both_named_and_included_is_read_once(folder: Path) -> None:
     write(folder, "mailprov.yaml", "version: 1\n" + SMTP + "include: [users/*.yaml]\n")
-    write(folder, "users/compta.yaml", "users:\n  COMPTA:\n    smtp: {}\n")
+    write(folder, "users/compta.yaml", "users:\n  COMPTA:\n    smtp: {from: a@x.ca}\n")
     config = api.load_config(["mailprov.yaml", "users/compta.yaml"])
     assert config.files == ("mailprov.yaml", "users/compta.yaml")
 
 
 def test_same_user_in_two_files_names_both_places(folder: Path) -> None:
     write(folder, "mailprov.yaml", "version: 1\n" + SMTP + "include: [users/*.yaml]\n")
-    write(folder, "users/accounting.yaml", "# accounting\nusers:\n  COMPTA:\n    smtp: {}\n")
-    write(folder, "users/site.yaml", "users:\n  COORD:\n    smtp: {}\n  COMPTA:\n"
+    write(folder, "users/accounting.yaml",
+          "# accounting\nusers:\n  COMPTA:\n    smtp: {from: a@x.ca}\n")
+    write(folder, "users/site.yaml", "users:\n  COORD:\n    smtp: {from: a@x.ca}\n  COMPTA:\n"
           "    smtp:\n      port: 2525\n")
     assert problems("mailprov.yaml") == [
         ("users/site.yaml", 4, 3, "users.COMPTA",
@@ -515,7 +532,7 @@ def test_same_user_in_two_files_names_both_places(folder: Path) -> None:
 
 
 def test_same_user_in_two_command_line_files(folder: Path) -> None:
-    write(folder, "a.yaml", "version: 1\n" + SMTP + "users:\n  COMPTA:\n    smtp: {}\n")
+    write(folder, "a.yaml", "version: 1\n" + SMTP + "users:\n  COMPTA:\n    smtp: {from: a@x.ca}\n")
     write(folder, "b.yaml", "version: 1\nusers:\n  COMPTA:\n    smtp: false\n")
     assert problems("a.yaml", "b.yaml") == [
         ("b.yaml", 3, 3, "users.COMPTA",
@@ -613,7 +630,7 @@ def test_errors_in_several_files_are_reported_together_sorted(folder: Path) -> N
         ("users/a.yaml", 4, 13, "users.A.smtp.port", "port 0 is out of range: use 1 to 65535"),
         # A misspelt secret key is not recognised as one, but is refused all the same.
         ("users/b.yaml", 4, 7, "users.B.smtp.pasword",
-         "unknown key 'pasword' (allowed: from, port, server, ssl, username)"),
+         "unknown key 'pasword' (allowed: from, port, provider, server, ssl, username)"),
         ("users/c.yaml", 2, 1, "",
          "invalid YAML: did not find expected node content (while parsing a flow node)"),
     ]
@@ -773,7 +790,7 @@ def test_unmanaged_settings_stay_none_and_defaults_apply(folder: Path) -> None:
 
 def _tree(folder: Path) -> None:
     write(folder, "conf/mailprov.yaml", "version: 1\n" + SMTP + "include: [users/*.yaml]\n")
-    write(folder, "conf/users/a.yaml", "users:\n  A:\n    smtp: {}\n")
+    write(folder, "conf/users/a.yaml", "users:\n  A:\n    smtp: {from: a@x.ca}\n")
     write(folder, "conf/users/b.yaml", "users:\n  B:\n    smtp: false\n")
 
 
@@ -798,7 +815,7 @@ def test_digest_does_not_depend_on_where_the_folder_is(folder: Path,
 
 
 @pytest.mark.parametrize(("name", "text"), [
-    ("conf/users/a.yaml", "users:\n  A:\n    smtp: {port: 2525}\n"),
+    ("conf/users/a.yaml", "users:\n  A:\n    smtp: {port: 2525, from: a@example.com}\n"),
     ("conf/users/b.yaml", "users:\n  B:\n    smtp: false\n# a comment\n"),
     ("conf/users/c.yaml", "users:\n  C:\n    smtp: false\n"),
     ("conf/mailprov.yaml", "version: 1\n" + SMTP.replace("587", "2525")

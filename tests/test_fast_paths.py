@@ -236,6 +236,13 @@ def _object_schemas(node: object, path: tuple[str, ...] = ()):
             yield from _object_schemas(value, (*path, str(index)))
 
 
+def iter_names(data):
+    for key, value in data.items():
+        yield key
+        if isinstance(value, dict):
+            yield from iter_names(value)
+
+
 def test_the_schema_refuses_every_secret_key():
     """The contract config.schema.document_problems relies on to skip the secret-key scan
     of documents the compiled check accepts: only name maps take keys they do not list,
@@ -243,7 +250,10 @@ def test_the_schema_refuses_every_secret_key():
     from mailprov.config.forbidden_keys import looks_like_secret
     from mailprov.config.schema import schema
 
-    name_maps = {("properties", "users"), ("properties", "targets")}
+    # maps keyed by names: user codes, targets and profiles are names, never secrets; the
+    # names of `vars` (and of its groups) are scanned for secrets by check_document itself
+    name_maps = {("properties", "users"), ("properties", "targets"), ("properties", "profiles"),
+                 ("properties", "vars"), ("$defs", "varValue")}
     seen = 0
     for path, node in _object_schemas(schema()):
         seen += 1
@@ -260,3 +270,13 @@ def test_the_schema_refuses_every_secret_key():
     assert _fast_check()({"version": 1, "users": {"PASSWORD": {"smtp": False}}})
     assert not _fast_check()({"version": 1, "general": {"smtp": {"password": "x"}}})
     assert not _fast_check()({"version": 1, "users": {"A": {"smtp": {"pwd": "x"}}}})
+    assert not _fast_check()({"version": 1, "profiles": {"p": {"smtp": {"pwd": "x"}}}})
+    from mailprov.config.document import Document
+    from mailprov.config.schema import check_document
+
+    for data in ({"version": 1, "vars": {"smtp_password": "x"}},
+                 {"version": 1, "vars": {"site": {"mot_de_passe": "x"}}}):
+        assert _fast_check()(data)  # a name map: the compiled check takes any name...
+        problems = check_document(Document("v.yaml", "", data, True)).problems
+        assert [p.message.split(":")[0] for p in problems] == [  # ...and the scan refuses it
+            f"{list(iter_names(data['vars']))[-1]!r} looks like a secret"]

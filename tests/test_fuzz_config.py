@@ -151,7 +151,8 @@ def smtp_servers(corrupt: bool) -> st.SearchStrategy[dict[str, Any]]:
 
 def user_entries(corrupt: bool) -> st.SearchStrategy[dict[str, Any]]:
     override = section({"username": USERNAMES, "from": ADDRESSES, "server": HOSTS,
-                        "port": PORTS, "ssl": st.booleans()}, corrupt)
+                        "port": PORTS, "ssl": st.booleans()}, corrupt,
+                       required=() if corrupt else ("from",))  # an override needs a From
     smtp = st.one_of(override, override, st.just(False))
     return st.fixed_dictionaries({"smtp": maybe_bad(smtp) if corrupt else smtp})
 

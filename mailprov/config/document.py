@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailprov.config.csvusers import CsvPosition
 from mailprov.config.yamlload import Positions
 from mailprov.errors import PathStep, Problem
 
@@ -41,14 +43,37 @@ class Document:
 
 class DocumentLocator:
     """Finds the place of a path in the loaded files, for problems found after loading
-    (semantic rules, unknown users at plan time). Implements model.Locator."""
+    (semantic rules, unknown users at plan time). Implements model.Locator.
 
-    def __init__(self, documents: list[Document]) -> None:
+    CSV user lists are places too: a path under `users.CODE` in such a file is the
+    cell of that field in the user's row (`csv` maps file -> code -> position).
+    """
+
+    def __init__(self, documents: list[Document],
+                 csv: Mapping[str, Mapping[str, CsvPosition]] | None = None) -> None:
         self._by_name = {doc.name: doc for doc in documents}
+        self._csv = csv or {}
+
+    def _row(self, file: str, path: tuple[PathStep, ...]) -> CsvPosition | None:
+        rows = self._csv.get(file)
+        if rows is None or len(path) < 2 or not isinstance(path[1], str):
+            return None
+        return rows.get(path[1])
 
     def problem(self, file: str, path: tuple[PathStep, ...], message: str, *,
                 key: bool = False, severity: str = "error") -> Problem:
+        row = self._row(file, path)
+        if row is not None:
+            return row.problem(path, message, severity)
         doc = self._by_name.get(file)
         if doc is None:
             return Problem(file, 0, 0, tuple(path), message, severity)
         return doc.problem(path, message, key=key, severity=severity)
+
+    def position(self, file: str, path: tuple[PathStep, ...],
+                 key: bool = False) -> tuple[int, int]:
+        row = self._row(file, path)
+        if row is not None:
+            return row.line, row.column(".".join(str(step) for step in path[2:]))
+        doc = self._by_name.get(file)
+        return (0, 0) if doc is None else doc.position(path, key=key)

@@ -101,6 +101,8 @@ class SchemaCompiler:
             short = keyword == "minLength"
             return lambda v: not isinstance(v, str) or (len(v) >= rule if short
                                                         else len(v) <= rule)
+        if keyword == "minProperties":
+            return lambda v: not isinstance(v, dict) or len(v) >= rule
         if keyword == "pattern":
             regex = re.compile(rule)
             return lambda v: not isinstance(v, str) or regex.search(v) is not None

@@ -6,26 +6,33 @@ import copy
 import glob
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+import re
+import stat
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from mailprov.config.csvusers import CsvPosition, CsvUsers, read_users_csv
 from mailprov.config.document import Document, DocumentLocator
-from mailprov.config.schema import check_document
+from mailprov.config.entries import EMPTY, EntryBuilder, make_layer
+from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
+from mailprov.config.presets import PROVIDER_KEY, get_preset, preset_names
+from mailprov.config.schema import check_csv_entries, check_document
 from mailprov.config.semantic import semantic_problems
 from mailprov.config.urls import anchor_sqlite
 from mailprov.config.yamlload import INVALID, YamlError, iter_paths, read_file, read_yaml
 from mailprov.errors import ConfigError, PathStep, Problem
+from mailprov.i18n import _
 from mailprov.model import (
     Config,
     DesiredGeneral,
-    DesiredOverride,
-    DesiredUser,
     Safety,
+    Selection,
     SmtpServer,
     Source,
     Target,
+    ValueSource,
 )
 
 DEFAULT_CONFIG = "mailprov.yaml"
@@ -43,12 +50,15 @@ def display_name(path: Path) -> str:
 class _Loader:
     """Collects documents (following includes) and the problems met on the way."""
 
-    def __init__(self) -> None:
+    def __init__(self, replacements: Mapping[Path, bytes] | None = None) -> None:
         self.documents: list[Document] = []
         self.problems: list[Problem] = []
         self.loaded: set[Path] = set()
         self.digest_parts: list[tuple[str, bytes]] = []
         self.with_refused_values: set[str] = set()  # names of documents holding INVALID
+        self.csv_lists: list[tuple[Document, CsvUsers]] = []
+        # the text an edit would write, read in place of a file's (`users add` checks it)
+        self.replacements = {path.resolve(): data for path, data in (replacements or {}).items()}
 
     def load_root(self, path: Path) -> None:
         name = display_name(path)
@@ -72,7 +82,7 @@ class _Loader:
             return
         self.loaded.add(real)
         try:
-            data = read_file(real)
+            data = self.replacements[real] if real in self.replacements else read_file(real)
         except IsADirectoryError:
             self.problems.append(Problem(name, 0, 0, (), "is a folder, not a file"))
             return
@@ -98,6 +108,48 @@ class _Loader:
             for index, pattern in enumerate(includes):
                 if isinstance(pattern, str) and pattern:
                     self._include(doc, index, pattern, root_folder, (*chain, real))
+        lists = parsed.get("users_from")
+        for index, name in enumerate([lists] if isinstance(lists, str) else lists
+                                     if isinstance(lists, list) else []):
+            if isinstance(name, str) and name:
+                path = ("users_from",) if isinstance(lists, str) else ("users_from", index)
+                self._users_from(doc, path, name, root_folder)
+
+    def _users_from(self, doc: Document, path: tuple[PathStep, ...], name: str,
+                    root_folder: Path) -> None:
+        """Read one CSV user list, with the same folder rules as includes."""
+        if os.path.isabs(name):
+            self.problems.append(doc.problem(path, _(
+                "user lists must be relative to this file's folder, not absolute paths")))
+            return
+        full = os.path.normpath(os.path.join(doc.folder, name))
+        if not _inside(full, root_folder) or not _inside(full, root_folder, resolve=True):
+            self.problems.append(doc.problem(path, _outside(name, root_folder, "user lists")))
+            return
+        try:
+            mode = os.stat(full).st_mode
+        except OSError:
+            self.problems.append(doc.problem(path, _(
+                "user list '{name}' not found: check the path (relative to this file's "
+                "folder)").format(name=name)))
+            return
+        if not stat.S_ISREG(mode):
+            self.problems.append(doc.problem(path, _(
+                "user list '{name}' is not a regular file").format(name=name)))
+            return
+        shown = display_name(Path(full))
+        real = Path(full).resolve()
+        if real in self.loaded:
+            return
+        self.loaded.add(real)
+        result = read_users_csv(full, shown)
+        self.problems.extend(result.problems)
+        self.csv_lists.append((doc, result))
+        try:
+            with open(full, "rb") as handle:
+                self.digest_parts.append((os.path.relpath(real, root_folder), handle.read()))
+        except OSError:  # pragma: no cover - read a moment ago
+            pass
 
     def _check_mapping_paths(self, doc: Document, root_folder: Path) -> None:
         """A target's mapping file must lie inside the configuration's folder, like
@@ -197,17 +249,38 @@ def _folder_link(folder: str, pattern: str, root_folder: Path) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _CsvRow:
+    """Where a user of a CSV list is written: quacks like a Document for the merger."""
+
+    name: str
+    position: CsvPosition
+
+    def position_of(self) -> tuple[int, int]:
+        return self.position.line, self.position.column("code")
+
+    def problem(self, path: tuple[Any, ...], message: str, *, key: bool = False,
+                severity: str = "error") -> Problem:
+        return self.position.problem(path, message, severity)
+
+
 class _Merger:
     """Merges documents; a setting or user defined twice is an error naming both places."""
 
     def __init__(self) -> None:
         self.values: dict[tuple[str, ...], tuple[Document, Any]] = {}
-        self.users: dict[str, tuple[Document, Any]] = {}
+        self.users: dict[str, tuple[Document | _CsvRow, Any]] = {}
         self.targets: dict[str, tuple[Document, Any]] = {}
+        self.profiles: dict[str, tuple[Document, Any]] = {}
+        self.singles: dict[str, tuple[Document, Any]] = {}
+        self.selections: list[tuple[Document, int, Any]] = []
         self.problems: list[Problem] = []
 
-    def _where(self, doc: Document, path: tuple[Any, ...]) -> str:
-        line, column = doc.position(path, key=True)
+    def _where(self, doc: Document | _CsvRow, path: tuple[Any, ...]) -> str:
+        if isinstance(doc, _CsvRow):
+            line, column = doc.position_of()
+        else:
+            line, column = doc.position(path, key=True)
         return f"{doc.name}:{line}:{column}"
 
     def setting(self, doc: Document, path: tuple[str, ...], value: Any) -> None:
@@ -220,13 +293,14 @@ class _Merger:
             return
         self.values[path] = (doc, value)
 
-    def named(self, table: dict[str, tuple[Document, Any]], section: str, doc: Document,
-              name: str, value: Any, what: str) -> None:
+    def named(self, table: dict[str, tuple[Any, Any]], section: str,
+              doc: Document | _CsvRow, name: str, value: Any, what: str) -> None:
         if name in table:
             first_doc = table[name][0]
+            path: tuple[str, ...] = (section, name) if section else (name,)
             self.problems.append(doc.problem(
-                (section, name), f"{what} '{name}' is defined twice: here and at "
-                f"{self._where(first_doc, (section, name))}; keep one", key=True))
+                path, f"{what} '{name}' is defined twice: here and at "
+                f"{self._where(first_doc, path)}; keep one", key=True))
             return
         table[name] = (doc, value)
 
@@ -242,10 +316,24 @@ class _Merger:
             self.setting(doc, ("general", "smtp", key), value)
         for key, value in (data.get("safety") or {}).items():
             self.setting(doc, ("safety", key), value)
+        for key, value in (data.get("vars") or {}).items():
+            self.setting(doc, ("vars", key), value)
         for name, value in (data.get("targets") or {}).items():
             self.named(self.targets, "targets", doc, name, value, "target")
+        for name, value in (data.get("profiles") or {}).items():
+            self.named(self.profiles, "profiles", doc, name, value, "profile")
+        for key in ("defaults", "all_users"):
+            if key in data:
+                self.named(self.singles, "", doc, key, data[key], "section")
+        for index, value in enumerate(data.get("selections") or []):
+            self.selections.append((doc, index, value))
         for code, value in (data.get("users") or {}).items():
             self.named(self.users, "users", doc, code, value, "user")
+
+    def add_csv(self, users: CsvUsers) -> None:
+        for code, entry, position in users.users:
+            self.named(self.users, "users", _CsvRow(position.file, position), code, entry,
+                       "user")
 
     def get(self, *path: str, default: Any = None) -> Any:
         entry = self.values.get(path)
@@ -257,7 +345,9 @@ def _version_problems(documents: Iterable[Document]) -> list[Problem]:
             for doc in documents if doc.is_root and "version" not in doc.data]
 
 
-def _build(merger: _Merger, documents: list[Document], digest: str) -> Config:
+def _build(merger: _Merger, documents: list[Document], digest: str,
+           locator: DocumentLocator, variables: Mapping[str, Any]) -> tuple[Config,
+                                                                            list[Problem]]:
     targets = {}
     for name, (doc, value) in merger.targets.items():
         mapping = value.get("mapping")
@@ -266,23 +356,43 @@ def _build(merger: _Merger, documents: list[Document], digest: str) -> Config:
         url = value.get("url")  # None only in a configuration with errors
         targets[name] = Target(name, None if url is None else anchor_sqlite(url, doc.folder),
                                value.get("edition"), mapping, Source(doc.name))
+    defaults = EMPTY
+    if "defaults" in merger.singles:
+        doc, value = merger.singles["defaults"]
+        smtp = value.get("smtp") if isinstance(value, dict) else None
+        defaults = make_layer(smtp, "default", doc.name, ("defaults", "smtp"))
+    builder = EntryBuilder({name: (doc.name, value)
+                            for name, (doc, value) in merger.profiles.items()}, defaults)
     users = {}
-    for code, (doc, value) in merger.users.items():
-        smtp = value.get("smtp")
-        override = DesiredOverride.from_section(smtp) if isinstance(smtp, dict) else None
-        users[code] = DesiredUser(code, override, Source(doc.name))
-    general = DesiredGeneral(
-        merger.get("general", "client"),
-        SmtpServer(merger.get("general", "smtp", "server"), merger.get("general", "smtp", "port"),
-                   merger.get("general", "smtp", "ssl")),
-    )
+    for code, (origin, value) in merger.users.items():
+        kind = "csv" if isinstance(origin, _CsvRow) else "user"
+        users[code] = builder.user(code, value, kind, origin.name, ("users", code))
+    selections = []
+    for doc, index, value in merger.selections:
+        if not isinstance(value, dict):
+            continue
+        match = value.get("match")
+        patterns = tuple(p for p in ([match] if isinstance(match, str) else match or [])
+                         if isinstance(p, str) and p)
+        if not patterns:
+            continue
+        path: tuple[PathStep, ...] = ("selections", index)
+        user = builder.user("", value, "selection", doc.name, path, ", ".join(patterns))
+        selections.append(Selection("match", patterns, user, doc.name, path))
+    if "all_users" in merger.singles:
+        origin, value = merger.singles["all_users"]
+        user = builder.user("", value, "all_users", origin.name, ("all_users",))
+        selections.append(Selection("all_users", (), user, origin.name, ("all_users",)))
+    general, general_sources = _general(merger)
     safety = Safety(
         float(merger.get("safety", "max_change_percent", default=30.0)),
         int(merger.get("safety", "min_existing", default=10)),
         merger.get("safety", "max_changes"),
     )
     origins = {".".join(path): doc.name for path, (doc, _) in merger.values.items()}
-    return Config(
+    file_vars = {path[1]: value for path, (_doc, value) in merger.values.items()
+                 if path[0] == "vars" and len(path) == 2}
+    config = Config(
         files=tuple(doc.name for doc in documents),
         digest=digest,
         targets=targets,
@@ -292,19 +402,90 @@ def _build(merger: _Merger, documents: list[Document], digest: str) -> Config:
         prune=bool(merger.get("prune", default=False)),
         safety=safety,
         origins=origins,
-        locator=DocumentLocator(documents),
+        locator=locator,
+        vars=_merge_vars(file_vars, variables),
+        selections=tuple(selections),
+        general_sources=general_sources,
     )
+    problems = [locator.problem(p.file, p.path, p.message, key=p.key) for p in builder.problems]
+    return config, problems
 
 
-def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]) -> Config:
-    """Load, check and merge configuration files (and their includes).
+def _general(merger: _Merger) -> tuple[DesiredGeneral, dict[str, ValueSource]]:
+    """general: the files' values, a provider's filling server, port and ssl left out."""
+    values = {key: merger.get("general", "smtp", key) for key in ("server", "port", "ssl")}
+    sources = {key: ValueSource("general", merger.values[("general", "smtp", key)][0].name,
+                                ("general", "smtp", key))
+               for key, value in values.items() if value is not None}
+    provider = merger.get("general", "smtp", PROVIDER_KEY)
+    if isinstance(provider, str) and provider in preset_names():
+        doc = merger.values[("general", "smtp", PROVIDER_KEY)][0]
+        filled = ValueSource("preset", doc.name, ("general", "smtp", PROVIDER_KEY), provider)
+        for key, value in get_preset(provider).settings().items():
+            if values[key] is None:
+                values[key] = value
+                sources[key] = filled
+    general = DesiredGeneral(merger.get("general", "client"),
+                             SmtpServer(values["server"], values["port"], values["ssl"]))
+    return general, sources
 
-    Raises ConfigError listing every problem found, sorted by place. Warnings
-    (known traps that are not errors) are returned in `Config.warnings`.
+
+_VAR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
+
+
+def parse_variables(assignments: Iterable[str]) -> dict[str, Any]:
+    """`--var KEY=VALUE` (KEY may be dotted: `site.city=Québec`) as nested vars; raises
+    ConfigError naming each bad one."""
+    variables: dict[str, Any] = {}
+    problems = []
+    for text in assignments:
+        key, equals, value = text.partition("=")
+        parts = key.strip().split(".")
+        if not equals or not all(_VAR_NAME.match(part) for part in parts):
+            problems.append(Problem("--var", 0, 0, (), _(
+                "'{text}' is not NAME=VALUE (a name is letters, digits and _, starting with a "
+                "letter; groups with dots: site.city=Québec)").format(text=key[:60])))
+            continue
+        if any(looks_like_secret(part) for part in parts):
+            problems.append(Problem("--var", 0, 0, (), _(
+                "variable '{name}' looks like a secret: {how}").format(
+                    name=key, how=HOW_PASSWORDS_ARE_SET)))
+            continue
+        node = variables
+        for part in parts[:-1]:
+            child = node.get(part)
+            node = node.setdefault(part, {}) if not isinstance(child, dict) else child
+            if not isinstance(child, dict):
+                node.clear()
+        node[parts[-1]] = value
+    if problems:
+        raise ConfigError(problems)
+    return variables
+
+
+def _merge_vars(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge_vars(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+                variables: Mapping[str, Any] | None = None, *,
+                replacements: Mapping[Path, bytes] | None = None) -> Config:
+    """Load, check and merge configuration files (and their includes and user lists).
+
+    `variables` (from --var) override the files' `vars`; `replacements` gives the text
+    to read instead of some files (to check an edit before writing it). Raises
+    ConfigError listing every problem found, sorted by place. Warnings (known traps
+    that are not errors) are returned in `Config.warnings`.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    loader = _Loader()
+    loader = _Loader(replacements)
     for path in paths or [DEFAULT_CONFIG]:
         loader.load_root(Path(path))
     errors = [p for p in loader.problems if p.severity == "error"]
@@ -321,11 +502,25 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
         if drops:
             doc.data = _without_refused(doc.data, drops)
             refused.update(path for path, _key in drops)
+    positions: dict[str, dict[str, CsvPosition]] = {}
     merger = _Merger()
     for doc in loader.documents:
         merger.add(doc)
+    for _doc, users in loader.csv_lists:
+        for code, _entry, position in users.users:
+            positions.setdefault(position.file, {})[code] = position
+        problems, drops = check_csv_entries(users)
+        errors.extend(problems)
+        if drops:
+            data = _without_refused({"users": {u.code: u.entry for u in users.users}}, drops)
+            users = CsvUsers([u._replace(entry=data["users"].get(u.code, {}))
+                              for u in users.users], users.problems)
+        merger.add_csv(users)
     errors.extend(merger.problems)
-    config = _build(merger, loader.documents, loader.digest())
+    locator = DocumentLocator(loader.documents, positions)
+    config, found = _build(merger, loader.documents, loader.digest(), locator,
+                           variables or {})
+    errors.extend(found)
     found = semantic_problems(config, refused)
     errors.extend(p for p in found if p.severity == "error")
     if errors:
@@ -354,7 +549,7 @@ def _without_refused(data: dict[str, Any],
             parent = _child(parent, step)
         last = path[-1]
         if isinstance(parent, dict) and last in parent:
-            if not key and len(path) == 2 and path[0] in ("users", "targets"):
+            if not key and len(path) == 2 and path[0] in ("users", "targets", "profiles"):
                 parent[last] = {}
             else:
                 del parent[last]

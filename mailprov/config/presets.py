@@ -266,3 +266,14 @@ def login_warning(name: str, username: str | None) -> tuple[str, str] | None:
     return ("login-not-address", _(
         "{label} signs in with the full e-mail address (name@domain); '{username}' is not "
         "one").format(label=preset.label, username=username))
+
+
+def login_preset(server: str | None) -> Preset | None:
+    """The preset whose server is `server` when that provider accepts only signed-in
+    accounts (an override there needs a `username`); None for any other server, relays
+    by IP address included."""
+    if not server:
+        return None
+    host = server.strip().lower()
+    return next((preset for preset in _PRESETS
+                 if preset.server == host and preset.login == "address"), None)

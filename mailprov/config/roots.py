@@ -9,7 +9,7 @@ named with `-c` (or `mailprov.yaml`), or any file that starts a configuration it
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,8 @@ def problem_record(problem: Problem) -> dict[str, Any]:
             "code": problem.code or problem.severity, "severity": problem.severity}
 
 
-def validate_files(files: Sequence[str], roots: Sequence[str] = ()) -> Validation:
+def validate_files(files: Sequence[str], roots: Sequence[str] = (),
+                   variables: Mapping[str, Any] | None = None) -> Validation:
     """Check `roots` (default: ./mailprov.yaml when it exists) and every file of
     `files`: a root is checked as a configuration of its own, any other file through
     the root that includes it; a file that is neither is a problem that says so."""
@@ -123,7 +124,7 @@ def validate_files(files: Sequence[str], roots: Sequence[str] = ()) -> Validatio
     configs = []
     for root_set in sets:
         try:
-            config = load_config(list(root_set))
+            config = load_config(list(root_set), variables)
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue

@@ -9,6 +9,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from mailprov.config.csvusers import CsvUsers
 from mailprov.config.document import Document
 from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
 from mailprov.config.yamlload import INVALID, iter_paths
@@ -130,6 +131,8 @@ def _message(error: Any) -> Finding | None:
                              "`smtp: false` to remove the override"), path)
         return Finding(_("must be {rule}, got {value}").format(rule=json.dumps(rule),
                                                                value=describe(value)), path)
+    if kind == "minProperties":
+        return Finding(_("empty entry: give it an `smtp` section or a `profile`"), path)
     if kind in ("minimum", "maximum"):
         if path and path[-1] == "port":
             return Finding(_("port {value} is out of range: use 1 to 65535").format(value=value),
@@ -150,7 +153,8 @@ def _message(error: Any) -> Finding | None:
                 return None  # reported by minLength
             return Finding(_("{value} is not a host name: no spaces allowed").format(
                 value=describe(value)), path)
-        if len(path) >= 2 and path[0] in ("users", "targets") and not isinstance(value, dict):
+        if len(path) >= 2 and path[0] in ("users", "targets", "profiles", "vars") \
+                and not isinstance(value, dict):
             return _name_message(path, value)
         return Finding(_("{value} does not match the pattern {rule}").format(
             value=describe(value), rule=rule), path)
@@ -166,6 +170,14 @@ def _too_long(value: str, rule: int) -> str:
 
 
 def _name_message(path: tuple[Any, ...], name: str) -> Finding:
+    if path[0] == "profiles":
+        return Finding(_("profile name {name} is not allowed: use letters, digits, '_', '.' or "
+                         "'-', starting with a letter or digit").format(name=describe(name)),
+                       path, key=True)
+    if path[0] == "vars":
+        return Finding(_("variable name {name} is not allowed: use letters, digits and '_', "
+                         "starting with a letter (templates read it as vars.NAME)").format(
+                             name=describe(name)), path, key=True)
     if path[0] == "users":
         return Finding(_("user code {code} contains control characters: remove them").format(
             code=describe(name)), path, key=True)
@@ -251,14 +263,25 @@ def check_document(doc: Document) -> DocumentCheck:
     # maps keyed by names (users, targets), and no declared key looks like a secret,
     # so a secret-like key can only be in an invalid document. Relied on here, and
     # checked by tests/test_fast_paths.py::test_the_schema_refuses_every_secret_key.
-    if _fast_check()(doc.data):
+    # `vars` is the one map keyed by free names that is not exempt from the secret rule
+    # (a variable must never hold a password): its keys are scanned here, cheaply.
+    if _fast_check()(doc.data) and not _secret_vars(doc.data.get("vars")):
         return DocumentCheck()
     return _placed(doc, _secret_findings(doc) + _schema_findings(doc, "config"))
 
 
 def _is_name(path: tuple[Any, ...]) -> bool:
-    """User codes and target names are free text, not keys that could hold a secret."""
-    return len(path) == 2 and path[0] in ("users", "targets")
+    """User codes, target and profile names are free text, not keys that could hold a
+    secret."""
+    return len(path) == 2 and path[0] in ("users", "targets", "profiles")
+
+
+def _secret_vars(data: Any) -> bool:
+    """Whether a variable name at any depth of `vars` looks like a secret."""
+    if not isinstance(data, dict):
+        return False
+    return any((isinstance(key, str) and looks_like_secret(key)) or _secret_vars(value)
+               for key, value in data.items())
 
 
 def _secret_findings(doc: Document) -> list[Finding]:
@@ -322,3 +345,51 @@ def _placed(doc: Document, found: list[Finding]) -> DocumentCheck:
         if finding.refused:
             check.refused.append((finding.path, finding.key))
     return check
+
+
+def check_csv_entries(users: CsvUsers
+                      ) -> tuple[list[Problem], list[tuple[tuple[PathStep, ...], bool]]]:
+    """The schema's verdict on the rows of a CSV user list, each problem at its cell, and
+    the values it refuses (paths under `users.CODE`), exactly as for YAML users."""
+    data = {"users": {user.code: user.entry for user in users.users}}
+    if not users.users or _fast_check()(data):
+        return [], []
+    positions = {user.code: user.position for user in users.users}
+    problems: list[Problem] = []
+    drops: list[tuple[tuple[PathStep, ...], bool]] = []
+    seen = set()
+    for finding in _schema_findings(Document("", "", data, False), "config"):
+        position = positions.get(finding.path[1]) if len(finding.path) >= 2 else None
+        if position is None or (finding.message, finding.path) in seen:
+            continue
+        seen.add((finding.message, finding.path))
+        problems.append(position.problem(finding.path, finding.message))
+        if finding.refused:
+            drops.append((finding.path, finding.key))
+    return problems, drops
+
+
+@cache
+def _field_checks() -> dict[str, Any]:
+    from mailprov.config.fastschema import SchemaCompiler
+
+    root = schema()
+    compiler = SchemaCompiler(root)
+    return {name: compiler.compile(rule)
+            for name, rule in root["$defs"]["userSmtp"]["properties"].items()}
+
+
+@cache
+def _field_validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator({"$defs": schema()["$defs"], "$ref": "#/$defs/userSmtp"})
+
+
+def field_messages(name: str, value: Any) -> list[str]:
+    """What the schema says of one value of a user's `smtp` section (`from`, `server`...),
+    in the words it uses for a file: how a value rendered from a template is checked."""
+    if _field_checks()[name](value):
+        return []
+    return [finding.message for error in _field_validator().iter_errors({name: value})
+            if (finding := _message(error)) is not None]

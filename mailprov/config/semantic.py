@@ -9,11 +9,23 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
+from mailprov.config.presets import login_preset, preset_warnings
+from mailprov.config.schema import field_messages
 from mailprov.config.servers import server_error
+from mailprov.config.templates import (
+    STAND_IN_USER,
+    TemplateError,
+    TemplateVars,
+    check_names,
+    compile_template,
+    is_template,
+    make_context,
+    render,
+)
 from mailprov.config.urls import url_has_password
 from mailprov.errors import SHOWN_CHARS, PathStep, Problem, quoted
 from mailprov.i18n import _, ngettext
-from mailprov.model import Config, DesiredOverride, split_setting
+from mailprov.model import Config, DesiredOverride, DesiredUser, ValueSource, split_setting
 
 OFFICE365_HOSTS = ("smtp.office365.com", "smtp-mail.outlook.com")
 
@@ -52,6 +64,7 @@ class _Checker:
         self.config = config
         self.refused = refused
         self.problems: list[Problem] = []
+        self._entries: set[tuple[PathStep, ...]] | None = None
 
     def add(self, file: str, path: tuple[Any, ...], message: str, *, key: bool = False,
             severity: str = "error", code: str = "") -> None:
@@ -65,6 +78,12 @@ class _Checker:
         """Whether the value at `path` (or a section holding it) was written but refused:
         it is then missing only because an error already says why."""
         return any(path[:end] in self.refused for end in range(1, len(path) + 1))
+
+    def refused_within(self, path: tuple[PathStep, ...]) -> bool:
+        """Whether some value at or under the entry at `path` was refused."""
+        if self._entries is None:
+            self._entries = {tuple(r[:2]) for r in self.refused}
+        return tuple(path[:2]) in self._entries or self.was_refused(path)
 
 
 def semantic_problems(config: Config,
@@ -120,37 +139,177 @@ def _general(check: _Checker) -> None:
                                               "add it").format(key=missing[0]))
 
 
+def entries(config: Config) -> list[DesiredUser]:
+    """The users the files list, then each selection's settings (code empty)."""
+    return [*config.users.values(), *(selection.user for selection in config.selections)]
+
+
+def source_of(user: DesiredUser, name: str) -> ValueSource:
+    """Where the user's `name` value is written (its own entry when not recorded)."""
+    found = user.sources.get(name)
+    if found is not None:
+        return found
+    return ValueSource("user", user.source.file, ("users", user.code, "smtp", name))
+
+
+def entry_path(config: Config, user: DesiredUser) -> tuple[PathStep, ...]:
+    """Where a user's entry is written: `users.CODE`, or its selection."""
+    if user.listed_by in ("selection", "all_users"):
+        return next((s.path for s in config.selections if s.user is user), ("users",))
+    return ("users", user.code)
+
+
+def value_error(name: str, value: str) -> str | None:
+    """The rule of a text value (server, from, username) beyond the schema, or None."""
+    if name == "server":
+        return server_error(value)
+    if name == "from":
+        error = address_error(value)
+        return None if error is None else _("{value} is not an e-mail address: {reason}").format(
+            value=quoted(value, SHOWN_CHARS), reason=error)
+    if "@" in value:
+        error = address_error(value)
+        return None if error is None else _(
+            "{value} looks like an e-mail address but is not one: {reason}").format(
+            value=quoted(value, SHOWN_CHARS), reason=error)
+    if not value.isprintable():
+        return _("{value} contains control characters: remove them").format(
+            value=quoted(value, SHOWN_CHARS))
+    return None
+
+
+def rendered_errors(name: str, value: str) -> list[str]:
+    """Every rule a rendered value breaks: the schema's, then the others (as literals)."""
+    found = field_messages(name, value)
+    if found:
+        return found
+    error = value_error(name, value)
+    return [error] if error else []
+
+
+def is_address(value: str | None) -> bool:
+    """Whether a login is an e-mail address (a From address can default to it)."""
+    return value is not None and "@" in value and address_error(value) is None
+
+
+def missing_message(username: str | None, from_address: str | None, server: str | None,
+                    empty: Collection[str] = ()) -> tuple[str, str] | None:
+    """(code, message) when an override could not send as maestro* would: no From
+    address, or no login for a provider that accepts only signed-in accounts. A field
+    the file sets to `null` (`empty`) is stored empty on purpose and is no problem."""
+    if from_address is None and "from" not in empty and not is_address(username):
+        if username is None:
+            return ("no-from-address", _(
+                "no From address: set `from`, or a `username` that is an e-mail address "
+                "(`from` defaults to it)"))
+        return ("no-from-address", _(
+            "no From address: the login {login} is not an e-mail address, so `from` cannot "
+            "default to it; set `from`").format(login=quoted(username, SHOWN_CHARS)))
+    if username is None and "username" not in empty:
+        preset = login_preset(server)
+        if preset is not None:
+            return ("no-login", _(
+                "no SMTP login: {server} ({label}) accepts mail only from a signed-in "
+                "account; set `username` to the mailbox's address (`from` defaults to "
+                "it)").format(server=server, label=preset.label))
+    return None
+
+
+class StandIn:
+    """Renders templates for the stand-in user, once per text: what `validate` can know
+    offline of a templated value."""
+
+    def __init__(self, config: Config) -> None:
+        self.variables = TemplateVars(config.vars)
+        self.context = make_context(STAND_IN_USER, self.variables)
+        self.rendered: dict[str, str | TemplateError] = {}
+
+    def render(self, text: str) -> str | TemplateError:
+        found = self.rendered.get(text)
+        if found is None:
+            try:
+                template = compile_template(text)
+                check_names(template, self.variables)
+                found = render(template, self.context)
+            except TemplateError as exc:
+                found = exc
+            self.rendered[text] = found
+        return found
+
+    def value(self, text: str | None) -> str | None:
+        """The stand-in rendering of a value (itself when no template), None on error."""
+        if text is None or not is_template(text):
+            return text
+        found = self.render(text)
+        return None if isinstance(found, TemplateError) else found
+
+
+MAX_SAME_PROBLEM = 20
+"""Users reported for one identical problem before the rest are counted in one line."""
+
+
 def _users(check: _Checker) -> None:
     config = check.config
-    for code, user in config.users.items():
+    seen: set[tuple[str, tuple[PathStep, ...]]] = set()
+    bad: set[tuple[str, tuple[PathStep, ...]]] = set()  # values refused: no follow-up error
+    stand_in = StandIn(config)
+    users = entries(config)
+    for user in users:
         override = user.override
         if override is None:
             continue
-        # A server or port left out is inherited, from general.smtp or else from the
-        # target's live general row: that one is checked at plan time (connection_problems).
-        base = ("users", code, "smtp")
-        if override.server is not None:
-            error = server_error(override.server)
-            if error:
-                check.add(user.source.file, (*base, "server"), error)
-        if override.from_address is not None:
-            error = address_error(override.from_address)
-            if error:
-                check.add(user.source.file, (*base, "from"),
-                          _("{value} is not an e-mail address: {reason}").format(
-                              value=quoted(override.from_address, SHOWN_CHARS), reason=error))
-        username = override.username
-        if username is not None and "@" in username:
-            error = address_error(username)
-            if error:
-                check.add(user.source.file, (*base, "username"),
-                          _("{value} looks like an e-mail address but is not one: "
-                            "{reason}").format(value=quoted(username, SHOWN_CHARS),
-                                               reason=error))
-        elif username is not None and not username.isprintable():
-            check.add(user.source.file, (*base, "username"),
-                      _("{value} contains control characters: remove them").format(
-                          value=quoted(username, SHOWN_CHARS)))
+        for name in ("server", "from", "username"):
+            value = override.get(name)
+            if not isinstance(value, str):
+                continue
+            source = source_of(user, name)
+            if (source.file, source.path) in seen:
+                continue
+            seen.add((source.file, source.path))
+            if not is_template(value):
+                error = value_error(name, value)
+                if error:
+                    bad.add((source.file, source.path))
+                    check.add(source.file, source.path, error)
+                continue
+            result = stand_in.render(value)
+            if isinstance(result, TemplateError):
+                line, column = config.position(source.file, source.path)
+                check.problems.append(result.problem(source.file, line, column, source.path))
+                continue
+            for error in rendered_errors(name, result):
+                check.add(source.file, source.path, _(
+                    "{error} (as rendered for the stand-in user {code}; templates are "
+                    "rendered for each user at plan time)").format(error=error,
+                                                                    code=STAND_IN_USER.code))
+    if config.targets and all(t.edition == "cloud" for t in config.targets.values()):
+        return  # maestro*CLOUD: the login and the From address are the user code
+    counts: dict[str, int] = {}
+    for user in users:
+        override = user.override
+        if override is None or check.refused_within(entry_path(config, user)) or any(
+                (source.file, source.path) in bad for source in user.sources.values()):
+            continue  # a value of the entry was refused: its error says why
+        username = stand_in.value(override.username)
+        from_address = stand_in.value(override.from_address)
+        if (override.username is not None and username is None) or \
+                (override.from_address is not None and from_address is None):
+            continue  # a template that failed: said above
+        server = stand_in.value(override.server) if override.server is not None \
+            else config.general.smtp.server
+        found = missing_message(username, from_address, server, override.empty)
+        if found is None:
+            continue
+        code, message = found
+        counts[message] = counts.get(message, 0) + 1
+        if counts[message] <= MAX_SAME_PROBLEM:
+            check.add(user.source.file, entry_path(config, user), message, key=True, code=code)
+    for message, count in counts.items():
+        if count > MAX_SAME_PROBLEM:
+            check.problems.append(Problem(config.files[0] if config.files else "", 0, 0, (),
+                                          _("... and {count} more users: {message}").format(
+                                              count=count - MAX_SAME_PROBLEM,
+                                              message=message)))
 
 
 def edition_problems(config: Config, edition: str, target: str) -> list[Problem]:
@@ -159,6 +318,7 @@ def edition_problems(config: Config, edition: str, target: str) -> list[Problem]
         return []
     check = _Checker(config)
     why = _("target {target} is maestro*CLOUD").format(target=quoted(target))
+    seen: set[tuple[str, tuple[PathStep, ...]]] = set()
     if config.general.client not in (None, "smtp"):
         check.setting("general.client", _("{why}, which sends through SMTP only: "
                                            "set `client: smtp`").format(why=why))
@@ -168,7 +328,11 @@ def edition_problems(config: Config, edition: str, target: str) -> list[Problem]
                       _("{why}, where user codes are e-mail addresses; {code} is not "
                         "one").format(why=why, code=quoted(code, SHOWN_CHARS)), key=True)
         if user.override is not None and user.override.from_address is not None:
-            check.add(user.source.file, ("users", code, "smtp", "from"),
+            source = source_of(user, "from")
+            if (source.file, source.path) in seen:
+                continue
+            seen.add((source.file, source.path))
+            check.add(source.file, source.path,
                       _("{why}: the From address is the user code and cannot be set; "
                         "remove `from`").format(why=why), key=True)
     return check.problems
@@ -250,29 +414,60 @@ def _trap_messages(server: str | None, port: int | None, ssl: bool | None
 
 
 def _traps(check: _Checker) -> None:
-    """Known traps, warned once per place; user overrides warned only for their own values."""
+    """Known traps, warned once per place; user overrides warned only for their own values.
+
+    A provider's traps are warned at its `provider:` key, once however many users it
+    serves; a trap the server itself already warns of (office365-basic-auth-retirement
+    for smtp.office365.com) is not said twice for the same place.
+    """
     config = check.config
     smtp = config.general.smtp
     general_messages = _trap_messages(smtp.server, smtp.port, smtp.ssl)
     for trap, message in general_messages:
         check.add(config.origin("general.smtp"), ("general", "smtp"), message,
                   severity="warning", code=trap)
-    seen: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for code, user in config.users.items():
+    general_codes = {trap for trap, _message in general_messages}
+    general_preset = next((source for source in config.general_sources.values()
+                           if source.kind == "preset" and source.name), None)
+    if general_preset is not None and general_preset.name:
+        for trap, message in preset_warnings(general_preset.name):
+            if trap not in general_codes:
+                check.add(general_preset.file, ("general", "smtp"), message,
+                          severity="warning", code=trap)
+    seen: dict[tuple[str, str], list[tuple[str, tuple[PathStep, ...]]]] = {}
+    presets: dict[tuple[str, tuple[PathStep, ...]], str] = {}
+    for user in entries(config):
         override = user.override
-        if override is None or not _sets_own_connection(override):
+        if override is None:
+            continue
+        preset = user.sources.get("server")
+        covered: set[str] = set()
+        if preset is not None and preset.kind == "preset" and preset.name:
+            presets.setdefault((preset.file, preset.path), preset.name)
+            covered = {trap for trap, _message in preset_warnings(preset.name)}
+        if not _sets_own_connection(override):
             continue
         effective = (override.server or smtp.server, override.port or smtp.port,
                      override.ssl if override.ssl is not None else smtp.ssl)
         for found in _trap_messages(*effective):
-            if found not in general_messages:  # inherited: already warned at general.smtp
-                seen.setdefault(found, []).append((user.source.file, code))
+            # inherited: already warned at general.smtp; from a preset: warned at it
+            if found not in general_messages and found[0] not in covered:
+                path = entry_path(config, user)
+                where = (*path, "smtp") if path[0] == "users" else path
+                seen.setdefault(found, []).append((user.source.file, where))
+    for (file, path), name in presets.items():
+        for trap, message in preset_warnings(name):
+            seen.setdefault((trap, message), []).append((file, path[:-1]))
     for (trap, message), places in seen.items():
-        file, code = places[0]
+        file, where = places[0]
         others = len(places) - 1
-        more = ngettext(" (and {count} other user)", " (and {count} other users)",
-                        others).format(count=others) if others else ""
-        check.add(file, ("users", code, "smtp"), message + more, severity="warning", code=trap)
+        if all(path[:1] == ("users",) for _file, path in places):
+            more = ngettext(" (and {count} other user)", " (and {count} other users)",
+                            others).format(count=others) if others else ""
+        else:
+            more = ngettext(" (and {count} other place)", " (and {count} other places)",
+                            others).format(count=others) if others else ""
+        check.add(file, where, message + more, severity="warning", code=trap)
 
 
 def _sets_own_connection(override: DesiredOverride) -> bool:

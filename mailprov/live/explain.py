@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from mailprov.model import INHERITED_FIELDS, GeneralSettings, LiveUser
+from mailprov.model import (
+    INHERITED_FIELDS,
+    Config,
+    GeneralSettings,
+    LiveUser,
+    MailSettings,
+    ValueSource,
+)
+
+
+@dataclass(frozen=True)
+class Configured:
+    """What the files say of one user: how it is listed, what apply would leave in its
+    row, and where each of those values came from."""
+
+    listed_by: str  # user, csv, selection, all_users; "" when the files do not list it
+    file: str
+    line: int
+    settings: MailSettings | None  # None: no override (`smtp: false`, or not listed)
+    sources: Mapping[str, ValueSource] = field(default_factory=dict)
+    profiles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -23,6 +44,37 @@ class Explanation:
     from_address: str | None
     password_set: bool
     notes: tuple[str, ...] = ()
+    configured: Configured | None = None
+    locator: object = None  # model.Locator of the files, to place `configured.sources`
+
+
+def configured_user(config: Config, user: LiveUser, general: GeneralSettings) -> Configured:
+    """What the files make of `user` on a target whose general row is `general`: the same
+    resolution as a plan (selections, templates, profiles, presets). Raises ConfigError
+    when the files cannot give this user valid settings."""
+    from mailprov.config.resolve import resolve_users
+    from mailprov.errors import ConfigError
+    from mailprov.plan.diff import resolve_override, target_general, user_sources
+
+    after = target_general(general, config.general)
+    resolution = resolve_users(config, {user.code: user}, general.edition, after.server)
+    if resolution.problems:
+        raise ConfigError(resolution.problems)
+    desired = resolution.config.users.get(user.code)
+    if desired is None:
+        return Configured("", "", 0, None)
+    if desired.listed_by in ("selection", "all_users"):
+        selection = next(s for s in config.selections if s.matches(user.code))
+        line = config.position(selection.file, selection.path, key=True)[0]
+    else:
+        line = config.position(desired.source.file, ("users", user.code), key=True)[0]
+    if desired.override is None:
+        return Configured(desired.listed_by, desired.source.file, line, None, {},
+                          desired.profiles)
+    settings = resolve_override(user.code, desired.override, after, general.edition)
+    return Configured(desired.listed_by, desired.source.file, line, settings,
+                      user_sources(resolution.config, desired, general.edition),
+                      desired.profiles)
 
 CLIENT_LABELS = {
     "other": "another desktop mail program, through the Windows MAPI profile",

@@ -285,6 +285,10 @@ class _Builder:
         section: dict[str, Any] = {}
         for field in OVERRIDE:
             value = override.get(field.name)
+            if field.name == "from" and value is None and edition != "cloud":
+                # left out, `from` defaults to the login, or is an error without one
+                section[field.name] = None  # stored empty: `null`
+                continue
             if _same(value, defaults.get(field.name)):
                 continue  # what the file gives when the key is left out
             if value is None:

@@ -125,12 +125,66 @@ class DesiredOverride:
 
 
 @dataclass(frozen=True, slots=True)
+class ValueSource:
+    """Where one effective value came from, so `explain` and plans can say it.
+
+    `kind` is one of SOURCE_KINDS; `file` and `path` are where the value (or the
+    key that brought it, such as `provider`) is written; `name` is the profile,
+    preset or selection pattern; `template` the templated text when the value is
+    rendered per user. Lines are looked up only when shown (Config.position).
+    """
+
+    kind: str
+    file: str = ""
+    path: tuple[PathStep, ...] = ()
+    name: str | None = None
+    template: str | None = None
+
+
+SOURCE_KINDS = ("user", "csv", "profile", "default", "selection", "all_users", "preset",
+                "general", "username", "user-code")
+"""`user`: the user's own YAML entry; `csv`: its row of a user list; `profile`, `default`,
+`selection`, `all_users`: those sections; `preset`: a `provider:`; `general`: inherited
+from general.smtp (or the target's live general row when `file` is empty); `username`:
+`from` defaults to the login; `user-code`: maestro*CLOUD's rule."""
+
+
+@dataclass(frozen=True, slots=True)
 class DesiredUser:
-    """One entry of `users`. `override` is None when the file says `smtp: false`."""
+    """One entry of `users`. `override` is None when the file says `smtp: false`.
+
+    Text values of `override` may be templates until the plan renders them for the
+    live user; `sources` says where each set value came from, `profiles` which
+    profiles the entry uses, and `listed_by` how the user came into the files
+    (`user`, `csv`, `selection` or `all_users`).
+    """
 
     code: str
     override: DesiredOverride | None
     source: Source
+    sources: Mapping[str, ValueSource] = field(default_factory=dict, compare=False)
+    profiles: tuple[str, ...] = ()
+    listed_by: str = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """`selections: [{match: ...}]` or `all_users:`: settings for live users the files
+    do not list, matched at plan time. `user` holds the settings (its code is empty)."""
+
+    kind: str  # "match" or "all_users"
+    patterns: tuple[str, ...]
+    user: DesiredUser
+    file: str
+    path: tuple[PathStep, ...]
+
+    def matches(self, code: str) -> bool:
+        """Whether this selection takes the live user `code` (globs, case-sensitive)."""
+        if self.kind == "all_users":
+            return True
+        from fnmatch import fnmatchcase
+
+        return any(fnmatchcase(code, pattern) for pattern in self.patterns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +204,9 @@ class Locator(Protocol):
     def problem(self, file: str, path: tuple[PathStep, ...], message: str, *,
                 key: bool = False, severity: str = "error") -> Problem: ...
 
+    def position(self, file: str, path: tuple[PathStep, ...],
+                 key: bool = False) -> tuple[int, int]: ...
+
 
 class NoPositions:
     """A Locator for a Config built without files (tests, the library): no positions."""
@@ -157,6 +214,10 @@ class NoPositions:
     def problem(self, file: str, path: tuple[PathStep, ...], message: str, *,
                 key: bool = False, severity: str = "error") -> Problem:
         return Problem(file, 0, 0, tuple(path), message, severity)
+
+    def position(self, file: str, path: tuple[PathStep, ...],
+                 key: bool = False) -> tuple[int, int]:
+        return (0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +244,17 @@ class Config:
     warnings: tuple[Any, ...] = ()
     origins: Mapping[str, str] = field(default_factory=dict)
     locator: Locator = field(default_factory=NoPositions, compare=False, repr=False)
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    """Template variables: `vars:` of the files, then --var."""
+    selections: tuple[Selection, ...] = ()
+    """`selections` in file order, then `all_users`: expanded from the live users."""
+    general_sources: Mapping[str, ValueSource] = field(default_factory=dict)
+    """Where general.smtp's server, port and ssl came from (file, or a preset)."""
+
+    def position(self, file: str, path: tuple[PathStep, ...],
+                 key: bool = False) -> tuple[int, int]:
+        """The 1-based (line, column) of `path` in `file`, (0, 0) when unknown."""
+        return self.locator.position(file, path, key=key)
 
     def problem(self, file: str, path: tuple[PathStep, ...], message: str, *,
                 key: bool = False, severity: str = "error") -> Problem:

@@ -19,11 +19,40 @@ from mailprov.model import (
     Config,
     DesiredGeneral,
     DesiredOverride,
+    DesiredUser,
     GeneralSettings,
     LiveState,
     MailSettings,
+    ValueSource,
 )
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, PlanWarning
+
+USER_CODE = ValueSource("user-code")
+LIVE_GENERAL = ValueSource("general")
+
+
+def user_sources(config: Config, desired: DesiredUser, edition: str
+                 ) -> dict[str, ValueSource]:
+    """Where each value of a user's override comes from: the files (user entry, CSV row,
+    profile, default, selection, preset, template), general.smtp or the live general row
+    (inherited), the login (`from`), or maestro*CLOUD's user code."""
+    override = desired.override
+    if override is None:
+        return {}
+    cloud = edition == "cloud"
+    found: dict[str, ValueSource] = {}
+    for field in OVERRIDE:
+        value = override.get(field.name)
+        if cloud and (field.name == "from" or (field.name == "username" and value is None)):
+            found[field.name] = USER_CODE
+        elif value is not None:
+            found[field.name] = desired.sources.get(field.name) or ValueSource(
+                "user", desired.source.file, ("users", desired.code, "smtp", field.name))
+        elif field.inherited:
+            general = config.general_sources.get(field.name)
+            found[field.name] = LIVE_GENERAL if general is None else ValueSource(
+                "general", general.file, general.path, general.name)
+    return found
 
 
 @dataclass(frozen=True)
@@ -100,7 +129,8 @@ def diff(config: Config, live: LiveState) -> DiffResult:
         wanted = resolve_override(code, desired.override, new_general, edition)
         if current is None:
             user_changes.append(Change(USER_PREFIX + code, "create", None, wanted.as_dict(),
-                                       OVERRIDE_FIELDS, number=user.number))
+                                       OVERRIDE_FIELDS, number=user.number,
+                                       sources=user_sources(config, desired, edition)))
             continue
         before, after = current.as_dict(), wanted.as_dict()
         changed = tuple(f for f in OVERRIDE_FIELDS if before[f] != after[f])
@@ -111,7 +141,8 @@ def diff(config: Config, live: LiveState) -> DiffResult:
                 for f in changed
             )
             user_changes.append(Change(USER_PREFIX + code, "update", before, after, changed,
-                                       follows_general=follows, number=user.number))
+                                       follows_general=follows, number=user.number,
+                                       sources=user_sources(config, desired, edition)))
     unmanaged = 0
     stale_followers = 0
     for code, user in live.users.items():

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mailprov.errors import Problem
+from mailprov.errors import Problem, format_path
+from mailprov.model import Locator, ValueSource
 
 FORMAT_VERSION = "1.1"
 SUPPORTED_MAJOR = 1
@@ -38,6 +39,9 @@ class Change:
     changed: tuple[str, ...]
     follows_general: bool = False
     number: int | None = None  # a user row's primary key, read at plan time: apply writes by it
+    # where each value of `after` came from (create and update of a user; not read back
+    # from saved plans, where it is only for the reviewer)
+    sources: Mapping[str, ValueSource] | None = field(default=None, compare=False)
     # derived from address once: apply reads it for every row several times
     user_code: str | None = field(init=False, repr=False, compare=False)
 
@@ -45,7 +49,7 @@ class Change:
         code = self.address[len(USER_PREFIX):] if self.address.startswith(USER_PREFIX) else None
         object.__setattr__(self, "user_code", code)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, locator: Locator | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
             "address": self.address,
             "action": self.action,
@@ -57,6 +61,52 @@ class Change:
             data["follows_general"] = True
         if self.number is not None:
             data["number"] = self.number
+        if self.sources:
+            data["sources"] = {name: source_json(source, locator)
+                               for name, source in self.sources.items()}
+        return data
+
+
+_NAME_KEYS = {"profile": "profile", "preset": "preset", "selection": "match",
+              "general": "preset"}
+
+
+def source_json(source: ValueSource, locator: Locator | None = None) -> dict[str, Any]:
+    """Where a value came from, as the plan JSON says it: `source` (its kind), the file,
+    line and path where it is written, the profile/preset/selection, the template."""
+    data: dict[str, Any] = {"source": source.kind}
+    if source.file:
+        data["file"] = source.file
+        if locator is not None:
+            line, column = locator.position(source.file, source.path)
+            if line:
+                data["line"], data["column"] = line, column
+        if source.path:
+            data["path"] = format_path(source.path)
+    elif source.kind == "general":
+        data["live"] = True  # the target's general row: the files do not set it
+    if source.name is not None and source.kind in _NAME_KEYS:
+        data[_NAME_KEYS[source.kind]] = source.name
+    if source.template is not None:
+        data["template"] = source.template
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionReport:
+    """What a selection (`match`) or `all_users` took on the target: how many users."""
+
+    kind: str
+    patterns: tuple[str, ...]
+    file: str
+    line: int
+    matched: int
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"selection": self.kind}
+        if self.patterns:
+            data["match"] = list(self.patterns)
+        data.update({"file": self.file, "line": self.line, "matched": self.matched})
         return data
 
 
@@ -121,6 +171,9 @@ class Plan:
     # users the files list that the target does not have: the plan leaves them out,
     # and such a plan can be shown but not saved or applied
     errors: tuple[Problem, ...] = ()
+    selections: tuple[SelectionReport, ...] = ()
+    # finds the lines of the files for `sources` in the JSON; None for a saved plan
+    locator: Locator | None = field(default=None, compare=False, repr=False)
 
     @property
     def changes_present(self) -> bool:
@@ -146,7 +199,7 @@ class Plan:
             "base_digest": self.base_digest,
             "managed_users": "all" if self.managed_users is None else list(self.managed_users),
             "changes_present": self.changes_present,
-            "changes": [c.to_json() for c in self.changes],
+            "changes": [c.to_json(self.locator) for c in self.changes],
             "summary": self.summary,
             "unmanaged_overrides": self.unmanaged_overrides,
             "safety": self.safety.to_json(),
@@ -154,6 +207,8 @@ class Plan:
         }
         if self.errors:
             data["errors"] = [problem_json(p) for p in self.errors]
+        if self.selections:
+            data["selections"] = [s.to_json() for s in self.selections]
         return data
 
     def dumps(self) -> str:

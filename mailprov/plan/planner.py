@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from mailprov.config.resolve import resolve_users
 from mailprov.config.semantic import connection_problems, edition_problems
 from mailprov.errors import ConfigError, Problem
 from mailprov.model import Config, LiveState
 from mailprov.plan.diff import describe_lookalikes, did_you_mean, diff, target_general
 from mailprov.plan.digest import base_digest
-from mailprov.plan.format import GENERAL, USER_PREFIX, Plan, PlanWarning
+from mailprov.plan.format import GENERAL, USER_PREFIX, Plan, PlanWarning, SelectionReport
 from mailprov.plan.safety import evaluate
 
 
@@ -29,8 +30,11 @@ def build_plan(config: Config, target_name: str, target_url: str, declared_editi
     but such a plan cannot be applied.
     """
     edition = live.general.edition
-    problems = _edition_problems(config, target_name, declared_edition, edition)
     general = target_general(live.general, config.general)
+    resolution = resolve_users(config, live.users, edition, general.server)
+    config = resolution.config
+    problems = _edition_problems(config, target_name, declared_edition, edition)
+    problems.extend(resolution.problems)
     problems.extend(connection_problems(config, general.server, general.port, target_name,
                                         live.users))
     if problems:
@@ -62,6 +66,12 @@ def build_plan(config: Config, target_name: str, target_url: str, declared_editi
         managed_users=managed,
         git_commit=git_commit,
         errors=tuple(sorted(errors, key=lambda p: p.sort_key)),
+        selections=tuple(
+            SelectionReport(m.selection.kind, m.selection.patterns, m.selection.file,
+                            config.position(m.selection.file, m.selection.path, key=True)[0],
+                            m.matched)
+            for m in resolution.matches),
+        locator=config.locator,
     )
 
 

@@ -2,8 +2,68 @@
 
 from __future__ import annotations
 
-from mailprov.live.explain import Explanation
+from typing import Any
+
+from mailprov.i18n import _
+from mailprov.live.explain import Configured, Explanation
+from mailprov.model import ValueSource
 from mailprov.render.values import show
+
+_LABELS = (("username", "login"), ("from", "from"), ("server", "server"), ("port", "port"),
+           ("ssl", "ssl"))
+_LISTED = {"user": "its entry under `users:`", "csv": "its row of a CSV user list",
+           "selection": "a selection (`match`)", "all_users": "`all_users`"}
+
+
+def describe_source(source: ValueSource, locator: Any = None) -> str:
+    """Where a value came from, for people: `profile staff, template {{ ... }}
+    (mailprov.yaml:7:17)`."""
+    kind = source.kind
+    text = {
+        "user": _("the user's entry"), "csv": _("CSV row"),
+        "profile": _("profile {name}").format(name=source.name),
+        "default": _("defaults"), "selection": _("selection {name}").format(name=source.name),
+        "all_users": _("all_users"),
+        "preset": _("preset {name}").format(name=source.name),
+        "general": (_("inherited from general.smtp (preset {name})").format(name=source.name)
+                    if source.name else _("inherited from general.smtp") if source.file
+                    else _("inherited from the target's general configuration")),
+        "username": _("the login (`from` defaults to it)"),
+        "user-code": _("the user code (maestro*CLOUD)"),
+    }.get(kind, kind)
+    if source.template is not None:
+        text += _(", template {template}").format(template=source.template)
+    if source.file:
+        line, column = locator.position(source.file, source.path) if locator else (0, 0)
+        text += f" ({source.file}:{line}:{column})" if line else f" ({source.file})"
+    return text
+
+
+def _configured(info: Configured, locator: Any, live: Explanation) -> list[str]:
+    if not info.listed_by:
+        return ["  " + _("in the files: not listed; apply leaves this user as it is")]
+    how = _LISTED.get(info.listed_by, info.listed_by)
+    profiles = (_(" (profiles: {names})").format(names=", ".join(info.profiles))
+                if info.profiles else "")
+    lines = ["  " + _("in the files: {how}, {file}:{line}{profiles}").format(
+        how=how, file=info.file, line=info.line, profiles=profiles)]
+    if info.settings is None:
+        lines.append("    " + _("no per-user SMTP section (`smtp: false`)"))
+        return lines
+    values = info.settings.as_dict()
+    for name, label in _LABELS:
+        source = info.sources.get(name)
+        origin = describe_source(source, locator) if source else _("not set")
+        lines.append(f"    {label.ljust(7)} {show(values[name]).ljust(28)} <- {origin}")
+    current = {"username": live.username, "from": live.from_address, "server": live.server,
+               "port": live.port, "ssl": live.ssl} if live.mode == "override" else None
+    if current is None:
+        lines.append("    " + _("apply would enable this user's SMTP section"))
+    elif changes := [f"{label} {show(current[name])} -> {show(values[name])}"
+                     for name, label in _LABELS if current[name] != values[name]]:
+        lines.append("    " + _("apply would change: {changes}").format(
+            changes="; ".join(changes)))
+    return lines
 
 
 def render_explanation(info: Explanation, target_name: str) -> str:
@@ -19,6 +79,8 @@ def render_explanation(info: Explanation, target_name: str) -> str:
                   f"  from:       {show(info.from_address)}",
                   f"  password:   {'entered' if info.password_set else 'not entered'}"]
     lines += [f"  note:       {note}" for note in info.notes]
+    if info.configured is not None:
+        lines += _configured(info.configured, info.locator, info)
     return "\n".join(_escaped(line) for line in lines) + "\n"
 
 
@@ -31,11 +93,25 @@ def _escaped(line: str) -> str:
 
 
 def explanation_json(info: Explanation, target_name: str) -> str:
-    """`explain --format json`: the same facts for scripts (never a password)."""
+    """`explain --format json`: the same facts for scripts (never a password); with the
+    files, `configured` says what they make of the user and where each value comes from,
+    as plan JSON's `sources` does."""
     import json
-    from dataclasses import asdict
+    from dataclasses import fields
 
-    data = {"target": target_name, **asdict(info)}
+    from mailprov.plan.format import source_json
+
+    data: dict[str, Any] = {"target": target_name}
+    data.update((f.name, getattr(info, f.name)) for f in fields(info)
+                if f.name not in ("configured", "locator"))
     data["from"] = data.pop("from_address")  # the name files and plans use
     data["notes"] = list(info.notes)
+    configured = info.configured
+    if configured is not None:
+        data["configured"] = {
+            "listed_by": configured.listed_by or None, "file": configured.file or None,
+            "line": configured.line or None, "profiles": list(configured.profiles),
+            "settings": None if configured.settings is None else configured.settings.as_dict(),
+            "sources": {name: source_json(source, info.locator)  # type: ignore[arg-type]
+                        for name, source in configured.sources.items()}}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

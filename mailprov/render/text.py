@@ -5,6 +5,7 @@ from __future__ import annotations
 from mailprov.plan.format import GENERAL, Change, Plan
 from mailprov.render.values import (
     attribute_rows,
+    selection_line,
     show,
     show_address,
     summary_line,
@@ -55,6 +56,7 @@ class TextRenderer:
             for change in plan.changes:
                 lines.extend(self.change(change))
                 lines.append("")
+        lines.extend(selection_line(report) for report in plan.selections)
         lines.append(unmanaged_line(plan.unmanaged_overrides))
         for warning in plan.warnings:
             where = "" if warning.address in (GENERAL, "configuration") \

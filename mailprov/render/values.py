@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from mailprov.errors import visible
-from mailprov.plan.format import GENERAL, USER_PREFIX, Change
+from mailprov.i18n import _, ngettext
+from mailprov.plan.format import GENERAL, USER_PREFIX, Change, SelectionReport
 
 
 def show(value: Any) -> str:
@@ -57,3 +58,15 @@ def unmanaged_line(count: int) -> str:
     verb = "is" if count == 1 else "are"
     return (f"{count} existing {noun} {verb} left alone because the files do not list "
             f"{'that user' if count == 1 else 'those users'} (prune: false).")
+
+
+def selection_line(report: SelectionReport) -> str:
+    """`Selection COMPTA* (mailprov.yaml:12) matched 3 users.`: what a selection took."""
+    where = f"{report.file}:{report.line}" if report.line else report.file
+    count = ngettext("{count} user", "{count} users", report.matched).format(
+        count=report.matched)
+    if report.kind == "all_users":
+        return _("all_users ({where}) matched {count} not listed in the files.").format(
+            where=where, count=count)
+    return _("Selection {patterns} ({where}) matched {count}.").format(
+        patterns=", ".join(visible(p) for p in report.patterns), where=where, count=count)

@@ -18,7 +18,7 @@ from mailprov.model import OVERRIDE_FIELDS
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, Plan, problem_json
 from mailprov.render.escape import MdSafe, marker_text
 from mailprov.render.places import label, menu_path
-from mailprov.render.values import flatten, summary_line, unmanaged_line
+from mailprov.render.values import flatten, selection_line, summary_line, unmanaged_line
 
 SAFETY_CODE = "safety-limit"  # a warning the view shows as the refusal it is
 SHOWN_ADDRESSES = 20  # addresses listed per warning before "and N more"
@@ -205,6 +205,8 @@ def plan_view(plan: Plan, where: FullPlanPlace | None = None) -> dict[str, Any]:
         "changes": len(plan.changes),
         "unmanaged": plan.unmanaged_overrides,
         "unmanaged_line": unmanaged_line(plan.unmanaged_overrides),
+        # how many live users each selection took (bulk onboarding), a plain line each
+        "selection_lines": [selection_line(report) for report in plan.selections],
         "errors": errors[:SHOWN_ERRORS],
         "errors_more": max(0, len(errors) - SHOWN_ERRORS),
         "refusals": list(plan.safety.reasons),

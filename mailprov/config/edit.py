@@ -1,0 +1,277 @@
+"""Edit the `users:` of a configuration file in place, for `mailprov users add|remove|import`.
+
+A hand-written file is reviewed in pull requests: an edit must read as the lines
+it adds or removes and nothing else. So the file is never dumped again: its
+text is parsed with ruamel.yaml's round-trip composer (which keeps every node's
+place, comments and style), the lines of the entries are found, and new lines
+are spliced into the original text. Every other byte stays as it was; a test
+compares them.
+
+Each added user is one line in flow style (`  JTREMBLAY: {profile: staff}`),
+with every text quoted when YAML could read it as something else. The edited
+text is loaded and checked like any configuration (with its includes and user
+lists) before it is written, atomically; on any problem nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mailprov.config.csvusers import FIELDS
+from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
+from mailprov.errors import ConfigError, MailprovError, Problem
+from mailprov.i18n import _
+
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.@+-]*\Z")
+_YAML11_WORDS = frozenset(("y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"))
+_SHORT = {name.split(".", 1)[1]: name for name in FIELDS if name.startswith("smtp.")}
+
+
+class EditError(MailprovError):
+    """An edit mailprov will not make (nothing was written)."""
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """What an edit did: the file written, and the users it changed or left alone."""
+
+    file: str
+    changed: tuple[str, ...]
+    skipped: tuple[str, ...] = ()
+
+
+def scalar(value: Any) -> str:
+    """A value as YAML flow text that mailprov's strict reader reads back as the same
+    value: plain when it is safe, else a double-quoted (JSON) string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if _PLAIN.match(text) and text.lower() not in _YAML11_WORDS:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def flow(value: Any) -> str:
+    """A user entry as one line of YAML flow style: `{profile: staff, smtp: {port: 2525}}`."""
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{scalar(k)}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    return scalar(value)
+
+
+def entry_from(profiles: Sequence[str], settings: Sequence[str]) -> dict[str, Any]:
+    """The entry `users add --profile P --set KEY=VALUE` writes; `KEY` is a field of the
+    smtp section (`port`, `smtp.port`, `from`...). Raises EditError for a bad one."""
+    entry: dict[str, Any] = {}
+    if profiles:
+        entry["profile"] = profiles[0] if len(profiles) == 1 else list(profiles)
+    smtp: dict[str, Any] = {}
+    for text in settings:
+        key, equals, value = text.partition("=")
+        name = key.strip().lower()
+        if looks_like_secret(name):
+            raise EditError(_("--set {key}: {how}").format(key=key, how=HOW_PASSWORDS_ARE_SET))
+        field = _SHORT.get(name, name)
+        if not equals or not field.startswith("smtp."):
+            raise EditError(_("--set {text}: expected FIELD=VALUE with a field of the smtp "
+                              "section ({fields})").format(
+                text=text[:60], fields=", ".join(_SHORT)))
+        smtp[field.split(".", 1)[1]] = _typed(field, value.strip())
+    if smtp:
+        entry["smtp"] = smtp
+    if not entry:
+        raise EditError(_("give the users a profile (--profile NAME) or settings "
+                          "(--set FIELD=VALUE)"))
+    return entry
+
+
+def _typed(field: str, value: str) -> Any:
+    if field == "smtp.port":
+        try:
+            return int(value)
+        except ValueError:
+            raise EditError(_("--set port={value}: a port is a whole number").format(
+                value=value[:60])) from None
+    if field == "smtp.ssl":
+        if value.lower() not in ("true", "false"):
+            raise EditError(_("--set ssl={value}: write true or false").format(
+                value=value[:60]))
+        return value.lower() == "true"
+    return value
+
+
+# --- finding the lines of `users:` -----------------------------------------------------------
+
+
+@dataclass
+class _Users:
+    """The `users:` section of a text: where its key is, its entries and their lines."""
+
+    key_line: int | None  # 0-based line of `users:`, None when the file has none
+    value: Any  # the ruamel node of its value
+    indent: int  # column of the entries' keys
+    entries: dict[str, tuple[int, int]]  # code -> (first line, last line), 0-based
+
+
+def _compose(text: str, name: str) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ="rt").compose(text)
+    except YAMLError as exc:
+        raise EditError(_("{file} cannot be read as YAML ({error}): fix it first "
+                          "(`mailprov validate`)").format(file=name, error=exc)) from None
+
+
+def _last_line(node: Any) -> int:
+    """The 0-based line where a node's own text ends (not the blank lines or comments
+    that may follow it)."""
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    if isinstance(node, MappingNode) and node.value and not node.flow_style:
+        return _last_line(node.value[-1][1])
+    if isinstance(node, SequenceNode) and node.value and not node.flow_style:
+        return _last_line(node.value[-1])
+    mark = node.end_mark
+    return int(mark.line) if mark.column > 0 else int(mark.line) - 1
+
+
+def _users_section(text: str, name: str) -> _Users:
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+    root = _compose(text, name)
+    if not isinstance(root, MappingNode):
+        raise EditError(_("{file} is not a mailprov file (its top level is not a mapping)")
+                        .format(file=name))
+    for key, value in root.value:
+        if not (isinstance(key, ScalarNode) and key.value == "users"):
+            continue
+        entries: dict[str, tuple[int, int]] = {}
+        indent = key.start_mark.column + 2
+        if isinstance(value, MappingNode):
+            if value.flow_style and value.value:
+                raise EditError(_("{file}: `users:` is written in flow style ({{...}}): write "
+                                  "it as one user per line so that mailprov can edit it")
+                                .format(file=name))
+            for index, (code_node, entry) in enumerate(value.value):
+                if index == 0:
+                    indent = code_node.start_mark.column
+                entries[str(code_node.value)] = (code_node.start_mark.line, _last_line(entry))
+        elif not (isinstance(value, ScalarNode) and str(value.tag).endswith(":null")):
+            raise EditError(_("{file}: `users:` is not a mapping: fix it first "
+                              "(`mailprov validate`)").format(file=name))
+        return _Users(key.start_mark.line, value, indent, entries)
+    return _Users(None, None, 2, {})
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def add_entries(text: str, name: str, entries: Mapping[str, Mapping[str, Any]]) -> str:
+    """`text` with one line per new user appended to its `users:` (created at the end
+    when missing). Raises EditError for a user already listed in this text."""
+    section = _users_section(text, name)
+    listed = [code for code in entries if code in section.entries]
+    if listed:
+        line = section.entries[listed[0]][0] + 1
+        raise EditError(_("{code} is already listed in {file} (line {line}): edit its entry "
+                          "there, or remove it first").format(code=listed[0], file=name,
+                                                              line=line))
+    eol = _newline(text)
+    new = [f"{' ' * section.indent}{scalar(code)}: {flow(entry)}{eol}"
+           for code, entry in entries.items()]
+    lines = _lines(text)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += eol
+    if section.key_line is None:
+        return "".join(lines) + f"users:{eol}" + "".join(new)
+    if section.entries:
+        after = max(last for _first, last in section.entries.values()) + 1
+        return "".join(lines[:after] + new + lines[after:])
+    # `users:` with nothing, or `users: {}`: the entries go right under the key
+    key_line = lines[section.key_line]
+    value = section.value
+    if value.start_mark.line == section.key_line and value.end_mark.column > \
+            value.start_mark.column:  # `users: {}` or `users: ~`: drop the empty value
+        start, end = value.start_mark.column, value.end_mark.column
+        key_line = key_line[:start].rstrip(" ") + key_line[end:]
+    return "".join([*lines[:section.key_line], key_line, *new,
+                    *lines[section.key_line + 1:]])
+
+
+def remove_entries(text: str, name: str, codes: Sequence[str],
+                   replacement: Mapping[str, Any] | None = None) -> str:
+    """`text` without the entries of `codes` (their own lines, comments inside them
+    included), or with each replaced by one line `CODE: {replacement}`."""
+    section = _users_section(text, name)
+    missing = [code for code in codes if code not in section.entries]
+    if missing:
+        raise EditError(_("{code} is not listed under `users:` in {file}").format(
+            code=missing[0], file=name))
+    lines = _lines(text)
+    eol = _newline(text)
+    for code in sorted(codes, key=lambda c: section.entries[c][0], reverse=True):
+        first, last = section.entries[code]
+        indent = " " * section.indent
+        new = [f"{indent}{scalar(code)}: {flow(replacement)}{eol}"] if replacement else []
+        lines[first:last + 1] = new
+    if replacement is None and len(codes) == len(section.entries) \
+            and section.key_line is not None:
+        key = lines[section.key_line]
+        colon = key.index(":", len(key) - len(key.lstrip()))
+        lines[section.key_line] = key[:colon + 1] + " {}" + key[colon + 1:]
+    return "".join(lines)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def read_text(path: Path) -> str:
+    """A configuration file's text, exactly (newlines kept)."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise EditError(_("{file} not found: create it (`mailprov import -o {file}`), or name "
+                          "another with -c").format(file=path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EditError(_("cannot read {file}: {error}").format(file=path, error=exc)) from None
+
+
+def write_checked(path: Path, text: str, check: Callable[[Mapping[Path, bytes]], None]) -> None:
+    """Check the configuration as it would be with `text` in `path` (`check` raises
+    ConfigError), then replace the file atomically, keeping its permissions."""
+    data = text.encode("utf-8")
+    try:
+        check({path: data})
+    except ConfigError as exc:
+        raise ConfigError([*exc.problems, Problem(str(path), 0, 0, (), _(
+            "the edit above was not written: {file} is unchanged").format(file=path))]) from None
+    folder = path.resolve().parent
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, os.stat(path).st_mode & 0o7777)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
