@@ -54,7 +54,8 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "%s %(code)s %%": {"username": "%s %(x)s %%", "from": "%s@example.com", "ssl": False},
     ":param ?": {"username": ":param ?", "from": "{x}@example.com"},
     "' OR '1'='1": {"username": "' OR '1'='1", "from": "a`b`@example.com"},
-    "`tick`; SHOW TABLES; #": {"username": "`tick`; SHOW TABLES; #"},
+    "`tick`; SHOW TABLES; #": {"username": "`tick`; SHOW TABLES; #",
+                               "from": "tick@example.com"},
 }
 GENERAL = {"client": "outlook", "smtp": {"server": "smtp.example.com", "port": 587,
                                          "ssl": True}}

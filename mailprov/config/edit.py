@@ -26,7 +26,7 @@ from typing import Any
 
 from mailprov.config.csvusers import FIELDS
 from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
-from mailprov.errors import ConfigError, MailprovError, Problem
+from mailprov.errors import MailprovError
 from mailprov.i18n import _
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.@+-]*\Z")
@@ -258,11 +258,7 @@ def write_checked(path: Path, text: str, check: Callable[[Mapping[Path, bytes]],
     """Check the configuration as it would be with `text` in `path` (`check` raises
     ConfigError), then replace the file atomically, keeping its permissions."""
     data = text.encode("utf-8")
-    try:
-        check({path: data})
-    except ConfigError as exc:
-        raise ConfigError([*exc.problems, Problem(str(path), 0, 0, (), _(
-            "the edit above was not written: {file} is unchanged").format(file=path))]) from None
+    check({path: data})  # ConfigError: "nothing was changed", and indeed nothing is
     folder = path.resolve().parent
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:

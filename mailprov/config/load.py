@@ -521,6 +521,7 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
     config, found = _build(merger, loader.documents, loader.digest(), locator,
                            variables or {})
     errors.extend(found)
+    refused.update(problem.path for problem in found)  # no follow-up error for those entries
     found = semantic_problems(config, refused)
     errors.extend(p for p in found if p.severity == "error")
     if errors:

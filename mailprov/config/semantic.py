@@ -273,6 +273,8 @@ def _users(check: _Checker) -> None:
                     check.add(source.file, source.path, error)
                 continue
             result = stand_in.render(value)
+            if isinstance(result, TemplateError) or rendered_errors(name, result):
+                bad.add((source.file, source.path))
             if isinstance(result, TemplateError):
                 line, column = config.position(source.file, source.path)
                 check.problems.append(result.problem(source.file, line, column, source.path))
@@ -284,9 +286,14 @@ def _users(check: _Checker) -> None:
                                                                     code=STAND_IN_USER.code))
     if config.targets and all(t.edition == "cloud" for t in config.targets.values()):
         return  # maestro*CLOUD: the login and the From address are the user code
+    # a target whose edition is not declared may be maestro*CLOUD, where user codes are
+    # addresses: such a user is checked by the plan, which reads the edition
+    maybe_cloud = not any(t.edition == "standard" for t in config.targets.values())
     counts: dict[str, int] = {}
     for user in users:
         override = user.override
+        if maybe_cloud and is_address(user.code):
+            continue
         if override is None or check.refused_within(entry_path(config, user)) or any(
                 (source.file, source.path) in bad for source in user.sources.values()):
             continue  # a value of the entry was refused: its error says why

@@ -42,6 +42,8 @@ class Change:
     # where each value of `after` came from (create and update of a user; not read back
     # from saved plans, where it is only for the reviewer)
     sources: Mapping[str, ValueSource] | None = field(default=None, compare=False)
+    # the same, as a saved plan holds them (its JSON, shown again as it is)
+    saved_sources: Mapping[str, Mapping[str, Any]] | None = field(default=None, compare=False)
     # derived from address once: apply reads it for every row several times
     user_code: str | None = field(init=False, repr=False, compare=False)
 
@@ -64,6 +66,8 @@ class Change:
         if self.sources:
             data["sources"] = {name: source_json(source, locator)
                                for name, source in self.sources.items()}
+        elif self.saved_sources:
+            data["sources"] = {name: dict(info) for name, info in self.saved_sources.items()}
         return data
 
 

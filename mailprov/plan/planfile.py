@@ -27,6 +27,7 @@ from mailprov.plan.format import (
     Plan,
     PlanWarning,
     SafetyReport,
+    SelectionReport,
 )
 
 MAX_PLAN_BYTES = 64 * 1024 * 1024
@@ -224,6 +225,7 @@ class _Checker:
         for key in ("database_id", "git_commit"):
             if data.get(key) is not None and not isinstance(data.get(key), str):
                 self.fail(key, "must be text or null")
+        selections = self.selections(data.get("selections"))
         unmanaged = data.get("unmanaged_overrides", 0)
         if not _is_int(unmanaged):
             self.fail("unmanaged_overrides", "must be a whole number")
@@ -235,7 +237,7 @@ class _Checker:
             unmanaged_overrides=int(unmanaged), safety=safety, warnings=tuple(warnings),
             mapping=mapping, database_id=data.get("database_id"),
             managed_users=None if managed == "all" else tuple(managed or ()),
-            git_commit=data.get("git_commit"))
+            git_commit=data.get("git_commit"), selections=selections)
 
     def _text(self, data: Mapping[str, Any], key: str, limit: int) -> str | None:
         value = data.get(key)
@@ -279,7 +281,36 @@ class _Checker:
             return None
         return Change(address, action, before, after, tuple(changed),
                       follows_general=bool(item.get("follows_general", False)),
-                      number=number if _is_int(number) else None)
+                      number=number if _is_int(number) else None,
+                      saved_sources=self.sources(where, item.get("sources")))
+
+    def sources(self, where: str, data: Any) -> dict[str, dict[str, Any]] | None:
+        """Where each value came from, as saved: shown again, never acted upon; kept only
+        when it has the shape mailprov writes (field -> {text or number values})."""
+        if data is None:
+            return None
+        if not isinstance(data, dict) or not all(
+                name in OVERRIDE_FIELDS and isinstance(info, dict) and all(
+                    isinstance(k, str) and isinstance(v, (str, int, bool))
+                    for k, v in info.items())
+                for name, info in data.items()):
+            self.fail(where, "sources: must map override fields to {source, file, line, "
+                      "...} objects")
+            return None
+        return {name: dict(info) for name, info in data.items()}
+
+    def selections(self, data: Any) -> tuple[SelectionReport, ...]:
+        if data is None:
+            return ()
+        try:
+            return tuple(SelectionReport(str(s["selection"]),
+                                         tuple(str(p) for p in s.get("match", ())),
+                                         str(s["file"]), int(s["line"]), int(s["matched"]))
+                         for s in data)
+        except (KeyError, TypeError, ValueError):
+            self.fail("selections", "must be a list of {selection, match, file, line, "
+                      "matched} objects")
+            return ()
 
     def general_change(self, where: str, action: Any, changed: list[str], before: Any,
                        after: Any) -> bool:
