@@ -37,7 +37,7 @@ import benchdata as bd
 PG_URL_PREFIX = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 PG_CONNINFO = "host=127.0.0.1 port=5432 user=postgres connect_timeout=10 dbname="
 PG_PREFIX = "mailprov_bench_"
-RATIO_TARGETS = {"plan": 1.5, "apply": 2.0, "startup": 2.0}
+RATIO_TARGETS = {"plan": 1.5, "apply": 2.0, "startup": 2.0, "templates": 2.0}
 # The issue sets the plan and apply targets for 10,000 users; smaller sizes are shown
 # for the trend (their fixed costs, engine and first connection, dominate a few ms).
 TARGET_SIZE = 10_000
@@ -294,6 +294,39 @@ def bench_validate(size: int, folder: Path, repeat: int) -> Result:
     floor = Side(lambda _: bd.floor_validate(path))
     runs, floor_runs = measure_pair(subject, floor, repeat)
     return Result("validate", size, None, "s", runs, floor_runs).judge()
+
+
+def bench_templates(size: int, folder: Path, repeat: int) -> Result:
+    """Load + render of a file using profiles and templates, beside the same file written
+    out in full: what bulk onboarding costs over writing every user by hand."""
+    from mailprov import api
+    from mailprov.config.resolve import resolve_users
+    from mailprov.db.sandbox import sample_users
+    from mailprov.model import LiveUser
+
+    codes = bd.user_codes(size)
+    full = folder / f"full-{size}.yaml"
+    full.write_text(bd.render_config(None, bd.users_section(codes)), encoding="utf-8")
+    templated = folder / f"templated-{size}.yaml"
+    templated.write_text(bd.render_onboarding(codes), encoding="utf-8")
+    live = {u.code: LiveUser(u.code, u.name, None, u.user_no) for u in sample_users(size)}
+    server = bd.GENERAL_SMTP["server"]
+
+    def load(path: Path) -> Any:
+        resolution = resolve_users(api.load_config([path]), live, "standard", server)
+        if resolution.problems:
+            raise SystemExit(f"{path}: {resolution.problems[0].format()}")
+        return resolution.config.users
+
+    expected, found = load(full), load(templated)
+    if {c: u.override for c, u in expected.items()} != {c: u.override for c, u in found.items()}:
+        raise SystemExit("the templated file does not give the same settings as the full one")
+    runs, floor_runs = measure_pair(Side(lambda _: load(templated)), Side(lambda _: load(full)),
+                                    repeat)
+    ratio = templated.stat().st_size / full.stat().st_size
+    return Result("templates", size, None, "s", runs, floor_runs,
+                  note=f"load + render of profiles/templates vs. the same users in full "
+                       f"(file {ratio:.0%} of the size)").judge()
 
 
 def bench_plan(sc: Scenario, repeat: int) -> Result:
@@ -603,6 +636,8 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.sizes:
             print(f"validate: {size} users", file=sys.stderr)
             results.append(bench_validate(size, folder, args.repeat))
+            print(f"templates: {size} users", file=sys.stderr)
+            results.append(bench_templates(size, folder, args.repeat))
         for name in args.backends:
             backend: Backend = SqliteBackend(folder) if name == "sqlite" else PostgresBackend()
             try:
@@ -621,7 +656,8 @@ def main(argv: list[str] | None = None) -> int:
                 backend.close()
         print("start-up", file=sys.stderr)
         results.append(bench_startup(args.repeat))
-    order = {"validate": 0, "plan": 1, "apply": 2, "plan-cold": 3, "memory": 4, "startup": 5}
+    order = {"validate": 0, "templates": 1, "plan": 2, "apply": 3, "plan-cold": 4, "memory": 5,
+             "startup": 6}
     results.sort(key=lambda r: (order[r.figure], r.size or 0, r.backend or ""))
     print(render_table(results, trips, meta))
     if args.json:

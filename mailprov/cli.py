@@ -838,7 +838,13 @@ edit_file_option = click.option(
 @var_option
 def users_add(codes: tuple[str, ...], profiles: tuple[str, ...], settings: tuple[str, ...],
               config_file: str, variables: tuple[str, ...]) -> None:
-    """Add users to the file, one line each: `CODE: {profile: staff}`."""
+    """Add users to the file, one line each: `CODE: {profile: staff}`.
+
+    \b
+    Examples:
+      mailprov users add JTREMBLAY MROY --profile staff
+      mailprov users add PAIE --profile compta-shared --set port=2525 -c users/compta.yaml
+    """
     from mailprov import api
     from mailprov.config.edit import entry_from
 
@@ -857,7 +863,13 @@ def users_add(codes: tuple[str, ...], profiles: tuple[str, ...], settings: tuple
 @var_option
 def users_remove(codes: tuple[str, ...], configs: tuple[str, ...], disable: bool,
                  variables: tuple[str, ...]) -> None:
-    """Remove users' entries from the file that lists each."""
+    """Remove users' entries from the file that lists each.
+
+    \b
+    Examples:
+      mailprov users remove MROY
+      mailprov users remove MROY --disable   # MROY: {smtp: false}
+    """
     from mailprov import api
 
     result = api.remove_users(list(codes), list(configs) or None, disable=disable,
@@ -872,7 +884,13 @@ def users_remove(codes: tuple[str, ...], configs: tuple[str, ...], disable: bool
 @edit_file_option
 @var_option
 def users_import(csv_file: str, config_file: str, variables: tuple[str, ...]) -> None:
-    """Add the users of a CSV list (columns code, profile, smtp fields) to the file."""
+    """Add the users of a CSV list (columns code, profile, smtp fields) to the file; users
+    already listed are left as they are.
+
+    \b
+    Example:
+      mailprov users import people.csv -c users/staff.yaml
+    """
     from mailprov import api
 
     result = api.import_users(csv_file, config_file, variables=list(variables))

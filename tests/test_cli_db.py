@@ -99,7 +99,18 @@ def test_sandbox_plan_formats_and_saved_plan_apply(run, sqlite_url, tmp_path):
         {"address": "user.COMPTA", "action": "create", "before": None,
          "after": {"username": "compta@example.com", "from": "compta@example.com",
                    "server": "smtp.example.com", "port": 587, "ssl": True},
-         "changed": ["username", "from", "server", "port", "ssl"], "number": 1},
+         "changed": ["username", "from", "server", "port", "ssl"], "number": 1,
+         "sources": {
+             "username": {"source": "user", "file": "mailprov.yaml", "line": 15, "column": 17,
+                          "path": "users.COMPTA.smtp.username"},
+             "from": {"source": "user", "file": "mailprov.yaml", "line": 16, "column": 13,
+                      "path": "users.COMPTA.smtp.from"},
+             "server": {"source": "general", "file": "mailprov.yaml", "line": 9, "column": 13,
+                        "path": "general.smtp.server"},
+             "port": {"source": "general", "file": "mailprov.yaml", "line": 10, "column": 11,
+                      "path": "general.smtp.port"},
+             "ssl": {"source": "general", "file": "mailprov.yaml", "line": 11, "column": 10,
+                     "path": "general.smtp.ssl"}}},
     ]
 
     result = run("plan", "--format", "markdown")
@@ -226,7 +237,17 @@ def test_explain_and_history(run, sqlite_url, tmp_path):
         "  from:       compta@example.com\n"
         "  password:   not entered\n"
         "  note:       no SMTP password entered yet: the user types it in maestro* "
-        "(Préférences > Courriel)\n")
+        "(Préférences > Courriel)\n"
+        # ./mailprov.yaml is read: what the files make of the user, and from where
+        "  in the files: its entry under `users:`, mailprov.yaml:13\n"
+        "    login   compta@example.com           <- the user's entry (mailprov.yaml:15:17)\n"
+        "    from    compta@example.com           <- the user's entry (mailprov.yaml:16:13)\n"
+        "    server  smtp.example.com             <- inherited from general.smtp "
+        "(mailprov.yaml:9:13)\n"
+        "    port    587                          <- inherited from general.smtp "
+        "(mailprov.yaml:10:11)\n"
+        "    ssl     true                         <- inherited from general.smtp "
+        "(mailprov.yaml:11:10)\n")
     set_passwords(sqlite_url, ["COMPTA"])
     result = run("explain", "COMPTA")
     assert "  password:   entered\n" in result.stdout
@@ -238,7 +259,8 @@ def test_explain_and_history(run, sqlite_url, tmp_path):
     assert result.stdout.splitlines()[1:] == [
         "  sends with: outlook",
         "  because:    no per-user SMTP section: the general default applies (the Outlook "
-        "profile of the Windows user)"]
+        "profile of the Windows user)",
+        "  in the files: not listed; apply leaves this user as it is"]
     result = run("explain", "COMPTAA")
     assert result.exit_code == 1
     assert result.stderr == "Error: no user 'COMPTAA' in target 'db'; did you mean COMPTA?\n"

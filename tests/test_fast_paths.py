@@ -180,8 +180,20 @@ values = st.one_of(
 smtp_override = st.one_of(
     st.booleans(), values,
     st.fixed_dictionaries({}, optional={"username": values, "from": values, "server": values,
-                                        "port": values, "ssl": values, "pasword": values}),
+                                        "port": values, "ssl": values, "pasword": values,
+                                        "provider": st.one_of(values, st.sampled_from(
+                                            ["gmail", "office365", "Gmail"]))}),
 )
+templates = st.sampled_from(["{{ user.code }}@x.ca", "{% if x %}a b{% endif %}", "{# c #}",
+                             "a {{ b", "{x}"])
+profiles = st.one_of(values, st.sampled_from(["staff", ""]),
+                     st.lists(st.one_of(values, st.just("staff")), max_size=2))
+entry = st.one_of(values, st.fixed_dictionaries({}, optional={
+    "smtp": smtp_override, "profile": profiles, "match": st.one_of(values, st.lists(values)),
+    "note": values}))
+var_values = st.one_of(values, templates, st.lists(values, max_size=2),
+                       st.dictionaries(st.sampled_from(["city", "x", "1y", "secret"]), values,
+                                       max_size=2))
 config_docs = st.fixed_dictionaries(
     {},
     optional={
@@ -198,10 +210,19 @@ config_docs = st.fixed_dictionaries(
                 {}, optional={"server": values, "port": values, "ssl": values}))})),
         "users": st.one_of(values, st.dictionaries(
             st.sampled_from(["COMPTA", "a@b.ca", "\x07", "", "x" * 300]),
-            st.one_of(values, st.fixed_dictionaries({}, optional={"smtp": smtp_override,
-                                                                  "note": values})),
+            st.one_of(values, entry, st.fixed_dictionaries({}, optional={
+                "smtp": smtp_override, "note": values})),
             max_size=3)),
         "prune": values,
+        "vars": st.one_of(values, st.dictionaries(
+            st.sampled_from(["domain", "a b", "1x", "site", "password", ""]), var_values,
+            max_size=3)),
+        "defaults": entry,
+        "profiles": st.one_of(values, st.dictionaries(
+            st.sampled_from(["staff", "compta-shared", "-x", "", "a b"]), entry, max_size=2)),
+        "users_from": st.one_of(values, st.lists(values, max_size=2)),
+        "selections": st.one_of(values, st.lists(entry, max_size=2)),
+        "all_users": entry,
         "safety": st.one_of(values, st.fixed_dictionaries(
             {}, optional={"max_change_percent": values, "min_existing": values,
                           "max_changes": values})),
