@@ -32,11 +32,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApplyResult", "Database", "EditResult", "Explanation", "Export", "Plan", "ResolvedTarget",
-    "SavedPlan", "add_users", "apply", "apply_config", "apply_saved", "check_login", "check_safety", "compute_plan",
-    "drift", "explain", "export_config", "history", "history_applies", "history_record",
-    "import_live", "import_users", "init", "load_config", "load_plan", "login", "open_database", "plan",
-    "read_live", "read_saved_plan", "remove_users", "resolve_target", "sandbox", "save_plan", "schema_text",
-    "signature_status", "target_of_plan", "validate",
+    "SavedPlan", "add_users", "apply", "apply_config", "apply_saved", "check_login",
+    "check_safety", "compute_plan", "drift", "explain", "export_config", "history",
+    "history_applies", "history_record", "import_live", "import_users", "init", "load_config",
+    "load_plan", "login", "open_database", "plan", "read_live", "read_saved_plan", "remove_users",
+    "resolve_target", "sandbox", "save_plan", "schema_text", "signature_status", "target_of_plan",
+    "validate",
 ]
 
 

@@ -81,8 +81,7 @@ def combine(layers: Sequence[Layer]) -> tuple[DesiredOverride, dict[str, ValueSo
     """The override the layers give, first layer first, and each value's source."""
     if len(layers) == 1:
         only = layers[0]
-        return (DesiredOverride(*(only.values.get(f.name) for f in OVERRIDE), empty=only.empty),
-                dict(only.sources))
+        return _override(only.values, only.empty), dict(only.sources)
     values: dict[str, Any] = {}
     sources: dict[str, ValueSource] = {}
     empty: set[str] = set()
@@ -95,8 +94,11 @@ def combine(layers: Sequence[Layer]) -> tuple[DesiredOverride, dict[str, ValueSo
             if key not in sources:
                 empty.add(key)
                 sources[key] = layer.sources[key]
-    return (DesiredOverride(*(values.get(f.name) for f in OVERRIDE), empty=frozenset(empty)),
-            sources)
+    return _override(values, frozenset(empty)), sources
+
+
+def _override(values: Mapping[str, Any], empty: frozenset[str]) -> DesiredOverride:
+    return DesiredOverride(**{f.attr: values.get(f.name) for f in OVERRIDE}, empty=empty)
 
 
 def profile_names(value: Any) -> tuple[str, ...]:

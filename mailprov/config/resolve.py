@@ -124,7 +124,7 @@ class _Renderer:
             if source is None or source.template is None:
                 continue
             if context is None:
-                context = make_context(TemplateUser(live.code, live.name, live.number or 0),
+                context = make_context(TemplateUser(live.code, live.name or "", live.number or 0),
                                        self.variables)
             try:
                 value = render(compile_template(source.template), context)
