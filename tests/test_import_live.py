@@ -75,8 +75,9 @@ def test_empty_server_port_or_ssl_of_an_override_import_as_null(run, db_url, tmp
         "  COMPTA:\n    smtp:\n      username: compta@example.com\n"
         "      from: compta@example.com\n      server: null\n      port: null\n"
         "      ssl: null\n"
-        "  MBOUCHER:\n    smtp:\n      username: mb@example.com\n      port: 2525\n"
-        "      ssl: null\n"
+        # a From left empty is written null: left out, it would default to the login
+        "  MBOUCHER:\n    smtp:\n      username: mb@example.com\n      from: null\n"
+        "      port: 2525\n      ssl: null\n"
         "prune: false\n")
 
     result = run("plan", "--detailed-exitcode")
@@ -104,7 +105,14 @@ def test_empty_server_port_or_ssl_of_an_override_import_as_null(run, db_url, tmp
         "  note:       the user's SMTP section has no ssl: maestro* uses the general one "
         "(true)\n"
         "  note:       no SMTP password entered yet: the user types it in maestro* "
-        "(Préférences > Courriel)\n")
+        "(Préférences > Courriel)\n"
+        # ./mailprov.yaml is read: the files keep the row as it is (null: stored empty)
+        "  in the files: its entry under `users:`, mailprov.yaml:16\n"
+        "    login   compta@example.com           <- the user's entry (mailprov.yaml:18:17)\n"
+        "    from    compta@example.com           <- the user's entry (mailprov.yaml:19:13)\n"
+        "    server  (none)                       <- the user's entry (mailprov.yaml:20:15)\n"
+        "    port    (none)                       <- the user's entry (mailprov.yaml:21:13)\n"
+        "    ssl     (none)                       <- the user's entry (mailprov.yaml:22:12)\n")
 
 
 def test_null_in_a_file_stores_the_value_empty(db_url, tmp_path):
@@ -112,11 +120,13 @@ def test_null_in_a_file_stores_the_value_empty(db_url, tmp_path):
     sandbox(db_url, users=8)
     update_general(db_url, **GENERAL)
     path = write_config(tmp_path, db_url, general={"client": "smtp", "smtp": SMTP}, users={
-        "COMPTA": {"smtp": {"username": "compta@example.com", "server": None, "ssl": None}}})
+        "COMPTA": {"smtp": {"username": "compta@example.com", "from": None, "server": None,
+                            "ssl": None}}})
     config = api.load_config([path])
     target = api.resolve_target(config, None)
     plan = api.plan(config, target)
-    assert [c.to_json() for c in plan.changes] == [{
+    assert [{k: v for k, v in c.to_json().items() if k != "sources"}
+            for c in plan.changes] == [{
         "address": "user.COMPTA", "action": "create", "before": None,
         "after": {"username": "compta@example.com", "from": None, "server": None, "port": 587,
                   "ssl": None},
@@ -191,9 +201,10 @@ def test_allow_invalid_writes_them_commented_out_with_the_reason(run, db_url, tm
         "      # username: \"\"  # username in maestro* is empty\n"
         "      from: kmorin@example.com\n"
         "      # port: 0  # port 0 in maestro* is not a valid port (1 to 65535)\n"
-        "  MBOUCHER:\n    smtp: {}\n"
+        "  MBOUCHER:\n    smtp:\n"
         "      # username: \"mb@example.com \"  # username 'mb@example.com ' in maestro* "
         "ends with a space\n"
+        "      from: null\n"
         "      # from: \"a@x;b@x\"  # from 'a@x;b@x' in maestro* is not a valid e-mail "
         "address (The part after the @-sign contains invalid characters: ';', '@')\n"
         "      # port: 99999  # port 99999 in maestro* is not a valid port (1 to 65535)\n"

@@ -225,7 +225,12 @@ def test_selections_expand_from_the_live_users_and_the_plan_counts_them(
     text = render_text(plan)
     assert f"Selection COMPTA*, COORD ({path}:11) matched 2 users." in text
     assert f"all_users ({path}:13) matched 17 users not listed in the files." in text
-    assert f"Selection COMPTA*, COORD ({path}:11) matched 2 users." in render_markdown(plan)
+    import re
+
+    shown = [re.sub(r"\\(.)", r"\1", line)  # what Markdown shows of its escaped text
+             for line in render_markdown(plan).splitlines() if "matched" in line]
+    assert shown == [f"Selection COMPTA*, COORD ({path}:11) matched 2 users.",
+                     f"all_users ({path}:13) matched 17 users not listed in the files."]
 
 
 def test_vars_from_the_command_line_override_the_files(sqlite_url: str, tmp_path: Path) -> None:
@@ -522,3 +527,28 @@ def test_explain_says_where_each_value_comes_from(tmp_path: Path, monkeypatch) -
         "office365) (mailprov.yaml:13:15)",
         "    apply would enable this user's SMTP section",
     ]
+
+
+def test_a_profile_no_user_takes_is_checked_and_an_unquoted_template_is_explained(
+        tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("a.yaml").write_text(
+        "version: 1\nvars: {domain: x.ca}\nprofiles:\n  staff:\n    smtp:\n"
+        '      username: "{{ vars.domian }}"\nusers:\n  A: {profile: staf}\n', encoding="utf-8")
+    Path("b.yaml").write_text(
+        "version: 1\nprofiles:\n  staff:\n    smtp:\n      username: {{ user.code }}@x.ca\n",
+        encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["validate", "-c", "a.yaml"])
+    assert result.stderr == (
+        "a.yaml:6:17: profiles.staff.smtp.username: unknown variable `vars.domian`: did you "
+        "mean `vars.domain`? Otherwise add `domian` under `vars:` or pass --var domian=VALUE "
+        "(defined: domain)\n"
+        "a.yaml:8:16: users.A.profile: unknown profile 'staf'; did you mean 'staff'? "
+        "(profiles: staff)\n"
+        "Error: 2 problems in the configuration; nothing was changed.\n")
+    result = runner.invoke(cli, ["validate", "-c", "b.yaml"])
+    assert result.stderr == (
+        "b.yaml:5:32: invalid YAML: a template must be in quotes, or YAML reads its braces: "
+        'write `username: "{{ user.code | lower }}@{{ vars.domain }}"`\n'
+        "Error: 1 problem in the configuration; nothing was changed.\n")

@@ -15,7 +15,7 @@ from typing import Any
 
 from mailprov.config.csvusers import CsvPosition, CsvUsers, read_users_csv
 from mailprov.config.document import Document, DocumentLocator
-from mailprov.config.entries import EMPTY, EntryBuilder, make_layer
+from mailprov.config.entries import EMPTY, EntryBuilder, combine, make_layer
 from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
 from mailprov.config.presets import PROVIDER_KEY, get_preset, preset_names
 from mailprov.config.schema import check_csv_entries, check_document
@@ -27,6 +27,7 @@ from mailprov.i18n import _
 from mailprov.model import (
     Config,
     DesiredGeneral,
+    DesiredUser,
     Safety,
     Selection,
     SmtpServer,
@@ -383,6 +384,15 @@ def _build(merger: _Merger, documents: list[Document], digest: str,
         origin, value = merger.singles["all_users"]
         user = builder.user("", value, "all_users", origin.name, ("all_users",))
         selections.append(Selection("all_users", (), user, origin.name, ("all_users",)))
+    profiles = {name: DesiredUser("", override, Source(doc.name), dict(layer.sources),
+                                  listed_by="profile")
+                for name, (doc, _value) in merger.profiles.items()
+                for layer in [builder.layers[name]]
+                for override, _sources in [combine([layer])]}
+    if defaults.values or defaults.empty:
+        profiles["defaults"] = DesiredUser("", combine([defaults])[0],
+                                           Source(merger.singles["defaults"][0].name),
+                                           dict(defaults.sources), listed_by="default")
     general, general_sources = _general(merger)
     safety = Safety(
         float(merger.get("safety", "max_change_percent", default=30.0)),
@@ -406,6 +416,7 @@ def _build(merger: _Merger, documents: list[Document], digest: str,
         vars=_merge_vars(file_vars, variables),
         selections=tuple(selections),
         general_sources=general_sources,
+        profiles=profiles,
     )
     problems = [locator.problem(p.file, p.path, p.message, key=p.key) for p in builder.problems]
     return config, problems

@@ -254,7 +254,7 @@ def _users(check: _Checker) -> None:
     bad: set[tuple[str, tuple[PathStep, ...]]] = set()  # values refused: no follow-up error
     stand_in = StandIn(config)
     users = entries(config)
-    for user in users:
+    for user in [*users, *config.profiles.values()]:  # a profile no user takes too
         override = user.override
         if override is None:
             continue

@@ -262,6 +262,9 @@ def _from_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
     bad_line = lines[mark.line] if mark.line < len(lines) else ""
     if "\t" in bad_line[: mark.column + 1]:
         message = "invalid YAML: tab characters cannot indent YAML; use spaces"
+    elif re.search(r":\s+[{][{%#]", bad_line):
+        message = ("invalid YAML: a template must be in quotes, or YAML reads its braces: "
+                   "write `username: \"{{ user.code | lower }}@{{ vars.domain }}\"`")
     else:
         message = f"invalid YAML: {problem}"
         context_mark = exc.context_mark

@@ -26,6 +26,7 @@ class Configured:
     settings: MailSettings | None  # None: no override (`smtp: false`, or not listed)
     sources: Mapping[str, ValueSource] = field(default_factory=dict)
     profiles: tuple[str, ...] = ()
+    current: MailSettings | None = None  # the user's row as stored now (None: no override)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def configured_user(config: Config, user: LiveUser, general: GeneralSettings) ->
     settings = resolve_override(user.code, desired.override, after, general.edition)
     return Configured(desired.listed_by, desired.source.file, line, settings,
                       user_sources(resolution.config, desired, general.edition),
-                      desired.profiles)
+                      desired.profiles, user.override)
 
 CLIENT_LABELS = {
     "other": "another desktop mail program, through the Windows MAPI profile",

@@ -303,6 +303,8 @@ class _Builder:
             if detail is None:
                 section[field.name] = value
             else:
+                if field.name == "from" and edition != "cloud":
+                    section[field.name] = None  # what apply leaves of it; no From otherwise
                 self.leave_out(section, LiveProblem(("users", code, "smtp", field.name),
                                                     subject, detail), field.name, value)
         return section

@@ -250,6 +250,9 @@ class Config:
     """`selections` in file order, then `all_users`: expanded from the live users."""
     general_sources: Mapping[str, ValueSource] = field(default_factory=dict)
     """Where general.smtp's server, port and ssl came from (file, or a preset)."""
+    profiles: Mapping[str, DesiredUser] = field(default_factory=dict)
+    """Each profile's settings (code empty), `defaults` under the name `defaults`:
+    checked even when no user takes them."""
 
     def position(self, file: str, path: tuple[PathStep, ...],
                  key: bool = False) -> tuple[int, int]:

@@ -45,7 +45,7 @@ def user_sources(config: Config, desired: DesiredUser, edition: str
         value = override.get(field.name)
         if cloud and (field.name == "from" or (field.name == "username" and value is None)):
             found[field.name] = USER_CODE
-        elif value is not None:
+        elif value is not None or field.name in override.empty:  # null: stored empty
             found[field.name] = desired.sources.get(field.name) or ValueSource(
                 "user", desired.source.file, ("users", desired.code, "smtp", field.name))
         elif field.inherited:

@@ -55,8 +55,7 @@ def _configured(info: Configured, locator: Any, live: Explanation) -> list[str]:
         source = info.sources.get(name)
         origin = describe_source(source, locator) if source else _("not set")
         lines.append(f"    {label.ljust(7)} {show(values[name]).ljust(28)} <- {origin}")
-    current = {"username": live.username, "from": live.from_address, "server": live.server,
-               "port": live.port, "ssl": live.ssl} if live.mode == "override" else None
+    current = None if info.current is None else info.current.as_dict()
     if current is None:
         lines.append("    " + _("apply would enable this user's SMTP section"))
     elif changes := [f"{label} {show(current[name])} -> {show(values[name])}"
