@@ -123,7 +123,23 @@ def test_explain_json(run, sqlite_url, tmp_path):
         "username": "compta@example.com", "from": "compta@example.com",
         "password_set": False,
         "notes": ["no SMTP password entered yet: the user types it in maestro* "
-                  "(Préférences > Courriel)"]}
+                  "(Préférences > Courriel)"],
+        # ./mailprov.yaml is read: what the files make of the user, and from where
+        "configured": {
+            "listed_by": "user", "file": "mailprov.yaml", "line": 13, "profiles": [],
+            "settings": {"username": "compta@example.com", "from": "compta@example.com",
+                         "server": "smtp.example.com", "port": 587, "ssl": True},
+            "sources": {
+                "username": {"source": "user", "file": "mailprov.yaml", "line": 15,
+                             "column": 17, "path": "users.COMPTA.smtp.username"},
+                "from": {"source": "user", "file": "mailprov.yaml", "line": 16, "column": 13,
+                         "path": "users.COMPTA.smtp.from"},
+                "server": {"source": "general", "file": "mailprov.yaml", "line": 9,
+                           "column": 13, "path": "general.smtp.server"},
+                "port": {"source": "general", "file": "mailprov.yaml", "line": 10,
+                         "column": 11, "path": "general.smtp.port"},
+                "ssl": {"source": "general", "file": "mailprov.yaml", "line": 11,
+                        "column": 10, "path": "general.smtp.ssl"}}}}
 
 
 def test_init_scaffolds_a_repository_that_validates(run, tmp_path):
