@@ -351,7 +351,7 @@ def check_login(target: ResolvedTarget) -> None:
 
 def login(target_name: str, password: str) -> None:
     """Store a target's database password in the OS keyring."""
-    from mailprov.secrets import set_db_password
+    from mailprov.keystore import set_db_password
 
     set_db_password(target_name, password)
 

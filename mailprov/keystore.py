@@ -1,7 +1,10 @@
 """The OS keyring, the one way mailprov keeps secrets on the admin's machine.
 
 Secrets are stored under the service ``mailprov`` by name: ``target:prod`` for a target's
-database password, ``secret-key`` for the key of the ``fernet`` password codec. Every call
+database password (`mailprov login`), ``secret-key`` for the key of the ``fernet`` password
+codec, ``plan-key`` for the key that signs saved plans. Each has an environment variable that
+replaces the keyring where there is none (CI): ``MAILPROV_DB_PASSWORD``,
+``MAILPROV_SECRET_KEY``, ``MAILPROV_PLAN_KEY``. Every call
 goes through here so that a machine without a usable keyring (a headless Linux server, a CI
 runner) gets one clear message saying what works there instead, and so that no keyring
 error ever carries a secret: messages name the secret and the backend, never a value, and
@@ -24,8 +27,10 @@ if TYPE_CHECKING:
 
 SERVICE = "mailprov"
 SECRET_KEY_NAME = "secret-key"
+PLAN_KEY_NAME = "plan-key"
 TARGET_PREFIX = "target:"
 ENV_SECRET_KEY = "MAILPROV_SECRET_KEY"
+ENV_PLAN_KEY = "MAILPROV_PLAN_KEY"
 ENV_DB_PASSWORD = "MAILPROV_DB_PASSWORD"
 ENV_KEYRING_BACKEND = "PYTHON_KEYRING_BACKEND"
 PLAINTEXT_BACKEND = "keyrings.alt.file.PlaintextKeyring"
@@ -44,6 +49,8 @@ def environment_variable_for(name: str) -> str | None:
     """The environment variable that replaces the keyring for this secret, if any."""
     if name == SECRET_KEY_NAME:
         return ENV_SECRET_KEY
+    if name == PLAN_KEY_NAME:
+        return ENV_PLAN_KEY
     if name.startswith(TARGET_PREFIX):
         return ENV_DB_PASSWORD
     return None
@@ -53,6 +60,8 @@ def describe_secret(name: str) -> str:
     """What the secret is, in words (for messages; never its value)."""
     if name == SECRET_KEY_NAME:
         return _("the secret key that encrypts SMTP passwords")
+    if name == PLAN_KEY_NAME:
+        return _("the key that signs saved plans")
     if name.startswith(TARGET_PREFIX):
         return _("the database password of target {target}").format(
             target=name[len(TARGET_PREFIX):]
@@ -124,6 +133,35 @@ def keyring_usable() -> bool:
     except KeystoreError:
         return False
     return True
+
+
+# -- database passwords -------------------------------------------------------------------
+
+
+def get_db_password(target: str) -> str | None:
+    """A target's database password: MAILPROV_DB_PASSWORD first, then the keyring entry that
+    `mailprov login` stored; None when neither has one.
+
+    A machine without a usable keyring simply has no stored password (the database then
+    says whether it needs one): most CI runners are such machines, and their databases are
+    reached with MAILPROV_DB_PASSWORD or without a password. A keyring that exists but fails
+    (locked, denied) is a KeystoreError: the password is probably there, and the fix is to
+    unlock it.
+    """
+    value = os.environ.get(ENV_DB_PASSWORD)
+    if value:
+        return value
+    name = target_secret_name(target)
+    try:
+        _usable_backend(name, "read")
+    except KeystoreError:
+        return None
+    return get_secret(name)
+
+
+def set_db_password(target: str, password: str) -> None:
+    """Store a target's database password in the OS keyring (`mailprov login`)."""
+    set_secret(target_secret_name(target), password)
 
 
 # -- internals ----------------------------------------------------------------------------

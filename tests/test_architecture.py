@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mailprov"
 # the lower the number, the more basic the layer
 LAYERS = {
     "errors": 0, "i18n": 0,
-    "secrets": 1, "keystore": 1,
+    "keystore": 1,
     "model": 1,
     "config": 2, "passwords": 2, "smtp": 2,
     "plan": 3,
@@ -66,7 +66,7 @@ def test_imports_point_one_way() -> None:
 
 def test_the_package_root_holds_only_the_foundations() -> None:
     loose = sorted(p.stem for p in PACKAGE.glob("*.py"))
-    assert loose == ["__init__", "__main__", "api", "cli", "errors", "i18n", "keystore", "secrets"]
+    assert loose == ["__init__", "__main__", "api", "cli", "errors", "i18n", "keystore"]
 
 
 def test_the_override_columns_are_defined_once() -> None:

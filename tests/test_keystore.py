@@ -29,9 +29,11 @@ from mailprov.keystore import (
     delete_secret,
     describe_secret,
     environment_variable_for,
+    get_db_password,
     get_secret,
     keyring_usable,
     require_keyring,
+    set_db_password,
     set_secret,
     target_secret_name,
 )
@@ -102,6 +104,30 @@ def test_names_and_what_replaces_the_keyring() -> None:
     assert describe_secret("secret-key") == "the secret key that encrypts SMTP passwords"
     assert describe_secret("target:prod") == "the database password of target prod"
     assert describe_secret("something") == "the secret something"
+    assert environment_variable_for("plan-key") == "MAILPROV_PLAN_KEY"
+    assert describe_secret("plan-key") == "the key that signs saved plans"
+
+
+def test_database_passwords(memory_keyring: MemoryKeyring,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MAILPROV_DB_PASSWORD", raising=False)
+    assert get_db_password("prod") is None
+    set_db_password("prod", SECRET)
+    assert memory_keyring.secrets == {("mailprov", "target:prod"): SECRET}
+    assert get_db_password("prod") == SECRET
+    assert get_db_password("test") is None
+    monkeypatch.setenv("MAILPROV_DB_PASSWORD", "from-the-environment")
+    assert get_db_password("prod") == "from-the-environment"  # CI's variable wins
+    monkeypatch.delenv("MAILPROV_DB_PASSWORD")
+    # no keyring: no stored password (the database says whether it needs one)...
+    with keyring_installed(fail.Keyring()):
+        assert get_db_password("prod") is None
+    # ... but a keyring that refuses is said, not taken for a missing password
+    with keyring_installed(LockedKeyring()), pytest.raises(KeystoreError) as locked:
+        get_db_password("prod")
+    assert str(locked.value).startswith(
+        "cannot read the database password of target prod from the OS keyring: the keyring "
+        "backend test_keystore.LockedKeyring failed (KeyringLocked)")
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,8 @@ from sqlalchemy.engine import make_url
 
 from mailprov import api
 from mailprov.cli import cli
-from mailprov.secrets import ENV_PASSWORD, set_db_password
+from mailprov.keystore import ENV_DB_PASSWORD as ENV_PASSWORD
+from mailprov.keystore import set_db_password
 
 
 def token(kind: str) -> str:

@@ -79,7 +79,7 @@ def open_database(name: str, url_text: str, mapping: DbMapping, *,
     than an empty file and a missing table.
     """
     from mailprov.config.urls import anchor_sqlite
-    from mailprov.secrets import get_db_password
+    from mailprov.keystore import get_db_password
 
     # a relative SQLite path is the working folder's: written out in full, so the
     # process's engine for it (engine_for) never serves another folder's file
