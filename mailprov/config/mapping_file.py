@@ -10,7 +10,10 @@ from mailprov.config.load import display_name
 from mailprov.config.schema import schema_problems
 from mailprov.config.yamlload import YamlError, load_yaml, read_file
 from mailprov.errors import ConfigError, MappingError, Problem
-from mailprov.model.mapping import REFERENCE, DbMapping, mapping_from_data
+from mailprov.i18n import _
+from mailprov.model.mapping import REFERENCE, DbMapping, is_codec_name, mapping_from_data
+
+CODEC_KEY = "password_codec"
 
 
 def load_mapping(path: str | Path | None) -> DbMapping:
@@ -26,7 +29,20 @@ def load_mapping(path: str | Path | None) -> DbMapping:
         data = load_yaml(raw)
     except YamlError as exc:
         raise ConfigError([Problem(name, exc.line, exc.column, (), exc.message)]) from None
-    problems = schema_problems(Document(name, raw.decode("utf-8-sig"), data, True), "mapping")
+    doc = Document(name, raw.decode("utf-8-sig"), data, True)
+    problems = schema_problems(doc, "mapping") + _codec_problems(doc)
     if problems:
         raise ConfigError(problems)
     return mapping_from_data(data, name)
+
+
+def _codec_problems(doc: Document) -> list[Problem]:
+    """`password_codec` checked here: the schema checker does not report values under keys
+    that look like secrets (in configuration files those keys are errors of their own)."""
+    data = doc.data
+    if not isinstance(data, dict) or CODEC_KEY not in data or is_codec_name(data[CODEC_KEY]):
+        return []
+    return [doc.problem((CODEC_KEY,), _(
+        "must be the name of a password codec: letters, digits, '.', '_' or '-' (for "
+        "example fernet, or the name a codec package declares in the entry-point group "
+        "mailprov.password_codecs)"))]

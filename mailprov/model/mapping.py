@@ -1,12 +1,14 @@
-"""Where each logical field lives in a maestro* database.
+"""Where each logical field lives in a maestro* database, and how its passwords are stored.
 
 The reference model (docs/database.md) is the default; a mapping file (read by
-mailprov.config.mapping_file) renames tables and columns, and translates stored
-client/edition values, for a real installation without code changes.
+mailprov.config.mapping_file) renames tables and columns, translates stored
+client/edition values, and names the password codec (docs/password-codecs.md), for a
+real installation without code changes.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +21,14 @@ USER_COLUMNS = {"number": "user_no", "code": "code", "name": "name",
                 "override": "mail_override",
                 **{f.name: f.column for f in OVERRIDE},
                 "password": "smtp_password", "password_set_at": "password_set_at"}
+DEFAULT_PASSWORD_CODEC = "fernet"
+_CODEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def is_codec_name(value: object) -> bool:
+    """Whether `value` can name a password codec (an entry point name: `fernet`,
+    `acme-maestro`); the mapping schema says the same."""
+    return isinstance(value, str) and _CODEC_NAME.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,9 @@ class DbMapping:
     users_table: str = "app_user"
     user_columns: Mapping[str, str] = field(default_factory=lambda: dict(USER_COLUMNS))
     source: str | None = None
+    # the codec `mailprov password set` stores SMTP passwords with (an entry point of the
+    # `mailprov.password_codecs` group): maestro*'s own format on a real installation
+    password_codec: str = DEFAULT_PASSWORD_CODEC
 
     @property
     def is_reference(self) -> bool:
@@ -69,6 +82,8 @@ class DbMapping:
             users["columns"] = changed
         if users:
             data["users"] = users
+        if self.password_codec != DEFAULT_PASSWORD_CODEC:
+            data["password_codec"] = self.password_codec
         return None if data == {"version": 1} else data
 
 
@@ -90,4 +105,5 @@ def mapping_from_data(data: Mapping[str, Any], source: str | None = None) -> DbM
         users_table=users.get("table", "app_user"),
         user_columns={**USER_COLUMNS, **(users.get("columns") or {})},
         source=source,
+        password_codec=data.get("password_codec") or DEFAULT_PASSWORD_CODEC,
     )
