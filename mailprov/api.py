@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mailprov.config.targets import ResolvedTarget, resolve_target
-from mailprov.errors import UnknownUserError
 from mailprov.model import Config, LiveState
 from mailprov.plan.format import Plan
 
@@ -303,20 +302,17 @@ def explain(code: str, target: ResolvedTarget, config: Config | None = None) -> 
 
     With `config`, also what the files make of the user and where each value comes from
     (user entry, CSV row, profile, defaults, selection, preset, template, general.smtp)."""
-    from mailprov.db.read import password_is_set, read_general, read_users
+    from mailprov.db.read import read_general, read_users
     from mailprov.live.explain import explain_user
-    from mailprov.plan.diff import did_you_mean
+    from mailprov.plan.diff import unknown_user_error
 
     with open_database(target, read_only=True) as db, db.connect() as conn, \
             db.errors("reading"):
         general = read_general(conn, db.tables, db.backend)
         users = read_users(conn, db.tables, db.backend, [code])
         if code not in users:
-            all_codes = read_users(conn, db.tables, db.backend)
-            raise UnknownUserError(f"no user '{code}' in target '{target.name}'"
-                                   + did_you_mean(code, all_codes))
-        has_password = password_is_set(conn, db.tables, db.backend, code)
-    explanation = explain_user(users[code], general, has_password)
+            raise unknown_user_error(code, target.name, read_users(conn, db.tables, db.backend))
+    explanation = explain_user(users[code], general, users[code].password_set)
     if config is None:
         return explanation
     from dataclasses import replace

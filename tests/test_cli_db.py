@@ -62,6 +62,9 @@ mailprov will make these changes:
       ssl       true
 
 No existing override is left alone: the files list every user that has one.
+Password: COMPTA will log in to the SMTP server as compta@example.com and has no SMTP \
+password stored: set it with `mailprov password set COMPTA` (or the user types it in \
+maestro*, Préférences > Courriel)
 Plan: 1 to add, 1 to change, 0 to remove.
 """
 
@@ -90,6 +93,11 @@ def test_sandbox_plan_formats_and_saved_plan_apply(run, sqlite_url, tmp_path):
     assert data["changes_present"] is True
     assert data["summary"] == {"create": 1, "update": 1, "delete": 0}
     assert data["warnings"] == []
+    assert data["password_notes"] == [{
+        "address": "user.COMPTA", "code": "needs-password",
+        "message": "COMPTA will log in to the SMTP server as compta@example.com and has no SMTP "
+                   "password stored: set it with `mailprov password set COMPTA` (or the user "
+                   "types it in maestro*, Préférences > Courriel)"}]
     assert data["changes"] == [
         {"address": "general", "action": "update",
          "before": {"client": "outlook", "smtp": {"server": None, "port": None, "ssl": False}},

@@ -343,7 +343,15 @@ def test_apply_writes_only_the_columns_that_change(db_url, tmp_path):
     assert set_columns(updates[0]) == {"smtp_port"}
     assert set_columns(updates[1]) == {"smtp_port"}
     assert log.statements, "the listener saw nothing"
-    assert not log.matching(r"smtp_password|password_set_at")
+    # plan reads whether a password is stored, and when, in its users query; nothing
+    # else names the password columns, and no statement writes them
+    password_reads = log.matching(r"smtp_password|password_set_at")
+    assert password_reads and all(s.lstrip().startswith("SELECT") for s in password_reads)
+    for statement in password_reads:
+        assert "CASE WHEN (app_user.smtp_password IS NULL) THEN 0 ELSE 1 END" in statement
+        assert statement.count("smtp_password") == 1
+    assert not any(c in set_columns(u) for u in updates
+                   for c in ("smtp_password", "password_set_at"))
     assert users(db_url)[coord]["smtp_port"] == 2587
 
 

@@ -1,4 +1,5 @@
-"""Read the live state: two SELECTs whatever the number of users, never a password."""
+"""Read the live state: two SELECTs whatever the number of users, never a password (only
+whether one is stored, and since when)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, inspect, select
+from sqlalchemy import Connection, bindparam, case, inspect, literal_column, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from mailprov.db.driver import compile_statement, execute, fetch_tuples
@@ -68,35 +69,70 @@ def _general_query(tables: Tables, backend: Backend, for_update: bool) -> Any:
     return backend.lock_rows(query, tables.general) if for_update else query
 
 
+_STATE_END = len(USER_FIELDS)  # user rows: USER_FIELDS, then the two password columns
+
+
 def user_from_row(row: Iterable[Any]) -> LiveUser:
-    """A LiveUser from the columns of USER_FIELDS, in that order."""
-    name, number, code, override, *values = row
-    return LiveUser(code, name, MailSettings.from_stored(values) if override else None, number)
+    """A LiveUser from the columns of `users_query`: USER_FIELDS, in that order, then
+    whether a password is stored and when it was set."""
+    name, number, code, override, *values, password_set, password_set_at = row
+    return LiveUser(code, name, MailSettings.from_stored(values) if override else None, number,
+                    bool(password_set), password_set_at)
+
+
+def password_stored(tables: Tables) -> Any:
+    """1 when a user has a stored password, else 0, without selecting it. A CASE rather
+    than `IS NOT NULL` in the select list, which SQL Server does not accept."""
+    return case((tables.ucol("password").is_(None), literal_column("0")),
+                else_=literal_column("1"))
+
+
+def users_query(tables: Tables) -> Any:
+    """SELECT of USER_FIELDS, whether a password is stored, and `password_set_at`: the
+    password itself is never selected with the users."""
+    return select(*(tables.ucol(f) for f in USER_FIELDS), password_stored(tables),
+                  tables.ucol("password_set_at"))
 
 
 def read_users(conn: Connection, tables: Tables, backend: Backend,
                codes: Iterable[str] | None = None) -> dict[str, LiveUser]:
     """All users in one SELECT, or only `codes` in as few as the backend allows.
 
-    Password columns are never selected.
+    Of the password columns, only whether a password is stored, and when it was set, are
+    read; never the password.
     """
     return _users(_user_rows(conn, tables, backend, codes))
 
 
 def _user_rows(conn: Connection, tables: Tables, backend: Backend,
                codes: Iterable[str] | None = None) -> list[tuple[Any, ...]]:
-    """User rows as tuples of USER_FIELDS. Where the backend runs driver statements, the
-    rows are the driver's own, exactly as apply's re-check reads them (the base digest
-    compares the two)."""
-    query = select(*(tables.ucol(f) for f in USER_FIELDS))
+    """User rows as tuples of USER_FIELDS, then the password columns of `users_query`.
+    Where the backend runs driver statements, the rows are the driver's own, exactly as
+    apply's re-check reads them (the base digest compares the two)."""
+    query = users_query(tables)
     if codes is None and backend.driver_statements:
         statement = compile_statement(conn, query, [], key=("users", tables.key))
-        return fetch_tuples(run_query(conn, tables, backend,
+        rows = fetch_tuples(run_query(conn, tables, backend,
                                       lambda: execute(conn, statement, [])))
+        return _set_at_as_datetime(conn, tables, rows)
     if codes is None:
         return [tuple(row) for row in run_query(conn, tables, backend, query).all()]
     return [tuple(row) for where in backend.in_filter(tables.ucol("code"), list(codes))
             for row in run_query(conn, tables, backend, query.where(where)).all()]
+
+
+def _set_at_as_datetime(conn: Connection, tables: Tables, rows: list[tuple[Any, ...]]
+                        ) -> list[tuple[Any, ...]]:
+    """`password_set_at` as a datetime where the driver gives text (SQLite), converted
+    as SQLAlchemy would; the rows are otherwise left as the driver gave them."""
+    if not any(isinstance(row[-1], str) for row in rows):
+        return rows
+    column = tables.ucol("password_set_at")
+    convert = column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
+    if convert is None:
+        return rows
+    return [(*row[:-1], convert(row[-1])) if isinstance(row[-1], str) else row
+            for row in rows]
 
 
 def _users(rows: list[tuple[Any, ...]]) -> dict[str, LiveUser]:
@@ -130,7 +166,7 @@ def read_live_state(conn: Connection, tables: Tables, backend: Backend, *,
     codeless = [row[1] for row in rows if row[2] is None]
     warnings = (_codeless_rows_warning(tables, codeless),) if codeless else ()
     return LiveState(general, _users(rows), database_id(conn, tables, backend),
-                     {row[1]: row[1:] for row in rows}, warnings)
+                     {row[1]: row[1:_STATE_END] for row in rows}, warnings)
 
 
 def _codeless_rows_warning(tables: Tables, numbers: list[Any]) -> str:
@@ -158,7 +194,7 @@ def _shown(value: Any) -> str:
 
 def password_is_set(conn: Connection, tables: Tables, backend: Backend, code: str) -> bool:
     """Whether a user has entered an SMTP password; the value itself is never selected."""
-    query = select(tables.ucol("password").is_not(None)).where(tables.ucol("code") == code)
+    query = select(password_stored(tables)).where(tables.ucol("code") == code)
     return bool(run_query(conn, tables, backend, query).scalar())
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from mailprov.errors import PathStep, Problem
@@ -327,12 +328,20 @@ class GeneralSettings:
 @dataclass(frozen=True, slots=True)
 class LiveUser:
     """A maestro* user; `override` is None when the per-user section is off. `name` is
-    None when the row has none (a real installation's table may allow it)."""
+    None when the row has none (a real installation's table may allow it).
+
+    `password_set` and `password_set_at` say whether an SMTP password is stored and when
+    it was set: what plans need to name users left without a usable password. The
+    password itself is never read with the user (only `mailprov password` and
+    `test-send` touch it).
+    """
 
     code: str
     name: str | None
     override: MailSettings | None
     number: int | None = None  # the row's primary key (user_no): apply writes by it
+    password_set: bool = False
+    password_set_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mailprov.errors import visible
+from mailprov.errors import UnknownUserError, visible
 from mailprov.i18n import _
 from mailprov.model import (
     INHERITED_FIELDS,
@@ -166,6 +166,12 @@ def diff(config: Config, live: LiveState) -> DiffResult:
             "general SMTP settings and will keep them: list those users, or set `prune: true`"))
     return DiffResult(tuple(changes + user_changes), unmanaged, tuple(sorted(unknown)),
                       tuple(warnings))
+
+
+def unknown_user_error(code: str, target_name: str, known: Iterable[str]) -> UnknownUserError:
+    """`no user 'X' in target 'T'`, with the closest existing codes suggested."""
+    return UnknownUserError(f"no user '{code}' in target '{target_name}'"
+                            + did_you_mean(code, known))
 
 
 def suggest_codes(code: str, known: Iterable[str], n: int = 3) -> list[str]:

@@ -126,6 +126,31 @@ class PlanWarning:
         return {"code": self.code, "address": self.address, "message": self.message}
 
 
+# what a plan says about users' SMTP passwords (codes are stable, messages may change)
+NEEDS_PASSWORD = "needs-password"
+PASSWORD_FOR_OLD_LOGIN = "password-for-old-login"
+PASSWORD_STAYS = "password-stays"
+PASSWORD_NOTE_CODES = (NEEDS_PASSWORD, PASSWORD_FOR_OLD_LOGIN, PASSWORD_STAYS)
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordNote:
+    """A user whom a change leaves without a usable SMTP password, or with one that stays.
+
+    Plan and apply never write passwords, so the reviewer must know who needs one set
+    (`needs-password`), whose stored one was entered for another login
+    (`password-for-old-login`), and whose stays in the row after the override goes
+    (`password-stays`). `code` is stable for scripts.
+    """
+
+    address: str
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"address": self.address, "code": self.code, "message": self.message}
+
+
 @dataclass(frozen=True, slots=True)
 class SafetyReport:
     """How many existing overrides the plan removes or changes, against the limits."""
@@ -178,6 +203,8 @@ class Plan:
     selections: tuple[SelectionReport, ...] = ()
     # finds the lines of the files for `sources` in the JSON; None for a saved plan
     locator: Locator | None = field(default=None, compare=False, repr=False)
+    # users the changes leave without a usable SMTP password (or whose password stays)
+    password_notes: tuple[PasswordNote, ...] = ()
 
     @property
     def changes_present(self) -> bool:
@@ -208,6 +235,7 @@ class Plan:
             "unmanaged_overrides": self.unmanaged_overrides,
             "safety": self.safety.to_json(),
             "warnings": [w.to_json() for w in self.warnings],
+            "password_notes": [n.to_json() for n in self.password_notes],
         }
         if self.errors:
             data["errors"] = [problem_json(p) for p in self.errors]

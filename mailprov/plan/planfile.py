@@ -18,12 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from mailprov.errors import PlanFileError, TamperedPlanError
+from mailprov.keystore import ENV_PLAN_KEY, PLAN_KEY_NAME
 from mailprov.model import CLIENTS, EDITIONS, GENERAL_SMTP_FIELDS, OVERRIDE, OVERRIDE_FIELDS
+from mailprov.model.mapping import is_codec_name
 from mailprov.plan.format import (
     GENERAL,
     SUPPORTED_MAJOR,
     USER_PREFIX,
     Change,
+    PasswordNote,
     Plan,
     PlanWarning,
     SafetyReport,
@@ -32,8 +35,6 @@ from mailprov.plan.format import (
 
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 SIGNATURE_PREFIX = "hmac-sha256:"
-ENV_PLAN_KEY = "MAILPROV_PLAN_KEY"
-PLAN_KEY_NAME = "plan-key"
 HOW_TO_SAVE = "Save plans with `mailprov plan --out FILE`."
 _GENERAL_FIELDS = ("client", *(f"smtp.{f}" for f in GENERAL_SMTP_FIELDS))
 _ACTIONS = ("create", "update", "delete")
@@ -217,9 +218,14 @@ class _Checker:
             self.fail("managed_users", "must be \"all\" or a list of user numbers")
         safety = self.safety(data.get("safety"), changes)
         warnings = self.warnings(data.get("warnings", []))
+        notes = self.password_notes(data.get("password_notes", []))
         mapping = data.get("mapping")
         if mapping is not None and not isinstance(mapping, dict):
             self.fail("mapping", "must be an object or null")
+        elif mapping is not None and "password_codec" in mapping \
+                and not is_codec_name(mapping["password_codec"]):
+            self.fail("mapping.password_codec", f"{_shown(mapping['password_codec'])} is not "
+                      "the name of a password codec")
         for key in ("base_digest", "config_digest"):
             self._text(data, key, 200)
         for key in ("database_id", "git_commit"):
@@ -237,7 +243,8 @@ class _Checker:
             unmanaged_overrides=int(unmanaged), safety=safety, warnings=tuple(warnings),
             mapping=mapping, database_id=data.get("database_id"),
             managed_users=None if managed == "all" else tuple(managed or ()),
-            git_commit=data.get("git_commit"), selections=selections)
+            git_commit=data.get("git_commit"), selections=selections,
+            password_notes=tuple(notes))
 
     def _text(self, data: Mapping[str, Any], key: str, limit: int) -> str | None:
         value = data.get(key)
@@ -421,6 +428,15 @@ class _Checker:
             self.fail("warnings", "must be a list of {code, address, message} objects")
             return []
         return [PlanWarning(w["code"], w["address"], w["message"]) for w in data]
+
+    def password_notes(self, data: Any) -> list[PasswordNote]:
+        if not isinstance(data, list) or not all(
+                isinstance(n, dict) and all(isinstance(n.get(k), str)
+                                            for k in ("code", "address", "message"))
+                for n in data):
+            self.fail("password_notes", "must be a list of {code, address, message} objects")
+            return []
+        return [PasswordNote(n["address"], n["code"], n["message"]) for n in data]
 
 
 def _is_int(value: Any) -> bool:

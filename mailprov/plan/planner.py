@@ -1,5 +1,5 @@
 """Build a plan: the checks that need the live state, the diff, the warnings, the
-safety verdict and the base digest. Pure: no I/O."""
+password notes, the safety verdict and the base digest. Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from mailprov.model import Config, LiveState
 from mailprov.plan.diff import describe_lookalikes, did_you_mean, diff, target_general
 from mailprov.plan.digest import base_digest
 from mailprov.plan.format import GENERAL, USER_PREFIX, Plan, PlanWarning, SelectionReport
+from mailprov.plan.passwords import password_notes
 from mailprov.plan.safety import evaluate
 
 
@@ -72,6 +73,7 @@ def build_plan(config: Config, target_name: str, target_url: str, declared_editi
                             m.matched)
             for m in resolution.matches),
         locator=config.locator,
+        password_notes=password_notes(result.changes, live),
     )
 
 

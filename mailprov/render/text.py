@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mailprov.i18n import _
 from mailprov.plan.format import GENERAL, Change, Plan
 from mailprov.render.values import (
     attribute_rows,
@@ -62,6 +63,9 @@ class TextRenderer:
             where = "" if warning.address in (GENERAL, "configuration") \
                 else f"{show(warning.address)}: "
             lines.append(self._paint(f"Warning: {where}{show(warning.message)}", "33"))
+        for note in plan.password_notes:
+            lines.append(self._paint(_("Password: {message}").format(
+                message=show(note.message)), "33"))
         lines.append(self._paint(summary_line(plan.summary, plan.changes_present), "1"))
         return "\n".join(lines) + "\n"
 

@@ -1,0 +1,81 @@
+"""What a plan says about SMTP passwords: who its changes leave without a usable one.
+
+Plan and apply never write a password (only `mailprov password set` does), so a change
+that gives a user a login, or another login, leaves that user unable to send until a
+password is set; and removing an override leaves the stored password in the row. The
+planner reads, per user, only whether a password is stored and when it was set (the
+same users query as the rest of the plan), never the password. Pure: no I/O.
+
+The messages go into plan JSON and saved plans as they are: English, like the plan's
+warnings; their `code` is what scripts test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from mailprov.model import LiveState, LiveUser
+from mailprov.plan.format import (
+    NEEDS_PASSWORD,
+    PASSWORD_FOR_OLD_LOGIN,
+    PASSWORD_STAYS,
+    Change,
+    PasswordNote,
+)
+
+
+def password_notes(changes: Iterable[Change], live: LiveState) -> tuple[PasswordNote, ...]:
+    """One note per user change that touches what a password is for, in change order:
+
+    - a new override, or a new login, for a user with no stored password: `needs-password`;
+    - a new login for a user whose stored password was entered for the old one (or for
+      whatever login the user had before its override was removed):
+      `password-for-old-login`;
+    - an override removed from a user with a stored password: `password-stays`.
+
+    A login of None (maestro* sends without authentication) needs no password.
+    """
+    notes = []
+    for change in changes:
+        code = change.user_code
+        user = live.users.get(code) if code is not None else None
+        if code is None or user is None:
+            continue
+        note = _note(change, code, user)
+        if note is not None:
+            notes.append(note)
+    return tuple(notes)
+
+
+def _note(change: Change, code: str, user: LiveUser) -> PasswordNote | None:
+    when = _when(user.password_set_at)
+    if change.action == "delete":
+        if not user.password_set:
+            return None
+        return PasswordNote(change.address, PASSWORD_STAYS, (
+            f"removing the override of {code} leaves its stored SMTP password{when} in the "
+            f"row (plan and apply never touch passwords): remove it with `mailprov password "
+            f"clear {code}`"))
+    after = change.after or {}
+    login = after.get("username")
+    if login is None or (change.action == "update" and "username" not in change.changed):
+        return None
+    if not user.password_set:
+        return PasswordNote(change.address, NEEDS_PASSWORD, (
+            f"{code} will log in to the SMTP server as {login} and has no SMTP password "
+            f"stored: set it with `mailprov password set {code}` (or the user types it in "
+            "maestro*, Préférences > Courriel)"))
+    old = (change.before or {}).get("username") if change.action == "update" else None
+    if old is None:
+        return PasswordNote(change.address, PASSWORD_FOR_OLD_LOGIN, (
+            f"{code} has an SMTP password stored{when} from before, not entered for the "
+            f"login {login}: if it is not that login's password, set it again with "
+            f"`mailprov password set {code}`"))
+    return PasswordNote(change.address, PASSWORD_FOR_OLD_LOGIN, (
+        f"the SMTP password stored for {code}{when} was entered for the old login {old}, "
+        f"not {login}: set it again with `mailprov password set {code}`"))
+
+
+def _when(moment: datetime | None) -> str:
+    return f" (set on {moment:%Y-%m-%d})" if moment is not None else ""
