@@ -21,22 +21,28 @@ if TYPE_CHECKING:
 
     from mailprov.apply.executor import ApplyResult
     from mailprov.config.edit import EditResult
+    from mailprov.apply.passwords import PasswordChange, PasswordUser
     from mailprov.config.roots import Validation
     from mailprov.db.database import Database
     from mailprov.live.explain import Explanation
     from mailprov.live.importer import Export
+    from mailprov.live.passwords import PasswordStatus
+    from mailprov.passwords.keys import KeyChange
     from mailprov.plan.drift import DriftReport
     from mailprov.plan.planfile import SavedPlan
+    from mailprov.plan.plankey import KeysStatus
     from mailprov.plan.records import Applied, HistoryRecord
 
 __all__ = [
-    "ApplyResult", "Database", "EditResult", "Explanation", "Export", "Plan", "ResolvedTarget",
-    "SavedPlan", "add_users", "apply", "apply_config", "apply_saved", "check_login",
-    "check_safety", "compute_plan", "drift", "explain", "export_config", "history",
-    "history_applies", "history_record", "import_live", "import_users", "init", "load_config",
-    "load_plan", "login", "open_database", "plan", "read_live", "read_saved_plan", "remove_users",
-    "resolve_target", "sandbox", "save_plan", "schema_text", "signature_status", "target_of_plan",
-    "validate",
+    "ApplyResult", "Database", "EditResult", "Explanation", "Export", "PasswordChange",
+    "PasswordStatus", "PasswordUser", "Plan", "ResolvedTarget", "SavedPlan", "add_users",
+    "apply", "apply_config", "apply_saved", "check_login", "check_safety", "clear_password",
+    "compute_plan", "drift", "explain", "export_config", "history", "history_applies",
+    "history_record", "import_live", "import_users", "init", "key_export", "key_import",
+    "key_init", "key_status", "load_config", "load_plan", "login", "open_database",
+    "password_status", "password_user", "plan", "read_live", "read_saved_plan",
+    "remove_users", "resolve_target", "sandbox", "save_plan", "schema_text", "set_password",
+    "signature_status", "target_of_plan", "validate",
 ]
 
 
@@ -66,6 +72,14 @@ def __getattr__(name: str) -> Any:
         from mailprov.plan.planfile import SavedPlan
 
         return SavedPlan
+    if name in ("PasswordChange", "PasswordUser"):
+        from mailprov.apply import passwords
+
+        return getattr(passwords, name)
+    if name == "PasswordStatus":
+        from mailprov.live.passwords import PasswordStatus
+
+        return PasswordStatus
     raise AttributeError(name)
 
 
@@ -533,3 +547,115 @@ def import_users(csv_file: str, config_file: str = "mailprov.yaml", *,
         text = add_entries(read_text(path), config_file, new)
         write_checked(path, text, _edit_check(configs or [config_file], variables))
     return EditResult(config_file, tuple(new), skipped)
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+
+def password_user(code: str, target: ResolvedTarget) -> PasswordUser:
+    """Check that `code` can have an SMTP password set on the target (an SMTP login of
+    its own, a codec and key that can store it); say for which login. Writes nothing."""
+    from mailprov.apply.passwords import password_user as _password_user
+
+    with open_database(target) as db:
+        return _password_user(db, code)
+
+
+def set_password(code: str, target: ResolvedTarget,
+                 password: str | Callable[[PasswordUser], str], *,
+                 lock_timeout: float = 10.0) -> PasswordChange:
+    """Store the SMTP password of `code` with the target's password codec, set its
+    `password_set_at`, and record it in the history (never the password).
+
+    `password` may be a callable that asks for it: it is called after every check, so
+    nobody types a password that cannot be stored (mailprov.apply.passwords)."""
+    from mailprov.apply.passwords import set_password as _set_password
+
+    with open_database(target, lock_timeout=lock_timeout) as db:
+        return _set_password(db, code, password, lock_timeout=lock_timeout)
+
+
+def clear_password(code: str, target: ResolvedTarget, *,
+                   lock_timeout: float = 10.0) -> PasswordChange:
+    """Remove the stored SMTP password of `code` (`PasswordChange.changed` is False when
+    there was none); recorded in the history."""
+    from mailprov.apply.passwords import clear_password as _clear_password
+
+    with open_database(target, lock_timeout=lock_timeout) as db:
+        return _clear_password(db, code, lock_timeout=lock_timeout)
+
+
+def password_status(target: ResolvedTarget) -> PasswordStatus:
+    """Per SMTP user: password stored or not, when, and whether it predates the last login
+    change; plus orphaned passwords. Reads whether a password is stored, never its value."""
+    from mailprov.db.connect import translate_errors
+    from mailprov.db.history import read_history_since
+    from mailprov.db.read import read_general, read_users
+    from mailprov.errors import MailprovError
+    from mailprov.live.passwords import history_since
+    from mailprov.live.passwords import password_status as _status
+    from mailprov.passwords.codec import describe_codec, get_codec
+
+    with open_database(target) as db, translate_errors(db.url, "reading"), \
+            db.engine.connect() as conn:
+        live = LiveState(read_general(conn, db.tables, db.backend),
+                         read_users(conn, db.tables, db.backend))
+        needed, since = history_since(live)
+        rows = read_history_since(conn, db.tables, since) if needed else []
+        codec_name = db.tables.mapping.password_codec
+    try:
+        description = describe_codec(get_codec(codec_name))
+    except MailprovError as exc:
+        description = exc.message
+    return _status(target.name, live, rows, codec=codec_name, codec_description=description)
+
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
+def key_status() -> KeysStatus:
+    """The password codec's key and the plan key: where each comes from, by fingerprint."""
+    from mailprov.plan.plankey import keys_status
+
+    return keys_status()
+
+
+def key_init(*, plan: bool = False, force: bool = False) -> KeyChange:
+    """Create the password codec's secret key (or, with `plan`, the plan key) in the OS
+    keyring; an existing one is replaced only with `force`."""
+    if plan:
+        from mailprov.plan.plankey import init_plan_key
+
+        return init_plan_key(force)
+    from mailprov.passwords.keys import init_key
+
+    return init_key(force)
+
+
+def key_export(*, plan: bool = False) -> tuple[str, str]:
+    """The key in use (the codec's, or the plan key) and the warning to show beside it
+    about where it may go."""
+    if plan:
+        from mailprov.plan.plankey import (
+            export_plan_key,
+            export_plan_warning,
+            plan_key_fingerprint,
+        )
+
+        text = export_plan_key()
+        return text, export_plan_warning(plan_key_fingerprint(text))
+    from mailprov.passwords.keys import export_key, export_warning, key_fingerprint
+
+    text = export_key()
+    return text, export_warning(key_fingerprint(text))
+
+
+def key_import(text: str, *, plan: bool = False, force: bool = False) -> KeyChange:
+    """Store a key exported elsewhere (the codec's, or the plan key) in the OS keyring."""
+    if plan:
+        from mailprov.plan.plankey import import_plan_key
+
+        return import_plan_key(text, force)
+    from mailprov.passwords.keys import import_key
+
+    return import_key(text, force)

@@ -24,6 +24,14 @@ if TYPE_CHECKING:
     from mailprov.render.view import FullPlanPlace
 
 EXIT_CHANGES = 2
+
+
+def _(message: str) -> str:
+    """mailprov.i18n's `_`, loaded when a message is first shown rather than at start-up."""
+    from mailprov.i18n import _ as translate
+
+    return translate(message)
+
 PLAN_FORMATS = ["text", "json", "markdown", "html"]
 
 
@@ -897,6 +905,311 @@ def users_import(csv_file: str, config_file: str, variables: tuple[str, ...]) ->
     click.echo(f"Added {len(result.changed)} user(s) to {result.file}"
                + (f"; {len(result.skipped)} already listed, left as they are"
                   if result.skipped else "") + ".")
+
+
+# --- prompts for secrets ---------------------------------------------------------------------
+
+
+def _hidden_prompt(text: str, no_terminal: str) -> str:
+    """One line typed at a hidden prompt. Where there is no terminal to hide it on,
+    Python's getpass would warn and read it echoed from standard input: refuse instead,
+    with `no_terminal` saying what to do."""
+    import getpass
+    import warnings
+
+    from mailprov.errors import MailprovError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", getpass.GetPassWarning)
+        try:
+            value: str = click.prompt(text, hide_input=True, default="", show_default=False)
+        except getpass.GetPassWarning:
+            raise MailprovError(_("no terminal to type the password on (it would be echoed): "
+                                  "{hint}").format(hint=no_terminal)) from None
+        except click.Abort:  # end of input, or Ctrl-C, at the prompt
+            raise MailprovError(_("no password was entered (the input ended); nothing was "
+                                  "changed")) from None
+    return value
+
+
+def _new_secret(text: str, no_terminal: str) -> str:
+    """A secret typed twice at hidden prompts; a mismatch or an empty one is refused
+    (click's own confirmation would ask again forever)."""
+    from mailprov.errors import MailprovError
+
+    first = _hidden_prompt(text, no_terminal)
+    if not first:
+        raise MailprovError(_("the password is empty; nothing was changed"))
+    second = _hidden_prompt(_("Repeat it"), no_terminal)
+    if first != second:
+        raise MailprovError(_("the two passwords do not match; nothing was changed"))
+    return first
+
+
+def _stdin_line(what: str) -> str:
+    """Exactly one line of standard input (its line ending removed), nothing more read."""
+    from mailprov.errors import MailprovError
+
+    line = sys.stdin.readline()
+    if not line:
+        raise MailprovError(_("nothing on standard input: --stdin reads {what} from one "
+                              "line").format(what=what))
+    return line.removesuffix("\n").removesuffix("\r")
+
+
+# --- passwords ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def password() -> None:
+    """Users' SMTP passwords: set, clear, and which are missing or stale.
+
+    Passwords are typed at a hidden prompt (or given on standard input with --stdin),
+    never on the command line or in a file; they are stored with the target's password
+    codec, and plan and apply never touch them.
+
+    \b
+    Examples:
+      mailprov password set COMPTA -t prod
+      mailprov password status -t prod
+    """
+
+
+@password.command("set")
+@click.argument("user")
+@config_option
+@target_option
+@db_option
+@click.option("--stdin", "from_stdin", is_flag=True,
+              help="Read the password from one line of standard input (scripted onboarding).")
+def password_set(user: str, configs: tuple[str, ...], target: str | None, db_url: str | None,
+                 from_stdin: bool) -> None:
+    """Store USER's SMTP password (asked twice, hidden).
+
+    \b
+    Examples:
+      mailprov password set COMPTA -t prod
+      pass show mail/compta | mailprov password set COMPTA --stdin
+    """
+    from mailprov import api
+
+    resolved = _target(configs, target, db_url)
+
+    def ask(who: Any) -> str:
+        if from_stdin:
+            return _stdin_line(_("the password"))
+        no_terminal = _("run `mailprov password set {user}` in a terminal, or give the "
+                        "password on standard input with --stdin").format(user=user)
+        return _new_secret(_("SMTP password of {user} (login {login})").format(
+            user=who.code, login=who.login), no_terminal)
+
+    change = api.set_password(user, resolved, ask)
+    click.echo(_("Stored the SMTP password of {user} (login {login}) on target '{target}' "
+                 "with the password codec {codec} (history #{id}).").format(
+        user=change.code, login=change.login, target=change.target, codec=change.codec,
+        id=change.history_id))
+
+
+@password.command("clear")
+@click.argument("user")
+@config_option
+@target_option
+@db_option
+def password_clear(user: str, configs: tuple[str, ...], target: str | None,
+                   db_url: str | None) -> None:
+    """Remove USER's stored SMTP password (for example after its override was removed).
+
+    \b
+    Example:
+      mailprov password clear OLDUSER -t prod
+    """
+    from mailprov import api
+
+    resolved = _target(configs, target, db_url)
+    change = api.clear_password(user, resolved)
+    if change.changed:
+        click.echo(_("Cleared the stored SMTP password of {user} on target '{target}' "
+                     "(history #{id}).").format(user=change.code, target=change.target,
+                                                id=change.history_id))
+    else:
+        click.echo(_("{user} has no stored SMTP password on target '{target}': nothing to "
+                     "clear.").format(user=change.code, target=change.target))
+
+
+@password.command("status")
+@config_option
+@target_option
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+def password_status(configs: tuple[str, ...], target: str | None, db_url: str | None,
+                    fmt: str) -> None:
+    """Per SMTP user: password set or not, when, and whether it predates a login change.
+
+    Never shows a password or its stored form.
+
+    \b
+    Examples:
+      mailprov password status -t prod
+      mailprov password status --format json
+    """
+    import json
+
+    from mailprov import api
+
+    resolved = _target(configs, target, db_url)
+    status = api.password_status(resolved)
+    if fmt == "json":
+        click.echo(json.dumps(status.to_json(), indent=2, ensure_ascii=False))
+        return
+    from mailprov.render.passwords import render_password_status
+
+    click.echo(render_password_status(status), nl=False)
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+
+@cli.group()
+def key() -> None:
+    """The secret key that encrypts SMTP passwords, and the plan key (--plan).
+
+    Both live in the OS keyring of this machine, or come from the environment
+    (MAILPROV_SECRET_KEY, MAILPROV_PLAN_KEY). Everyone who sets or tests the passwords
+    of one database needs the same secret key; everyone who saves or applies its plans
+    needs the same plan key: carry them with `export` and `import`.
+
+    \b
+    Examples:
+      mailprov key init
+      mailprov key export | pass insert -e mailprov/secret-key
+      mailprov key status
+    """
+
+
+plan_key_option = click.option("--plan", "plan_key", is_flag=True,
+                               help="The plan key (signs saved plans) instead of the secret "
+                               "key of SMTP passwords.")
+
+
+def _report_key_change(change: Any, plan_key: bool, imported: bool) -> None:
+    what = _("plan key") if plan_key else _("secret key")
+    env = "MAILPROV_PLAN_KEY" if plan_key else "MAILPROV_SECRET_KEY"
+    if not change.changed:
+        click.echo(_("This {what} (fingerprint {fingerprint}) is already in the OS keyring; "
+                     "nothing was changed.").format(what=what, fingerprint=change.fingerprint))
+    elif imported:
+        click.echo(_("Imported the {what} {fingerprint} into the OS keyring.").format(
+            what=what, fingerprint=change.fingerprint))
+    else:
+        click.echo(_("Created the {what} {fingerprint} in the OS keyring.").format(
+            what=what, fingerprint=change.fingerprint))
+    if change.changed and change.previous is not None:
+        click.echo(_("It replaces the key {previous}.").format(
+            previous=change.previous or _("(unreadable)")), err=True)
+    if change.environment_key is not None and change.environment_key != change.fingerprint:
+        click.echo(_("Warning: {env} is set (key {fingerprint}) and is used instead of the "
+                     "keyring's while it is set.").format(env=env,
+                                                         fingerprint=change.environment_key),
+                   err=True)
+
+
+@key.command("init")
+@plan_key_option
+@click.option("--force", is_flag=True, help="Replace a key already stored (what it "
+              "encrypted or signed becomes unusable).")
+def key_init(plan_key: bool, force: bool) -> None:
+    """Create a key and store it in the OS keyring.
+
+    \b
+    Examples:
+      mailprov key init
+      mailprov key init --plan
+    """
+    from mailprov import api
+
+    change = api.key_init(plan=plan_key, force=force)
+    _report_key_change(change, plan_key, imported=False)
+    click.echo(_("Carry it to other machines and CI with `mailprov key export{plan}`.").format(
+        plan=" --plan" if plan_key else ""), err=True)
+
+
+@key.command("export")
+@plan_key_option
+def key_export(plan_key: bool) -> None:
+    """Print the key in use (alone, on standard output), for a password manager or CI.
+
+    \b
+    Examples:
+      mailprov key export | pass insert -e mailprov/secret-key
+      mailprov key export --plan
+    """
+    from mailprov import api
+
+    text, warning = api.key_export(plan=plan_key)
+    click.echo(warning, err=True)
+    click.echo(text)
+
+
+@key.command("import")
+@plan_key_option
+@click.option("--force", is_flag=True, help="Replace a different key already stored.")
+def key_import(plan_key: bool, force: bool) -> None:
+    """Store a key exported elsewhere: typed at a hidden prompt, or one line of stdin.
+
+    \b
+    Examples:
+      mailprov key import
+      pass show mailprov/secret-key | mailprov key import
+      mailprov key import --plan
+    """
+    from mailprov import api
+
+    what = _("the plan key") if plan_key else _("the secret key")
+    if sys.stdin.isatty():
+        text = _hidden_prompt(_("Paste {what} (`mailprov key export{plan}` prints it)").format(
+            what=what, plan=" --plan" if plan_key else ""),
+            _("pipe the key into `mailprov key import`"))
+    else:
+        text = _stdin_line(what)
+    change = api.key_import(text, plan=plan_key, force=force)
+    _report_key_change(change, plan_key, imported=True)
+
+
+@key.command("status")
+def key_status() -> None:
+    """Which keys this machine has, where they come from, by fingerprint (never a key).
+
+    \b
+    Example:
+      mailprov key status
+    """
+    from mailprov import api
+
+    status = api.key_status()
+    secret, plan_ = status.secret_key, status.plan_key
+    where = {"environment": _("from {env}"), "keyring": _("from the OS keyring")}
+    if secret.fingerprint is not None:
+        line = _("secret key: {fingerprint} ({where})").format(
+            fingerprint=secret.fingerprint,
+            where=where[secret.source or "keyring"].format(env="MAILPROV_SECRET_KEY"))
+    else:
+        line = _("secret key: none ({problem})").format(problem=secret.problem)
+    click.echo(line)
+    if plan_.fingerprint is not None:
+        line = _("plan key:   {fingerprint} ({where}); saved plans are signed").format(
+            fingerprint=plan_.fingerprint,
+            where=where[plan_.source or "keyring"].format(env="MAILPROV_PLAN_KEY"))
+    elif plan_.problem:
+        line = _("plan key:   unknown ({problem})").format(problem=plan_.problem)
+    else:
+        line = _("plan key:   none; saved plans are not signed (`mailprov key init --plan` "
+                 "creates one)")
+    click.echo(line)
+    if status.keyring_problem:
+        click.echo(_("keyring:    not usable: {problem}").format(problem=status.keyring_problem))
+    else:
+        click.echo(_("keyring:    {backend}").format(backend=status.keyring_backend))
 
 
 def main() -> None:

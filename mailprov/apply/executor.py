@@ -69,12 +69,20 @@ def history_entry(plan: Plan, commit: str | None) -> HistoryEntry:
                         config_digest=plan.config_digest, git_commit=commit)
 
 
+def history_entry_for(target: str) -> HistoryEntry:
+    """Who acts, and from where, for a change that is not a plan (a password set or
+    cleared): no configuration, so no config digest or commit."""
+    return HistoryEntry(target=target, os_user=_os_user(), host=socket.gethostname(),
+                        config_digest=None, git_commit=None)
+
+
 @contextmanager
-def _locked(db: Database, target: str, lock_timeout: float) -> Iterator[Connection]:
+def locked_transaction(db: Database, target: str, lock_timeout: float,
+                       action: str = "applying to") -> Iterator[Connection]:
     """A write transaction with the lock wait bounded; a lock wait that runs out is a
-    LockError saying how long it really waited."""
+    LockError saying how long it really waited. Database errors say `action` URL failed."""
     backend = db.backend
-    with db.errors("applying to"):
+    with db.errors(action):
         backend.prepare_history(db.engine, db.tables)
         try:
             with db.engine.connect() as conn:
@@ -116,7 +124,7 @@ def apply_plan(plan: Plan, db: Database, *, force: bool = False, lock_timeout: f
     if not plan.changes:
         return ApplyResult(plan, None, url)
     entry = history_entry(plan, commit or plan.git_commit)
-    with _locked(db, plan.target, lock_timeout) as conn:
+    with locked_transaction(db, plan.target, lock_timeout) as conn:
         _check_database(conn, db, plan)
         _check_base(conn, db, plan)
         history_id = _write(conn, db, plan, entry, before_commit)
@@ -137,7 +145,7 @@ def apply_config(build: Callable[[LiveState], Plan], db: Database, target: str, 
     """
     url = db.display_url
     commit = git_commit(config_dir or os.getcwd())
-    with _locked(db, target, lock_timeout) as conn:
+    with locked_transaction(db, target, lock_timeout) as conn:
         live = read_live_state(conn, db.tables, db.backend, for_update=True)
         plan = build(live)
         if plan.errors:

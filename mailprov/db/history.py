@@ -10,6 +10,15 @@ the fields that changed, as `[before, after]` pairs:
 
 That is what an auditor reads, and it keeps mailprov's footprint in maestro*'s own
 database to a fifth of the full plan. Never a secret: plans hold none.
+
+`mailprov password set` and `password clear` record a row too, in the same layout
+with one more key saying what happened to whose password, never the password:
+
+    {"create": {}, "update": {}, "delete": {}, "password": {"user.COMPTA": "set"}}
+
+with the summary `password set for COMPTA` (or `password cleared for COMPTA`), no
+config digest or commit, and as base digest the fingerprint of the general row and
+the user's row when it happened (docs/passwords.md).
 """
 
 from __future__ import annotations
@@ -126,6 +135,49 @@ def _insert_returning_id(conn: Connection, tables: Tables, values: dict[str, Any
     if to_stored is not None:
         values = {**values, "applied_at": to_stored(values["applied_at"])}
     return int(execute(conn, statement, [values[n] for n in names]).scalar_one())
+
+
+PASSWORD_KEY = "password"
+
+
+def password_record(address: str, action: str) -> dict[str, Any]:
+    """The changes of a password event: the apply layout, empty, plus what happened."""
+    return {"create": {}, "update": {}, "delete": {}, PASSWORD_KEY: {address: action}}
+
+
+def record_password_event(conn: Connection, tables: Tables, entry: HistoryEntry, *,
+                          code: str, action: str, digest: str, at: datetime) -> int:
+    """Insert the history row of a password set or cleared (`action`: `set` or
+    `cleared`) for the user `code`; return its id. Holds no secret."""
+    changes = password_record(f"user.{code}", action)
+    values = {
+        "applied_at": at,
+        "target": entry.target[:255],
+        "os_user": entry.os_user[:255],
+        "host": entry.host[:255],
+        "config_digest": entry.config_digest,
+        "base_digest": digest,
+        "git_commit": entry.git_commit,
+        "summary": f"password {action} for {code}"[:255],
+        "changes": json.dumps(changes, ensure_ascii=False, separators=(",", ":")),
+    }
+    result = conn.execute(insert(tables.history).values(values))
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def read_history_since(conn: Connection, tables: Tables, since: datetime | None
+                       ) -> list[Mapping[str, Any]]:
+    """Every row recorded at or after `since` (None: every row), oldest first: id,
+    applied_at and changes (for what happened to users' logins and passwords)."""
+    if not inspect(conn).has_table(tables.history.name, schema=tables.mapping.schema):
+        return []
+    history = tables.history
+    query = select(history.c.id, history.c.applied_at, history.c.changes)
+    if since is not None:
+        query = query.where(history.c.applied_at >= since)
+    return [dict(row._mapping) for row in conn.execute(query.order_by(history.c.id))]
 
 
 def read_history(conn: Connection, tables: Tables, limit: int = 50) -> list[Mapping[str, Any]]:

@@ -1,0 +1,50 @@
+"""Who sends through SMTP, and with what: a user's effective SMTP identity, as maestro* has it.
+
+`mailprov password` (a password is only useful to a user who logs in to an SMTP server),
+`password status` (its list of SMTP users) and `test-send` (what to connect with) all
+start from the same answer, so it is computed once, here. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from mailprov.model.settings import GeneralSettings, LiveUser
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpIdentity:
+    """How one user sends through SMTP: `via` their own section (bi-mode) or the general
+    SMTP account (maestro*CLOUD, where the user code is the login and the From address).
+
+    `login` is None when maestro* sends without authentication (an override with no user
+    name): such a user needs no password. `server` and `port` are None when maestro*'s
+    row lacks them.
+    """
+
+    via: Literal["override", "general"]
+    login: str | None
+    from_address: str | None
+    server: str | None
+    port: int | None
+    ssl: bool
+
+
+def smtp_identity(user: LiveUser, general: GeneralSettings) -> SmtpIdentity | None:
+    """The user's SMTP identity, or None when maestro* does not send their mail through
+    SMTP with a login or From address of their own: the general default is another mail
+    program, or (outside maestro*CLOUD) the general SMTP account, which names no login or
+    From address for a user."""
+    cloud = general.edition == "cloud"
+    override = user.override
+    if override is not None:
+        return SmtpIdentity(
+            "override",
+            override.username or (user.code if cloud else None),
+            user.code if cloud else override.from_address,
+            override.server, override.port, bool(override.ssl))
+    if cloud and general.client == "smtp":
+        return SmtpIdentity("general", user.code, user.code, general.server, general.port,
+                            general.ssl)
+    return None

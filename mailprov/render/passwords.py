@@ -1,0 +1,59 @@
+"""`mailprov password status` as text: one line per user, then a summary. Never a password."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from mailprov.i18n import _, ngettext
+from mailprov.live.passwords import PasswordState, PasswordStatus
+from mailprov.render.values import show
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}" if moment is not None else "-"
+
+
+def _note(state: PasswordState) -> str:
+    if state.orphaned:
+        return _("orphaned: no SMTP login of its own any more; remove it with `mailprov "
+                 "password clear {code}`").format(code=state.code)
+    if state.login is None:
+        return _("no login: maestro* sends without authentication")
+    if not state.password_set:
+        return _("needs a password: `mailprov password set {code}`").format(code=state.code)
+    change = state.login_change
+    if state.stale and change is not None:
+        return _("stale: set before the login changed from {before} to {after} on {at} "
+                 "(history #{id}); set it again").format(
+            before=show(change.before), after=show(change.after), at=_when(change.at),
+            id=change.history_id)
+    return ""
+
+
+def render_password_status(status: PasswordStatus) -> str:
+    lines = [_("SMTP passwords on target '{target}' (password codec {codec}).").format(
+        target=status.target, codec=show(status.codec_description)), ""]
+    if not status.users:
+        lines.append(_("No user sends through SMTP with a login of their own, and no password "
+                       "is stored."))
+        return "\n".join(lines) + "\n"
+    header = (_("USER"), _("LOGIN"), _("PASSWORD"), _("SET AT"), _("NOTE"))
+    rows = [(show(s.code), show(s.login) if s.login is not None else "-",
+             _("set") if s.password_set else _("not set"), _when(s.set_at), _note(s))
+            for s in status.users]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(4)]
+    for row in (header, *rows):
+        cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
+        lines.append(("  ".join(cells) + "  " + row[4]).rstrip())
+    s = status.summary
+    lines.append("")
+    stale = _(" ({count} stale)").format(count=s["stale"]) if s["stale"] else ""
+    summary = ngettext("{count} SMTP user: {set} with a password{stale}, {unset} without.",
+                       "{count} SMTP users: {set} with a password{stale}, {unset} without.",
+                       s["smtp_users"]).format(count=s["smtp_users"], set=s["set"],
+                                               stale=stale, unset=s["not_set"])
+    if s["orphaned"]:
+        summary += " " + ngettext("{count} orphaned password.", "{count} orphaned passwords.",
+                                  s["orphaned"]).format(count=s["orphaned"])
+    lines.append(summary)
+    return "\n".join(lines) + "\n"
