@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from mailprov.apply.executor import ApplyResult
-    from mailprov.config.edit import EditResult
     from mailprov.apply.passwords import PasswordChange, PasswordUser
+    from mailprov.config.edit import EditResult
     from mailprov.config.roots import Validation
     from mailprov.db.database import Database
     from mailprov.live.explain import Explanation
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from mailprov.plan.planfile import SavedPlan
     from mailprov.plan.plankey import KeysStatus
     from mailprov.plan.records import Applied, HistoryRecord
+    from mailprov.smtp.report import SendReport
+    from mailprov.smtp.settings import SmtpSettings, TlsMode
 
 __all__ = [
     "ApplyResult", "Database", "EditResult", "Explanation", "Export", "PasswordChange",
@@ -42,7 +44,7 @@ __all__ = [
     "key_init", "key_status", "load_config", "load_plan", "login", "open_database",
     "password_status", "password_user", "plan", "read_live", "read_saved_plan",
     "remove_users", "resolve_target", "sandbox", "save_plan", "schema_text", "set_password",
-    "signature_status", "target_of_plan", "validate",
+    "signature_status", "target_of_plan", "test_send", "test_send_all", "validate",
 ]
 
 
@@ -608,6 +610,150 @@ def password_status(target: ResolvedTarget) -> PasswordStatus:
     except MailprovError as exc:
         description = exc.message
     return _status(target.name, live, rows, codec=codec_name, codec_description=description)
+
+
+# --- test-send --------------------------------------------------------------------------------
+
+
+def test_send(code: str, target: ResolvedTarget, *, to: str | None = None,
+              check_only: bool = False, tls: TlsMode | None = None,
+              cafile: str | None = None, timeout: float | None = None,
+              password_prompt: Callable[[SmtpSettings], str] | None = None,
+              debug: bool = False) -> SendReport:
+    """Connect, log in and (unless `check_only`) send a test message to `to` with the
+    effective SMTP settings of `code`, as maestro* would (mailprov.smtp.session).
+
+    The password is the stored one, decrypted by the target's codec, or what
+    `password_prompt` returns (then the stored one is not read, and nothing is stored).
+    Failures of the session are in the report (never raised); a user who does not send
+    through SMTP of their own is a NotSendingError."""
+    from mailprov.db.connect import translate_errors
+    from mailprov.db.passwords import read_stored_passwords
+    from mailprov.db.read import read_general, read_users
+    from mailprov.live.sending import sending_settings
+    from mailprov.passwords.codec import decode_password, get_codec
+    from mailprov.plan.diff import unknown_user_error
+    from mailprov.smtp.session import DEFAULT_TIMEOUT, check_smtp
+    from mailprov.smtp.tls import tls_context
+
+    _check_recipient(to, check_only)
+    context = tls_context(cafile)  # an unreadable --cafile fails before anything else
+    with open_database(target) as db:
+        with translate_errors(db.url, "reading"), db.engine.connect() as conn:
+            general = read_general(conn, db.tables, db.backend)
+            users = read_users(conn, db.tables, db.backend, [code])
+            if code not in users:
+                raise unknown_user_error(code, target.name,
+                                         read_users(conn, db.tables, db.backend))
+            settings = sending_settings(users[code], general, target.name)
+            stored = None
+            if password_prompt is None and settings.username and users[code].password_set:
+                stored = read_stored_passwords(conn, db.tables, [code]).get(code)
+        codec_name = db.tables.mapping.password_codec
+    if password_prompt is not None:
+        password: str | None = password_prompt(settings)
+    elif stored is not None:
+        password = decode_password(get_codec(codec_name), stored, user=code)
+    else:
+        password = None
+    return check_smtp(settings, password=password, to=to, tls=tls, check_only=check_only,
+                      timeout=timeout or DEFAULT_TIMEOUT, target=target.name, debug=debug,
+                      context=context)
+
+
+def test_send_all(target: ResolvedTarget, *, to: str | None = None, check_only: bool = False,
+                  tls: TlsMode | None = None, cafile: str | None = None,
+                  timeout: float | None = None, parallel: int = 4, debug: bool = False,
+                  progress: Callable[[int, int, SendReport], None] | None = None
+                  ) -> list[SendReport]:
+    """`test_send` for every user of the target who sends through SMTP of their own, at
+    most `parallel` at a time; reports by user code. A user whose settings are incomplete
+    or whose stored password the codec cannot read gets a failed report, not an error.
+    `progress(done, total, report)` is called as each one ends."""
+    from mailprov.db.connect import translate_errors
+    from mailprov.db.passwords import read_stored_passwords
+    from mailprov.db.read import read_general, read_users
+    from mailprov.errors import MailprovError
+    from mailprov.live.sending import incomplete, sending_settings, smtp_users, unusable_report
+    from mailprov.model.sending import smtp_identity
+    from mailprov.passwords.codec import decode_password, get_codec
+    from mailprov.smtp.batch import CheckRequest, check_many
+    from mailprov.smtp.session import DEFAULT_TIMEOUT
+    from mailprov.smtp.tls import tls_context
+
+    _check_recipient(to, check_only)
+    tls_context(cafile)
+    with open_database(target) as db:
+        with translate_errors(db.url, "reading"), db.engine.connect() as conn:
+            live = LiveState(read_general(conn, db.tables, db.backend),
+                             read_users(conn, db.tables, db.backend))
+            users = smtp_users(live)
+            stored = read_stored_passwords(conn, db.tables, [
+                u.code for u in users if u.password_set])
+        codec_name = db.tables.mapping.password_codec
+    if not users:
+        raise MailprovError(
+            f"no user sends through SMTP with settings of their own on target "
+            f"'{target.name}': nothing to test. Give users an `smtp` section under `users:` "
+            "and run `mailprov apply`")
+    codec = get_codec(codec_name) if stored else None
+    reports: dict[str, SendReport] = {}
+    requests: list[CheckRequest] = []
+    for user in users:
+        identity = smtp_identity(user, live.general)
+        assert identity is not None
+        problem = incomplete(identity, user.code, target.name)
+        if problem is not None:
+            reports[user.code] = unusable_report(
+                user, live.general, reason="incomplete-settings", message=problem, to=to,
+                tls=tls, check_only=check_only)
+            continue
+        password = None
+        if identity.login and user.code in stored and codec is not None:
+            try:
+                password = decode_password(codec, stored[user.code], user=user.code)
+            except MailprovError as exc:
+                reports[user.code] = unusable_report(
+                    user, live.general, reason="password-unreadable", message=exc.message,
+                    to=to, tls=tls, check_only=check_only)
+                continue
+        requests.append(CheckRequest(sending_settings(user, live.general, target.name),
+                                     password=password, to=to, tls=tls,
+                                     check_only=check_only))
+    total, done_before = len(users), len(reports)
+    if progress is not None:
+        for done, report in enumerate(reports.values(), start=1):
+            progress(done, total, report)
+
+    def step(done: int, _count: int, report: SendReport) -> None:
+        if progress is not None:
+            progress(done_before + done, total, report)
+
+    for report in check_many(requests, parallel=parallel, cafile=cafile,
+                             timeout=timeout or DEFAULT_TIMEOUT, target=target.name,
+                             debug=debug, progress=step):
+        reports[report.user_code] = report
+    return [reports[user.code] for user in users]
+
+
+def _check_recipient(to: str | None, check_only: bool) -> None:
+    """A recipient is needed to send, and must be an address (no line breaks that could
+    smuggle SMTP commands). Test domains (`.test`) are accepted: a lab server is a fair
+    place to send a test message."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from mailprov.errors import MailprovError
+    from mailprov.render.values import show
+
+    if to is None:
+        if not check_only:
+            raise MailprovError("no recipient: give --to ADDRESS to send the test message, "
+                                "or --check to connect and log in without sending")
+        return
+    try:
+        validate_email(to, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise MailprovError(f"--to {show(to)} is not an e-mail address: {exc}") from None
 
 
 # --- keys ---------------------------------------------------------------------------------------
