@@ -245,7 +245,7 @@ def test_explain_and_history(run, sqlite_url, tmp_path):
         "  from:       compta@example.com\n"
         "  password:   not entered\n"
         "  note:       no SMTP password entered yet: the user types it in maestro* "
-        "(Préférences > Courriel)\n"
+        "(Préférences > Courriel), or set it with `mailprov password set COMPTA`\n"
         # ./mailprov.yaml is read: what the files make of the user, and from where
         "  in the files: its entry under `users:`, mailprov.yaml:13\n"
         "    login   compta@example.com           <- the user's entry (mailprov.yaml:15:17)\n"

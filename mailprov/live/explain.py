@@ -105,7 +105,8 @@ def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool) -
             effective[name] = value
         if not password_set:
             notes.append("no SMTP password entered yet: the user types it in maestro* "
-                         "(Préférences > Courriel)")
+                         f"(Préférences > Courriel), or set it with `mailprov password set "
+                         f"{user.code}`")
         return Explanation(user.code, user.name, general.edition, "override", reason,
                            effective["server"], effective["port"], effective["ssl"],
                            override.username, user.code if cloud else override.from_address,
