@@ -16,9 +16,11 @@ import pytest
 from cli_support import mailprov, mailprov_process
 from cryptography.fernet import Fernet
 from dbhelpers import (
+    MAPPING_FILE,
     TABLES,
     dump,
     engine_for,
+    mapped_installation,
     passwords,
     plan_and_apply,
     sandbox,
@@ -28,7 +30,7 @@ from dbhelpers import (
 )
 from keyring_backend import MemoryKeyring
 from passwords_support import site_packages
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from mailprov import api
 from mailprov.errors import MailprovError
@@ -60,6 +62,11 @@ def setup_target(url: str, folder: Path, users_: dict | None = None) -> list[str
 def decrypt(memory_keyring: MemoryKeyring, stored: str) -> str:
     key = memory_keyring.secrets[("mailprov", "secret-key")]
     return Fernet(key.encode()).decrypt(stored.encode()).decode()
+
+
+def read_table(url: str, table: Table) -> list[dict]:
+    with engine_for(url) as engine, engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(table).order_by(table.c[0])).mappings()]
 
 
 def history_rows(url: str) -> list[dict]:
@@ -381,3 +388,45 @@ def test_the_mapping_names_the_codec(sqlite_url: str, tmp_path: Path,
         "mapping.yaml:2:17: password_codec: must be the name of a password codec: letters, "
         "digits, '.', '_' or '-' (for example fernet, or the name a codec package declares "
         "in the entry-point group mailprov.password_codecs)\n")
+
+
+def test_a_mapped_installation_stores_in_its_own_columns(sqlite_url: str, tmp_path: Path,
+                                                          memory_keyring: MemoryKeyring) -> None:
+    _general, people = mapped_installation(sqlite_url)
+    (tmp_path / "mapping.yaml").write_text(MAPPING_FILE, encoding="utf-8")
+    write_config(tmp_path, sqlite_url, mapping="mapping.yaml",
+                 users={"COMPTA": smtp_user("COMPTA"), "COORD": smtp_user("COORD")})
+    assert mailprov("apply", "--auto-approve").exit_code == 0
+    assert mailprov("key", "init").exit_code == 0
+    result = mailprov("password", "set", "COORD", "--stdin", input=PASSWORD + "\n")
+    assert result.stdout == ("Stored the SMTP password of COORD (login coord@example.com) on "
+                             "target 'db' with the password codec fernet (history #2).\n")
+    rows = {r["CODE_USAGER"]: r for r in read_table(sqlite_url, people)}
+    assert decrypt(memory_keyring, rows["COORD"]["SMTP_MOT_DE_PASSE"]) == PASSWORD
+    assert isinstance(rows["COORD"]["SMTP_MDP_DATE"], datetime)
+    assert rows["COMPTA"]["SMTP_MOT_DE_PASSE"] == "pw-COMPTA"  # set by maestro*, untouched
+    status = json.loads(mailprov("password", "status", "--format", "json").stdout)
+    assert [(u["code"], u["password_set"], u["orphaned"]) for u in status["users"]] == [
+        ("COMPTA", True, False), ("COORD", True, False), ("JTREMBLAY", True, True)]
+    assert mailprov("password", "clear", "JTREMBLAY").exit_code == 0
+    rows = {r["CODE_USAGER"]: r for r in read_table(sqlite_url, people)}
+    assert (rows["JTREMBLAY"]["SMTP_MOT_DE_PASSE"], rows["JTREMBLAY"]["SMTP_MDP_DATE"]) == (
+        None, None)
+
+
+def test_in_maestro_cloud_every_user_logs_in_with_their_code(sqlite_url: str, tmp_path: Path,
+                                                            memory_keyring: MemoryKeyring
+                                                            ) -> None:
+    codes = sandbox(sqlite_url, users=4, edition="cloud")
+    write_config(tmp_path, sqlite_url, edition="cloud", general={
+        "client": "smtp", "smtp": {"server": "smtp.example.com", "port": 587, "ssl": True}})
+    assert mailprov("apply", "--auto-approve").exit_code == 0
+    assert mailprov("key", "init").exit_code == 0
+    result = mailprov("password", "set", codes[1], "--stdin", input="pw\n")
+    assert result.stdout == (f"Stored the SMTP password of {codes[1]} (login {codes[1]}) on "
+                             "target 'db' with the password codec fernet (history #2).\n")
+    status = json.loads(mailprov("password", "status", "--format", "json").stdout)
+    assert [(u["code"], u["login"], u["password_set"]) for u in status["users"]] == sorted(
+        (code, code, code == codes[1]) for code in codes)
+    assert status["summary"] == {"smtp_users": 4, "set": 1, "not_set": 3, "stale": 0,
+                                 "orphaned": 0}

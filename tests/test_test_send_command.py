@@ -321,3 +321,28 @@ def test_users_that_cannot_be_tested_are_told_why(sqlite_url: str, tmp_path: Pat
         "SMTP account (smtp.example.com:587), which gives maestro* no login or From address "
         "for this user, so there is nothing to send with. Give the user an `smtp` section "
         "(username and from) under `users:` and run `mailprov apply`, then test again\n")
+
+
+def test_incomplete_settings_are_reported_beside_the_others(sqlite_url: str, tmp_path: Path,
+                                                            smtp_lab: SmtpLab,
+                                                            memory_keyring: MemoryKeyring
+                                                            ) -> None:
+    codes = target(sqlite_url, tmp_path)
+    point_at(sqlite_url, "COMPTA", COMPTA, smtp_lab.starttls.port)
+    set_password("COMPTA", ACCOUNTS[COMPTA])
+    update_user(sqlite_url, codes[5], mail_override=True, smtp_username="x@example.test",
+                from_address="x@example.test", smtp_server=None, smtp_port=None, smtp_ssl=None)
+    message = (f"the SMTP section of {codes[5]} on target 'db' has no server or port, so "
+               "maestro* cannot send: set `server` and `port` (under `general.smtp`, or in the "
+               "user's `smtp` section) and run `mailprov apply`")
+    result = mailprov("test-send", codes[5], "--check")
+    assert (result.exit_code, result.stderr) == (1, f"Error: {message}\n")
+    result = mailprov("test-send", "--all", "--check", "--cafile", smtp_lab.cafile,
+                      "--format", "json")
+    assert result.exit_code == 1
+    results = {r["user"]["code"]: r for r in json.loads(result.stdout)["results"]}
+    assert sorted(results) == sorted(["COMPTA", codes[5]])
+    assert results["COMPTA"]["ok"] is True
+    assert results[codes[5]]["failure"] == {
+        "step": "settings", "reason": "incomplete-settings", "code": None, "enhanced": None,
+        "text": message, "exception": None}
