@@ -559,7 +559,7 @@ def password_user(code: str, target: ResolvedTarget) -> PasswordUser:
     its own, a codec and key that can store it); say for which login. Writes nothing."""
     from mailprov.apply.passwords import password_user as _password_user
 
-    with open_database(target) as db:
+    with open_database(target, read_only=True) as db:
         return _password_user(db, code)
 
 
@@ -573,7 +573,7 @@ def set_password(code: str, target: ResolvedTarget,
     nobody types a password that cannot be stored (mailprov.apply.passwords)."""
     from mailprov.apply.passwords import set_password as _set_password
 
-    with open_database(target, lock_timeout=lock_timeout) as db:
+    with open_database(target, lock_timeout=lock_timeout, create=False) as db:
         return _set_password(db, code, password, lock_timeout=lock_timeout)
 
 
@@ -583,14 +583,13 @@ def clear_password(code: str, target: ResolvedTarget, *,
     there was none); recorded in the history."""
     from mailprov.apply.passwords import clear_password as _clear_password
 
-    with open_database(target, lock_timeout=lock_timeout) as db:
+    with open_database(target, lock_timeout=lock_timeout, create=False) as db:
         return _clear_password(db, code, lock_timeout=lock_timeout)
 
 
 def password_status(target: ResolvedTarget) -> PasswordStatus:
     """Per SMTP user: password stored or not, when, and whether it predates the last login
     change; plus orphaned passwords. Reads whether a password is stored, never its value."""
-    from mailprov.db.connect import translate_errors
     from mailprov.db.history import read_history_since
     from mailprov.db.read import read_general, read_users
     from mailprov.errors import MailprovError
@@ -598,8 +597,8 @@ def password_status(target: ResolvedTarget) -> PasswordStatus:
     from mailprov.live.passwords import password_status as _status
     from mailprov.passwords.codec import describe_codec, get_codec
 
-    with open_database(target) as db, translate_errors(db.url, "reading"), \
-            db.engine.connect() as conn:
+    with open_database(target, read_only=True) as db, db.connect() as conn, \
+            db.errors("reading"):
         live = LiveState(read_general(conn, db.tables, db.backend),
                          read_users(conn, db.tables, db.backend))
         needed, since = history_since(live)
@@ -627,7 +626,6 @@ def test_send(code: str, target: ResolvedTarget, *, to: str | None = None,
     `password_prompt` returns (then the stored one is not read, and nothing is stored).
     Failures of the session are in the report (never raised); a user who does not send
     through SMTP of their own is a NotSendingError."""
-    from mailprov.db.connect import translate_errors
     from mailprov.db.passwords import read_stored_passwords
     from mailprov.db.read import read_general, read_users
     from mailprov.live.sending import sending_settings
@@ -638,8 +636,8 @@ def test_send(code: str, target: ResolvedTarget, *, to: str | None = None,
 
     _check_recipient(to, check_only)
     context = tls_context(cafile)  # an unreadable --cafile fails before anything else
-    with open_database(target) as db:
-        with translate_errors(db.url, "reading"), db.engine.connect() as conn:
+    with open_database(target, read_only=True) as db:
+        with db.connect() as conn, db.errors("reading"):
             general = read_general(conn, db.tables, db.backend)
             users = read_users(conn, db.tables, db.backend, [code])
             if code not in users:
@@ -670,7 +668,6 @@ def test_send_all(target: ResolvedTarget, *, to: str | None = None, check_only: 
     most `parallel` at a time; reports by user code. A user whose settings are incomplete
     or whose stored password the codec cannot read gets a failed report, not an error.
     `progress(done, total, report)` is called as each one ends."""
-    from mailprov.db.connect import translate_errors
     from mailprov.db.passwords import read_stored_passwords
     from mailprov.db.read import read_general, read_users
     from mailprov.errors import MailprovError
@@ -683,8 +680,8 @@ def test_send_all(target: ResolvedTarget, *, to: str | None = None, check_only: 
 
     _check_recipient(to, check_only)
     tls_context(cafile)
-    with open_database(target) as db:
-        with translate_errors(db.url, "reading"), db.engine.connect() as conn:
+    with open_database(target, read_only=True) as db:
+        with db.connect() as conn, db.errors("reading"):
             live = LiveState(read_general(conn, db.tables, db.backend),
                              read_users(conn, db.tables, db.backend))
             users = smtp_users(live)

@@ -105,7 +105,7 @@ def test_empty_server_port_or_ssl_of_an_override_import_as_null(run, db_url, tmp
         "  note:       the user's SMTP section has no ssl: maestro* uses the general one "
         "(true)\n"
         "  note:       no SMTP password entered yet: the user types it in maestro* "
-        "(Préférences > Courriel)\n"
+        "(Préférences > Courriel), or set it with `mailprov password set COMPTA`\n"
         # ./mailprov.yaml is read: the files keep the row as it is (null: stored empty)
         "  in the files: its entry under `users:`, mailprov.yaml:16\n"
         "    login   compta@example.com           <- the user's entry (mailprov.yaml:18:17)\n"

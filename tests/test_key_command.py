@@ -171,7 +171,9 @@ def test_status_shows_fingerprints_and_sources(memory_keyring: MemoryKeyring,
     assert key not in result.output
 
 
-def test_without_a_keyring_one_clear_message(sqlite_url: str, tmp_path: Path) -> None:
+def test_without_a_keyring_one_clear_message(sqlite_url: str, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mailprov.cli._stdin_is_terminal", lambda: True)  # for `login`
     with keyring_installed(fail.Keyring()):
         result = mailprov("key", "init")
         assert (result.exit_code, result.stdout) == (1, "")
@@ -184,10 +186,11 @@ def test_without_a_keyring_one_clear_message(sqlite_url: str, tmp_path: Path) ->
         sandbox(sqlite_url, users=10)
         write_config(tmp_path, sqlite_url, users={"COMPTA": smtp_user("COMPTA")})
         assert mailprov("apply", "--auto-approve").exit_code == 0  # plans: no secret needed
-        result = mailprov("login", "db", input="pw\npw\n")
+        result = mailprov("login", "postgresql://mailprov@db.example.com/maestro",
+                          input="pw\npw\n")
         assert result.exit_code == 1
-        assert result.stderr == ("Error: cannot store the database password of target db in "
-                                 "the OS keyring: "
+        assert result.stderr == ("Error: cannot store the database password of target "
+                                 "postgresql://mailprov@db.example.com/maestro in the OS keyring: "
                                  + NO_KEYRING.format(env="MAILPROV_DB_PASSWORD") + "\n")
         result = mailprov("password", "set", "COMPTA", "--stdin", input="x\n")
         assert "Traceback" not in result.output

@@ -332,9 +332,10 @@ def test_incomplete_settings_are_reported_beside_the_others(sqlite_url: str, tmp
     set_password("COMPTA", ACCOUNTS[COMPTA])
     update_user(sqlite_url, codes[5], mail_override=True, smtp_username="x@example.test",
                 from_address="x@example.test", smtp_server=None, smtp_port=None, smtp_ssl=None)
-    message = (f"the SMTP section of {codes[5]} on target 'db' has no server or port, so "
-               "maestro* cannot send: set `server` and `port` (under `general.smtp`, or in the "
-               "user's `smtp` section) and run `mailprov apply`")
+    message = (f"neither the SMTP section of {codes[5]} nor the general SMTP account on "
+               "target 'db' has a server and a port, so maestro* cannot send: set `server` and "
+               "`port` (under `general.smtp`, or in the user's `smtp` section) and run "
+               "`mailprov apply`")
     result = mailprov("test-send", codes[5], "--check")
     assert (result.exit_code, result.stderr) == (1, f"Error: {message}\n")
     result = mailprov("test-send", "--all", "--check", "--cafile", smtp_lab.cafile,

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from mailprov.apply.executor import history_entry_for, locked_transaction
-from mailprov.db.connect import translate_errors
 from mailprov.db.database import Database
 from mailprov.db.history import record_password_event
 from mailprov.db.passwords import lock_user, write_password
@@ -74,7 +73,7 @@ class PasswordChange:
 def password_user(db: Database, code: str) -> PasswordUser:
     """Check that `code` can have an SMTP password set on this target, and that the
     target's password codec (and its key) can store one; say for which login."""
-    with translate_errors(db.url, "reading"), db.engine.connect() as conn:
+    with db.connect() as conn, db.errors("reading"):
         general = read_general(conn, db.tables, db.backend)
         users = read_users(conn, db.tables, db.backend, [code])
         if code not in users:

@@ -48,7 +48,7 @@ def sending_settings(user: LiveUser, general: GeneralSettings, target: str) -> S
         raise NotSendingError(problem)
     assert identity.server is not None and identity.port is not None
     return SmtpSettings(identity.server, identity.port, identity.ssl, identity.login,
-                        identity.from_address, user_code=user.code, user_name=user.name)
+                        identity.from_address, user_code=user.code, user_name=user.name or "")
 
 
 def smtp_users(live: LiveState) -> list[LiveUser]:
@@ -62,13 +62,14 @@ def incomplete(identity: SmtpIdentity, code: str, target: str) -> str | None:
     """Why maestro* could not connect with these settings (no server or port), if so."""
     if identity.server and identity.port:
         return None
-    where = (_("the SMTP section of {code}") if identity.via == "override"
-             else _("the general SMTP account")).format(code=code)
-    return _(
-        "{where} on target '{target}' has no server or port, so maestro* cannot send: set "
-        "`server` and `port` (under `general.smtp`, or in the user's `smtp` section) and run "
-        "`mailprov apply`"
-    ).format(where=where, target=target)
+    if identity.via == "override":
+        what = _("neither the SMTP section of {code} nor the general SMTP account on target "
+                 "'{target}' has a server and a port").format(code=code, target=target)
+    else:
+        what = _("the general SMTP account on target '{target}' has no server or port").format(
+            target=target)
+    return _("{what}, so maestro* cannot send: set `server` and `port` (under `general.smtp`, "
+             "or in the user's `smtp` section) and run `mailprov apply`").format(what=what)
 
 
 def unusable_report(user: LiveUser, general: GeneralSettings, *, reason: str, message: str,
@@ -79,12 +80,12 @@ def unusable_report(user: LiveUser, general: GeneralSettings, *, reason: str, me
     settings = SmtpSettings(
         (identity.server if identity else None) or "", (identity.port if identity else None)
         or 0, bool(identity.ssl) if identity else False, identity.login if identity else None,
-        identity.from_address if identity else None, user_code=user.code, user_name=user.name)
+        identity.from_address if identity else None, user_code=user.code, user_name=user.name or "")
     step = "settings" if reason == "incomplete-settings" else "password"
     return SendReport(
         server=settings.server, port=settings.port, tls=effective_tls(settings, tls),
         username=settings.username, from_address=settings.from_address, to=to,
-        user_code=user.code, user_name=user.name, check_only=check_only,
+        user_code=user.code, user_name=user.name or "", check_only=check_only,
         authenticated=False, sent=False, message_id=None,
         steps=(Step(step, "failed", 0.0, detail=reason),),
         failure=Failure(step, reason, None, None, message, None), advice=message)

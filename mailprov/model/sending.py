@@ -19,8 +19,9 @@ class SmtpIdentity:
     SMTP account (maestro*CLOUD, where the user code is the login and the From address).
 
     `login` is None when maestro* sends without authentication (an override with no user
-    name): such a user needs no password. `server` and `port` are None when maestro*'s
-    row lacks them.
+    name): such a user needs no password. A server, port or SSL flag the user's section
+    leaves empty is the general SMTP account's, as maestro* sends; `server` and `port`
+    are None when neither has one.
     """
 
     via: Literal["override", "general"]
@@ -43,7 +44,9 @@ def smtp_identity(user: LiveUser, general: GeneralSettings) -> SmtpIdentity | No
             "override",
             override.username or (user.code if cloud else None),
             user.code if cloud else override.from_address,
-            override.server, override.port, bool(override.ssl))
+            override.server if override.server is not None else general.server,
+            override.port if override.port is not None else general.port,
+            override.ssl if override.ssl is not None else general.ssl)
     if cloud and general.client == "smtp":
         return SmtpIdentity("general", user.code, user.code, general.server, general.port,
                             general.ssl)
