@@ -671,6 +671,7 @@ def test_send_all(target: ResolvedTarget, *, to: str | None = None, check_only: 
     from mailprov.db.passwords import read_stored_passwords
     from mailprov.db.read import read_general, read_users
     from mailprov.errors import MailprovError
+    from mailprov.i18n import _
     from mailprov.live.sending import incomplete, sending_settings, smtp_users, unusable_report
     from mailprov.model.sending import smtp_identity
     from mailprov.passwords.codec import decode_password, get_codec
@@ -689,10 +690,10 @@ def test_send_all(target: ResolvedTarget, *, to: str | None = None, check_only: 
                 u.code for u in users if u.password_set])
         codec_name = db.tables.mapping.password_codec
     if not users:
-        raise MailprovError(
-            f"no user sends through SMTP with settings of their own on target "
-            f"'{target.name}': nothing to test. Give users an `smtp` section under `users:` "
-            "and run `mailprov apply`")
+        raise MailprovError(_(
+            "no user sends through SMTP with settings of their own on target '{target}': "
+            "nothing to test. Give users an `smtp` section under `users:` and run `mailprov "
+            "apply`").format(target=target.name))
     codec = get_codec(codec_name) if stored else None
     reports: dict[str, SendReport] = {}
     requests: list[CheckRequest] = []
@@ -740,17 +741,19 @@ def _check_recipient(to: str | None, check_only: bool) -> None:
     from email_validator import EmailNotValidError, validate_email
 
     from mailprov.errors import MailprovError
+    from mailprov.i18n import _
     from mailprov.render.values import show
 
     if to is None:
         if not check_only:
-            raise MailprovError("no recipient: give --to ADDRESS to send the test message, "
-                                "or --check to connect and log in without sending")
+            raise MailprovError(_("no recipient: give --to ADDRESS to send the test message, "
+                                  "or --check to connect and log in without sending"))
         return
     try:
         validate_email(to, check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
-        raise MailprovError(f"--to {show(to)} is not an e-mail address: {exc}") from None
+        raise MailprovError(_("--to {address} is not an e-mail address: {reason}").format(
+            address=show(to), reason=exc)) from None
 
 
 # --- keys ---------------------------------------------------------------------------------------
