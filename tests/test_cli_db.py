@@ -62,9 +62,9 @@ mailprov will make these changes:
       ssl       true
 
 No existing override is left alone: the files list every user that has one.
-Password: COMPTA will log in to the SMTP server as compta@example.com and has no SMTP \
-password stored: set it with `mailprov password set COMPTA` (or the user types it in \
-maestro*, Préférences > Courriel)
+Password: COMPTA: needs a password: none is stored for the login compta@example.com; set \
+it with `mailprov password set COMPTA` (or the user types it in maestro*, Préférences > \
+Courriel)
 Plan: 1 to add, 1 to change, 0 to remove.
 """
 
@@ -95,9 +95,9 @@ def test_sandbox_plan_formats_and_saved_plan_apply(run, sqlite_url, tmp_path):
     assert data["warnings"] == []
     assert data["password_notes"] == [{
         "address": "user.COMPTA", "code": "needs-password",
-        "message": "COMPTA will log in to the SMTP server as compta@example.com and has no SMTP "
-                   "password stored: set it with `mailprov password set COMPTA` (or the user "
-                   "types it in maestro*, Préférences > Courriel)"}]
+        "message": "needs a password: none is stored for the login compta@example.com; set "
+                   "it with `mailprov password set COMPTA` (or the user types it in maestro*, "
+                   "Préférences > Courriel)"}]
     assert data["changes"] == [
         {"address": "general", "action": "update",
          "before": {"client": "outlook", "smtp": {"server": None, "port": None, "ssl": False}},
@@ -133,8 +133,9 @@ def test_sandbox_plan_formats_and_saved_plan_apply(run, sqlite_url, tmp_path):
             ) in markdown
     assert "<details open><summary><b>1 per-user SMTP section to enable</b></summary>" \
         in markdown
-    assert "- [ ] <code>COMPTA</code>: needs a password\\: the SMTP section is new" \
-        in markdown
+    assert ("- [ ] <code>COMPTA</code>: needs a password\\: none is stored for the login "
+            "compta\\@example\\.com\\; set it with \\`mailprov password set COMPTA\\` \\(or "
+            "the user types it in maestro\\*\\, Préférences \\> Courriel\\)\n") in markdown
     digest = data["base_digest"].replace(":", "\\:")  # Markdown-escaped
     assert f"<sub>base {digest}</sub>" in markdown
 

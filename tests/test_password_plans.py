@@ -20,6 +20,12 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+def markdown_text(text: str) -> str:
+    """`text` as the comment writes it: Markdown's punctuation escaped (a message is text,
+    never markup)."""
+    return "".join(f"\\{c}" if c in "\\`*_{}[]<>()#+-.!|:;@,~=&\"'$%^?/" else c for c in text)
+
+
 def scenario(url: str, folder: Path) -> tuple[list[str], dict[str, str]]:
     """Three users with overrides and passwords, then a configuration that changes one
     login, removes one override, and gives two users an override: one with no password,
@@ -41,21 +47,21 @@ def scenario(url: str, folder: Path) -> tuple[list[str], dict[str, str]]:
     f3, f4, f5 = (c.lower() for c in (third, fourth, fifth))
     messages = {
         "COORD": ("password-for-old-login",
-                  f"the SMTP password stored for COORD (set on {today}) was entered for the old "
-                  "login coord@example.com, not coord2@example.com: set it again with "
+                  f"needs a password again: the stored one (set on {today}) was entered for "
+                  "the old login coord@example.com, not coord2@example.com; set it with "
                   "`mailprov password set COORD`"),
         third: ("password-stays",
-                f"removing the override of {third} leaves its stored SMTP password (set on "
-                f"{today}) in the row (plan and apply never touch passwords): remove it with "
-                f"`mailprov password clear {third}`"),
+                f"its stored SMTP password (set on {today}) stays in the row when the section "
+                "is removed (plan and apply never touch passwords); remove it with `mailprov "
+                f"password clear {third}`"),
         fourth: ("needs-password",
-                 f"{fourth} will log in to the SMTP server as {f4}@example.com and has no SMTP "
-                 f"password stored: set it with `mailprov password set {fourth}` (or the user "
-                 "types it in maestro*, Préférences > Courriel)"),
+                 f"needs a password: none is stored for the login {f4}@example.com; set it "
+                 f"with `mailprov password set {fourth}` (or the user types it in maestro*, "
+                 "Préférences > Courriel)"),
         fifth: ("password-for-old-login",
-                f"{fifth} has an SMTP password stored (set on 2024-03-04) from before, not "
-                f"entered for the login {f5}@example.com: if it is not that login's password, "
-                f"set it again with `mailprov password set {fifth}`"),
+                "check its password: the one stored (set on 2024-03-04) dates from before, not "
+                f"from the login {f5}@example.com; if it is not that login's password, set it "
+                f"with `mailprov password set {fifth}`"),
     }
     assert f3
     return codes, {code: messages[code] for code in sorted(messages)}
@@ -86,16 +92,15 @@ def test_plans_name_the_users_left_without_a_usable_password(db_url: str, tmp_pa
     tail = text[text.index("No existing override"):]
     assert tail == "\n".join([
         "No existing override is left alone: the files list every user that has one.",
-        *(f"Password: {message}" for _code, message in notes.values()),
+        *(f"Password: {user}: {message}" for user, (_code, message) in notes.items()),
         "Plan: 2 to add, 1 to change, 1 to remove.", ""])
 
     markdown = mailprov("plan", "--format", "markdown").stdout
-    section = markdown[markdown.index("#### SMTP passwords"):]
-    assert section == "\n".join([
-        "#### SMTP passwords", "",
-        *(f"- `user.{code}` ({code_}): {message.replace('`', chr(39))}"
-          for code, (code_, message) in notes.items()), ""])
-    assert markdown.index("<sub>base ") < markdown.index("#### SMTP passwords")
+    # the comment's follow-up checklist: one box per note, the user and what to do
+    checklist = [line for line in markdown.splitlines() if line.startswith("- [ ] ")]
+    assert checklist == [f"- [ ] <code>{user}</code>: {markdown_text(message)}"
+                         for user, (_code, message) in notes.items()]
+    assert "#### 🔑 Follow-up: passwords" in markdown
 
     # a saved plan keeps them, and `show` renders them as plan did
     assert mailprov("plan", "--out", "next.plan.json").exit_code == 0
@@ -126,9 +131,9 @@ def test_a_user_without_a_login_needs_no_password(sqlite_url: str, tmp_path: Pat
         ["general", f"user.{codes[2]}", "user.COMPTA"])
     assert data["password_notes"] == [{
         "address": "user.COMPTA", "code": "needs-password",
-        "message": "COMPTA will log in to the SMTP server as compta@example.com and has no SMTP "
-                   "password stored: set it with `mailprov password set COMPTA` (or the user "
-                   "types it in maestro*, Préférences > Courriel)"}]
+        "message": "needs a password: none is stored for the login compta@example.com; set "
+                   "it with `mailprov password set COMPTA` (or the user types it in maestro*, "
+                   "Préférences > Courriel)"}]
 
 
 def test_a_saved_plan_with_broken_notes_is_refused(sqlite_url: str, tmp_path: Path) -> None:

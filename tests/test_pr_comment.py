@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 
 import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from mailprov.errors import Problem
-from mailprov.plan.format import Change, Plan, PlanWarning, SafetyReport
+from mailprov.plan.format import Change, PasswordNote, Plan, PlanWarning, SafetyReport
 from mailprov.render.escape import display, marker_text
 from mailprov.render.markdown import (
     COMMENT_MAX,
@@ -267,18 +267,15 @@ def test_no_changes_is_one_short_comment():
     assert tables(md) == []
 
 
-@dataclass(frozen=True)
-class _PlanWithNotes(Plan):
-    password_notes: tuple[dict[str, str], ...] = ()
-
-
 def test_the_plans_own_password_notes_make_the_checklist_when_it_has_them():
-    notes = ({"code": "needs-password", "address": "user.COMPTA",
-              "message": "needs a password: none is stored"},)
-    base = plan([create("COMPTA"), create("PAIE")]).__dict__
-    md = render_markdown(_PlanWithNotes(**base, password_notes=notes))
+    notes = (PasswordNote("user.COMPTA", "needs-password", "needs a password: none is stored"),)
+    md = render_markdown(replace(plan([create("COMPTA"), create("PAIE")]),
+                                 password_notes=notes))
     assert [line for line in md.splitlines() if line.startswith("- [ ]")] == [
         "- [ ] <code>COMPTA</code>: needs a password\\: none is stored"]
+    # a plan that carries notes and has none needs no checklist
+    md = render_markdown(replace(plan([create("COMPTA")]), password_notes=()))
+    assert "Follow-up: passwords" not in md
 
 
 def test_a_team_template_renders_in_the_sandbox_with_values_escaped(tmp_path):

@@ -123,7 +123,8 @@ def test_explain_json(run, sqlite_url, tmp_path):
         "username": "compta@example.com", "from": "compta@example.com",
         "password_set": False,
         "notes": ["no SMTP password entered yet: the user types it in maestro* "
-                  "(Préférences > Courriel)"],
+                  "(Préférences > Courriel), or set it with `mailprov password set "
+                  "COMPTA`"],
         # ./mailprov.yaml is read: what the files make of the user, and from where
         "configured": {
             "listed_by": "user", "file": "mailprov.yaml", "line": 13, "profiles": [],

@@ -140,7 +140,8 @@ class PasswordNote:
     Plan and apply never write passwords, so the reviewer must know who needs one set
     (`needs-password`), whose stored one was entered for another login
     (`password-for-old-login`), and whose stays in the row after the override goes
-    (`password-stays`). `code` is stable for scripts.
+    (`password-stays`). `code` is stable for scripts; `message` is said of the user
+    (`needs a password: ...`), who is named beside it.
     """
 
     address: str
@@ -203,8 +204,9 @@ class Plan:
     selections: tuple[SelectionReport, ...] = ()
     # finds the lines of the files for `sources` in the JSON; None for a saved plan
     locator: Locator | None = field(default=None, compare=False, repr=False)
-    # users the changes leave without a usable SMTP password (or whose password stays)
-    password_notes: tuple[PasswordNote, ...] = ()
+    # users the changes leave without a usable SMTP password (or whose password stays);
+    # None for a plan that does not carry them (saved before they existed, or built by hand)
+    password_notes: tuple[PasswordNote, ...] | None = None
 
     @property
     def changes_present(self) -> bool:
@@ -235,7 +237,7 @@ class Plan:
             "unmanaged_overrides": self.unmanaged_overrides,
             "safety": self.safety.to_json(),
             "warnings": [w.to_json() for w in self.warnings],
-            "password_notes": [n.to_json() for n in self.password_notes],
+            "password_notes": [n.to_json() for n in self.password_notes or ()],
         }
         if self.errors:
             data["errors"] = [problem_json(p) for p in self.errors]

@@ -7,7 +7,7 @@ planner reads, per user, only whether a password is stored and when it was set (
 same users query as the rest of the plan), never the password. Pure: no I/O.
 
 The messages go into plan JSON and saved plans as they are: English, like the plan's
-warnings; their `code` is what scripts test.
+warnings, said of the user the note is addressed to; their `code` is what scripts test.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def _note(change: Change, code: str, user: LiveUser) -> PasswordNote | None:
         if not user.password_set:
             return None
         return PasswordNote(change.address, PASSWORD_STAYS, (
-            f"removing the override of {code} leaves its stored SMTP password{when} in the "
-            f"row (plan and apply never touch passwords): remove it with `mailprov password "
+            f"its stored SMTP password{when} stays in the row when the section is removed "
+            f"(plan and apply never touch passwords); remove it with `mailprov password "
             f"clear {code}`"))
     after = change.after or {}
     login = after.get("username")
@@ -63,18 +63,18 @@ def _note(change: Change, code: str, user: LiveUser) -> PasswordNote | None:
         return None
     if not user.password_set:
         return PasswordNote(change.address, NEEDS_PASSWORD, (
-            f"{code} will log in to the SMTP server as {login} and has no SMTP password "
-            f"stored: set it with `mailprov password set {code}` (or the user types it in "
-            "maestro*, Préférences > Courriel)"))
+            f"needs a password: none is stored for the login {login}; set it with "
+            f"`mailprov password set {code}` (or the user types it in maestro*, "
+            "Préférences > Courriel)"))
     old = (change.before or {}).get("username") if change.action == "update" else None
     if old is None:
         return PasswordNote(change.address, PASSWORD_FOR_OLD_LOGIN, (
-            f"{code} has an SMTP password stored{when} from before, not entered for the "
-            f"login {login}: if it is not that login's password, set it again with "
-            f"`mailprov password set {code}`"))
+            f"check its password: the one stored{when} dates from before, not from the "
+            f"login {login}; if it is not that login's password, set it with `mailprov "
+            f"password set {code}`"))
     return PasswordNote(change.address, PASSWORD_FOR_OLD_LOGIN, (
-        f"the SMTP password stored for {code}{when} was entered for the old login {old}, "
-        f"not {login}: set it again with `mailprov password set {code}`"))
+        f"needs a password again: the stored one{when} was entered for the old login "
+        f"{old}, not {login}; set it with `mailprov password set {code}`"))
 
 
 def _when(moment: datetime | None) -> str:

@@ -218,7 +218,8 @@ class _Checker:
             self.fail("managed_users", "must be \"all\" or a list of user numbers")
         safety = self.safety(data.get("safety"), changes)
         warnings = self.warnings(data.get("warnings", []))
-        notes = self.password_notes(data.get("password_notes", []))
+        notes = (None if "password_notes" not in data
+                 else tuple(self.password_notes(data["password_notes"])))
         mapping = data.get("mapping")
         if mapping is not None and not isinstance(mapping, dict):
             self.fail("mapping", "must be an object or null")
@@ -244,7 +245,7 @@ class _Checker:
             mapping=mapping, database_id=data.get("database_id"),
             managed_users=None if managed == "all" else tuple(managed or ()),
             git_commit=data.get("git_commit"), selections=selections,
-            password_notes=tuple(notes))
+            password_notes=notes)
 
     def _text(self, data: Mapping[str, Any], key: str, limit: int) -> str | None:
         value = data.get(key)

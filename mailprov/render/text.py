@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mailprov.i18n import _
-from mailprov.plan.format import GENERAL, Change, Plan
+from mailprov.plan.format import GENERAL, USER_PREFIX, Change, Plan
 from mailprov.render.values import (
     attribute_rows,
     selection_line,
@@ -63,9 +63,10 @@ class TextRenderer:
             where = "" if warning.address in (GENERAL, "configuration") \
                 else f"{show(warning.address)}: "
             lines.append(self._paint(f"Warning: {where}{show(warning.message)}", "33"))
-        for note in plan.password_notes:
-            lines.append(self._paint(_("Password: {message}").format(
-                message=show(note.message)), "33"))
+        for note in plan.password_notes or ():
+            lines.append(self._paint(_("Password: {user}: {message}").format(
+                user=show(note.address.removeprefix(USER_PREFIX)), message=show(note.message)),
+                "33"))
         lines.append(self._paint(summary_line(plan.summary, plan.changes_present), "1"))
         return "\n".join(lines) + "\n"
 
