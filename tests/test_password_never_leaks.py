@@ -1,10 +1,11 @@
 """A password set with `mailprov password set` appears nowhere else: not in any command's
 output, not in a file mailprov writes, not in a log record, not in the history.
 
-Two users get distinctive random passwords through `password set` (one on standard input,
-one at the prompt). Then every command mailprov has is run, in every format, on success
-and on failure, with and without --debug: plan (text, JSON, markdown, saved), show,
-apply, import (to stdout and to a file), explain, history, password status (text, JSON),
+Users get distinctive random passwords through `password set` (on standard input and at
+the prompt). Then every command mailprov has is run, in every format, on success and on
+failure, with and without --debug: validate, plan (text, JSON, markdown, HTML, saved),
+show, ci comment and summary, apply, drift, import (to stdout and to a file), init
+--from-db, explain, history (and --show of every row), password status (text, JSON),
 password clear, key status, test-send against a real SMTP server (success, --check,
 --all, --debug transcripts, JSON, a hostile server that echoes the password it was sent,
 --ask-password with a wrong password) and the errors users meet (a wrong key, a
@@ -161,26 +162,38 @@ def test_a_set_password_appears_nowhere(db_url: str, tmp_path: Path, smtp_lab: S
             third: {"smtp": False}, fourth: smtp_user(fourth, username="new@example.com"),
             fifth: smtp_user(fifth)})
         out.run("validate")
-        for fmt in ("text", "json", "markdown"):
+        out.run("validate", "--format", "json")
+        for fmt in ("text", "json", "markdown", "html"):
             out.run("plan", "--format", fmt)
         out.run("plan", "--detailed-exitcode", exit_code=2)
+        out.run("ci", "comment", "--json")
         notes = json.loads(out.run("plan", "--format", "json").stdout)["password_notes"]
         assert [n["code"] for n in notes] == [
             code for _user, code in sorted([(third, "password-stays"),
                                             (fourth, "password-for-old-login"),
                                             (fifth, "needs-password")])]
         out.run("plan", "--out", "next.plan.json")
-        for fmt in ("text", "json", "markdown"):
+        for fmt in ("text", "json", "markdown", "html"):
             out.run("show", "next.plan.json", "--format", fmt)
+        out.run("ci", "comment", "next.plan.json", "--json")
+        out.run("ci", "comment", "--gitlab", "next.plan.json")
+        out.run("ci", "summary", "next.plan.json")
         out.run("apply", "next.plan.json")
+        for fmt in ("text", "json", "markdown", "html"):
+            out.run("drift", "--format", fmt, exit_code=None)
         out.run("plan")
         out.run("import", exit_code=1)  # the lab's `.test` logins are no valid config...
         out.run("import", "--allow-invalid")  # ... and are written commented out
         out.run("import", "--allow-invalid", "-o", "live.yaml")
         for code in ("COMPTA", "COORD", third, fourth, fifth):
             out.run("explain", code)
+            out.run("explain", code, "--format", "json")
         out.run("history")
         out.run("history", "--limit", "3")
+        out.run("history", "--format", "json")
+        for row in quietly_read(db_url)[1]:
+            out.run("history", "--show", str(row["id"]))
+        out.run("init", "repo", "--from-db", db_url, exit_code=1)  # the `.test` logins
         for fmt in ("text", "json"):
             out.run("password", "status", "--format", fmt)
 

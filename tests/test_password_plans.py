@@ -11,6 +11,7 @@ import pytest
 from cli_support import mailprov
 from dbhelpers import StatementLog, passwords, sandbox, smtp_user, update_user, write_config
 from keyring_backend import MemoryKeyring
+from markupsafe import escape
 
 
 @pytest.fixture(autouse=True)
@@ -101,6 +102,10 @@ def test_plans_name_the_users_left_without_a_usable_password(db_url: str, tmp_pa
     assert checklist == [f"- [ ] <code>{user}</code>: {markdown_text(message)}"
                          for user, (_code, message) in notes.items()]
     assert "#### 🔑 Follow-up: passwords" in markdown
+    page = mailprov("plan", "--format", "html").stdout  # the approvers' page lists them too
+    for user, (_code, message) in notes.items():
+        assert (f'<li><span class="box">☐</span> <span class="code">{user}</span>: '
+                f"{escape(message)}</li>") in page
 
     # a saved plan keeps them, and `show` renders them as plan did
     assert mailprov("plan", "--out", "next.plan.json").exit_code == 0
