@@ -17,7 +17,8 @@ from jsonschema import Draft202012Validator
 from mailprov.config.fastschema import compile_schema
 from mailprov.config.fastyaml import parse_simple
 from mailprov.config.schema import schema
-from mailprov.config.yamlload import StrictLoader, YamlError
+from mailprov.config.yamlload import YamlError
+from mailprov.config.yamlstrict import StrictLoader
 
 TRICKY = [
     "yes", "no", "on", "off", "Yes", "NO", "y", "n", "true", "False", "TRUE", "null", "~", "",
