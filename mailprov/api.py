@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from mailprov.config.targets import ResolvedTarget, resolve_target
 from mailprov.errors import UnknownUserError
 from mailprov.model import Config, LiveState
-from mailprov.plan.format import Plan
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from mailprov.live.explain import Explanation
     from mailprov.live.importer import Export
     from mailprov.plan.drift import DriftReport
+    from mailprov.plan.format import Plan
     from mailprov.plan.planfile import SavedPlan
     from mailprov.plan.records import Applied, HistoryRecord
 
@@ -63,6 +63,10 @@ def __getattr__(name: str) -> Any:
         from mailprov.config.edit import EditResult
 
         return EditResult
+    if name == "Plan":
+        from mailprov.plan.format import Plan
+
+        return Plan
     if name == "SavedPlan":
         from mailprov.plan.planfile import SavedPlan
 
