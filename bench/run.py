@@ -18,6 +18,7 @@ import gc
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,8 +42,19 @@ RATIO_TARGETS = {"plan": 1.5, "apply": 2.0, "startup": 2.0, "templates": 2.0}
 # The issue sets the plan and apply targets for 10,000 users; smaller sizes are shown
 # for the trend (their fixed costs, engine and first connection, dominate a few ms).
 TARGET_SIZE = 10_000
+# A small company: what `mailprov plan` and `validate` cost as processes, where start-up
+# is most of the time.
+COMPANY_SIZE = 50
+COLD_TARGETS = {
+    # cold process of each layout at TARGET_SIZE, against the floor process
+    ("plan-cold", TARGET_SIZE): 1.5,
+    # whole `mailprov plan` / `mailprov validate` processes of a small company
+    ("plan-cold", COMPANY_SIZE): 4.0,
+    ("validate-cold", COMPANY_SIZE): 2.0,
+}
 MEMORY_LIMIT_MB = 150.0
-FORMAT_VERSION = 1
+HUGE_SIZE = 100_000  # the memory figure beyond the targets (no verdict)
+FORMAT_VERSION = 2
 
 
 # --- timing -------------------------------------------------------------------------
@@ -95,6 +107,7 @@ class Result:
     target: str | None = None
     target_met: bool | None = None
     note: str = ""
+    variant: str | None = None  # the file's layout (bench/benchdata.py LAYOUTS), or None
 
     @property
     def best(self) -> float:
@@ -111,11 +124,11 @@ class Result:
     def judge(self) -> Result:
         if self.figure in ("plan", "apply") and self.size != TARGET_SIZE:
             return self
-        if self.figure in RATIO_TARGETS:
-            limit = RATIO_TARGETS[self.figure]
+        limit = RATIO_TARGETS.get(self.figure) or COLD_TARGETS.get((self.figure, self.size))
+        if limit is not None:
             self.target = f"<= {limit:g}x"
             self.target_met = self.ratio <= limit
-        elif self.figure == "memory":
+        elif self.figure == "memory" and self.size is not None and self.size <= TARGET_SIZE:
             self.target = f"< {MEMORY_LIMIT_MB:g} MB"
             self.target_met = self.best < MEMORY_LIMIT_MB
         return self
@@ -126,7 +139,7 @@ class Result:
             "best": self.best, "median": statistics.median(self.runs), "runs": self.runs,
             "floor_best": self.floor_best, "floor_median": statistics.median(self.floor_runs),
             "floor_runs": self.floor_runs, "ratio": self.ratio, "target": self.target,
-            "target_met": self.target_met, "note": self.note,
+            "target_met": self.target_met, "note": self.note, "variant": self.variant,
         }
 
 
@@ -242,19 +255,23 @@ class Scenario:
     apply_rows: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def prepare_scenario(backend: Backend, size: int, folder: Path) -> Scenario:
+def prepare_scenario(backend: Backend, size: int, folder: Path, layout: str = "block"
+                     ) -> Scenario:
+    """The base state applied to a new database, and the next config in `layout` (the
+    non-ASCII layout has its own base state: its addresses are in the database too)."""
     from mailprov import api
 
     base = backend.create(f"base{size}")
     api.sandbox(base.url, users=size)
     codes = bd.user_codes(size)
-    prefix = folder / f"{backend.name}-{size}"
-    base_config = bd.write_config(Path(f"{prefix}-base.yaml"), base.url, codes)
+    prefix = folder / f"{backend.name}-{size}-{layout}"
+    base_config = bd.write_config(Path(f"{prefix}-base.yaml"), base.url, codes, (), layout)
     config = api.load_config([base_config])
     target = api.resolve_target(config, None)
-    api.apply(api.plan(config, target), target)
+    api.apply(api.plan(config, target), target, force=True)
     changed = bd.changed_indexes(size)
-    next_config = bd.write_config(Path(f"{prefix}-next.yaml"), base.url, codes, changed)
+    next_config = bd.write_config(Path(f"{prefix}-next.yaml"), base.url, codes, changed,
+                                  layout)
     plan = api.plan(api.load_config([next_config]), target)
     expected = {"create": 0, "update": len(changed), "delete": 0}
     if plan.summary != expected:
@@ -361,10 +378,7 @@ def bench_apply(sc: Scenario, repeat: int) -> Result:
 
 
 def bench_startup(repeat: int) -> Result:
-    script = Path(sys.executable).parent / "mailprov"
-    if not script.exists():
-        raise SystemExit(f"no mailprov script next to {sys.executable}: install mailprov "
-                         "in this environment (pip install -e .)")
+    script = _cli_script()
 
     def run(argv: list[str]) -> Callable[[Any], None]:
         return lambda _: subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
@@ -381,30 +395,94 @@ def bench_startup(repeat: int) -> Result:
 LAUNCHER = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
 
 
-def _child(mode: str, sc: Scenario) -> dict[str, Any]:
+def _child(mode: str, sc: Scenario, config: Path | None = None) -> dict[str, Any]:
     argv = [sys.executable, "-S", "-c", LAUNCHER, sys.executable, str(Path(__file__).resolve()),
-            "--child", mode, str(sc.next_config), sc.backend.name, sc.base.dsn]
+            "--child", mode, str(config or sc.next_config), sc.backend.name, sc.base.dsn]
     out = subprocess.run(argv, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
 
-def bench_memory(sc: Scenario, repeat: int) -> list[Result]:
-    """Peak RSS and wall time of a fresh process that plans (vs. one running the floor)."""
-    subject = [_child("plan", sc) for _ in range(repeat)]
-    floor = [_child("floor", sc) for _ in range(repeat)]
+def bench_cold_layout(sc: Scenario, layout: str, repeat: int, folder: Path,
+                      with_memory: bool) -> list[Result]:
+    """A fresh process that plans the next config written in `layout` (vs. one running
+    the floor on the same file): wall time inside it, imports included, and peak RSS."""
+    config = sc.next_config
+    if layout != "non-ascii":  # the non-ASCII scenario's own file is already that layout
+        config = bd.write_config(folder / f"{sc.backend.name}-{sc.size}-{layout}.yaml",
+                                 sc.base.url, bd.user_codes(sc.size),
+                                 bd.changed_indexes(sc.size), layout)
+    subject: list[dict[str, Any]] = []
+    floor: list[dict[str, Any]] = []
+    for _ in range(repeat):  # side by side, round by round
+        subject.append(_child("plan", sc, config))
+        floor.append(_child("floor", sc, config))
     for child in (*subject, *floor):
         if child["changes"] != sc.changed:
-            raise SystemExit(f"memory child found {child['changes']} changes, "
+            raise SystemExit(f"{layout} child found {child['changes']} changes, "
                              f"expected {sc.changed}")
-    memory = Result("memory", sc.size, sc.backend.name, "MB",
-                    [c["maxrss_kb"] / 1024 for c in subject],
-                    [c["maxrss_kb"] / 1024 for c in floor],
-                    note="peak RSS (getrusage) of a process running plan; VmHWM "
-                         f"{max(c['vmhwm_kb'] or 0 for c in subject) / 1024:.1f} MB").judge()
-    cold = Result("plan-cold", sc.size, sc.backend.name, "s",
-                  [c["seconds"] for c in subject], [c["seconds"] for c in floor],
-                  note="plan in a fresh process, imports included").judge()
-    return [memory, cold]
+    results = [Result("plan-cold", sc.size, sc.backend.name, "s",
+                      [c["seconds"] for c in subject], [c["seconds"] for c in floor],
+                      note="plan in a fresh process, imports included",
+                      variant=layout).judge()]
+    if with_memory:
+        results.append(Result(
+            "memory", sc.size, sc.backend.name, "MB",
+            [c["maxrss_kb"] / 1024 for c in subject], [c["maxrss_kb"] / 1024 for c in floor],
+            note="peak RSS (getrusage) of a process running plan; VmHWM "
+                 f"{max(c['vmhwm_kb'] or 0 for c in subject) / 1024:.1f} MB",
+            variant=layout).judge())
+    return results
+
+
+def _cli_script() -> Path:
+    script = Path(sys.executable).parent / "mailprov"
+    if not script.exists():
+        raise SystemExit(f"no mailprov script next to {sys.executable}: install mailprov "
+                         "in this environment (pip install -e .)")
+    return script
+
+
+def _processes(subject: list[str], floor: list[str], repeat: int, cwd: Path
+               ) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Wall and CPU (user + system) times of whole processes, alternated round by round
+    after one untimed round."""
+    times: list[list[float]] = [[], [], [], []]
+    for round_no in range(repeat + 1):
+        for index, argv in enumerate((subject, floor)):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run(argv, check=True, cwd=cwd, stdout=subprocess.DEVNULL)
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if round_no:
+                times[index].append(wall)
+                times[2 + index].append(after.ru_utime - before.ru_utime
+                                        + after.ru_stime - before.ru_stime)
+    return times[0], times[1], times[2], times[3]
+
+
+def bench_company(sc: Scenario, repeat: int, with_validate: bool) -> list[Result]:
+    """What a small company waits for: whole `mailprov plan` and `mailprov validate`
+    processes (start-up, imports, rendering), against a floor process doing the plan's
+    work and against `python -c "import click"`."""
+    script = str(_cli_script())
+    folder = sc.next_config.parent
+    pairs = [("plan-cold", [script, "plan", "-c", str(sc.next_config)],
+              [sys.executable, str(Path(__file__).with_name("floor.py")), "plan",
+               str(sc.next_config), sc.backend.name, sc.base.dsn],
+              "`mailprov plan` process vs a floor process (C-loader YAML, raw driver)")]
+    if with_validate:
+        pairs.append(("validate-cold", [script, "validate", "-c", str(sc.next_config)],
+                      [sys.executable, "-c", "import click"],
+                      "`mailprov validate` process vs `python -c 'import click'`"))
+    results = []
+    for figure, subject, floor, note in pairs:
+        wall, floor_wall, cpu, floor_cpu = _processes(subject, floor, repeat, folder)
+        cpu_ratio = min(cpu) / min(floor_cpu) if min(floor_cpu) else float("inf")
+        results.append(Result(figure, sc.size, None if figure == "validate-cold"
+                              else sc.backend.name, "s", wall, floor_wall,
+                              note=f"{note}; CPU time x{cpu_ratio:.2f}").judge())
+    return results
 
 
 # --- database statements -----------------------------------------------------------
@@ -503,7 +581,7 @@ def render_table(results: list[Result], trips: list[dict[str, Any]], meta: dict[
         f"{meta['sqlalchemy']}, PyYAML {meta['pyyaml']}, psycopg {meta['psycopg']}, "
         f"{meta['cpus']} CPU(s); best of {meta['repeat']} after a warm-up (median in brackets)",
         "",
-        f"{'figure':<10}{'users':>6}  {'backend':<9}{'mailprov':>21}  {'floor':>23}  "
+        f"{'figure':<26}{'users':>7}  {'backend':<9}{'mailprov':>21}  {'floor':>23}  "
         f"{'ratio':<7}target",
     ]
     for r in results:
@@ -512,7 +590,8 @@ def render_table(results: list[Result], trips: list[dict[str, Any]], meta: dict[
                  f"({fmt_value(statistics.median(r.floor_runs), r.unit)})")
         verdict = "-" if r.target is None else f"{r.target} {'ok' if r.target_met else 'MISS'}"
         size = "" if r.size is None else str(r.size)
-        lines.append(f"{r.figure:<10}{size:>6}  {r.backend or '-':<9}{value:>21}  "
+        name = r.figure + (f" {r.variant}" if r.variant else "")
+        lines.append(f"{name:<26}{size:>7}  {r.backend or '-':<9}{value:>21}  "
                      f"floor {floor:>17}  x{r.ratio:<6.2f}{verdict}")
     if trips:
         lines += ["", "database statements (SQLAlchemy before_cursor_execute; one executemany "
@@ -556,6 +635,9 @@ def metadata(args: argparse.Namespace) -> dict[str, Any]:
         "sizes": args.sizes,
         "backends": args.backends,
         "repeat": args.repeat,
+        "cold_repeat": args.cold_repeat,
+        "layouts": args.layouts,
+        "huge": args.huge,
         "changed_percent": bd.CHANGED_SHARE,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -582,6 +664,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="sqlite and/or postgres (default both)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="timed runs per figure after one warm-up; best and median kept")
+    parser.add_argument("--cold-repeat", type=int, default=10,
+                        help="rounds of the 50-user process figures (default 10)")
+    parser.add_argument("--layouts", type=_csv(str), default=list(bd.LAYOUTS),
+                        help="layouts planned by a fresh process at the largest size "
+                             f"(default {','.join(bd.LAYOUTS)})")
+    parser.add_argument("--huge", type=int, default=HUGE_SIZE,
+                        help=f"users of the memory figure beyond the targets, on the first "
+                             f"backend (default {HUGE_SIZE}; 0: none)")
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     parser.add_argument("--profile", metavar="DIR",
                         help="also write cProfile stats of validate and plan at the largest "
@@ -592,8 +682,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         unknown = sorted(set(args.backends) - {"sqlite", "postgres"})
         if unknown:
             parser.error(f"unknown backend(s) {', '.join(unknown)}: use sqlite, postgres")
-        if args.repeat < 1 or any(size < 1 for size in args.sizes):
-            parser.error("--repeat and --sizes must be positive")
+        if args.repeat < 1 or args.cold_repeat < 1 or any(size < 1 for size in args.sizes):
+            parser.error("--repeat, --cold-repeat and --sizes must be positive")
+        unknown = sorted(set(args.layouts) - set(bd.LAYOUTS))
+        if unknown:
+            parser.error(f"unknown layout(s) {', '.join(unknown)}: use {', '.join(bd.LAYOUTS)}")
     return args
 
 
@@ -621,16 +714,65 @@ def child_main(mode: str, config: str, backend: str, dsn: str) -> None:
                       "vmhwm_kb": hwm_kb, "seconds": seconds, "changes": changes}))
 
 
+def compile_modules() -> None:
+    """Write the bytecode of mailprov and of these scripts, as an installed package has
+    it: with PYTHONDONTWRITEBYTECODE set, every fresh process would compile them anew."""
+    import compileall
+
+    for folder in (bd.REPO / "mailprov", bd.REPO / "bench"):
+        compileall.compile_dir(str(folder), quiet=1)
+
+
+def bench_backend(backend: Backend, args: argparse.Namespace, folder: Path, first: bool
+                  ) -> tuple[list[Result], list[dict[str, Any]]]:
+    results: list[Result] = []
+    trips: list[dict[str, Any]] = []
+    largest = max(args.sizes)
+    name = backend.name
+    for size in args.sizes:
+        print(f"{name}: {size} users", file=sys.stderr)
+        sc = prepare_scenario(backend, size, folder)
+        results.append(bench_plan(sc, args.repeat))
+        results.append(bench_apply(sc, args.repeat))
+        trips.append(bench_round_trips(sc))
+        if size == largest:
+            for layout in args.layouts:
+                print(f"{name}: {size} users, cold plan of the {layout} layout",
+                      file=sys.stderr)
+                own = prepare_scenario(backend, size, folder, layout) \
+                    if layout == "non-ascii" else sc
+                try:
+                    results.extend(bench_cold_layout(own, layout, args.repeat, folder,
+                                                     with_memory=layout == "block"))
+                finally:
+                    if own is not sc:
+                        backend.drop(own.base)
+            if args.profile and first:
+                write_profiles(sc, Path(args.profile))
+        backend.drop(sc.base)
+    print(f"{name}: a company of {COMPANY_SIZE} users, whole processes", file=sys.stderr)
+    sc = prepare_scenario(backend, COMPANY_SIZE, folder)
+    results.extend(bench_company(sc, args.cold_repeat, with_validate=first))
+    backend.drop(sc.base)
+    if first and args.huge:
+        print(f"{name}: {args.huge} users, memory", file=sys.stderr)
+        sc = prepare_scenario(backend, args.huge, folder)
+        results.extend(r for r in bench_cold_layout(sc, "block", 1, folder, with_memory=True)
+                       if r.figure == "memory")
+        backend.drop(sc.base)
+    return results, trips
+
+
 def main(argv: list[str] | None = None) -> int:
     bd.ensure_mailprov()
     args = parse_args(argv)
     if args.child:
         child_main(*args.child)
         return 0
+    compile_modules()
     meta = metadata(args)
     results: list[Result] = []
     trips: list[dict[str, Any]] = []
-    largest = max(args.sizes)
     with tempfile.TemporaryDirectory(prefix="mailprov-bench-") as tmp:
         folder = Path(tmp)
         for size in args.sizes:
@@ -638,27 +780,21 @@ def main(argv: list[str] | None = None) -> int:
             results.append(bench_validate(size, folder, args.repeat))
             print(f"templates: {size} users", file=sys.stderr)
             results.append(bench_templates(size, folder, args.repeat))
-        for name in args.backends:
+        for index, name in enumerate(args.backends):
             backend: Backend = SqliteBackend(folder) if name == "sqlite" else PostgresBackend()
             try:
-                for size in args.sizes:
-                    print(f"{name}: {size} users", file=sys.stderr)
-                    sc = prepare_scenario(backend, size, folder)
-                    results.append(bench_plan(sc, args.repeat))
-                    results.append(bench_apply(sc, args.repeat))
-                    trips.append(bench_round_trips(sc))
-                    if size == largest:
-                        results.extend(bench_memory(sc, args.repeat))
-                        if args.profile and name == args.backends[0]:
-                            write_profiles(sc, Path(args.profile))
-                    backend.drop(sc.base)
+                found, counted = bench_backend(backend, args, folder, first=index == 0)
+                results.extend(found)
+                trips.extend(counted)
             finally:
                 backend.close()
         print("start-up", file=sys.stderr)
         results.append(bench_startup(args.repeat))
-    order = {"validate": 0, "templates": 1, "plan": 2, "apply": 3, "plan-cold": 4, "memory": 5,
-             "startup": 6}
-    results.sort(key=lambda r: (order[r.figure], r.size or 0, r.backend or ""))
+    order = {"validate": 0, "validate-cold": 1, "templates": 2, "plan": 3, "apply": 4,
+             "plan-cold": 5, "memory": 6, "startup": 7}
+    layouts = {layout: i for i, layout in enumerate(bd.LAYOUTS)}
+    results.sort(key=lambda r: (order[r.figure], r.size or 0, r.backend or "",
+                                layouts.get(r.variant or "", -1)))
     print(render_table(results, trips, meta))
     if args.json:
         document = {"meta": meta, "results": [r.to_json() for r in results],

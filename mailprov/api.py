@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from mailprov.config.targets import ResolvedTarget, resolve_target
 from mailprov.model import Config, LiveState
-from mailprov.plan.format import Plan
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from mailprov.live.passwords import PasswordStatus
     from mailprov.passwords.keys import KeyChange
     from mailprov.plan.drift import DriftReport
+    from mailprov.plan.format import Plan
     from mailprov.plan.planfile import SavedPlan
     from mailprov.plan.plankey import KeysStatus
     from mailprov.plan.records import Applied, HistoryRecord
@@ -70,6 +70,10 @@ def __getattr__(name: str) -> Any:
         from mailprov.config.edit import EditResult
 
         return EditResult
+    if name == "Plan":
+        from mailprov.plan.format import Plan
+
+        return Plan
     if name == "SavedPlan":
         from mailprov.plan.planfile import SavedPlan
 

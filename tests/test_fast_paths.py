@@ -17,7 +17,8 @@ from jsonschema import Draft202012Validator
 from mailprov.config.fastschema import compile_schema
 from mailprov.config.fastyaml import parse_simple
 from mailprov.config.schema import schema
-from mailprov.config.yamlload import StrictLoader, YamlError
+from mailprov.config.yamlload import YamlError
+from mailprov.config.yamlstrict import StrictLoader
 
 TRICKY = [
     "yes", "no", "on", "off", "Yes", "NO", "y", "n", "true", "False", "TRUE", "null", "~", "",
@@ -119,9 +120,108 @@ def test_fast_yaml_agrees_on_generated_documents(doc, quote, dash_same_level, ne
     _agree(newline.join(lines) + newline)
 
 
+def _flow(value: object, quote: int, sep: str, pad: str) -> str:
+    """`value` in YAML's flow style, on one line: {k: v, k: [a, b]}."""
+    if isinstance(value, dict):
+        items = [f"{_render_scalar(k, quote + i)}: {_flow(v, quote + i + 1, sep, pad)}"
+                 for i, (k, v) in enumerate(value.items())]
+        return "{" + pad + sep.join(items) + pad + "}"
+    if isinstance(value, list):
+        items = [_flow(v, quote + j, sep, pad) for j, v in enumerate(value)]
+        return "[" + pad + sep.join(items) + pad + "]"
+    return _render_scalar(value, quote)
+
+
+def _render_flow(doc: dict, indent: int, quote: int, flow: int, sep: str, pad: str
+                 ) -> list[str]:
+    """Block mappings whose values are written in flow style where `flow`'s bits say."""
+    lines = []
+    for i, (key, value) in enumerate(doc.items()):
+        k = f"{' ' * indent}{_render_scalar(key, quote + i)}:"
+        if isinstance(value, (dict, list)) and (flow >> ((i + indent) % 8)) & 1:
+            lines.append(f"{k} {_flow(value, quote + 1, sep, pad)}")
+        elif isinstance(value, dict):
+            lines.append(k)
+            lines.extend(_render_flow(value, indent + 2, quote + 1, flow, sep, pad))
+        elif isinstance(value, list):
+            lines.append(k)
+            lines.extend(f"{' ' * indent}  - {_render_scalar(item, quote + j)}"
+                         for j, item in enumerate(value))
+        else:
+            lines.append(f"{k} {_render_scalar(value, quote + i)}")
+    return lines
+
+
+# Mostly values a generated file holds, so that most documents stay on the fast path
+# (and are compared); a tricky scalar now and then, for the fallback.
+flow_text = st.text(alphabet="abcXYZ@._-/:?#' é", min_size=1, max_size=12).filter(
+    lambda t: t[0] not in "-@ :?#'" and t[-1] not in " :")
+flow_scalars = st.one_of(st.sampled_from(SAFE), flow_text, flow_text, flow_text,
+                         st.integers(-5, 70000), st.booleans(), st.sampled_from(TRICKY))
+flow_documents = st.recursive(
+    st.dictionaries(st.one_of(st.sampled_from(SAFE), flow_text), flow_scalars, min_size=1,
+                    max_size=4),
+    lambda inner: st.dictionaries(
+        st.one_of(st.sampled_from(SAFE), flow_text, flow_text, flow_text,
+                  st.sampled_from(TRICKY)),
+        st.one_of(flow_scalars, inner, st.lists(flow_scalars, max_size=3)), min_size=1,
+        max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(flow_documents, st.integers(0, 60), st.integers(0, 255),
+       st.sampled_from([", ", ",", " , ", ",  "]), st.sampled_from(["", " "]),
+       st.sampled_from(["", "---\n", "--- # start\n", "# c\n---\n", "---\n---\n", " ---\n",
+                        "---x\n", "--- a\n"]),
+       st.sampled_from(["", "", "", "  # note", " #note", "#x", " x", " ,", "}"]))
+def test_fast_yaml_agrees_on_flow_collections_and_document_starts(doc, quote, flow, sep, pad,
+                                                                  start, tail):
+    lines = _render_flow(doc, 0, quote, flow, sep, pad)
+    lines = [line + tail if i % 2 == 0 else line for i, line in enumerate(lines)]
+    _agree(start + "\n".join(lines) + "\n")
+
+
+def test_fast_yaml_reads_generated_layouts_itself():
+    text = (
+        "---\n"
+        "version: 1\n"
+        "targets: {prod: {url: 'postgresql://mailprov@db.example.com/maestro?sslmode=require'}}\n"
+        "general: {client: outlook, smtp: {server: smtp.example.com, port: 587, ssl: true}}\n"
+        "include: [users/*.yaml]\n"
+        "users:\n"
+        "  COMPTA: {smtp: {username: compta@example.com, from: \"frédéric@example.com\"}}\n"
+        "  PAIE: {smtp: {username: paie@example.com, port: 2525}}  # relay later\n"
+        "  CLOUD: {smtp: {}}\n"
+    )
+    fast = parse_simple(text)
+    assert fast is not None
+    assert fast == _strict(text)
+    assert fast["users"]["PAIE"] == {"smtp": {"username": "paie@example.com", "port": 2525}}
+    assert fast["targets"]["prod"]["url"].endswith("?sslmode=require")
+
+
+def test_fast_yaml_leaves_unusual_flow_and_documents_to_the_strict_loader():
+    for text in ("a: {b: c,}\n", "a: {b: }\n", "a: {b}\n", "a: {b:c}\n", "a: {b: c\n  , d: e}\n",
+                 "a: {b: c}#x\n", "a: {b: c} d\n", "a: [b, [c, {d: &x e}]]\n", "a: {b: c, b: d}\n",
+                 "a: {b: yes}\n", "a: {b: :x}\n", "a: {b: x:?}\n", "a: {'x''y': 1}\n",
+                 "a: {\"x\\ny\": 1}\n", "---\na: 1\n---\nb: 2\n", "a: 1\n---\n", "--- a: 1\n",
+                 "a: 1\n...\n", "%YAML 1.1\n---\na: 1\n", "a: {" + "b" * 1001 + ": 1}\n"):
+        assert parse_simple(text) is None, text
+
+
+def test_fast_yaml_keeps_the_depth_limit_in_flow_collections():
+    deep = "a: " + "{b: " * 63 + "c" + "}" * 63 + "\n"  # 64 levels with the root: allowed
+    assert parse_simple(deep, 64) == _strict(deep)
+    deeper = "a: " + "{b: " * 64 + "c" + "}" * 64 + "\n"
+    assert parse_simple(deeper, 64) is None
+
+
 PIECES = ["a", "b", ":", " ", "  ", "- ", "#", "'", '"', "0", "y", "[", "{}", "&", "*", "!",
           "|", ">", "\t", "\r", "%", ".", ",", "?", "~", "@", "`", "\\", "é", "\u2028", "\x85",
-          "1", "no", "true"]
+          "1", "no", "true", "{", "}", "]", ", ", ": ", "---", "{a: ", "[b, "]
 lines = st.tuples(st.sampled_from(["", "", "  ", "    ", " ", "- ", "  - "]),
                   st.one_of(st.sampled_from(["a", "b", "ab", "key", "é", "a b"]),
                             st.lists(st.sampled_from(PIECES), min_size=1, max_size=3)
@@ -157,7 +257,7 @@ def test_fast_yaml_reads_a_typical_file_itself():
 
 def test_fast_yaml_leaves_every_yaml_1_1_trap_to_the_strict_loader():
     for value in ("yes", "0465", "1:30", "1.5", "0x1F", ".inf", "2024-01-01", "&a x", "*a",
-                  "!tag x", "|", "[a]", "a: b"):
+                  "!tag x", "|", "[a, *x]", "{a: &x b}", "a: b"):
         assert parse_simple(f"key: {value}\n") is None, value
     # ... while what YAML 1.1 reads as text stays on the fast path, as text
     for value in ("1e3", "10.20.30.40", "v1.2", "3com"):

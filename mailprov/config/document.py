@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailprov.config.csvusers import CsvPosition
-from mailprov.config.yamlload import Positions
 from mailprov.errors import PathStep, Problem
+
+if TYPE_CHECKING:
+    from mailprov.config.yamlstrict import Positions
 
 __all__ = ["Document", "DocumentLocator"]
 
@@ -31,6 +33,8 @@ class Document:
         cache_key = (path, key)
         if cache_key not in self._positions:
             if self._places is None:  # parse the text once, however many errors it has
+                from mailprov.config.yamlstrict import Positions
+
                 self._places = Positions(self.text)
             self._positions[cache_key] = self._places.find(path, key=key)
         return self._positions[cache_key]

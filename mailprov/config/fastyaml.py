@@ -4,15 +4,18 @@ PyYAML, even with libyaml, builds a Python event, node and mark object for
 every token; on a 10,000-user file that is most of the load time. Config
 files (and everything `mailprov import` writes) are block mappings of plain
 or simply quoted scalars, which this module reads line by line with a few
-regular expressions.
+regular expressions. It also reads what generated files and hand-tidied
+headers use: flow collections written on one line
+(`U1: {smtp: {username: u1@example.com, port: 2525}}`, `include: [a.yaml]`)
+and a `---` first line.
 
 It is an accelerator, not a second YAML implementation: whenever a line is
 outside that subset, or anything could be read differently by YAML 1.1
 (booleans other than true/false, octal, floats, timestamps, anchors, tags,
-flow collections, multi-line scalars, duplicate keys, unusual characters),
-:func:`parse_simple` returns None and the caller uses the strict PyYAML
-loader, which gives the same data or the exact error with its position.
-Tests check that both readers agree on every input.
+flow collections over several lines, multi-line scalars, duplicate keys,
+unusual characters), :func:`parse_simple` returns None and the caller uses
+the strict PyYAML loader, which gives the same data or the exact error with
+its position. Tests check that both readers agree on every input.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# Characters YAML accepts in a stream, minus the line breaks other than \n / \r\n.
-_UNUSUAL = re.compile(
-    "[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
-    "\U00010000-\U0010ffff]"
-)
+# Characters outside those YAML accepts in a stream, and line breaks other than \n and
+# \r\n (NEL, LS, PS) and the BOM: the complement of \t \n \r \x20-\x7e \xa0-\u2027
+# \u202a-\ud7ff \ue000-\ufefe \uff00-\ufffd \U00010000-\U0010ffff, written as the short
+# list it is (the long form takes 5 ms to compile, at every start).
+_UNUSUAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+                      "\ufeff\ufffe\uffff]")
 _LINE = re.compile(
     r"(?P<indent> *)"
     r"(?:(?P<dash>- )(?P<item>.*)"
@@ -53,6 +57,16 @@ _SPECIAL = re.compile(
         )\Z""",
     re.VERBOSE,
 )
+# One scalar inside a flow collection written on one line: simply quoted, or plain
+# without flow indicators (,[]{}), without `: `, ` #` or `:?` (which libyaml refuses)
+# and without a space before a `:`. Anything else ends the fast path.
+_FLOW_SCALAR = re.compile(
+    r"""'[^'\n]*'(?!')|"[^"\\\n]*"
+       |[^\s\-?:,\[\]{}#&*!|>'"%@`](?:[^\s:,\[\]{}]|:(?=[^\s,\[\]{}?])|\ +(?=[^\s:,\[\]{}\#]))*+""",
+    re.VERBOSE,
+)
+_AFTER_FLOW = re.compile(r"(?: +#.*)?\Z")  # after a flow collection: a comment at most
+_DOC_START = re.compile(r"---(?: +(?:#.*)?)?\Z")  # `---` alone (or with a comment)
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False,
           "FALSE": False}
@@ -132,6 +146,8 @@ def _parse(text: str, max_depth: int) -> dict[str, Any]:
     stack: list[tuple[int, Any]] = [(0, root)]
     pending: tuple[int, dict[str, Any], str] | None = None  # "key:" awaiting its value
     seen: dict[str, Any] = {}
+    keys: dict[str, Any] = {}
+    started = False  # content or a `---` was met: a (further) `---` is another document
     for line in text.split("\n"):
         if line.endswith("\r"):
             line = line[:-1]
@@ -141,7 +157,11 @@ def _parse(text: str, max_depth: int) -> dict[str, Any]:
         if not stripped or stripped.startswith("#"):
             continue
         if stripped.startswith(("---", "...", "%")):
-            raise _Fallback
+            if started or not _DOC_START.match(line):
+                raise _Fallback
+            started = True
+            continue
+        started = True
         match = _LINE.match(line)
         if match is None:
             raise _Fallback
@@ -169,7 +189,9 @@ def _parse(text: str, max_depth: int) -> dict[str, Any]:
             raise _Fallback
         if line.index(":", match.end("key")) - match.start("key") > 1000:
             raise _Fallback  # YAML limits implicit keys to 1024 characters up to the ':'
-        key = _scalar(match.group("key"), is_key=True)
+        raw_key = match.group("key")
+        key = keys[raw_key] if raw_key in keys else keys.setdefault(
+            raw_key, _scalar(raw_key, is_key=True))
         if not isinstance(key, str) or key in top:
             raise _Fallback
         value = match.group("value")
@@ -178,6 +200,8 @@ def _parse(text: str, max_depth: int) -> dict[str, Any]:
             pending = (indent, top, key)
         elif value in seen:
             top[key] = seen[value]
+        elif value.startswith(("{", "[")):
+            top[key] = _flow_line(value, max_depth - len(stack), seen, keys)
         else:
             parsed = _scalar(value)
             if not isinstance(parsed, (dict, list)):
@@ -188,6 +212,64 @@ def _parse(text: str, max_depth: int) -> dict[str, Any]:
     if not root:
         raise _Fallback
     return root
+
+
+def _flow_line(text: str, depth: int, seen: dict[str, Any], keys: dict[str, Any]) -> Any:
+    """A flow collection that opens and closes on this line, and nothing after it but a
+    comment. `seen` and `keys` memoise the scalars read (as values and as keys)."""
+    value, end = _flow(text, 0, depth, seen, keys)
+    if not _AFTER_FLOW.match(text, end):
+        raise _Fallback
+    return value
+
+
+def _flow(text: str, pos: int, depth: int, seen: dict[str, Any], keys: dict[str, Any]
+          ) -> tuple[Any, int]:
+    """The flow mapping or sequence opening at text[pos], and the index after it."""
+    if depth <= 0:
+        raise _Fallback
+    is_mapping = text[pos] == "{"
+    close = "}" if is_mapping else "]"
+    result: Any = {} if is_mapping else []
+    pos = _skip_spaces(text, pos + 1)
+    if text.startswith(close, pos):
+        return result, pos + 1
+    while True:
+        if is_mapping:
+            found = _FLOW_SCALAR.match(text, pos)
+            if found is None or found.end() - pos > 1000 or not text.startswith(": ",
+                                                                               found.end()):
+                raise _Fallback  # (YAML limits implicit keys to 1024 characters)
+            raw = found.group()
+            key = keys[raw] if raw in keys else keys.setdefault(raw, _scalar(raw, is_key=True))
+            if not isinstance(key, str) or key in result:
+                raise _Fallback
+            pos = _skip_spaces(text, found.end() + 2)
+        if text.startswith(("{", "["), pos):
+            item, pos = _flow(text, pos, depth - 1, seen, keys)
+        else:
+            found = _FLOW_SCALAR.match(text, pos)
+            if found is None:
+                raise _Fallback
+            raw = found.group()
+            item = seen[raw] if raw in seen else seen.setdefault(raw, _scalar(raw))
+            pos = found.end()
+        if is_mapping:
+            result[key] = item
+        else:
+            result.append(item)
+        pos = _skip_spaces(text, pos)
+        if text.startswith(close, pos):
+            return result, pos + 1
+        if not text.startswith(",", pos):
+            raise _Fallback
+        pos = _skip_spaces(text, pos + 1)
+
+
+def _skip_spaces(text: str, pos: int) -> int:
+    while text.startswith(" ", pos):
+        pos += 1
+    return pos
 
 
 def _sequence_item(stack: list[tuple[int, Any]], pending: tuple[int, dict[str, Any], str] | None,

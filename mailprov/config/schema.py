@@ -6,12 +6,12 @@ import difflib
 import json
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from mailprov.config.csvusers import CsvUsers
 from mailprov.config.document import Document
 from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
+from mailprov.config.packaged import read_text
 from mailprov.config.yamlload import INVALID, iter_paths
 from mailprov.errors import SHOWN_CHARS, PathStep, Problem, quoted
 from mailprov.i18n import N_, _
@@ -47,9 +47,7 @@ class DocumentCheck:
 
 def schema_text() -> str:
     """The schema exactly as shipped (what `mailprov schema` prints)."""
-    return resources.files("mailprov").joinpath("schemas/mailprov.schema.json").read_text(
-        encoding="utf-8"
-    )
+    return read_text("schemas/mailprov.schema.json")
 
 
 @cache
@@ -60,8 +58,7 @@ def schema() -> dict[str, Any]:
 
 def mapping_schema_text() -> str:
     """The schema of mapping files exactly as shipped (`mailprov schema --mapping`)."""
-    return resources.files("mailprov").joinpath("schemas/mapping.schema.json").read_text(
-        encoding="utf-8")
+    return read_text("schemas/mapping.schema.json")
 
 
 @cache

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Container
 from dataclasses import replace
-from functools import lru_cache
 from typing import Any
 
+from mailprov.config.addresses import address_error
 from mailprov.config.presets import login_preset, preset_warnings
 from mailprov.config.schema import field_messages
 from mailprov.config.servers import server_error
@@ -28,35 +27,6 @@ from mailprov.i18n import _, ngettext
 from mailprov.model import Config, DesiredOverride, DesiredUser, ValueSource, split_setting
 
 OFFICE365_HOSTS = ("smtp.office365.com", "smtp-mail.outlook.com")
-
-
-# An unquoted ASCII local part (RFC 5322 dot-atom), the overwhelmingly common case.
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_SIMPLE_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*\Z")
-
-
-def address_error(address: str) -> str | None:
-    """Why `address` is not a usable e-mail address, or None. No DNS lookup.
-
-    email-validator judges every domain (once per domain) and every unusual
-    address; a plain ASCII local part on an accepted domain needs no more.
-    """
-    local, at, domain = address.rpartition("@")
-    if at and len(address) <= 254 and len(local) <= 64 and _SIMPLE_LOCAL.match(local) \
-            and _full_check(f"a@{domain}") is None:
-        return None
-    return _full_check(address)
-
-
-@lru_cache(maxsize=4096)
-def _full_check(address: str) -> str | None:
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        validate_email(address, check_deliverability=False)
-    except EmailNotValidError as exc:
-        return str(exc)
-    return None
 
 
 class _Checker:

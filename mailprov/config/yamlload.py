@@ -9,34 +9,24 @@ raised: the refused value is read as INVALID and the file goes on being read,
 so that one `yes` does not hide the file's other problems. Only what makes
 the document unreadable (bad indentation, an unclosed bracket, bad bytes)
 stops it. Positions are kept only for these load errors; schema and semantic
-errors find theirs later with :class:`Positions`, which parses the file again
-only when there is an error to report.
+errors find theirs later with mailprov.config.yamlstrict.Positions, which parses
+the file again only when there is an error to report.
+
+Most files are read by the fast reader (mailprov.config.fastyaml); PyYAML, in
+mailprov.config.yamlstrict, is imported only for the others and for errors.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import stat
 from collections.abc import Iterator
 from typing import Any, Final
 
-import yaml
-
 from mailprov.config.fastyaml import parse_simple
-
-try:
-    from yaml import CSafeLoader as _BaseLoader
-except ImportError:  # pragma: no cover - libyaml is in every PyYAML wheel we install
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 MAX_DEPTH = 64
 MAX_BYTES = 32 * 1024 * 1024
-_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
-_TRUE_FALSE = {"true": True, "True": True, "TRUE": True,
-               "false": False, "False": False, "FALSE": False}
-_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class _Invalid:
@@ -70,109 +60,6 @@ class YamlError(Exception):
         self.message = message
         self.line = line
         self.column = column
-
-
-def _at(node: yaml.Node, message: str) -> YamlError:
-    mark = node.start_mark
-    return YamlError(message, mark.line + 1, mark.column + 1)
-
-
-class StrictLoader(_BaseLoader):
-    """SafeLoader with the refusals described in the module docstring, collected in
-    `problems` (in the order met) while the refused values are read as INVALID."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.problems: list[YamlError] = []
-        self._repeated: set[yaml.Node] = set()
-
-    def _refuse(self, node: yaml.Node, message: str) -> _Invalid:
-        self.problems.append(_at(node, message))
-        return INVALID
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        if node in self.constructed_objects or node in self.recursive_objects:
-            # reached a second time: through an alias. Said once per anchored value, and
-            # never expanded, so a billion laughs costs one problem per anchor.
-            if node not in self._repeated:
-                self._repeated.add(node)
-                self._refuse(node, "this value has an anchor (&name) that an alias (*name) "
-                                   "repeats; aliases are not allowed in mailprov files: "
-                                   "write the value out in full")
-            return INVALID
-        return super().construct_object(node, deep)
-
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
-        if not isinstance(node, yaml.MappingNode):
-            raise _at(node, "expected a mapping")
-        mapping: dict[str, Any] = {}
-        first_keys: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE_TAG:
-                self._refuse(key_node, "merge keys (<<) are not allowed in mailprov files: "
-                                       "write the keys out in full")
-                continue
-            key = self.construct_object(key_node, deep)
-            # the value is read even when its key is refused: its own problems count too
-            value = self.construct_object(value_node, deep)
-            if key is INVALID:
-                continue
-            if not isinstance(key, str):
-                raw = key_node.value if isinstance(key_node, yaml.ScalarNode) else "..."
-                self._refuse(key_node, f"keys must be text: write '{raw}' in quotes")
-            elif key in first_keys:
-                first = first_keys[key].start_mark
-                self._refuse(key_node, f"duplicate key '{key}' (first defined at line "
-                                       f"{first.line + 1}, column {first.column + 1}): keep one")
-            else:
-                first_keys[key] = key_node
-                mapping[key] = value
-        return mapping
-
-    def construct_yaml_bool(self, node: yaml.ScalarNode) -> Any:  # bool, or INVALID
-        value = self.construct_scalar(node)
-        if value not in _TRUE_FALSE:
-            return self._refuse(node, f"'{value}' is read as a boolean by YAML 1.1: write true "
-                                      "or false, or put it in quotes if you meant the text")
-        return _TRUE_FALSE[value]
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:  # int, or INVALID
-        value = self.construct_scalar(node)
-        if not _DECIMAL.match(value):
-            if ":" in value:
-                reason = "is read as a base-60 number by YAML 1.1"
-            elif re.match(r"[-+]?0[0-7_]+\Z", value):
-                as_octal = int(value.replace("_", ""), 8)
-                reason = f"has a leading zero and is read as octal ({as_octal}) by YAML 1.1"
-            else:
-                reason = "is not a plain decimal number"
-            return self._refuse(node, f"'{value}' {reason}: write a plain decimal number "
-                                      "(587), or put it in quotes if you meant the text")
-        return int(value)
-
-    def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:  # float, or INVALID
-        value = super().construct_yaml_float(node)
-        if not math.isfinite(value):
-            return self._refuse(node, f"'{node.value}' is not a finite number: write a plain "
-                                      "number such as 30")
-        return float(value)
-
-    def construct_undefined(self, node: yaml.Node) -> Any:  # INVALID
-        return self._refuse(node, f"unsupported YAML tag {node.tag}: remove the tag")
-
-
-_CONSTRUCTORS: dict[str, Any] = {
-    "bool": StrictLoader.construct_yaml_bool,
-    "int": StrictLoader.construct_yaml_int,
-    "map": StrictLoader.construct_yaml_map,
-    "timestamp": StrictLoader.construct_yaml_str,
-    "float": StrictLoader.construct_yaml_float,
-    # no mailprov value has these types
-    **dict.fromkeys(("binary", "set", "omap", "pairs"), StrictLoader.construct_undefined),
-}
-for _tag, _constructor in _CONSTRUCTORS.items():
-    StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _constructor)
-StrictLoader.add_constructor(None, StrictLoader.construct_undefined)
 
 
 def read_file(path: str | os.PathLike[str]) -> bytes:
@@ -212,71 +99,6 @@ def _decode(data: bytes) -> str:
     return text
 
 
-def _check_depth(text: str) -> None:
-    """Refuse deep nesting before libyaml's recursive composer sees it.
-
-    Below the root mapping, a level of nesting needs an opening bracket, a `- `,
-    a `? ` or one more space of indentation (a block mapping), so a file with
-    few of those and no deeply indented line is safe without a scan; others
-    get an event scan, which runs in constant stack.
-    """
-    rough = text.count("[") + text.count("{") + text.count("- ") + text.count("? ")
-    spare = MAX_DEPTH - 1 - rough  # levels left for indentation after the root mapping
-    if spare >= 0 and not re.search(f"(?:^|[\r\x85\u2028\u2029]) {{{spare + 1}}}", text,
-                                    re.MULTILINE):
-        return
-    depth = 0
-    try:
-        for event in yaml.parse(text, Loader=_BaseLoader):
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    mark = event.start_mark
-                    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-                    raise YamlError(f"nesting deeper than {MAX_DEPTH} levels is not allowed",
-                                    line, column)
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
-    except yaml.YAMLError as exc:
-        raise _from_yaml_error(exc, text) from None
-
-
-def _from_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
-    if isinstance(exc, yaml.reader.ReaderError):
-        offset = exc.position
-        line = text.count("\n", 0, offset) + 1
-        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        return YamlError(f"invalid character U+{char:04X}: control characters are not "
-                         "allowed in mailprov files; remove it", line, column)
-    if not isinstance(exc, yaml.MarkedYAMLError):
-        return YamlError(f"invalid YAML: {exc}")
-    mark = exc.problem_mark or exc.context_mark
-    problem = exc.problem or "invalid YAML"
-    if mark is None:
-        return YamlError(f"invalid YAML: {problem}")
-    if "maximum nesting depth" in problem:  # libyaml's own limit, met before ours by its scanner
-        return YamlError(f"nesting deeper than {MAX_DEPTH} levels is not allowed",
-                         mark.line + 1, mark.column + 1)
-    lines = text.splitlines()
-    bad_line = lines[mark.line] if mark.line < len(lines) else ""
-    if "\t" in bad_line[: mark.column + 1]:
-        message = "invalid YAML: tab characters cannot indent YAML; use spaces"
-    elif re.search(r":\s+[{][{%#]", bad_line):
-        message = ("invalid YAML: a template must be in quotes, or YAML reads its braces: "
-                   "write `username: \"{{ user.code | lower }}@{{ vars.domain }}\"`")
-    else:
-        message = f"invalid YAML: {problem}"
-        context_mark = exc.context_mark
-        if (exc.context and exc.context.startswith("while ") and context_mark is not None
-                and context_mark.line != mark.line):
-            message += (f" ({exc.context} that starts at line {context_mark.line + 1}, "
-                        f"column {context_mark.column + 1})")
-        elif exc.context:
-            message += f" ({exc.context})"
-    return YamlError(message, mark.line + 1, mark.column + 1)
-
-
 def load_yaml(data: bytes) -> Any:
     """Parse one file's bytes into plain Python data; raise YamlError with its place
     (the first problem met, when there are several)."""
@@ -297,30 +119,9 @@ def read_yaml(data: bytes) -> tuple[dict[str, Any], list[YamlError]]:
     fast = parse_simple(text, MAX_DEPTH)  # never deeper than MAX_DEPTH, or None
     if fast is not None:
         return fast, []
-    _check_depth(text)  # deep nesting must not reach libyaml's recursive composer
-    # YAML's own blanks only: str.strip() and splitlines() also take control characters
-    # such as U+001E for blanks and line breaks, and a file of them is not "empty"
-    if all(not line.strip(" \t") or line.lstrip(" \t").startswith("#")
-           for line in re.split("[\r\n\x85\u2028\u2029]", text)):
-        raise YamlError("the file is empty: start with `version: 1`")
-    loader = StrictLoader(text)
-    try:
-        document = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        raise _from_yaml_error(exc, text) from None
-    finally:
-        loader.dispose()
-    if not isinstance(document, dict):
-        if loader.problems:  # a refused root value (`!!binary ...`): its own message
-            raise loader.problems[0]
-        if document is None:
-            kind = "nothing (null)"
-        else:
-            # never quote the text: a mistyped path may name a file that holds a secret
-            kind = "a list" if isinstance(document, list) else "a single value"
-        raise YamlError(f"the file must be a mapping of keys (version, general, users, ...), "
-                        f"not {kind}", 1, 1)
-    return document, loader.problems
+    from mailprov.config.yamlstrict import strict_read
+
+    return strict_read(text)
 
 
 def locate(text: str, path: tuple[Any, ...], key: bool = False) -> tuple[int, int]:
@@ -329,58 +130,9 @@ def locate(text: str, path: tuple[Any, ...], key: bool = False) -> tuple[int, in
     Walks as far as the path exists, so a missing key points at its parent.
     Only called to report an error, never on the fast path.
     """
+    from mailprov.config.yamlstrict import Positions
+
     return Positions(text).find(path, key=key)
-
-
-class Positions:
-    """The places of one text's values: composed once, mappings indexed on first use.
-
-    A file with thousands of errors must not be re-parsed once per error (that
-    was quadratic: a 35 KB file with 1,000 bad ports took 11 s to report).
-    """
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._root: yaml.Node | None = None
-        self._composed = False
-        self._keys: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
-
-    def _mapping(self, node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-        index = self._keys.get(id(node))
-        if index is None:
-            index = {}
-            for key_node, value_node in node.value:
-                if isinstance(key_node, yaml.ScalarNode):
-                    index.setdefault(key_node.value, (key_node, value_node))
-            self._keys[id(node)] = index
-        return index
-
-    def find(self, path: tuple[Any, ...], key: bool = False) -> tuple[int, int]:
-        if not self._composed:
-            self._composed = True
-            try:
-                self._root = yaml.compose(self._text, Loader=_BaseLoader)
-            except yaml.YAMLError:
-                self._root = None
-        node = self._root
-        if node is None:
-            return (0, 0)
-        mark = node.start_mark
-        for index, step in enumerate(path):
-            last = index == len(path) - 1
-            if isinstance(node, yaml.MappingNode):
-                found = self._mapping(node).get(step) if isinstance(step, str) else None
-                if found is None:
-                    break
-                node = found[0] if (last and key) else found[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
-                if step >= len(node.value):
-                    break
-                node = node.value[step]
-            else:
-                break
-            mark = node.start_mark
-        return (mark.line + 1, mark.column + 1)
 
 
 def iter_paths(data: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:

@@ -18,8 +18,8 @@ from sqlalchemy import (
     Text,
     false,
 )
-from sqlalchemy.dialects.mysql import LONGTEXT
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from mailprov.model import OVERRIDE, DbMapping
 
@@ -49,6 +49,22 @@ def _stored_type(values: Mapping[str, int | str] | None, default: TypeEngine[Any
     if values and all(isinstance(v, int) for v in values.values()):
         return Integer()
     return default
+
+
+class LongText(TypeDecorator[str]):
+    """TEXT, and LONGTEXT on MySQL/MariaDB, whose TEXT holds 64 KiB: too small for the
+    changes of a bulk apply. The MySQL type is imported only when that dialect uses it,
+    so that other databases do not load the MySQL dialect."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects.mysql import LONGTEXT
+
+            return LONGTEXT()
+        return self.impl_instance
 
 
 _COLUMN_TYPES: dict[type, Any] = {
@@ -110,7 +126,6 @@ def _build_tables(mapping: DbMapping, key: str) -> Tables:
         Column("base_digest", String(80), nullable=False),
         Column("git_commit", String(64)),
         Column("summary", String(255), nullable=False),
-        # MySQL/MariaDB TEXT holds 64 KiB: too small for the changes of a bulk apply.
-        Column("changes", Text().with_variant(LONGTEXT(), "mysql", "mariadb"), nullable=False),
+        Column("changes", LongText(), nullable=False),
     )
     return Tables(mapping, general, users, history, key)

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from mailprov.config.semantic import address_error
+from mailprov.config.addresses import address_error
 from mailprov.config.targets import ResolvedTarget
 from mailprov.errors import ConfigError, LiveDataError, MailprovError
 from mailprov.i18n import _, ngettext

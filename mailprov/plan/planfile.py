@@ -372,7 +372,7 @@ class _Checker:
     def values(self, where: str, prefix: str, values: Mapping[str, Any],
                nullable: tuple[str, ...]) -> None:
         """The value rules of the configuration, for the fields present."""
-        from mailprov.config.semantic import address_error
+        from mailprov.config.addresses import address_error
 
         for field in OVERRIDE:
             if field.name not in values:
