@@ -116,10 +116,10 @@ def schema_text(mapping: bool = False) -> str:
 
 
 def open_database(target: ResolvedTarget, *, lock_timeout: float = 10.0,
-                  read_only: bool = False, create: bool = True) -> Database:
+                  read_only: bool = False, create: bool = False) -> Database:
     """An open engine on the target, with its tables and backend. `read_only`: a SQLite
-    file is opened read-only; sessions wait for no lock. A missing SQLite file is
-    created only when `create` and not `read_only`."""
+    file is opened read-only; sessions wait for no lock. A missing SQLite file is an
+    error, and is created only when asked (`create`, for `sandbox`)."""
     from mailprov.db.database import open_database as _open
 
     return _open(target.name, target.url, target.mapping(), lock_timeout=lock_timeout,
@@ -245,7 +245,7 @@ def apply(plan_: Plan, target: ResolvedTarget, *, force: bool = False,
         from mailprov.config.gitinfo import git_commit
 
         commit = git_commit(config_dir)
-    with open_database(target, lock_timeout=lock_timeout, create=False) as db:
+    with open_database(target, lock_timeout=lock_timeout) as db:
         return apply_plan(plan_, db, force=force, lock_timeout=lock_timeout, commit=commit,
                           before_commit=before_commit)
 
@@ -272,7 +272,7 @@ def apply_config(config: Config, target: ResolvedTarget, *, approved: Plan | Non
     made under the lock differs, nothing is written. `show` receives the plan first."""
     from mailprov.apply.executor import apply_config as _apply_config
 
-    with open_database(target, lock_timeout=lock_timeout, create=False) as db:
+    with open_database(target, lock_timeout=lock_timeout) as db:
         mapping = db.tables.mapping.to_json()
         return _apply_config(
             lambda live: compute_plan(config, target, live, mapping), db, target.name,
@@ -349,7 +349,7 @@ def sandbox(url: str, *, users: int = 25, edition: str = "standard",
     from mailprov.db.sandbox import create_sandbox
 
     target = ResolvedTarget(url, url)
-    with open_database(target) as db, db.errors("creating the sandbox in"):
+    with open_database(target, create=True) as db, db.errors("creating the sandbox in"):
         return len(create_sandbox(db.engine, db.tables, users=users, edition=edition,
                                   force=force))
 
@@ -397,7 +397,7 @@ def drift(config: Config, target: ResolvedTarget) -> DriftReport:
     from mailprov.plan.drift import build_drift
     from mailprov.plan.records import record_from_row
 
-    with open_database(target) as db:
+    with open_database(target, read_only=True) as db:
         live = read_live(db)
         current = compute_plan(config, target, live, db.tables.mapping.to_json())
         with translate_errors(db.url, "reading history from"), db.engine.connect() as conn:
@@ -423,8 +423,8 @@ def history_record(target: ResolvedTarget, history_id: int) -> HistoryRecord:
     from mailprov.i18n import _
     from mailprov.plan.records import record_from_row
 
-    with open_database(target) as db, translate_errors(db.url, "reading history from"), \
-            db.engine.connect() as conn:
+    with open_database(target, read_only=True) as db, \
+            translate_errors(db.url, "reading history from"), db.engine.connect() as conn:
         row = read_history_row(conn, db.tables, history_id)
     if row is None:
         raise MailprovError(_("no apply #{id} is recorded on target '{target}': "
@@ -444,7 +444,7 @@ def init(folder: str | os.PathLike[str], *, target: str = "prod", ci: str | None
     if from_db:
         from mailprov.live.importer import render_yaml
 
-        with open_database(ResolvedTarget(target, from_db)) as db:
+        with open_database(ResolvedTarget(target, from_db), read_only=True) as db:
             live = read_live(db)
         written = ResolvedTarget(target, _relative_sqlite(from_db, folder))
         config_text = with_include(render_yaml(live, written, "./" + SCHEMA_PATH))
@@ -577,7 +577,7 @@ def set_password(code: str, target: ResolvedTarget,
     nobody types a password that cannot be stored (mailprov.apply.passwords)."""
     from mailprov.apply.passwords import set_password as _set_password
 
-    with open_database(target, lock_timeout=lock_timeout, create=False) as db:
+    with open_database(target, lock_timeout=lock_timeout) as db:
         return _set_password(db, code, password, lock_timeout=lock_timeout)
 
 
@@ -587,7 +587,7 @@ def clear_password(code: str, target: ResolvedTarget, *,
     there was none); recorded in the history."""
     from mailprov.apply.passwords import clear_password as _clear_password
 
-    with open_database(target, lock_timeout=lock_timeout, create=False) as db:
+    with open_database(target, lock_timeout=lock_timeout) as db:
         return _clear_password(db, code, lock_timeout=lock_timeout)
 
 

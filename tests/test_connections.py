@@ -323,3 +323,17 @@ def test_login_on_a_terminal_stores_the_password(tmp_path):
     assert b"S3cret-pty" not in seen  # hidden input
     assert seen.decode().endswith("Stored the password of 'db' in the OS keyring.\r\n")
     assert json.loads(keyring_file.read_text()) == {"mailprov": {"target:db": "S3cret-pty"}}
+
+
+@pytest.mark.parametrize("args", [
+    ("drift", "-t", "sqlite:///nx.db"),
+    ("history", "-t", "sqlite:///nx.db", "--show", "1"),
+    ("init", "repo", "--from-db", "sqlite:///nx.db"),
+    ("plan", "-t", "sqlite:///nx.db"),
+])
+def test_no_reading_command_creates_a_missing_sqlite_file(run, tmp_path, args):
+    write_config(tmp_path, "sqlite:///nx.db", general={"client": "smtp", "smtp": SMTP})
+    result = run(*args)
+    assert result.exit_code == 1, result.output
+    assert "does not exist (no file " in result.stderr
+    assert not (tmp_path / "nx.db").exists()

@@ -277,3 +277,48 @@ def test_emptying_the_safety_verdict_of_a_plan_does_not_lift_the_limit(run, sqli
     assert result.stderr.startswith("Error: refused for safety: it removes or changes 4 of 10 "
                                     "existing overrides (40%, limit 30%).")
     assert dump(sqlite_url) == before
+
+
+def test_an_edited_override_count_does_not_lift_the_limit(run, sqlite_url, tmp_path):
+    codes = sandbox(sqlite_url, users=12)
+    listed = {c: smtp_user(c) for c in codes[:10]}
+    write_config(tmp_path, sqlite_url, users=listed)
+    assert run("apply", "--auto-approve").exit_code == 0
+    write_config(tmp_path, sqlite_url, users={**listed, **{c: {"smtp": False}
+                                                         for c in codes[:4]}})
+    assert run("plan", "--out", "p.json").exit_code == 0
+    path = tmp_path / "p.json"
+    plan = json.loads(path.read_text())
+    plan["safety"].update(reasons=[], exceeded=False, existing_overrides=100)
+    path.write_text(json.dumps(plan))
+    before = dump(sqlite_url)
+    result = run("apply", "p.json")
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith("Error: refused for safety: it removes or changes 4 of 10 "
+                                    "existing overrides (40%, limit 30%).")
+    assert dump(sqlite_url) == before
+
+
+@pytest.mark.parametrize("edit", [
+    lambda p: p["changes"][1].update(number=5),  # another row than the change names
+    lambda p: p["changes"][1].update(before=p["changes"][1]["after"], action="delete",
+                                     after=None),  # a removal of an override that is not
+])
+def test_a_change_must_describe_the_row_it_writes(run, sqlite_url, tmp_path, edit):
+    codes = sandbox(sqlite_url, users=10)
+    write_config(tmp_path, sqlite_url, users={codes[0]: smtp_user(codes[0])})
+    assert run("plan", "--out", "p.json").exit_code == 0
+    path = tmp_path / "p.json"
+    plan = json.loads(path.read_text())
+    assert plan["changes"][1]["address"] == f"user.{codes[0]}"
+    edit(plan)
+    path.write_text(json.dumps(plan))
+    before = dump(sqlite_url)
+    result = run("apply", "p.json")
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith(
+        "Error: the saved plan for target 'db' does not describe the database it was made "
+        f"from: its change of user.{codes[0]} does not match ")
+    assert result.stderr.endswith("The plan was edited after it was made. Nothing was "
+                                  "changed; plan again.\n")
+    assert dump(sqlite_url) == before

@@ -18,7 +18,7 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -27,12 +27,19 @@ from sqlalchemy.exc import DBAPIError
 from mailprov.config.gitinfo import git_commit
 from mailprov.db.database import Database
 from mailprov.db.history import HistoryEntry, record_history
-from mailprov.db.read import database_id, read_general, read_live_state, read_row_states
+from mailprov.db.read import (
+    count_overrides,
+    database_id,
+    read_general,
+    read_live_state,
+    read_row_states,
+)
 from mailprov.db.write import write_changes
 from mailprov.errors import (
     LockError,
     SafetyError,
     StalePlanError,
+    TamperedPlanError,
     UnknownUserError,
     WrongDatabaseError,
 )
@@ -127,8 +134,21 @@ def apply_plan(plan: Plan, db: Database, *, force: bool = False, lock_timeout: f
     with locked_transaction(db, plan.target, lock_timeout) as conn:
         _check_database(conn, db, plan)
         _check_base(conn, db, plan)
+        _check_live_safety(conn, db, plan, force)
         history_id = _write(conn, db, plan, entry, before_commit)
     return ApplyResult(plan, history_id, url)
+
+
+def _check_live_safety(conn: Connection, db: Database, plan: Plan, force: bool) -> None:
+    """The safety verdict again, with the overrides counted by the database under the
+    lock: a count edited in a saved plan cannot lift a limit."""
+    from mailprov.model import Safety
+    from mailprov.plan.safety import evaluate
+
+    safety = plan.safety
+    limits = Safety(safety.max_change_percent, safety.min_existing, safety.max_changes)
+    live = count_overrides(conn, db.tables, db.backend)
+    check_safety(replace(plan, safety=evaluate(plan.changes, live, limits)), force)
 
 
 def apply_config(build: Callable[[LiveState], Plan], db: Database, target: str, *,
@@ -200,7 +220,35 @@ def _check_base(conn: Connection, db: Database, plan: Plan) -> None:
     rows = read_row_states(conn, db.tables, db.backend, managed)
     if digest_rows(general, rows) != plan.base_digest:
         raise StalePlanError(_stale_message(plan, general.as_dict(), rows))
+    _check_changes_name_their_rows(plan, general.as_dict(), rows)
 
+
+def _check_changes_name_their_rows(plan: Plan, general: dict[str, Any],
+                                   rows: list[tuple[Any, ...]]) -> None:
+    """Each change must describe the row it writes as that row is: its number is one of
+    the managed rows, that row has the change's user code, and its `before` is the row's
+    state. The digest proves the rows did not change since the plan; this proves the
+    plan's changes were made from them (an edited plan could name another row)."""
+    by_number = {row[0]: row for row in rows}
+    for change in plan.changes:
+        if change.address == GENERAL:
+            if change.before != general:
+                raise _mismatch(plan, change.address, "the general row")
+            continue
+        row = by_number.get(change.number)
+        if row is None or row[1] != change.user_code:
+            raise _mismatch(plan, change.address, f"user number {change.number}")
+        state = stored_values(row[3:]) if row[2] else None
+        before = None if change.before is None else list(change.before.values())
+        if state != before:
+            raise _mismatch(plan, change.address, f"user {change.user_code}")
+
+
+def _mismatch(plan: Plan, address: str, row: str) -> TamperedPlanError:
+    return TamperedPlanError(
+        f"the saved plan for target '{plan.target}' does not describe the database it was "
+        f"made from: its change of {address} does not match {row} as it is. The plan was "
+        "edited after it was made. Nothing was changed; plan again.")
 
 def _stale_message(plan: Plan, general: dict[str, Any], rows: list[tuple[Any, ...]]) -> str:
     """Say what changed since the plan, as far as the plan's own `before` values tell."""

@@ -69,7 +69,7 @@ class Database:
 
 def open_database(name: str, url_text: str, mapping: DbMapping, *,
                   lock_timeout: float = 10.0, read_only: bool = False,
-                  create: bool = True) -> Database:
+                  create: bool = False) -> Database:
     """An engine for the target `name` at `url_text`, whose tables `mapping` names.
 
     `read_only` (plan, import, explain, history): a SQLite file is opened read-only, and

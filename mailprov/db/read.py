@@ -239,3 +239,15 @@ def diagnose_schema(conn: Connection, tables: Tables) -> str | None:
         if conn.in_transaction():
             conn.rollback()
     return None
+
+
+def count_overrides(conn: Connection, tables: Tables, backend: Backend) -> int:
+    """How many users have their own SMTP section (any stored true value), counted by
+    the database: the safety limits of a saved plan are judged against this, not against
+    the count written in the plan file."""
+    from sqlalchemy import false, func
+
+    flag = tables.ucol("override")
+    query = select(func.count()).select_from(tables.users).where(
+        flag.is_not(None), flag != false())
+    return int(run_query(conn, tables, backend, query).scalar_one())
