@@ -398,3 +398,16 @@ def test_history_row_records_the_changes_and_no_secret(db_url, tmp_path):
     rows = api.history(resolved(db_url))
     assert [r["id"] for r in rows] == [2, 1]
     assert rows[0]["summary"] == "0 to add, 0 to change, 1 to remove"
+
+
+def test_plan_errors_come_all_at_once_with_the_users_the_target_lacks(sqlite_url, tmp_path):
+    sandbox(sqlite_url, users=10)  # its general row has no SMTP server or port
+    config = write_config(tmp_path, sqlite_url, general={"client": "outlook"}, users={
+        "COMPTA": smtp_user("COMPTA"), "NOBODY": smtp_user("NOBODY")})
+    with pytest.raises(ConfigError) as caught:
+        plan_file(config)
+    problems = [(p.dotted_path, p.message.split(":")[0]) for p in caught.value.problems]
+    assert problems == [("users.COMPTA.smtp", "no SMTP server and port"),
+                        ("users.NOBODY", "no user 'NOBODY' in target 'db'. mailprov "
+                                         "configures existing maestro* users; it never "
+                                         "creates them")]

@@ -38,8 +38,10 @@ def build_plan(config: Config, target_name: str, target_url: str, declared_editi
     problems.extend(resolution.problems)
     problems.extend(connection_problems(config, general.server, general.port, target_name,
                                         live.users))
-    if problems:
-        raise ConfigError(problems)
+    if problems:  # with the users the target lacks: every problem at once
+        missing = [code for code in config.users if code not in live.users]
+        raise ConfigError([*problems, *(_unknown_user(config, code, target_name, live)
+                                        for code in missing)])
     result = diff(config, live)
     errors = tuple(_unknown_user(config, code, target_name, live)
                    for code in result.unknown_users)

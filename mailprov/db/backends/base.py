@@ -25,8 +25,6 @@ class Backend:
     # plain tuples (mailprov.db.driver): only for drivers that take and return
     # mailprov's values as they are, and that the test suite runs for real.
     driver_statements = False
-    # DDL inside a transaction does not commit it (false on MySQL/MariaDB).
-    transactional_ddl = True
 
     # --- engine ----------------------------------------------------------------
 
@@ -40,6 +38,16 @@ class Backend:
         """Engine events this database needs (none by default)."""
 
     # --- identity ------------------------------------------------------------------
+
+    def server_address(self, conn: Connection) -> list[Any]:
+        """The host and port the target's URL reaches the server at. A backup restored
+        on a cloned machine keeps the server's own names (host name, cluster id); the
+        address it is reached at is what tells it apart, at the price of one more refusal
+        when the same server is reached under another name."""
+        url = conn.engine.url
+        return [(url.host or "").lower(), url.port or self.default_port]
+
+    default_port = 0
 
     def identity(self, conn: Connection, tables: Tables) -> list[Any]:
         """What tells this database apart from any other, a copy included, read from the

@@ -21,7 +21,7 @@ CASE_CHUNK = 400  # rows per UPDATE ... CASE statement
 
 class MysqlBackend(Backend):
     name = "mysql"
-    transactional_ddl = False
+    default_port = 3306
     # PyMySQL sends parameters inline, so no placeholder limit applies: one IN list for
     # any user count that fits the server's max_allowed_packet (16 MB by default)
     in_chunk = 20_000
@@ -34,12 +34,12 @@ class MysqlBackend(Backend):
                 "write_timeout": timeouts.answer}
 
     def identity(self, conn: Connection, tables: Tables) -> list[Any]:
-        """The server's own host name and port, and the schema: a copy of production is
-        another schema, or the same name on another server. (MySQL/MariaDB keep no
-        identifier of a schema itself; a table's creation time changes with every
-        ALTER TABLE, so it is not used.)"""
+        """Where the URL reaches the server, the server's own host name and port, and the
+        schema: a copy of production is another schema, the same name on another server,
+        or a cloned server reached at another address. (MySQL/MariaDB keep no identifier
+        of a schema itself; a table's creation time changes with every ALTER TABLE.)"""
         row = conn.exec_driver_sql("SELECT @@hostname, @@port, DATABASE()").first()
-        return list(row) if row is not None else []
+        return [*self.server_address(conn), *row] if row is not None else []
 
     def lock_wait(self, seconds: float) -> float:
         """innodb_lock_wait_timeout counts whole seconds (at least one)."""

@@ -38,9 +38,11 @@ class PostgresqlBackend(DriverBackend):
             options = f"{given} {options}"
         return {"connect_timeout": timeouts.connect_whole_seconds, "options": options}
 
+    default_port = 5432
+
     def identity(self, conn: Connection, tables: Tables) -> list[Any]:
         row = conn.exec_driver_sql(_IDENTITY).first()
-        return list(row) if row is not None else []
+        return [*self.server_address(conn), *row] if row is not None else []
 
     def set_lock_timeout(self, conn: Connection, seconds: float) -> None:
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
