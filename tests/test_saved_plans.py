@@ -322,3 +322,40 @@ def test_a_change_must_describe_the_row_it_writes(run, sqlite_url, tmp_path, edi
     assert result.stderr.endswith("The plan was edited after it was made. Nothing was "
                                   "changed; plan again.\n")
     assert dump(sqlite_url) == before
+
+
+def test_a_plan_written_into_a_missing_folder_is_a_clear_error(run, sqlite_url, tmp_path):
+    codes = sandbox(sqlite_url, users=5)
+    write_config(tmp_path, sqlite_url, users={codes[0]: smtp_user(codes[0])})
+    result = run("plan", "--out", "no/such/folder/p.json")
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: cannot write the plan to no/such/folder/p.json: No such "
+                             "file or directory (its folder does not exist: create it "
+                             "first)\n")
+
+
+def test_a_plan_whose_mapping_writes_one_table_as_two_is_refused(run, sqlite_url, tmp_path):
+    _saved_plan(run, tmp_path, sqlite_url)
+    path = tmp_path / "p.json"
+    plan = json.loads(path.read_text())
+    plan["mapping"] = {"version": 1, "users": {"table": "general_config"}}
+    path.write_text(json.dumps(plan))
+    result = run("apply", "p.json")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: p.json: not a valid mailprov plan; nothing was changed:\n"
+        "  mapping: users.table and general.table both name 'general_config': they are two "
+        "tables; name each\n")
+
+
+def test_a_mapping_file_naming_one_column_twice_is_refused(run, sqlite_url, tmp_path):
+    sandbox(sqlite_url, users=5)
+    (tmp_path / "m.yaml").write_text("version: 1\nusers:\n  columns:\n"
+                                     "    username: from_address\n", encoding="utf-8")
+    write_config(tmp_path, sqlite_url, mapping="m.yaml")
+    result = run("plan")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "m.yaml: users.columns: `username` and `from` both name column 'from_address': give "
+        "each field its own column\n"
+        "Error: 1 problem in the configuration; nothing was changed.\n")

@@ -11,7 +11,13 @@ from mailprov.config.schema import schema_problems
 from mailprov.config.yamlload import YamlError, load_yaml, read_file
 from mailprov.errors import ConfigError, MappingError, Problem
 from mailprov.i18n import _
-from mailprov.model.mapping import REFERENCE, DbMapping, is_codec_name, mapping_from_data
+from mailprov.model.mapping import (
+    REFERENCE,
+    DbMapping,
+    is_codec_name,
+    mapping_from_data,
+    naming_problems,
+)
 
 CODEC_KEY = "password_codec"
 
@@ -33,7 +39,11 @@ def load_mapping(path: str | Path | None) -> DbMapping:
     problems = schema_problems(doc, "mapping") + _codec_problems(doc)
     if problems:
         raise ConfigError(problems)
-    return mapping_from_data(data, name)
+    mapping = mapping_from_data(data, name)
+    naming = naming_problems(mapping)
+    if naming:
+        raise ConfigError([Problem(name, 0, 0, (), message) for message in naming])
+    return mapping
 
 
 def _codec_problems(doc: Document) -> list[Problem]:

@@ -390,3 +390,8 @@ def field_messages(name: str, value: Any) -> list[str]:
         return []
     return [finding.message for error in _field_validator().iter_errors({name: value})
             if (finding := _message(error)) is not None]
+
+
+def mapping_validator() -> Any:
+    """The JSON Schema validator of mapping files (also for the mapping a plan carries)."""
+    return _validator("mapping")

@@ -107,3 +107,22 @@ def mapping_from_data(data: Mapping[str, Any], source: str | None = None) -> DbM
         source=source,
         password_codec=data.get("password_codec") or DEFAULT_PASSWORD_CODEC,
     )
+
+
+def naming_problems(mapping: DbMapping) -> list[str]:
+    """What a mapping names that no database can hold: the users' and the general
+    configuration's table as one table, or two fields of one table in one column (a
+    write of one would overwrite the other)."""
+    problems = []
+    if mapping.users_table.lower() == mapping.general_table.lower():
+        problems.append(f"users.table and general.table both name '{mapping.users_table}': "
+                        "they are two tables; name each")
+    for section, columns in (("general", mapping.general_columns),
+                             ("users", mapping.user_columns)):
+        seen: dict[str, str] = {}
+        for name, column in columns.items():
+            other = seen.setdefault(column.lower(), name)
+            if other != name:
+                problems.append(f"{section}.columns: `{other}` and `{name}` both name column "
+                                f"'{column}': give each field its own column")
+    return problems

@@ -87,8 +87,16 @@ def save_plan(plan: Plan, path: str | os.PathLike[str], key: bytes | None = None
             "(see above); fix them, then plan again")
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(plan_text(plan, key), encoding="utf-8")
-    os.replace(tmp, target)
+    try:
+        tmp.write_text(plan_text(plan, key), encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as exc:
+        if tmp.parent.is_dir():
+            tmp.unlink(missing_ok=True)
+        raise PlanFileError(
+            f"cannot write the plan to {os.fspath(path)}: {exc.strerror}"
+            + (" (its folder does not exist: create it first)"
+               if not target.parent.is_dir() else "")) from None
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -227,6 +235,8 @@ class _Checker:
                 and not is_codec_name(mapping["password_codec"]):
             self.fail("mapping.password_codec", f"{_shown(mapping['password_codec'])} is not "
                       "the name of a password codec")
+        elif mapping is not None:
+            self.mapping(mapping)
         for key in ("base_digest", "config_digest"):
             self._text(data, key, 200)
         for key in ("database_id", "git_commit"):
@@ -246,6 +256,20 @@ class _Checker:
             managed_users=None if managed == "all" else tuple(managed or ()),
             git_commit=data.get("git_commit"), selections=selections,
             password_notes=notes)
+
+    def mapping(self, data: dict[str, Any]) -> None:
+        """The mapping a plan was made with names the tables and columns apply writes:
+        the rules of a mapping file apply."""
+        from mailprov.config.schema import mapping_validator
+        from mailprov.model.mapping import mapping_from_data, naming_problems
+
+        errors = sorted(mapping_validator().iter_errors(data), key=lambda e: list(e.path))
+        for error in errors[:5]:
+            where = ".".join(str(p) for p in error.absolute_path)
+            self.fail(f"mapping.{where}" if where else "mapping", error.message[:200])
+        if not errors:
+            for message in naming_problems(mapping_from_data(data)):
+                self.fail("mapping", message)
 
     def _text(self, data: Mapping[str, Any], key: str, limit: int) -> str | None:
         value = data.get(key)
