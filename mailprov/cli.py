@@ -243,8 +243,20 @@ def schema(mapping: bool) -> None:
     click.echo(text, nl=not text.endswith("\n"))
 
 
+def _check_render_options(fmt: str, template: str | None, max_size: int | None) -> None:
+    """Options that only a Markdown rendering reads are refused with another format,
+    before anything is read (not silently ignored)."""
+    from mailprov.errors import MailprovError
+
+    if fmt != "markdown" and (template or max_size):
+        option = "--template" if template else "--max-size"
+        raise MailprovError(f"{option} applies to --format markdown only: add "
+                            "--format markdown, or leave it out")
+
+
 def _render(plan: Plan, fmt: str, *, template: str | None = None,
             max_size: int | None = None, where: FullPlanPlace | None = None) -> str:
+    _check_render_options(fmt, template, max_size)
     if fmt == "json":
         return plan.dumps()
     if fmt == "markdown":
@@ -299,6 +311,7 @@ def plan(configs: tuple[str, ...], target: str | None, db_url: str | None, out: 
     from mailprov import api
     from mailprov.errors import ConfigError
 
+    _check_render_options(fmt, template, max_size)
     config, resolved = _config_and_target(configs, target, db_url, variables)
     result = api.plan(config, resolved, with_commit=bool(out))
     signed = api.save_plan(result, out) if out and not result.errors else False
@@ -412,6 +425,7 @@ def show(plan_file: str, fmt: str, template: str | None, max_size: int | None) -
     """
     from mailprov import api
 
+    _check_render_options(fmt, template, max_size)
     saved = api.read_saved_plan(plan_file)
     status = api.signature_status(saved)
     click.echo(_render(saved.plan, fmt, template=template, max_size=max_size), nl=False)

@@ -175,3 +175,30 @@ def test_show_and_drift_pages_from_the_command_line(run, sqlite_url, tmp_path):
     assert row[4].startswith("apply #1, ")
     assert row[5] == ("Security management > COMPTA > Description > « Configuration de "
                       "courriel spécifique à cet usager »")
+
+
+def test_every_value_of_the_page_is_shown_as_it_must_be_read():
+    """Values the database holds (user codes, the history's user and host) can hold bidi
+    overrides, escapes and trailing spaces: the page writes them out, wherever they are."""
+    removals = [Change(f"user.{code}", "delete", {"username": "x@acme.ca", "from": None,
+                                                   **SMTP}, None, FIELDS, number=i)
+                for i, code in enumerate(["BIDI\u202eTXT", "SPACE ", "EVIL\x1b[2J"])]
+    page = render_html(Plan(target="prod", target_url="sqlite:///m.db", edition="standard",
+                            changes=tuple(removals), base_digest="sha256:a",
+                            config_digest="sha256:b", unmanaged_overrides=0,
+                            safety=SafetyReport(12, 3, 30.0, 10, None, ())))
+    assert "\u202e" not in page and "\x1b" not in page
+    assert "BIDI\\u202eTXT" in page and "EVIL\\x1b[2J" in page
+    assert "&#39;SPACE &#39;" in page or "'SPACE '" in page
+
+
+def test_the_drift_set_by_line_is_escaped():
+    from datetime import datetime
+
+    from mailprov.plan.records import Applied
+    from mailprov.render.drift import set_by_text
+
+    applied = Applied(7, datetime(2026, 11, 30, 12, 0), "evil\x1b[2J\u202e", "vm")
+    text = set_by_text(applied)
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "evil\\x1b[2J\\u202e@vm" in text

@@ -310,3 +310,41 @@ def test_a_broken_team_template_names_its_line(tmp_path):
         render_markdown(plan([]), template=str(template))
     assert caught.value.message == (f"{template}:2: the template is not valid Jinja: "
                                     "Expected an expression, got 'end of statement block'")
+
+
+@pytest.mark.parametrize("source, message", [
+    ("{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+     "the template took more than 10 s to render: simplify its loops"),
+    ("{{ 'x' * 10**9 }}", "the template failed: TemplateError: a text or list of more than "
+                          "20000000 items is not allowed in a template"),
+    ("{% for i in range(10**7) %}{% endfor %}",
+     "the template failed: TemplateError: range() of more than 100000 numbers is not "
+     "allowed in a template"),
+])
+def test_a_team_template_is_bounded_in_time_and_size(tmp_path, monkeypatch, source, message):
+    import time
+
+    from mailprov.render import templating
+
+    monkeypatch.setattr(templating, "TEAM_RENDER_SECONDS", 1)  # the limit, made short
+    template = tmp_path / "slow.md.j2"
+    template.write_text(source, encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(TemplateError) as caught:
+        render_markdown(plan([create("A")]), template=str(template))
+    assert time.monotonic() - started < 5
+    assert caught.value.message == f"{template}: " + message.replace("10 s", "1 s")
+
+
+def test_template_and_max_size_are_for_markdown_only(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from mailprov.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.j2").write_text("x", encoding="utf-8")
+    for args in (["--template", "t.j2"], ["--format", "html", "--max-size", "3000"]):
+        result = CliRunner().invoke(cli, ["plan", *args])
+        assert result.exit_code == 1
+        assert result.stderr.endswith("applies to --format markdown only: add --format "
+                                      "markdown, or leave it out\n")

@@ -25,7 +25,7 @@ def set_by_text(applied: Applied | None) -> str:
         return _("no recorded apply set this value")
     when = applied.applied_at.strftime("%Y-%m-%d %H:%M UTC") if applied.applied_at else "?"
     text = _("apply #{id}, {when}, by {who}").format(
-        id=applied.id, when=when, who=f"{applied.os_user}@{applied.host}")
+        id=applied.id, when=when, who=show(f"{applied.os_user}@{applied.host}"))
     if applied.git_commit:
         sha, dirty, _rest = applied.git_commit.partition("+dirty")
         text += _(", commit {commit}").format(commit=sha[:10] + ("+dirty" if dirty else ""))

@@ -7,6 +7,7 @@ a plan shows comes with its menu path (the French labels are maestro*'s own).
 from __future__ import annotations
 
 from mailprov.i18n import N_, _
+from mailprov.render.values import show
 
 GENERAL_CLIENT = (N_("General configurations"), "Généralités", "« Logiciel de courriel »")
 GENERAL_SMTP = (N_("General configurations"), "Divers",
@@ -48,5 +49,5 @@ def menu_path(setting: str, user: str | None = None) -> str:
         steps = USER_SECTION
     shown = [_(step) if step else step for step in steps]
     if steps == USER_SECTION:  # the user by number or name
-        shown[1] = user if user else _("the user")
+        shown[1] = show(user) if user else _("the user")
     return " > ".join(shown)

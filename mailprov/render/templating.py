@@ -13,7 +13,8 @@ commands that print no page never load it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -89,6 +90,16 @@ def _md_html(value: Any) -> MdSafe:
     return MdSafe(html.escape(display(value)))
 
 
+def _html_finalize(value: Any) -> Any:
+    """Every value printed in a page is shown as people must read it (a space at either
+    end quoted, control and bidi characters written out) before it is HTML-escaped:
+    a template cannot forget it."""
+    if hasattr(value, "__html__") or (isinstance(value, (int, float)) \
+            and not isinstance(value, bool)):
+        return value
+    return display(value)
+
+
 def _load_packaged(name: str) -> str:
     return (resources.files(TEMPLATE_PACKAGE) / TEMPLATE_FOLDER / name).read_text("utf-8")
 
@@ -110,6 +121,30 @@ def _common(env: Environment, fmt: str) -> None:
         env.globals["trn"] = _html_trn
 
 
+def _bounded_sandbox_class() -> type:
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class BoundedSandbox(SandboxedEnvironment):
+        """Jinja's sandbox, with `*`, `**` and `+` on text and lists bounded: a template
+        cannot build a string of gigabytes in one expression."""
+
+        intercepted_binops = frozenset({"*", "**", "+"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**" and isinstance(right, int) and abs(right) > 100:
+                raise TemplateError(_("exponents over 100 are not allowed in a template"))
+            if operator == "*":
+                for seq, times in ((left, right), (right, left)):
+                    if isinstance(seq, (str, list, tuple)) and isinstance(times, int) \
+                            and len(seq) * times > TEAM_MAX_OUTPUT:
+                        raise TemplateError(_("a text or list of more than {n} items is not "
+                                              "allowed in a template").format(
+                            n=TEAM_MAX_OUTPUT))
+            return super().call_binop(context, operator, left, right)
+
+    return BoundedSandbox
+
+
 @cache
 def packaged_environment(fmt: str) -> Environment:
     """The environment of mailprov's own templates: `md` (escaped by finalize) or
@@ -118,7 +153,7 @@ def packaged_environment(fmt: str) -> Environment:
 
     env = Environment(loader=FunctionLoader(_load_packaged), undefined=StrictUndefined,
                       autoescape=fmt == "html",
-                      finalize=_md_finalize if fmt == "md" else None)
+                      finalize=_md_finalize if fmt == "md" else _html_finalize)
     _common(env, fmt)
     return env
 
@@ -133,7 +168,6 @@ def team_template(path: str) -> Callable[[Mapping[str, Any]], str]:
     it is given, not reach Python objects, files or the network. Values are escaped
     like ours; `{{ value | code }}` shows one as code."""
     from jinja2 import StrictUndefined, TemplateSyntaxError
-    from jinja2.sandbox import SandboxedEnvironment
 
     try:
         raw = Path(path).read_bytes()[: MAX_TEMPLATE_BYTES + 1]
@@ -148,9 +182,10 @@ def team_template(path: str) -> Callable[[Mapping[str, Any]], str]:
     except UnicodeDecodeError:
         raise TemplateError(_("the template {path} is not UTF-8 text").format(
             path=path)) from None
-    env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined,
-                               finalize=_md_finalize)
+    env = _bounded_sandbox_class()(autoescape=False, undefined=StrictUndefined,
+                                   finalize=_md_finalize)
     _common(env, "md")
+    env.globals["range"] = _bounded_range
     try:
         template = env.from_string(text)
     except TemplateSyntaxError as exc:
@@ -158,10 +193,74 @@ def team_template(path: str) -> Callable[[Mapping[str, Any]], str]:
                             .format(path=path, line=exc.lineno, reason=exc.message)) from None
 
     def render(context: Mapping[str, Any]) -> str:
+        chunks: list[str] = []
+        size = 0
         try:
-            return template.render(**context)
+            with _time_limit(TEAM_RENDER_SECONDS):
+                for chunk in template.generate(**context):
+                    size += len(chunk)
+                    if size > TEAM_MAX_OUTPUT:
+                        raise _TooLong
+                    chunks.append(chunk)
+        except _TooLong:
+            raise TemplateError(_("{path}: the template writes more than {size} MB: "
+                                  "make it shorter").format(
+                path=path, size=TEAM_MAX_OUTPUT // 1_000_000)) from None
+        except _TookTooLong:
+            raise TemplateError(_("{path}: the template took more than {seconds} s to "
+                                  "render: simplify its loops").format(
+                path=path, seconds=TEAM_RENDER_SECONDS)) from None
         except Exception as exc:  # the template is the team's code: any failure is theirs
             raise TemplateError(_("{path}: the template failed: {reason}").format(
                 path=path, reason=f"{exc.__class__.__name__}: {exc}")) from None
+        return "".join(chunks)
 
     return render
+
+
+# A team template renders a plan: it may loop over thousands of users, but a loop that
+# runs for minutes, or a page of hundreds of megabytes, is a mistake (or an attack).
+TEAM_RENDER_SECONDS = 10
+TEAM_MAX_OUTPUT = 20_000_000
+TEAM_MAX_RANGE = 100_000
+
+
+class _TooLong(Exception):
+    pass
+
+
+class _TookTooLong(Exception):
+    pass
+
+
+def _bounded_range(*args: int) -> Iterator[int]:
+    """`range` for team templates: at most TEAM_MAX_RANGE numbers."""
+    numbers = range(*args)
+    if len(numbers) > TEAM_MAX_RANGE:
+        raise TemplateError(_("range() of more than {n} numbers is not allowed in a "
+                              "template").format(n=TEAM_MAX_RANGE))
+    return iter(numbers)
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt a render that runs longer than `seconds` (a timer signal, where the
+    platform has one and this is the main thread; elsewhere the other limits hold)."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not \
+            threading.main_thread():
+        yield
+        return
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise _TookTooLong
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
