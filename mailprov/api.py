@@ -434,7 +434,8 @@ def history_record(target: ResolvedTarget, history_id: int) -> HistoryRecord:
 
 
 def init(folder: str | os.PathLike[str], *, target: str = "prod", ci: str | None = None,
-         from_db: str | None = None, force: bool = False) -> list[str]:
+         from_db: str | None = None, force: bool = False,
+         allow_invalid: bool = False) -> list[str]:
     """Scaffold a configuration repository in `folder` (mailprov.scaffold); with
     `from_db`, mailprov.yaml is the live configuration of that database (as `import`
     writes it). Returns the files written, relative to `folder`."""
@@ -447,8 +448,10 @@ def init(folder: str | os.PathLike[str], *, target: str = "prod", ci: str | None
         with open_database(ResolvedTarget(target, from_db), read_only=True) as db:
             live = read_live(db)
         written = ResolvedTarget(target, _relative_sqlite(from_db, folder))
-        config_text = with_include(render_yaml(live, written, "./" + SCHEMA_PATH))
-    return write_scaffold(folder, scaffold(target, ci, schema_text(), config_text), force)
+        config_text = with_include(render_yaml(live, written, "./" + SCHEMA_PATH,
+                                               allow_invalid=allow_invalid))
+    return write_scaffold(folder, scaffold(target, ci, schema_text(), config_text, from_db),
+                          force)
 
 
 def _relative_sqlite(url: str, folder: str | os.PathLike[str]) -> str:

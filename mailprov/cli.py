@@ -801,8 +801,10 @@ def find(kind: str, target: str) -> None:
 @click.option("--target", "target_name", default="prod", show_default=True,
               help="The name of the target in mailprov.yaml and the CI files.")
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")
+@click.option("--allow-invalid", is_flag=True, help="With --from-db: write live values that "
+              "are not valid configuration commented out, each with its reason.")
 def init(folder: str, from_db: str | None, ci_provider: str | None, target_name: str,
-         force: bool) -> None:
+         force: bool, allow_invalid: bool) -> None:
     """Scaffold a configuration repository: mailprov.yaml (with the schema modeline),
     users/, .gitignore, the pre-commit configuration, the CI files and a README.
 
@@ -821,7 +823,7 @@ def init(folder: str, from_db: str | None, ci_provider: str | None, target_name:
         raise MailprovError(_("'{name}' is not a target name: use letters, digits, '.', "
                               "'_' and '-' (up to 64)").format(name=target_name))
     written = api.init(folder, target=target_name, ci=ci_provider, from_db=from_db,
-                       force=force)
+                       force=force, allow_invalid=allow_invalid)
     for name in written:
         click.echo(os.path.join(folder, name))
     click.echo(_("Next: `cd {folder} && git init && pre-commit install`, set the target's "

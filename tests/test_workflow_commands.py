@@ -220,3 +220,18 @@ def test_shell_completion_offers_targets_and_user_codes_from_the_files(repo):
         **os.environ, "_MAILPROV_COMPLETE": "bash_source"}, capture_output=True, text=True,
         check=True).stdout
     assert "_mailprov_completion()" in source
+
+
+def test_init_installs_the_driver_the_database_needs(run, sqlite_url, tmp_path):
+    sandbox(sqlite_url, users=5)
+    for url, package in (("sqlite:///maestro.db", '"mailprov=='),
+                         ("mysql+pymysql://mailprov@db/maestro", '"mailprov[mysql]=='),
+                         ("postgresql://mailprov@db/maestro", '"mailprov[postgres]==')):
+        from mailprov.scaffold import ci_file
+
+        text = ci_file("github", "prod", url)
+        assert text.count(package) == 3, url
+    result = run("init", "repo", "--from-db", "sqlite:///maestro.db", "--ci", "gitlab",
+                 "--allow-invalid")
+    assert result.exit_code == 0, result.output
+    assert '"mailprov==' in (tmp_path / "repo" / ".gitlab-ci.yml").read_text()

@@ -29,10 +29,21 @@ def packaged_file(name: str) -> str:
     return (resources.files("mailprov.scaffold") / "files" / name).read_text("utf-8")
 
 
-def ci_file(provider: str, target: str = "prod") -> str:
-    """The CI file for `provider` (github or gitlab), for the target `target`."""
+def ci_file(provider: str, target: str = "prod", url: str | None = None) -> str:
+    """The CI file for `provider` (github or gitlab), for the target `target`; it installs
+    the database driver the target's URL needs (PostgreSQL's when the URL is unknown)."""
     text = packaged_file(CI_FILES[provider][0])
-    return text.replace("  MAILPROV_TARGET: prod\n", f"  MAILPROV_TARGET: {target}\n")
+    text = text.replace("  MAILPROV_TARGET: prod\n", f"  MAILPROV_TARGET: {target}\n")
+    return text.replace('"mailprov[postgres]==', f'"{_package_for(url)}==')
+
+
+def _package_for(url: str | None) -> str:
+    scheme = (url or "postgresql").split(":", 1)[0].split("+", 1)[0].lower()
+    if scheme in ("mysql", "mariadb"):
+        return "mailprov[mysql]"
+    if scheme == "sqlite":
+        return "mailprov"
+    return "mailprov[postgres]"
 
 
 def starter_config(target: str, url: str | None = None) -> str:
@@ -77,7 +88,7 @@ class Scaffold:
 
 
 def scaffold(target: str, ci: str | None, schema_text: str,
-             config_text: str | None = None) -> Scaffold:
+             config_text: str | None = None, url: str | None = None) -> Scaffold:
     """What `mailprov init` writes (nothing written yet)."""
     files = {
         "mailprov.yaml": config_text or starter_config(target),
@@ -88,7 +99,7 @@ def scaffold(target: str, ci: str | None, schema_text: str,
         "README.md": packaged_file("README.md"),
     }
     if ci:
-        files[CI_FILES[ci][1]] = ci_file(ci, target)
+        files[CI_FILES[ci][1]] = ci_file(ci, target, url)
     return Scaffold(files)
 
 
