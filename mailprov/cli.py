@@ -41,7 +41,7 @@ def _color(stream: TextIO | None = None) -> bool:
 
 
 def _fail(exc: BaseException, debug: bool) -> NoReturn:
-    from mailprov.errors import ConfigError, MailprovError
+    from mailprov.errors import ConfigError, MailprovError, printable
 
     if debug:
         traceback.print_exc()
@@ -54,19 +54,12 @@ def _fail(exc: BaseException, debug: bool) -> NoReturn:
         sys.exit(exc.exit_code)
     if isinstance(exc, MailprovError):
         # a message may quote a file's or a database's text: never let it drive the terminal
-        click.echo("\n".join(_printable(line) for line in f"Error: {exc.message}".split("\n")),
+        click.echo("\n".join(printable(line) for line in f"Error: {exc.message}".split("\n")),
                    err=True)
         sys.exit(exc.exit_code)
     click.echo(f"Error: unexpected {exc.__class__.__name__}: {exc}. This is a bug in "
                "mailprov; run again with --debug and report the traceback.", err=True)
     sys.exit(1)
-
-
-def _printable(text: str) -> str:
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in text)
 
 
 class _Group(click.Group):
@@ -471,12 +464,14 @@ def import_(configs: tuple[str, ...], target: str | None, db_url: str | None,
                               "first").format(output=output))
     export = api.import_live(resolved, schema_ref,
                              folder=os.path.dirname(os.path.abspath(output)) if output else None)
+    from mailprov.errors import printable
+
     for warning in export.warnings:
-        click.echo(_("warning: {warning}").format(warning=_escaped(warning)), err=True)
+        click.echo(_("warning: {warning}").format(warning=printable(warning)), err=True)
     text = export.checked(allow_invalid)
     for problem in export.problems:
         click.echo(_("warning: {problem} (commented out)").format(
-            problem=_escaped(problem.message)), err=True)
+            problem=printable(problem.message)), err=True)
     if output:
         try:
             with open(output, "w", encoding="utf-8") as handle:
@@ -609,14 +604,6 @@ def _stdin_is_terminal() -> bool:
     """Whether a hidden prompt can be shown (getpass would otherwise read a pipe, warn,
     and abort at its end)."""
     return sys.stdin.isatty()
-
-
-def _escaped(text: str) -> str:
-    """Terminal-safe: what a database holds may carry escape sequences."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in text)
 
 
 @cli.command()

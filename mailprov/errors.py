@@ -25,12 +25,16 @@ class MailprovError(Exception):
         return self.message
 
 
-def _shown(text: str) -> str:
-    """Escape what a file could use to spoof a terminal or a CI log (CR, ESC, bidi overrides)."""
+def printable(text: str) -> str:
+    """`text` with every character a file or a database could use to spoof a terminal or
+    a CI log (CR, ESC, bidi overrides) written out (`\\x1b`): the one place this is done."""
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
                    for c in text)
+
+
+_shown = printable
 
 
 def _clipped(text: str, limit: int) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from mailprov.db.driver import compile_statement, execute, fetch_tuples
 from mailprov.db.tables import Tables
-from mailprov.errors import DatabaseError, MappingError
+from mailprov.errors import DatabaseError, MappingError, printable
 from mailprov.i18n import _, ngettext
 from mailprov.model import OVERRIDE_FIELDS, GeneralSettings, LiveState, LiveUser, MailSettings
 
@@ -175,7 +175,7 @@ def _codeless_rows_warning(tables: Tables, numbers: list[Any]) -> str:
         numbers = sorted(numbers)
     except TypeError:  # a mapped key of mixed types
         numbers = sorted(numbers, key=str)
-    shown = ", ".join(_shown(n) for n in numbers[:10])
+    shown = ", ".join(printable(str(n)) for n in numbers[:10])
     if len(numbers) > 10:
         shown += _(" and {count} more").format(count=len(numbers) - 10)
     return ngettext(
@@ -187,9 +187,6 @@ def _codeless_rows_warning(tables: Tables, numbers: list[Any]) -> str:
                              column=tables.mapping.user_columns["number"])
 
 
-def _shown(value: Any) -> str:
-    text = str(value)
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def password_is_set(conn: Connection, tables: Tables, backend: Backend, code: str) -> bool:

@@ -29,7 +29,7 @@ import yaml
 
 from mailprov.config.addresses import address_error
 from mailprov.config.targets import ResolvedTarget
-from mailprov.errors import ConfigError, LiveDataError, MailprovError
+from mailprov.errors import ConfigError, LiveDataError, MailprovError, printable
 from mailprov.i18n import _, ngettext
 from mailprov.model import CLIENTS, EDITIONS, OVERRIDE, DesiredOverride, LiveState
 from mailprov.plan.diff import resolve_override
@@ -77,7 +77,7 @@ def live_data_error(problems: tuple[LiveProblem, ...]) -> LiveDataError:
         "nothing was written:", len(lines)).format(count=len(lines))
     tail = _("Fix them in maestro*, or add --allow-invalid to write the file with them "
              "commented out.")
-    return LiveDataError("\n".join([head, *(f"  {_printable(line)}" for line in lines), tail]),
+    return LiveDataError("\n".join([head, *(f"  {printable(line)}" for line in lines), tail]),
                          lines)
 
 
@@ -133,8 +133,8 @@ class _Builder:
                   value: Any) -> None:
         """Record `problem` and put `key: value`, commented out, at its place."""
         self.problems.append(problem)
-        self.comments.append(f"# {_printable(key)}: {_literal(value)}  "
-                             f"# {_printable(problem.detail)}")
+        self.comments.append(f"# {printable(key)}: {_literal(value)}  "
+                             f"# {printable(problem.detail)}")
         container[f"{self.token}{len(self.comments) - 1}"] = 0
 
     def forced_problem(self, path: tuple[str, ...]) -> LiveProblem | None:
@@ -444,30 +444,24 @@ def _comment_place(path: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
 # --- text ------------------------------------------------------------------------------------
 
 
-def _printable(text: str) -> str:
-    """One line, terminal-safe: control characters and line breaks escaped."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in text)
 
 
 def _shown(value: Any) -> str:
     """A live value in a message: text quoted (so trailing spaces show) and escaped."""
     if isinstance(value, str):
         text = value if len(value) <= 80 else value[:77] + "..."
-        return "'" + _printable(text) + "'"
+        return "'" + printable(text) + "'"
     return _literal(value)
 
 
 def _literal(value: Any) -> str:
     """A value as it would be written in YAML, on one line."""
     if isinstance(value, str):
-        return _printable(json.dumps(value, ensure_ascii=False))
+        return printable(json.dumps(value, ensure_ascii=False))
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{_printable(str(k))}: {_literal(v)}"
+        return "{" + ", ".join(f"{printable(str(k))}: {_literal(v)}"
                                for k, v in value.items()) + "}"
-    return _printable(json.dumps(value))
+    return printable(json.dumps(value))
 
 
 def _target_name(target: ResolvedTarget) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailprov.errors import printable
 from mailprov.i18n import _
 from mailprov.live.explain import Configured, Explanation
 from mailprov.model import ValueSource
@@ -80,15 +81,9 @@ def render_explanation(info: Explanation, target_name: str) -> str:
     lines += [f"  note:       {note}" for note in info.notes]
     if info.configured is not None:
         lines += _configured(info.configured, info.locator, info)
-    return "\n".join(_escaped(line) for line in lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
-def _escaped(line: str) -> str:
-    """Control characters and terminal escape sequences written out (`\\x1b`)."""
-    if line.isprintable():
-        return line
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in line)
 
 
 def explanation_json(info: Explanation, target_name: str) -> str:
