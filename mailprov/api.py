@@ -982,29 +982,35 @@ def read_any_plan(path: str | os.PathLike[str]) -> SavedPlan | SavedFleetPlan:
 
 
 def apply_saved_fleet(saved: SavedFleetPlan, *, names: Sequence[str] = (),
-                      parallel: int = 4, force: bool = False, lock_timeout: float = 10.0,
-                      fail_fast: bool = False,
+                      db_url: str | None = None, parallel: int = 4, force: bool = False,
+                      lock_timeout: float = 10.0, fail_fast: bool = False,
                       on_done: Callable[[Outcome[ApplyResult], int, int], None] | None = None
                       ) -> FleetRun[ApplyResult]:
     """Apply each plan of a fleet's file to its own target, each checked alone: its
     signature, its database, its staleness (a refused plan is that target's exit 3).
     `names` (`-t`, globs allowed) keeps some of the file's targets. A target the file
-    says could not be planned is reported as not applied (exit 1)."""
+    says could not be planned is reported as not applied (exit 1). `db_url` (`--db`,
+    MAILPROV_DB_URL) may name the database of one target only."""
     from mailprov.config.fleet import select_names
-    from mailprov.errors import MailprovError
+    from mailprov.config.targets import ENV_DB_URL
+    from mailprov.errors import MailprovError, TargetError
     from mailprov.i18n import _
 
     wanted = set(select_names(saved.targets, names)) if names else set(saved.targets)
     plans = {s.plan.target: s for s in saved.plans}
     skipped = {n.target: n for n in saved.not_planned}
     order = [name for name in saved.targets if name in wanted]
+    if (db_url or os.environ.get(ENV_DB_URL)) and len(order) > 1:
+        raise TargetError(_("--db (or MAILPROV_DB_URL) names one database, and {file} holds "
+                            "the plans of {count} targets: unset it, or apply one of them "
+                            "with -t NAME").format(file=saved.source, count=len(order)))
 
     def task(name: str) -> ApplyResult:
         if name in skipped:
             raise MailprovError(_("not applied: the plan file has no plan for this target, "
                                   "which could not be planned ({reason})").format(
                                       reason=skipped[name].message.split("\n", 1)[0]))
-        return apply_saved(plans[name], force=force, lock_timeout=lock_timeout)
+        return apply_saved(plans[name], db_url=db_url, force=force, lock_timeout=lock_timeout)
 
     from mailprov.fleet.runner import run_fleet as _run
 

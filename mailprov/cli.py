@@ -353,8 +353,8 @@ def _emit_fleet(command: str, run: FleetRun[Any], fmt: str, shard: str | None,
 
     summary = view.summarize(command, run, _shard_text(shard))
     if fmt == "json":
-        click.echo(view.dumps(view.fleet_json(summary, run, detail)),
-                   nl=False)
+        for chunk in view.fleet_json_chunks(summary, run, detail):
+            click.echo(chunk, nl=False)
         return
     markdown = fmt == "markdown"
     total = len(run.outcomes)
@@ -557,7 +557,7 @@ def apply(plan_file: str | None, configs: tuple[str, ...], targets: tuple[str, .
                                       "with -t, not --all-targets or --shard").format(
                                           file=plan_file))
             run = _with_progress(len(saved_any.targets), lambda bar: api.apply_saved_fleet(
-                saved_any, names=targets, parallel=parallel, force=force,
+                saved_any, names=targets, db_url=db_url, parallel=parallel, force=force,
                 lock_timeout=lock_timeout, fail_fast=fail_fast, on_done=bar))
             _emit_fleet("apply", run, fmt, saved_any.shard, _applied_text,
                         detail=_apply_json)

@@ -506,6 +506,12 @@ def test_a_fleet_s_saved_plans_round_trip_each_bound_and_signed(run, tmp_path, m
     assert all(u["mail_override"] == 0 for u in users(urls["alpha"]).values())
     assert all(u["mail_override"] == 1 for u in users(urls["gamma"]).values())
 
+    # --db names one database: not for several plans
+    result = run("apply", "fleet.plan.json", "--db", urls["gamma"])
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: --db (or MAILPROV_DB_URL) names one database, and "
+                             "fleet.plan.json holds the plans of 3 targets: unset it, or apply "
+                             "one of them with -t NAME\n")
     # -t keeps some of the file's targets
     result = run("apply", "fleet.plan.json", "-t", "g*")
     assert result.exit_code == 3  # gamma's plan is stale now: it was applied
@@ -739,3 +745,18 @@ def test_the_progress_bar_draws_on_a_terminal_only():
     assert "\r\x1b[2K[############............] 1/2, 1 failed  a" in text
     assert "\r\x1b[2K[########################] 2/2, 1 failed  b" in text
     assert text.endswith("\r\x1b[2K")
+
+
+def test_a_fleet_s_json_is_written_a_target_at_a_time_as_one_document():
+    from datetime import datetime
+
+    from mailprov.plan.fleetfile import json_chunks
+
+    head = {"kind": "x", "nested": {"a": [1, 2]}, "é": "ü"}
+    for items in ([], [{"b": 1}], [{"b": 1, "c": [{"d": None}]}, {"e": "f\ng"}]):
+        text = "".join(json_chunks(head, "targets", iter(items)))
+        assert text == json.dumps({**head, "targets": items}, indent=2,
+                                  ensure_ascii=False) + "\n"
+    when = datetime(2026, 1, 27, 7, 0)
+    assert json.loads("".join(json_chunks({}, "t", [{"at": when}], default=str))) == {
+        "t": [{"at": "2026-01-27 07:00:00"}]}

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+import textwrap
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,20 +64,39 @@ def is_fleet_plan(data: Any) -> bool:
     return isinstance(data, dict) and data.get("kind") == FLEET_KIND
 
 
-def fleet_plan_data(plans: Sequence[Plan], not_planned: Sequence[NotPlanned] = (),
-                    key: bytes | None = None, shard: str | None = None,
-                    order: Sequence[str] = ()) -> dict[str, Any]:
-    """The saved form of a fleet's plans: each plan's JSON, each signed when a key is
-    given, as `plan --out` signs one."""
-    saved = []
-    for plan in plans:
-        data = plan.to_json()
-        if key is not None:
-            data["signature"] = signature_of(data, key)
-        saved.append(data)
+def fleet_plan_chunks(plans: Sequence[Plan], not_planned: Sequence[NotPlanned] = (),
+                     key: bytes | None = None, shard: str | None = None,
+                     order: Sequence[str] = ()) -> Iterator[str]:
+    """The saved form of a fleet's plans, in pieces (a plan at a time): each plan's JSON,
+    each signed when a key is given, as `plan --out` signs one."""
     names = list(order) or [plan.target for plan in plans] + [n.target for n in not_planned]
-    return {"format_version": FLEET_FORMAT_VERSION, "kind": FLEET_KIND, "shard": shard,
-            "targets": names, "plans": saved, "not_planned": [n.to_json() for n in not_planned]}
+    head = {"format_version": FLEET_FORMAT_VERSION, "kind": FLEET_KIND, "shard": shard,
+            "targets": names, "not_planned": [n.to_json() for n in not_planned]}
+
+    def signed() -> Iterator[dict[str, Any]]:
+        for plan in plans:
+            data = plan.to_json()
+            if key is not None:
+                data["signature"] = signature_of(data, key)
+            yield data
+
+    yield from json_chunks(head, "plans", signed())
+
+
+def json_chunks(document: Mapping[str, Any], key: str, items: Iterable[Mapping[str, Any]],
+                default: Callable[[Any], Any] | None = None) -> Iterator[str]:
+    """The text of `json.dumps({**document, key: [...items]}, indent=2)` in pieces, one
+    item at a time: the pure-Python encoder that indents holds about ten times the
+    text's size in memory at once, and a fleet's file holds every target's plan."""
+    head = json.dumps({**document, key: []}, indent=2, ensure_ascii=False, default=default)
+    opening, _sep, closing = head.rpartition("[]")
+    yield opening
+    first = True
+    for item in items:
+        text = json.dumps(item, indent=2, ensure_ascii=False, default=default)
+        yield ("[\n" if first else ",\n") + textwrap.indent(text, "    ")
+        first = False
+    yield ("[]" if first else "\n  ]") + closing + "\n"
 
 
 def save_fleet_plan(plans: Sequence[Plan], path: str | os.PathLike[str], *,
@@ -90,9 +110,9 @@ def save_fleet_plan(plans: Sequence[Plan], path: str | os.PathLike[str], *,
         "have").format(count=len(plan.errors))) for plan in plans if plan.errors)]
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp")
-    text = json.dumps(fleet_plan_data(kept, skipped, key, shard, order), indent=2,
-                      ensure_ascii=False) + "\n"
-    tmp.write_text(text, encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for chunk in fleet_plan_chunks(kept, skipped, key, shard, order):
+            handle.write(chunk)
     os.replace(tmp, target)
 
 

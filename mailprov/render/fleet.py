@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mailprov.fleet.runner import EXIT_SEVERITY, FleetRun, Outcome, worst_exit_code
 from mailprov.i18n import N_, _, ngettext
+from mailprov.plan.fleetfile import json_chunks
 from mailprov.render.escape import md, md_code
 from mailprov.render.values import show
 
@@ -303,21 +304,41 @@ def render_summary_markdown(summary: FleetSummary, *, with_exit: bool = True) ->
 # --- JSON -----------------------------------------------------------------------------------
 
 
+def _target_json(summary: FleetSummary, row: Row, outcome: Outcome[Any],
+                 detail: Callable[[Any], Mapping[str, Any]] | None) -> dict[str, Any]:
+    item = row.to_json(summary.columns)
+    item["seconds"] = round(outcome.seconds, 4)
+    item["error"] = outcome.error
+    if detail is not None and outcome.value is not None:
+        item.update(detail(outcome.value))
+    return item
+
+
 def fleet_json(summary: FleetSummary, run: FleetRun[Any],
                detail: Callable[[Any], Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The JSON of a fleet command: every target's row, its error, and `detail(value)`
     (its plan, apply or drift report), then the summary. Never translated."""
-    targets = []
-    for row, outcome in zip(summary.rows, run.outcomes, strict=True):
-        item = row.to_json(summary.columns)
-        item["seconds"] = round(outcome.seconds, 4)
-        item["error"] = outcome.error
-        if detail is not None and outcome.value is not None:
-            item.update(detail(outcome.value))
-        targets.append(item)
+    targets = [_target_json(summary, row, outcome, detail)
+               for row, outcome in zip(summary.rows, run.outcomes, strict=True)]
     return {"format_version": FLEET_FORMAT_VERSION, "kind": FLEET_KIND,
             "command": summary.command, "shard": summary.shard, "exit_code": summary.exit_code,
             "stopped": summary.stopped, "summary": summary_json(summary), "targets": targets}
+
+
+def fleet_json_chunks(summary: FleetSummary, run: FleetRun[Any],
+                      detail: Callable[[Any], Mapping[str, Any]] | None = None
+                      ) -> Iterator[str]:
+    """fleet_json's text, written a target at a time (see json_chunks)."""
+    head = {"format_version": FLEET_FORMAT_VERSION, "kind": FLEET_KIND,
+            "command": summary.command, "shard": summary.shard,
+            "exit_code": summary.exit_code, "stopped": summary.stopped,
+            "summary": summary_json(summary)}
+
+    def items() -> Iterator[dict[str, Any]]:
+        for row, outcome in zip(summary.rows, run.outcomes, strict=True):
+            yield _target_json(summary, row, outcome, detail)
+
+    yield from json_chunks(head, "targets", items(), default=str)
 
 
 def summary_json(summary: FleetSummary) -> dict[str, Any]:
