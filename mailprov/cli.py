@@ -1449,32 +1449,46 @@ def password_clear(user: str, configs: tuple[str, ...], target: str | None,
 
 @password.command("status")
 @config_option
-@target_option
+@targets_option
+@fleet_options
 @db_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
-def password_status(configs: tuple[str, ...], target: str | None, db_url: str | None,
+def password_status(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
+                    shard: str | None, parallel: int, fail_fast: bool, db_url: str | None,
                     fmt: str) -> None:
     """Per SMTP user: password set or not, when, and whether it predates a login change.
 
-    Never shows a password or its stored form.
+    Never shows a password or its stored form. Several targets (-t a -t b, globs,
+    --all-targets, --shard K/N): one section each and a summary of whom to remind.
 
     \b
     Examples:
       mailprov password status -t prod
       mailprov password status --format json
+      mailprov password status --all-targets
     """
     import json
 
     from mailprov import api
+    from mailprov.render.passwords import render_password_status
 
-    resolved = _target(configs, target, db_url)
+    if api.fleet_requested(targets, all_targets=all_targets, shard=shard):
+        config = _load_config(configs)
+        selected = api.select_targets(config, targets, all_targets=all_targets, shard=shard,
+                                      db_url=db_url)
+        run = _with_progress(len(selected), lambda bar: api.run_fleet(
+            selected, api.password_status, parallel=parallel, fail_fast=fail_fast,
+            on_done=bar))
+        _emit_fleet("password-status", run, fmt, shard, render_password_status,
+                    detail=lambda status: {"password_status": status.to_json()})
+        _exit_fleet(run)
+        return
+    resolved = _target(configs, _one_target(targets), db_url)
     status = api.password_status(resolved)
     if fmt == "json":
         click.echo(json.dumps(status.to_json(), indent=2, ensure_ascii=False))
         return
-    from mailprov.render.passwords import render_password_status
-
     click.echo(render_password_status(status), nl=False)
 
 

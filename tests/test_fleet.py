@@ -645,6 +645,37 @@ def test_a_fleet_of_postgresql_and_sqlite_never_shows_the_password(run, tmp_path
             assert secret not in text
 
 
+def test_password_status_over_a_fleet_says_whom_to_remind(run, tmp_path, memory_keyring):
+    make_fleet(tmp_path, ["alpha", "beta"])
+    assert run("apply", "--auto-approve", "--all-targets").exit_code == 0
+    assert run("key", "init").exit_code == 0
+    secret = "Fleet-SMTP-pw-42"
+    for target, users_ in (("alpha", codes(5)), ("beta", codes(5)[:1])):
+        for code in users_:
+            result = run("password", "set", code, "-t", target, "--stdin", input=secret + "\n")
+            assert result.exit_code == 0, result.output
+    result = run("password", "status", "--all-targets")
+    assert result.exit_code == 0, result.output
+    assert "=== Target beta (2/2) ===\n\nSMTP passwords on target 'beta'" in result.stdout
+    summary = result.stdout[result.stdout.index("Fleet summary"):]
+    assert summary == (
+        "Fleet summary: password status on 2 targets\n\n"
+        "  target  result      users  set  not set  stale  exit\n"
+        "  alpha   complete        5    5        0      0     0\n"
+        "  beta    incomplete      5    1        4      0     0\n\n"
+        "Passwords missing or stale (1): beta.\n"
+        "Every SMTP user has a password (1): alpha.\n"
+        "Exit code 0: the worst of the targets' (1 error, then 3 refused, then 2 changes or "
+        "drift, then 0).\n")
+    data = fleet_json(run("password", "status", "-t", "*", "--format", "json"))
+    assert data["command"] == "password-status"
+    assert results(data) == {"alpha": ("complete", 0), "beta": ("incomplete", 0)}
+    beta = data["targets"][1]
+    assert beta["counts"] == {"smtp_users": 5, "set": 1, "not_set": 4, "stale": 0}
+    assert beta["password_status"]["summary"]["not_set"] == 4
+    assert secret not in result.output + json.dumps(data)
+
+
 # --- gathering the shards of a CI matrix -----------------------------------------------
 
 

@@ -30,17 +30,20 @@ FLEET_KIND = "mailprov-fleet"
 
 PLAN_COUNTS = ("add", "change", "remove")
 DRIFT_COUNTS = ("rows", "fields", "departed")
+PASSWORD_COUNTS = ("smtp_users", "set", "not_set", "stale")
 COUNTS = {"plan": PLAN_COUNTS, "apply": PLAN_COUNTS, "show": PLAN_COUNTS,
-          "drift": DRIFT_COUNTS}
+          "drift": DRIFT_COUNTS, "password-status": PASSWORD_COUNTS}
 
 RESULT_WORDS = {
     "changes": N_("changes"), "no-changes": N_("no changes"), "applied": N_("applied"),
     "unchanged": N_("unchanged"), "drift": N_("drift"), "no-drift": N_("no drift"),
     "error": N_("error"), "refused": N_("refused"), "not-run": N_("not run"),
-    "done": N_("done"),
+    "done": N_("done"), "complete": N_("complete"), "incomplete": N_("incomplete"),
 }
 _COLUMN_WORDS = {"add": N_("add"), "change": N_("change"), "remove": N_("remove"),
-                 "rows": N_("rows"), "fields": N_("fields"), "departed": N_("departed")}
+                 "rows": N_("rows"), "fields": N_("fields"), "departed": N_("departed"),
+                 "smtp_users": N_("users"), "set": N_("set"), "not_set": N_("not set"),
+                 "stale": N_("stale")}
 NOTE_CHARS = 100
 
 
@@ -137,6 +140,20 @@ def drift_row(outcome: Outcome[DriftReport]) -> Row:
                outcome.exit_code)
 
 
+def password_row(outcome: Outcome[Any]) -> Row:
+    """A target's SMTP passwords (mailprov.live.passwords.PasswordStatus): complete when
+    every SMTP user has a password that is not stale."""
+    status = outcome.value
+    if status is None:
+        return Row(outcome.target, _failure(outcome), None, outcome.exit_code,
+                   _first_line(outcome.error))
+    s = status.summary
+    counts = tuple(int(s[name]) for name in PASSWORD_COUNTS)
+    missing = int(s["not_set"]) + int(s["stale"])
+    return Row(outcome.target, "incomplete" if missing else "complete", counts,
+               outcome.exit_code)
+
+
 def generic_row(outcome: Outcome[Any]) -> Row:
     """Any other command's target: done, or why not."""
     if outcome.value is None and outcome.exit_code != 0:
@@ -146,7 +163,8 @@ def generic_row(outcome: Outcome[Any]) -> Row:
 
 
 ROWS: dict[str, Callable[[Outcome[Any]], Row]] = {
-    "plan": plan_row, "show": plan_row, "apply": apply_row, "drift": drift_row}
+    "plan": plan_row, "show": plan_row, "apply": apply_row, "drift": drift_row,
+    "password-status": password_row}
 
 
 def summarize(command: str, run: FleetRun[Any], shard: str | None = None) -> FleetSummary:
@@ -199,6 +217,11 @@ def verdict_lines(summary: FleetSummary) -> list[str]:
                    False),
                   (_("No drift ({count}): {names}."),
                    [r for r in rows if r.result == "no-drift"], False)]
+    elif summary.command == "password-status":
+        groups = [(_("Passwords missing or stale ({count}): {names}."),
+                   [r for r in rows if r.result == "incomplete"], False),
+                  (_("Every SMTP user has a password ({count}): {names}."),
+                   [r for r in rows if r.result == "complete"], False)]
     else:
         groups = [(_("With changes ({count}): {names}."),
                    [r for r in rows if r.result == "changes"], False),
@@ -247,7 +270,7 @@ def _title(summary: FleetSummary) -> str:
     total = len(summary.rows)
     text = ngettext("Fleet summary: {command} on {count} target",
                     "Fleet summary: {command} on {count} targets", total).format(
-                        command=summary.command, count=total)
+                        command=summary.command.replace("-", " "), count=total)
     if summary.shard:
         text += _(" (shard {shard})").format(shard=summary.shard)
     return text
