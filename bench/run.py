@@ -34,11 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import benchdata as bd
+import fleet as fleet_bench
 
 PG_URL_PREFIX = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 PG_CONNINFO = "host=127.0.0.1 port=5432 user=postgres connect_timeout=10 dbname="
 PG_PREFIX = "mailprov_bench_"
-RATIO_TARGETS = {"plan": 1.5, "apply": 2.0, "startup": 2.0, "templates": 2.0}
+RATIO_TARGETS = {"plan": 1.5, "apply": 2.0, "startup": 2.0, "templates": 2.0,
+                 # a fleet in one process: at least 10x faster than a process per target
+                 "fleet": 0.1}
 # The issue sets the plan and apply targets for 10,000 users; smaller sizes are shown
 # for the trend (their fixed costs, engine and first connection, dominate a few ms).
 TARGET_SIZE = 10_000
@@ -128,7 +131,8 @@ class Result:
         if limit is not None:
             self.target = f"<= {limit:g}x"
             self.target_met = self.ratio <= limit
-        elif self.figure == "memory" and self.size is not None and self.size <= TARGET_SIZE:
+        elif (self.figure == "memory" and self.size is not None
+              and self.size <= TARGET_SIZE) or self.figure == "fleet-mem":
             self.target = f"< {MEMORY_LIMIT_MB:g} MB"
             self.target_met = self.best < MEMORY_LIMIT_MB
         return self
@@ -485,6 +489,23 @@ def bench_company(sc: Scenario, repeat: int, with_validate: bool) -> list[Result
     return results
 
 
+def bench_fleet(folder: Path, targets: int, repeat: int) -> list[Result]:
+    """One `plan --all-targets` process over `targets` SQLite targets of 50 users, against
+    a `mailprov plan -t NAME` process per target; and the fleet process's peak memory."""
+    fleet = fleet_bench.prepare_fleet(folder / "fleet", targets)
+    fleet_bench.check(fleet)
+    found = fleet_bench.measure(fleet, repeat)
+    # `users` is the number of targets for these two figures
+    speed = Result("fleet", targets, "sqlite", "s", found["fleet"], found["separate"],
+                   note=f"one `plan --all-targets` process vs {targets} `plan -t NAME` "
+                        f"processes, {fleet_bench.FLEET_USERS} users each; "
+                        f"{min(found['separate']) / min(found['fleet']):.0f}x faster").judge()
+    memory = Result("fleet-mem", targets, "sqlite", "MB", found["fleet_mb"],
+                    found["single_mb"], note="peak RSS of the fleet process vs one "
+                                             "`plan -t NAME` process").judge()
+    return [speed, memory]
+
+
 # --- database statements -----------------------------------------------------------
 
 
@@ -676,6 +697,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", metavar="DIR",
                         help="also write cProfile stats of validate and plan at the largest "
                              "size (first backend) to DIR and print the top functions")
+    parser.add_argument("--fleet", type=int, default=fleet_bench.FLEET_TARGETS, metavar="N",
+                        help="targets of the fleet figure (default 200; 0 leaves it out)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is None:
@@ -684,6 +707,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"unknown backend(s) {', '.join(unknown)}: use sqlite, postgres")
         if args.repeat < 1 or args.cold_repeat < 1 or any(size < 1 for size in args.sizes):
             parser.error("--repeat, --cold-repeat and --sizes must be positive")
+        if args.fleet < 0:
+            parser.error("--fleet must be 0 or more")
         unknown = sorted(set(args.layouts) - set(bd.LAYOUTS))
         if unknown:
             parser.error(f"unknown layout(s) {', '.join(unknown)}: use {', '.join(bd.LAYOUTS)}")
@@ -790,8 +815,11 @@ def main(argv: list[str] | None = None) -> int:
                 backend.close()
         print("start-up", file=sys.stderr)
         results.append(bench_startup(args.repeat))
+        if args.fleet:
+            print(f"fleet: {args.fleet} targets", file=sys.stderr)
+            results.extend(bench_fleet(folder, args.fleet, args.repeat))
     order = {"validate": 0, "validate-cold": 1, "templates": 2, "plan": 3, "apply": 4,
-             "plan-cold": 5, "memory": 6, "startup": 7}
+             "plan-cold": 5, "memory": 6, "startup": 7, "fleet": 8, "fleet-mem": 9}
     layouts = {layout: i for i, layout in enumerate(bd.LAYOUTS)}
     results.sort(key=lambda r: (order[r.figure], r.size or 0, r.backend or "",
                                 layouts.get(r.variant or "", -1)))

@@ -9,20 +9,26 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
 
 from mailprov import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from click.shell_completion import CompletionItem
 
+    from mailprov.apply.executor import ApplyResult
     from mailprov.config.targets import ResolvedTarget
+    from mailprov.fleet.runner import FleetRun
     from mailprov.model import Config
+    from mailprov.plan.fleetfile import SavedFleetPlan
     from mailprov.plan.format import Plan
     from mailprov.render.view import FullPlanPlace
 
+T = TypeVar("T")
 EXIT_CHANGES = 2
 
 
@@ -123,6 +129,28 @@ config_option = click.option(
 target_option = click.option(
     "-t", "--target", shell_complete=_complete_targets,
     help="Target name from the configuration, or a database URL.")
+targets_option = click.option(
+    "-t", "--target", "targets", multiple=True, shell_complete=_complete_targets,
+    metavar="NAME|GLOB|URL", help="Target name from the configuration, or a database URL. "
+    "Repeatable, and globs over target names (-t 'client-*'): several targets make a fleet.")
+
+
+def fleet_options(function: Any) -> Any:
+    """--all-targets, --shard, --parallel and --fail-fast: what a fleet command takes."""
+    options = [
+        click.option("--all-targets", is_flag=True, help="Every target of the configuration."),
+        click.option("--shard", metavar="K/N", help="Only shard K of N of the selected targets "
+                     "(a stable slice by target name, for CI matrix jobs: --shard 2/3)."),
+        click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True,
+                     help="With several targets: how many to work on at once."),
+        click.option("--fail-fast", is_flag=True, help="With several targets: start no other "
+                     "target after the first error or refusal."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 var_option = click.option(
     "--var", "variables", multiple=True, metavar="NAME=VALUE",
     help="A template variable (repeatable); overrides `vars:` of the files.")
@@ -265,6 +293,106 @@ def _render(plan: Plan, fmt: str, *, template: str | None = None,
     return render_text(plan, color=_color())
 
 
+# --- fleets: several targets in one command ----------------------------------------------
+
+
+def _one_target(targets: tuple[str, ...]) -> str | None:
+    """The one `-t` of a command that is not a fleet (api.fleet_requested said so)."""
+    return targets[0] if targets else None
+
+
+def _shard_text(shard: str | None) -> str | None:
+    from mailprov.config.fleet import parse_shard
+
+    return str(parse_shard(shard)) if shard else None
+
+
+def _refuse_html(fmt: str) -> None:
+    from mailprov.errors import MailprovError
+    from mailprov.i18n import _
+
+    if fmt == "html":
+        raise MailprovError(_("--format html is a page for one target: with several targets, "
+                              "use --format text, markdown or json, or -t NAME for one page"))
+
+
+def _with_progress(total: int, run: Callable[[Any], T]) -> T:
+    """Run a fleet with a progress bar on standard error when it is a terminal."""
+    from mailprov.render.progress import ProgressBar
+
+    bar = ProgressBar(sys.stderr, total)
+    try:
+        return run(bar)
+    finally:
+        bar.close()
+
+
+def _debug() -> bool:
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    return bool((root and root.params.get("debug")) or os.environ.get("MAILPROV_DEBUG"))
+
+
+def _emit_fleet(command: str, run: FleetRun[Any], fmt: str, shard: str | None,
+                section: Callable[[Any], str], *,
+                detail: Callable[[Any], Mapping[str, Any]] | None = None,
+                problems: Callable[[Any], list[str]] | None = None,
+                summary_exit: bool = True) -> None:
+    """A fleet's output: each target's section (its usual output, or its error), then the
+    summary; or one JSON document."""
+    from mailprov.i18n import _
+    from mailprov.render import fleet as view
+    from mailprov.render.escape import md
+
+    summary = view.summarize(command, run, _shard_text(shard))
+    if fmt == "json":
+        for chunk in view.fleet_json_chunks(summary, run, detail):
+            click.echo(chunk, nl=False)
+        return
+    markdown = fmt == "markdown"
+    total = len(run.outcomes)
+    for index, outcome in enumerate(run.outcomes, 1):
+        click.echo(view.section_heading_markdown(outcome.target) if markdown
+                   else view.section_header(outcome.target, index, total))
+        click.echo("")
+        lines: list[str] = []
+        if outcome.value is not None:
+            click.echo(section(outcome.value), nl=False)
+            lines.extend(problems(outcome.value) if problems else [])
+        if outcome.error:
+            lines.extend(f"Error: {outcome.error}".split("\n"))
+        elif not outcome.ran:
+            lines.append(_("Not run: an earlier target failed (--fail-fast)."))
+        for line in lines:
+            click.echo(md(line) + "  " if markdown else _printable(line))
+        if outcome.trace and _debug():
+            click.echo(outcome.trace, err=True, nl=False)
+        click.echo("")
+    click.echo(view.render_summary_markdown(summary, with_exit=summary_exit) if markdown
+               else view.render_summary_text(summary, with_exit=summary_exit), nl=False)
+
+
+def _exit_fleet(run: FleetRun[Any]) -> None:
+    if run.exit_code:
+        sys.exit(run.exit_code)
+
+
+def _saved_fleet_message(out: str, signed: bool, run: FleetRun[Plan]) -> None:
+    from mailprov.i18n import _, ngettext
+
+    saved = sum(1 for o in run.outcomes if o.value is not None and not o.value.errors)
+    how = _("signed with the plan key") if signed else _("not signed: no plan key is set")
+    click.echo(ngettext("Saved the plan of {count} target to {file} ({how}); apply it with "
+                        "`mailprov apply {file}`.",
+                        "Saved the plans of {count} targets to {file} ({how}); apply them with "
+                        "`mailprov apply {file}`.", saved).format(count=saved, file=out, how=how),
+               err=True)
+    missing = [o.target for o in run.outcomes if o.value is None or o.value.errors]
+    if missing:
+        click.echo(_("Not in the file (they could not be planned): {names}.").format(
+            names=", ".join(missing)), err=True)
+
+
 template_option = click.option(
     "--template", type=click.Path(dir_okay=False), metavar="FILE",
     help="A team's own Jinja2 template for --format markdown (rendered in a sandbox, with "
@@ -277,10 +405,11 @@ max_size_option = click.option(
 
 @cli.command()
 @config_option
-@target_option
+@targets_option
+@fleet_options
 @db_option
 @click.option("--out", "out", type=click.Path(dir_okay=False),
-              help="Save the plan (JSON) for `mailprov apply PLAN`.")
+              help="Save the plan (JSON) for `mailprov apply PLAN` (a fleet's plans: one file).")
 @click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS),
               default="text", show_default=True, help="Output format.")
 @template_option
@@ -288,10 +417,14 @@ max_size_option = click.option(
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are.")
 @var_option
-def plan(configs: tuple[str, ...], target: str | None, db_url: str | None, out: str | None,
-         fmt: str, template: str | None, max_size: int | None,
+def plan(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
+         shard: str | None, parallel: int, fail_fast: bool, db_url: str | None,
+         out: str | None, fmt: str, template: str | None, max_size: int | None,
          detailed_exitcode: bool, variables: tuple[str, ...]) -> None:
     """Show what apply would change in the maestro* database.
+
+    Several targets (-t a -t b, -t 'client-*', --all-targets, --shard K/N) are planned
+    at once: one section per target, a summary, and the worst exit code.
 
     \b
     Examples:
@@ -300,11 +433,33 @@ def plan(configs: tuple[str, ...], target: str | None, db_url: str | None, out: 
       mailprov plan --format markdown > plan.md
       mailprov plan --format html > plan.html   # for an approver
       mailprov plan --detailed-exitcode   # exit 2 on changes
+      mailprov plan -t 'client-*' --out fleet.plan.json
+      mailprov plan --all-targets --shard 2/3 --format json > shard-2.json
     """
     from mailprov import api
     from mailprov.errors import ConfigError
 
     _check_render_options(fmt, template, max_size)
+    if api.fleet_requested(targets, all_targets=all_targets, shard=shard):
+        _refuse_html(fmt)
+        config = _load_config(configs, variables)
+        selected = api.select_targets(config, targets, all_targets=all_targets, shard=shard,
+                                      db_url=db_url)
+        run = _with_progress(len(selected), lambda bar: api.plan_fleet(
+            config, selected, parallel=parallel, with_commit=bool(out),
+            detailed_exitcode=detailed_exitcode, fail_fast=fail_fast, on_done=bar))
+        if out:
+            signed = api.save_fleet_plan(run, out, shard=_shard_text(shard))
+        _emit_fleet("plan", run, fmt, shard,
+                    lambda p: _render(p, fmt, template=template, max_size=max_size,
+                                      where=_place(out)),
+                    detail=lambda p: {"plan": p.to_json()},
+                    problems=lambda p: [problem.format() for problem in p.errors])
+        if out:
+            _saved_fleet_message(out, signed, run)
+        _exit_fleet(run)
+        return
+    target = _one_target(targets)
     config, resolved = _config_and_target(configs, target, db_url, variables)
     result = api.plan(config, resolved, with_commit=bool(out))
     signed = api.save_plan(result, out) if out and not result.errors else False
@@ -342,39 +497,77 @@ def _confirm() -> bool:
 @cli.command()
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False))
 @config_option
-@target_option
+@targets_option
+@fleet_options
 @db_option
 @click.option("--auto-approve", is_flag=True, help="Do not ask for 'yes'.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format (json: with a plan file or "
+              "--auto-approve).")
 @click.option("--force", is_flag=True, help="Apply even if the plan exceeds a safety limit.")
 @click.option("--lock-timeout", type=click.FloatRange(0.1, 3600), default=10.0,
               show_default=True, help="Seconds to wait for another apply to finish.")
 @var_option
-def apply(plan_file: str | None, configs: tuple[str, ...], target: str | None,
-          db_url: str | None, auto_approve: bool, force: bool, lock_timeout: float,
+def apply(plan_file: str | None, configs: tuple[str, ...], targets: tuple[str, ...],
+          all_targets: bool, shard: str | None, parallel: int, fail_fast: bool,
+          db_url: str | None, auto_approve: bool, fmt: str, force: bool, lock_timeout: float,
           variables: tuple[str, ...]) -> None:
     """Make the maestro* database match: a saved plan, or a new plan after 'yes'.
+
+    Several targets (-t a -t b, -t 'client-*', --all-targets, --shard K/N), or a fleet's
+    saved plans: each target in its own transaction; a failing target does not stop the
+    others (unless --fail-fast); the summary names the targets changed and not.
 
     \b
     Examples:
       mailprov apply                      # plan, show, ask for 'yes'
       mailprov apply prod.plan.json       # exactly the saved plan (no prompt)
       mailprov apply --auto-approve -t test
+      mailprov apply fleet.plan.json      # each plan of a fleet, to its own target
+      mailprov apply --auto-approve -t 'client-*' --parallel 8
     """
     from mailprov import api
-    from mailprov.errors import ApplyDeclined, ConfigError
+    from mailprov.errors import ApplyDeclined, ConfigError, MailprovError
+    from mailprov.i18n import _
+    from mailprov.plan.fleetfile import SavedFleetPlan
     from mailprov.render.text import render_text
 
     def show(plan: Plan) -> None:
-        click.echo(render_text(plan, color=_color()), nl=False)
+        if fmt == "text":
+            click.echo(render_text(plan, color=_color()), nl=False)
 
+    if fmt == "json" and not (plan_file or auto_approve):
+        raise MailprovError(_("--format json cannot ask for 'yes': give a plan file, or "
+                              "--auto-approve"))
+    fleet = api.fleet_requested(targets, all_targets=all_targets, shard=shard)
     if plan_file:
         # a saved plan is checked (values, signature, database, staleness) before its
         # text is shown: a refused plan prints the refusal, not a plan that will not run
-        saved = api.read_saved_plan(plan_file)
-        result = api.apply_saved(saved, target=target, db_url=db_url, force=force,
-                                 lock_timeout=lock_timeout)
+        saved_any = api.read_any_plan(plan_file)
+        if isinstance(saved_any, SavedFleetPlan):
+            if all_targets or shard:
+                raise MailprovError(_("{file} holds the plans of its own targets: select some "
+                                      "with -t, not --all-targets or --shard").format(
+                                          file=plan_file))
+            run = _with_progress(len(saved_any.targets), lambda bar: api.apply_saved_fleet(
+                saved_any, names=targets, db_url=db_url, parallel=parallel, force=force,
+                lock_timeout=lock_timeout, fail_fast=fail_fast, on_done=bar))
+            _emit_fleet("apply", run, fmt, saved_any.shard, _applied_text,
+                        detail=_apply_json)
+            _exit_fleet(run)
+            return
+        if fleet:
+            raise MailprovError(_("{file} is the plan of one target: apply it without "
+                                  "selecting targets").format(file=plan_file))
+        result = api.apply_saved(saved_any, target=_one_target(targets), db_url=db_url,
+                                 force=force, lock_timeout=lock_timeout)
         show(result.plan)
+    elif fleet:
+        _apply_fleet(configs, targets, all_targets, shard, parallel, fail_fast, db_url,
+                     auto_approve, fmt, force, lock_timeout, variables)
+        return
     else:
+        target = _one_target(targets)
         config, resolved = _config_and_target(configs, target, db_url, variables)
         approved = None
         if not auto_approve:
@@ -391,11 +584,115 @@ def apply(plan_file: str | None, configs: tuple[str, ...], target: str | None,
         result = api.apply_config(config, resolved, approved=approved,
                                   show=show if auto_approve else None, force=force,
                                   lock_timeout=lock_timeout)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(_apply_json(result), indent=2, ensure_ascii=False))
+        return
     if result.history_id is None:
         return
+    click.echo(_apply_complete(result))
+
+
+def _apply_json(result: ApplyResult) -> dict[str, Any]:
+    """An apply for scripts: the history row written (null: nothing to change), the
+    database written, and the plan applied."""
+    return {"apply": {"history_id": result.history_id, "database_url": result.database_url,
+                      "plan": result.plan.to_json()}}
+
+
+def _apply_complete(result: ApplyResult) -> str:
+    from mailprov.i18n import _
+
     s = result.plan.summary
-    click.echo(f"Apply complete: {s['create']} added, {s['update']} changed, {s['delete']} "
-               f"removed (history #{result.history_id}) in {result.database_url}.")
+    return _("Apply complete: {create} added, {update} changed, {delete} removed (history "
+             "#{id}) in {url}.").format(create=s["create"], update=s["update"],
+                                        delete=s["delete"], id=result.history_id,
+                                        url=result.database_url)
+
+
+def _applied_text(result: ApplyResult) -> str:
+    """A target's section in a fleet's apply: its plan, and what was written."""
+    from mailprov.render.text import render_text
+
+    text = render_text(result.plan, color=_color())
+    return text + (_apply_complete(result) + "\n" if result.history_id is not None else "")
+
+
+def _apply_fleet(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
+                 shard: str | None, parallel: int, fail_fast: bool, db_url: str | None,
+                 auto_approve: bool, fmt: str, force: bool, lock_timeout: float,
+                 variables: tuple[str, ...]) -> None:
+    """Apply the files to a fleet: plan every target and ask for 'yes' once (each target
+    is then applied only if its plan is still what was shown), or --auto-approve."""
+    from mailprov import api
+    from mailprov.apply.executor import ApplyResult
+    from mailprov.errors import ApplyDeclined
+    from mailprov.fleet.runner import FleetRun, Outcome
+    from mailprov.i18n import _, ngettext
+    from mailprov.render import fleet as view
+    from mailprov.render.text import render_text
+
+    config = _load_config(configs, variables)
+    selected = api.select_targets(config, targets, all_targets=all_targets, shard=shard,
+                                  db_url=db_url)
+    if auto_approve:
+        run = _with_progress(len(selected), lambda bar: api.apply_fleet(
+            config, selected, parallel=parallel, force=force, lock_timeout=lock_timeout,
+            fail_fast=fail_fast, on_done=bar))
+        _emit_fleet("apply", run, fmt, shard, _applied_text, detail=_apply_json)
+        _exit_fleet(run)
+        return
+    planned = _with_progress(len(selected), lambda bar: api.plan_fleet(
+        config, selected, parallel=parallel, fail_fast=fail_fast, on_done=bar))
+    _emit_fleet("plan", planned, "text", shard, lambda p: render_text(p, color=_color()),
+                problems=lambda p: [problem.format() for problem in p.errors],
+                summary_exit=False)
+    approved = {o.target: o.value for o in planned.outcomes
+                if o.value is not None and not o.value.errors}
+    changing = [name for name, p in approved.items() if p.changes_present]
+    if not changing:
+        _exit_fleet(planned)
+        return
+    click.echo(ngettext("{count} target has changes to apply: {names}.",
+                        "{count} targets have changes to apply: {names}.", len(changing)).format(
+                            count=len(changing), names=", ".join(changing)))
+    if not _confirm():
+        raise ApplyDeclined(_("apply cancelled: the answer was not 'yes'. Nothing was changed."))
+    chosen = [target for target in selected if target.name in changing]
+    applied = _with_progress(len(chosen), lambda bar: api.apply_fleet(
+        config, chosen, parallel=parallel, approved=approved, force=force,
+        lock_timeout=lock_timeout, fail_fast=fail_fast, on_done=bar)).by_target()
+    outcomes: list[Outcome[ApplyResult]] = []
+    for outcome in planned.outcomes:
+        plan = outcome.value
+        if outcome.target in applied:
+            outcomes.append(applied[outcome.target])
+        elif plan is not None and not plan.errors:  # nothing to change: left as it is
+            outcomes.append(Outcome(outcome.target, ApplyResult(plan, None, plan.target_url),
+                                    exit_code=0, seconds=outcome.seconds))
+        else:
+            error = outcome.error or ngettext(
+                "not applied: {count} user in the files is not in this target",
+                "not applied: {count} users in the files are not in this target",
+                len(plan.errors) if plan else 0).format(count=len(plan.errors) if plan else 0)
+            outcomes.append(Outcome(outcome.target, error=error, exit_code=outcome.exit_code))
+    run = FleetRun(tuple(outcomes), stopped=planned.stopped or any(
+        not o.ran for o in applied.values()))
+    click.echo("")
+    for index, done in enumerate(run.outcomes, 1):
+        if done.target not in applied or not done.ran:
+            continue
+        click.echo(view.section_header(done.target, index, len(run.outcomes)))
+        if done.value is not None:
+            click.echo(_apply_complete(done.value) if done.value.history_id is not None
+                       else _("No change was needed."))
+        for line in f"Error: {done.error}".split("\n") if done.error else ():
+            click.echo(_printable(line))
+    click.echo("")
+    click.echo(view.render_summary_text(view.summarize("apply", run, _shard_text(shard))),
+               nl=False)
+    _exit_fleet(run)
 
 
 @cli.command()
@@ -417,12 +714,39 @@ def show(plan_file: str, fmt: str, template: str | None, max_size: int | None) -
       mailprov show prod.plan.json --format html > plan.html   # for an approver
     """
     from mailprov import api
+    from mailprov.plan.fleetfile import SavedFleetPlan
 
     _check_render_options(fmt, template, max_size)
-    saved = api.read_saved_plan(plan_file)
+    saved = api.read_any_plan(plan_file)
+    if isinstance(saved, SavedFleetPlan):
+        _show_fleet(saved, fmt, template, max_size)
+        return
     status = api.signature_status(saved)
     click.echo(_render(saved.plan, fmt, template=template, max_size=max_size), nl=False)
     click.echo(f"Signature: {status}.", err=True)
+
+
+def _show_fleet(saved: SavedFleetPlan, fmt: str, template: str | None,
+                max_size: int | None) -> None:
+    """A fleet's saved plans: each target's plan as `plan` printed it, the targets that
+    could not be planned, and the summary; each plan's signature on standard error."""
+    from mailprov import api
+    from mailprov.fleet.runner import FleetRun, Outcome
+    from mailprov.i18n import _
+
+    _refuse_html(fmt)
+    by_name: dict[str, Outcome[Plan]] = {s.plan.target: Outcome(s.plan.target, s.plan,
+                                                                exit_code=0)
+                                         for s in saved.plans}
+    by_name.update((n.target, Outcome(n.target, error=n.message, exit_code=n.exit_code))
+                   for n in saved.not_planned)
+    run = FleetRun(tuple(by_name[name] for name in saved.targets))
+    _emit_fleet("show", run, fmt, saved.shard,
+                lambda p: _render(p, fmt, template=template, max_size=max_size),
+                detail=lambda p: {"plan": p.to_json()}, summary_exit=False)
+    for item in saved.plans:
+        click.echo(_("Signature of {target}: {status}.").format(
+            target=item.plan.target, status=api.signature_status(item)), err=True)
 
 
 @cli.command(name="import")
@@ -608,26 +932,30 @@ def _stdin_is_terminal() -> bool:
 
 @cli.command()
 @config_option
-@target_option
+@targets_option
+@fleet_options
 @db_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]),
               default="text", show_default=True, help="Output format.")
 @max_size_option
 @click.option("--strict", is_flag=True, help="Count overrides on users no file lists as "
               "drift too (they are always named).")
-def drift(configs: tuple[str, ...], target: str | None, db_url: str | None, fmt: str,
+def drift(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
+          shard: str | None, parallel: int, fail_fast: bool, db_url: str | None, fmt: str,
           max_size: int | None, strict: bool) -> None:
     """Report where maestro* no longer matches the files (someone changed a user by
     hand), field by field, with the apply that last set the files' value.
 
     Exit 0: no drift; 2: drift; 1: error. Users the files list that maestro* no longer
-    has are reported (and count as drift), not an error.
+    has are reported (and count as drift), not an error. Several targets: one section
+    each, a summary, and the worst exit code.
 
     \b
     Examples:
       mailprov drift -t prod
       mailprov drift --format markdown > drift.md   # an issue body
       mailprov drift --format json
+      mailprov drift --all-targets --parallel 8
     """
     import json
 
@@ -639,7 +967,21 @@ def drift(configs: tuple[str, ...], target: str | None, db_url: str | None, fmt:
     )
     from mailprov.render.markdown import COMMENT_MAX
 
-    config, resolved = _config_and_target(configs, target, db_url)
+    if api.fleet_requested(targets, all_targets=all_targets, shard=shard):
+        _refuse_html(fmt)
+        fleet_config = _load_config(configs)
+        selected = api.select_targets(fleet_config, targets, all_targets=all_targets,
+                                      shard=shard, db_url=db_url)
+        run = _with_progress(len(selected), lambda bar: api.drift_fleet(
+            fleet_config, selected, parallel=parallel, strict=strict, fail_fast=fail_fast,
+            on_done=bar))
+        _emit_fleet("drift", run, fmt, shard,
+                    lambda r: render_drift_markdown(r, max_size or COMMENT_MAX)
+                    if fmt == "markdown" else render_drift_text(r),
+                    detail=lambda r: {"drift": r.to_json()})
+        _exit_fleet(run)
+        return
+    config, resolved = _config_and_target(configs, _one_target(targets), db_url)
     report = api.drift(config, resolved)
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False, default=str))
@@ -745,6 +1087,59 @@ def summary(plan_file: str, artifact: str, template: str | None) -> None:
     where = full_plan_place("github", plan_file, artifact, os.environ)
     click.echo(render_markdown(result, STEP_SUMMARY_MAX_BYTES, where=where,
                                template=template, measure=utf8_bytes), nl=False)
+
+
+@ci.command("fleet-summary")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "text", "json"]),
+              default="markdown", show_default=True, help="Output format (markdown: for the "
+              "job summary).")
+def fleet_summary(files: tuple[str, ...], fmt: str) -> None:
+    """Gather the JSON of several fleet jobs (`--shard K/N ... --format json`, one file per
+    job) into one summary, and exit with the worst exit code of all their targets.
+
+    Every shard of N must be there, and each target once: a missing shard (a job that
+    failed before writing its file) is an error, not a smaller fleet.
+
+    \b
+    Examples:
+      mailprov ci fleet-summary shards/*.json >> "$GITHUB_STEP_SUMMARY"
+      mailprov ci fleet-summary --format text plan-1.json plan-2.json plan-3.json
+    """
+    import json
+
+    from mailprov.errors import MailprovError
+    from mailprov.i18n import _
+    from mailprov.render import fleet as view
+
+    documents = []
+    for name in files:
+        try:
+            with open(name, encoding="utf-8") as handle:
+                documents.append((name, json.load(handle)))
+        except OSError as exc:
+            raise MailprovError(_("cannot read {file}: {reason}").format(
+                file=name, reason=exc.strerror)) from None
+        except (ValueError, RecursionError) as exc:
+            raise MailprovError(_("{file} is not JSON: {reason}").format(
+                file=name, reason=str(exc)[:200])) from None
+    try:
+        summary = view.gather(documents)
+    except view.GatherError as exc:
+        raise MailprovError(str(exc)) from None
+    if fmt == "json":
+        click.echo(view.dumps({"format_version": view.FLEET_FORMAT_VERSION,
+                               "kind": "mailprov-fleet-summary", "command": summary.command,
+                               "files": list(files), "exit_code": summary.exit_code,
+                               "summary": view.summary_json(summary),
+                               "targets": [row.to_json(summary.columns)
+                                           for row in summary.rows]}), nl=False)
+    elif fmt == "text":
+        click.echo(view.render_summary_text(summary), nl=False)
+    else:
+        click.echo(view.render_summary_markdown(summary), nl=False)
+    if summary.exit_code:
+        sys.exit(summary.exit_code)
 
 
 @ci.command()
@@ -1041,32 +1436,46 @@ def password_clear(user: str, configs: tuple[str, ...], target: str | None,
 
 @password.command("status")
 @config_option
-@target_option
+@targets_option
+@fleet_options
 @db_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
-def password_status(configs: tuple[str, ...], target: str | None, db_url: str | None,
+def password_status(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
+                    shard: str | None, parallel: int, fail_fast: bool, db_url: str | None,
                     fmt: str) -> None:
     """Per SMTP user: password set or not, when, and whether it predates a login change.
 
-    Never shows a password or its stored form.
+    Never shows a password or its stored form. Several targets (-t a -t b, globs,
+    --all-targets, --shard K/N): one section each and a summary of whom to remind.
 
     \b
     Examples:
       mailprov password status -t prod
       mailprov password status --format json
+      mailprov password status --all-targets
     """
     import json
 
     from mailprov import api
+    from mailprov.render.passwords import render_password_status
 
-    resolved = _target(configs, target, db_url)
+    if api.fleet_requested(targets, all_targets=all_targets, shard=shard):
+        config = _load_config(configs)
+        selected = api.select_targets(config, targets, all_targets=all_targets, shard=shard,
+                                      db_url=db_url)
+        run = _with_progress(len(selected), lambda bar: api.run_fleet(
+            selected, api.password_status, parallel=parallel, fail_fast=fail_fast,
+            on_done=bar))
+        _emit_fleet("password-status", run, fmt, shard, render_password_status,
+                    detail=lambda status: {"password_status": status.to_json()})
+        _exit_fleet(run)
+        return
+    resolved = _target(configs, _one_target(targets), db_url)
     status = api.password_status(resolved)
     if fmt == "json":
         click.echo(json.dumps(status.to_json(), indent=2, ensure_ascii=False))
         return
-    from mailprov.render.passwords import render_password_status
-
     click.echo(render_password_status(status), nl=False)
 
 

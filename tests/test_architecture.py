@@ -1,6 +1,6 @@
 """The package's shape: imports point one way, from the command line down to the errors.
 
-    cli -> api -> render, scaffold -> live, apply -> db -> plan -> config -> model -> errors
+    cli -> api -> render, scaffold -> live, apply, fleet -> db -> plan -> config -> model -> errors
 
 Every import counts, including those inside functions (they are how heavy modules are
 loaded late, but they are dependencies all the same). A module may import its own
@@ -22,7 +22,7 @@ LAYERS = {
     "config": 2, "passwords": 2, "smtp": 2,
     "plan": 3,
     "db": 4,
-    "apply": 5, "live": 5,
+    "apply": 5, "live": 5, "fleet": 5,
     "render": 6, "scaffold": 6,
     "api": 7,
     "cli": 8, "__main__": 9,

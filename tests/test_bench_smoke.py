@@ -29,7 +29,7 @@ def run_script(*argv: str) -> subprocess.CompletedProcess[str]:
 def test_run_writes_every_figure_as_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = run_script("bench/run.py", "--sizes", "60", "--backends", "sqlite", "--repeat", "1",
-                        "--cold-repeat", "1", "--huge", "70", "--json", str(out))
+                        "--cold-repeat", "1", "--huge", "70", "--fleet", "3", "--json", str(out))
     document = json.loads(out.read_text(encoding="utf-8"))
 
     assert set(document) == {"meta", "results", "round_trips"}
@@ -53,6 +53,8 @@ def test_run_writes_every_figure_as_json(tmp_path: Path) -> None:
         ("memory", 60, "sqlite", "block"),
         ("memory", 70, "sqlite", "block"),
         ("startup", None, None, None),
+        ("fleet", 3, "sqlite", None),
+        ("fleet-mem", 3, "sqlite", None),
     }
     for r in results:
         assert set(r) == RESULT_KEYS, r["figure"]
@@ -66,7 +68,8 @@ def test_run_writes_every_figure_as_json(tmp_path: Path) -> None:
                        ("templates", 60): "<= 2x", ("plan", 60): None, ("apply", 60): None,
                        ("plan-cold", 60): None, ("plan-cold", 50): "<= 4x",
                        ("memory", 60): "< 150 MB", ("memory", 70): "< 150 MB",
-                       ("startup", None): "<= 2x"}
+                       ("startup", None): "<= 2x", ("fleet", 3): "<= 0.1x",
+                       ("fleet-mem", 3): "< 150 MB"}
     assert all(isinstance(r["target_met"], bool) for r in results if r["target"])
     memory = next(r for r in results if r["figure"] == "memory")
     assert memory["unit"] == "MB"
@@ -82,9 +85,13 @@ def test_run_writes_every_figure_as_json(tmp_path: Path) -> None:
     assert trips["plan"]["by_verb"].get("SELECT", 0) >= 1
     assert trips["apply"]["by_verb"].get("UPDATE", 0) >= 1
 
+    fleet = next(r for r in results if r["figure"] == "fleet")
+    assert fleet["note"].startswith("one `plan --all-targets` process vs 3 `plan -t NAME` "
+                                    "processes, 50 users each; ")
+
     table = result.stdout
     assert "floor" in table
-    for figure in ("validate", "templates", "plan", "apply", "memory", "startup",
+    for figure in ("validate", "templates", "plan", "apply", "memory", "startup", "fleet",
                    *(f"plan-cold {layout}" for layout in LAYOUTS)):
         assert any(line.startswith(figure) for line in table.splitlines()), figure
 

@@ -155,16 +155,18 @@ def apply_config(build: Callable[[LiveState], Plan], db: Database, target: str, 
                  approved: Plan | None = None, show: Callable[[Plan], None] | None = None,
                  force: bool = False, lock_timeout: float = 10.0,
                  config_dir: str | None = None,
-                 before_commit: Callable[[Connection], None] | None = None) -> ApplyResult:
+                 before_commit: Callable[[Connection], None] | None = None,
+                 commit: str | None = None) -> ApplyResult:
     """Plan `config` under the target's lock and apply that plan.
 
     `build(live)` makes the plan from the live state read under the lock. `approved` is
     the plan a person said yes to before the lock was taken: if the database changed
     since, so that the plan differs, nothing is written (StalePlanError, saying so).
-    `show` is called with the plan before it is written (to print it).
+    `show` is called with the plan before it is written (to print it). `commit`: the
+    git commit of the files when already known, else read from `config_dir`.
     """
     url = db.display_url
-    commit = git_commit(config_dir or os.getcwd())
+    commit = commit or git_commit(config_dir or os.getcwd())
     with locked_transaction(db, target, lock_timeout) as conn:
         live = read_live_state(conn, db.tables, db.backend, for_update=True)
         plan = build(live)

@@ -17,13 +17,17 @@ __all__ = ["Document", "DocumentLocator"]
 
 @dataclass
 class Document:
-    """A parsed file: its display name, text, data, and whether it was named by `-c`."""
+    """A parsed file: its display name, text, data, and whether it was named by `-c`.
+
+    `scope` is the target whose own section includes the file (`targets.NAME.include`),
+    or None for a file every target shares."""
 
     name: str
     text: str
     data: dict[str, Any]
     is_root: bool
     folder: str = ""
+    scope: str | None = None
     _positions: dict[tuple[tuple[Any, ...], bool], tuple[int, int]] = field(
         default_factory=dict, repr=False
     )

@@ -58,12 +58,10 @@ class SchemaCompiler:
         return self._node(self.root if schema is None else schema)
 
     def _ref(self, ref: str) -> Check:
-        if not ref.startswith("#/$defs/"):
-            raise ValueError(f"unsupported $ref {ref}")
         if ref not in self.refs:
             holder: list[Check] = []
             self.refs[ref] = lambda v: holder[0](v)
-            holder.append(self._node(self.root["$defs"][ref.rsplit("/", 1)[1]]))
+            holder.append(self._node(resolve_pointer(self.root, ref)))
         return self.refs[ref]
 
     def _node(self, schema: Any) -> Check:
@@ -139,6 +137,16 @@ class SchemaCompiler:
             return True
 
         return check
+
+
+def resolve_pointer(root: dict[str, Any], ref: str) -> Any:
+    """The part of `root` a local `$ref` names (`#/$defs/user`, `#/properties/general`)."""
+    if not ref.startswith("#/"):
+        raise ValueError(f"unsupported $ref {ref}")
+    node: Any = root
+    for step in ref[2:].split("/"):
+        node = node[step.replace("~1", "/").replace("~0", "~")]
+    return node
 
 
 def compile_schema(schema: dict[str, Any]) -> Check:

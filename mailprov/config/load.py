@@ -23,8 +23,9 @@ from mailprov.config.semantic import semantic_problems
 from mailprov.config.urls import anchor_sqlite
 from mailprov.config.yamlload import INVALID, YamlError, iter_paths, read_file, read_yaml
 from mailprov.errors import ConfigError, PathStep, Problem
-from mailprov.i18n import _
+from mailprov.i18n import _, ngettext
 from mailprov.model import (
+    GENERAL_SMTP_FIELDS,
     Config,
     DesiredGeneral,
     DesiredUser,
@@ -55,7 +56,8 @@ class _Loader:
         self.documents: list[Document] = []
         self.problems: list[Problem] = []
         self.loaded: set[Path] = set()
-        self.digest_parts: list[tuple[str, bytes]] = []
+        self.scope_of: dict[Path, str | None] = {}  # which target a file is read for
+        self.digest_parts: list[tuple[str, bytes, str | None]] = []
         self.with_refused_values: set[str] = set()  # names of documents holding INVALID
         self.csv_lists: list[tuple[Document, CsvUsers]] = []
         # the text an edit would write, read in place of a file's (`users add` checks it)
@@ -77,11 +79,27 @@ class _Loader:
             return
         self._load(real, name, is_root=True, root_folder=real.parent, chain=())
 
+    def _seen(self, real: Path, scope: str | None, doc: Document | None,
+              path: tuple[PathStep, ...], name: str) -> bool:
+        """Whether `real` was read already; a file read both for every target and for one
+        target (or for two targets) is a problem at the place that reads it again."""
+        if real not in self.loaded:
+            self.loaded.add(real)
+            self.scope_of[real] = scope
+            return False
+        first = self.scope_of.get(real)
+        if first != scope and doc is not None:
+            self.problems.append(doc.problem(path, _(
+                "{name} is read both for {first} and for {second}: a file belongs to every "
+                "target or to one").format(name=name, first=_scope_text(first),
+                                           second=_scope_text(scope))))
+        return True
+
     def _load(self, real: Path, name: str, *, is_root: bool, root_folder: Path,
-              chain: tuple[Path, ...]) -> None:
-        if real in self.loaded:
+              chain: tuple[Path, ...], scope: str | None = None,
+              parent: Document | None = None, path: tuple[PathStep, ...] = ()) -> None:
+        if self._seen(real, scope, parent, path, name):
             return
-        self.loaded.add(real)
         try:
             data = self.replacements[real] if real in self.replacements else read_file(real)
         except IsADirectoryError:
@@ -100,21 +118,33 @@ class _Loader:
             self.problems.extend(Problem(name, r.line, r.column, (), r.message)
                                  for r in refusals)
         text = data.decode("utf-8-sig")
-        doc = Document(name, text, parsed, is_root, str(real.parent))
+        doc = Document(name, text, parsed, is_root, str(real.parent), scope)
         self.documents.append(doc)
-        self.digest_parts.append((os.path.relpath(real, root_folder), data))
+        self.digest_parts.append((os.path.relpath(real, root_folder), data, scope))
         self._check_mapping_paths(doc, root_folder)
         includes = parsed.get("include")
         if isinstance(includes, list):
             for index, pattern in enumerate(includes):
                 if isinstance(pattern, str) and pattern:
-                    self._include(doc, index, pattern, root_folder, (*chain, real))
+                    self._include(doc, ("include", index), pattern, root_folder,
+                                  (*chain, real), scope)
         lists = parsed.get("users_from")
         for index, name in enumerate([lists] if isinstance(lists, str) else lists
                                      if isinstance(lists, list) else []):
             if isinstance(name, str) and name:
                 path = ("users_from",) if isinstance(lists, str) else ("users_from", index)
                 self._users_from(doc, path, name, root_folder)
+        targets = parsed.get("targets")
+        if scope is None and isinstance(targets, dict):
+            # a target's own files (`targets.NAME.include`), read for that target alone
+            for target, spec in targets.items():
+                own = spec.get("include") if isinstance(spec, dict) else None
+                if not isinstance(target, str) or not isinstance(own, list):
+                    continue
+                for index, pattern in enumerate(own):
+                    if isinstance(pattern, str) and pattern:
+                        self._include(doc, ("targets", target, "include", index), pattern,
+                                      root_folder, (*chain, real), target)
 
     def _users_from(self, doc: Document, path: tuple[PathStep, ...], name: str,
                     root_folder: Path) -> None:
@@ -140,15 +170,15 @@ class _Loader:
             return
         shown = display_name(Path(full))
         real = Path(full).resolve()
-        if real in self.loaded:
+        if self._seen(real, doc.scope, doc, path, shown):
             return
-        self.loaded.add(real)
         result = read_users_csv(full, shown)
         self.problems.extend(result.problems)
         self.csv_lists.append((doc, result))
         try:
             with open(full, "rb") as handle:
-                self.digest_parts.append((os.path.relpath(real, root_folder), handle.read()))
+                self.digest_parts.append((os.path.relpath(real, root_folder), handle.read(),
+                                          doc.scope))
         except OSError:  # pragma: no cover - read a moment ago
             pass
 
@@ -171,9 +201,8 @@ class _Loader:
                                                  "the configuration: keep mapping files beside "
                                                  "it"))
 
-    def _include(self, doc: Document, index: int, pattern: str, root_folder: Path,
-                 chain: tuple[Path, ...]) -> None:
-        path = ("include", index)
+    def _include(self, doc: Document, path: tuple[PathStep, ...], pattern: str,
+                 root_folder: Path, chain: tuple[Path, ...], scope: str | None) -> None:
         if os.path.isabs(pattern):
             self.problems.append(doc.problem(path, "includes must be relative to this file's "
                                              "folder, not absolute paths"))
@@ -208,13 +237,21 @@ class _Loader:
                 self.problems.append(doc.problem(path, f"include cycle: {cycle}"))
                 continue
             self._load(real, display_name(target), is_root=False, root_folder=root_folder,
-                       chain=chain)
+                       chain=chain, scope=scope, parent=doc, path=path)
 
-    def digest(self) -> str:
+    def digest(self, scope: str | None = None) -> str:
+        """The digest of the files every target shares, and of `scope`'s own files."""
         hasher = hashlib.sha256()
-        for rel, data in sorted(self.digest_parts):
-            hasher.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+        for rel, data, of in sorted(self.digest_parts, key=lambda part: part[:2]):
+            if of is None or of == scope:
+                hasher.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
         return "sha256:" + hasher.hexdigest()
+
+
+def _scope_text(scope: str | None) -> str:
+    if scope is None:
+        return _("every target")
+    return _("target '{name}' alone").format(name=scope)
 
 
 def _inside(path: str, folder: Path, resolve: bool = False) -> bool:
@@ -266,7 +303,11 @@ class _CsvRow:
 
 
 class _Merger:
-    """Merges documents; a setting or user defined twice is an error naming both places."""
+    """Merges documents; a setting or user defined twice is an error naming both places.
+
+    A target with settings of its own (`targets.NAME.general`, `.vars`, or files it
+    includes alone) gets a fork of the shared merger, in which those settings replace
+    the shared ones (`inherited`) instead of clashing with them."""
 
     def __init__(self) -> None:
         self.values: dict[tuple[str, ...], tuple[Document, Any]] = {}
@@ -276,23 +317,77 @@ class _Merger:
         self.singles: dict[str, tuple[Document, Any]] = {}
         self.selections: list[tuple[Document, int, Any]] = []
         self.problems: list[Problem] = []
+        # where a setting is written when not at its own path (a target's section)
+        self.places: dict[tuple[str, ...], tuple[PathStep, ...]] = {}
+        self.inherited: set[tuple[str, ...]] = set()
+
+    def fork(self) -> _Merger:
+        """A copy for one target, whose own settings replace the shared ones."""
+        sub = _Merger()
+        sub.values = dict(self.values)
+        sub.users = dict(self.users)
+        sub.targets = dict(self.targets)
+        sub.profiles = dict(self.profiles)
+        sub.singles = dict(self.singles)
+        sub.selections = list(self.selections)
+        sub.places = dict(self.places)
+        sub.inherited = set(self.values)
+        return sub
+
+    def place(self, path: tuple[str, ...]) -> tuple[PathStep, ...]:
+        """Where the setting at `path` is written in its document."""
+        return self.places.get(path, path)
 
     def _where(self, doc: Document | _CsvRow, path: tuple[Any, ...]) -> str:
         if isinstance(doc, _CsvRow):
             line, column = doc.position_of()
         else:
-            line, column = doc.position(path, key=True)
+            line, column = doc.position(self.places.get(path, path), key=True)
         return f"{doc.name}:{line}:{column}"
 
-    def setting(self, doc: Document, path: tuple[str, ...], value: Any) -> None:
+    def setting(self, doc: Document, path: tuple[str, ...], value: Any,
+                place: tuple[PathStep, ...] | None = None) -> None:
+        if path in self.inherited:  # a target's own value replaces the shared one
+            self.inherited.discard(path)
+            old = self.values[path][1]
+            if path[0] == "vars" and isinstance(old, dict) and isinstance(value, dict):
+                value = _merge_vars(old, value)
+            del self.values[path]
+            self.places.pop(path, None)
+        if path == ("general", "smtp", PROVIDER_KEY) and self.inherited:
+            # a target's provider fills server, port and ssl: the shared ones give way
+            for key in GENERAL_SMTP_FIELDS:
+                shared = ("general", "smtp", key)
+                if shared in self.inherited:
+                    self.inherited.discard(shared)
+                    del self.values[shared]
+                    self.places.pop(shared, None)
         if path in self.values:
             first_doc, first_value = self.values[path]
             if first_value != value:
                 self.problems.append(doc.problem(
-                    path, f"also set to a different value at {self._where(first_doc, path)}: "
-                          "keep one", key=True))
+                    place or path, f"also set to a different value at "
+                    f"{self._where(first_doc, path)}: keep one", key=True))
             return
         self.values[path] = (doc, value)
+        if place is not None:
+            self.places[path] = place
+
+    def add_section(self, doc: Document, name: str, section: Mapping[str, Any]) -> None:
+        """A target's own `general` and `vars` (in its entry under `targets`)."""
+        base: tuple[PathStep, ...] = ("targets", name)
+        general = section.get("general")
+        if isinstance(general, dict):
+            if "client" in general:
+                self.setting(doc, ("general", "client"), general["client"],
+                             (*base, "general", "client"))
+            smtp = general.get("smtp")
+            for key, value in (smtp.items() if isinstance(smtp, dict) else ()):
+                self.setting(doc, ("general", "smtp", key), value,
+                             (*base, "general", "smtp", key))
+        variables = section.get("vars")
+        for key, value in (variables.items() if isinstance(variables, dict) else ()):
+            self.setting(doc, ("vars", key), value, (*base, "vars", key))
 
     def named(self, table: dict[str, tuple[Any, Any]], section: str,
               doc: Document | _CsvRow, name: str, value: Any, what: str) -> None:
@@ -308,7 +403,7 @@ class _Merger:
     def add(self, doc: Document) -> None:
         data = doc.data
         for key in ("default_target", "prune"):
-            if key in data:
+            if key in data and not (doc.scope is not None and key == "default_target"):
                 self.setting(doc, (key,), data[key])
         general = data.get("general") or {}
         if "client" in general:
@@ -319,7 +414,7 @@ class _Merger:
             self.setting(doc, ("safety", key), value)
         for key, value in (data.get("vars") or {}).items():
             self.setting(doc, ("vars", key), value)
-        for name, value in (data.get("targets") or {}).items():
+        for name, value in (data.get("targets") or {}).items() if doc.scope is None else ():
             self.named(self.targets, "targets", doc, name, value, "target")
         for name, value in (data.get("profiles") or {}).items():
             self.named(self.profiles, "profiles", doc, name, value, "profile")
@@ -426,12 +521,13 @@ def _general(merger: _Merger) -> tuple[DesiredGeneral, dict[str, ValueSource]]:
     """general: the files' values, a provider's filling server, port and ssl left out."""
     values = {key: merger.get("general", "smtp", key) for key in ("server", "port", "ssl")}
     sources = {key: ValueSource("general", merger.values[("general", "smtp", key)][0].name,
-                                ("general", "smtp", key))
+                                merger.place(("general", "smtp", key)))
                for key, value in values.items() if value is not None}
     provider = merger.get("general", "smtp", PROVIDER_KEY)
     if isinstance(provider, str) and provider in preset_names():
         doc = merger.values[("general", "smtp", PROVIDER_KEY)][0]
-        filled = ValueSource("preset", doc.name, ("general", "smtp", PROVIDER_KEY), provider)
+        filled = ValueSource("preset", doc.name, merger.place(("general", "smtp", PROVIDER_KEY)),
+                             provider)
         for key, value in get_preset(provider).settings().items():
             if values[key] is None:
                 values[key] = value
@@ -513,11 +609,10 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
         if drops:
             doc.data = _without_refused(doc.data, drops)
             refused.update(path for path, _key in drops)
+    errors.extend(_scope_problems(loader.documents))
     positions: dict[str, dict[str, CsvPosition]] = {}
-    merger = _Merger()
-    for doc in loader.documents:
-        merger.add(doc)
-    for _doc, users in loader.csv_lists:
+    lists: list[tuple[str | None, CsvUsers]] = []
+    for doc, users in loader.csv_lists:
         for code, _entry, position in users.users:
             positions.setdefault(position.file, {})[code] = position
         problems, drops = check_csv_entries(users)
@@ -526,20 +621,139 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
             data = _without_refused({"users": {u.code: u.entry for u in users.users}}, drops)
             users = CsvUsers([u._replace(entry=data["users"].get(u.code, {}))
                               for u in users.users], users.problems)
-        merger.add_csv(users)
+        lists.append((doc.scope, users))
+    shared_docs = [doc for doc in loader.documents if doc.scope is None]
+    merger = _Merger()
+    for doc in shared_docs:
+        merger.add(doc)
+    for scope, users in lists:
+        if scope is None:
+            merger.add_csv(users)
     errors.extend(merger.problems)
     locator = DocumentLocator(loader.documents, positions)
-    config, found = _build(merger, loader.documents, loader.digest(), locator,
-                           variables or {})
+    config, found = _build(merger, shared_docs, loader.digest(), locator, variables or {})
     errors.extend(found)
     refused.update(problem.path for problem in found)  # no follow-up error for those entries
-    found = semantic_problems(config, refused)
+    scoped: dict[str, tuple[Config, _Merger]] = {}
+    for name, (doc, section) in merger.targets.items():
+        own = [d for d in loader.documents if d.scope == name]
+        if not own and not _has_settings(section):
+            continue
+        sub = merger.fork()
+        sub.add_section(doc, name, section)
+        for own_doc in own:
+            sub.add(own_doc)
+        for scope, users in lists:
+            if scope == name:
+                sub.add_csv(users)
+        errors.extend(sub.problems)
+        if own:  # files of its own: users, profiles... built again with them
+            target_config, found = _build(sub, [*shared_docs, *own], loader.digest(name),
+                                          locator, variables or {})
+            errors.extend(found)
+            refused.update(problem.path for problem in found)
+        else:  # settings only: the shared users, with its general and vars
+            target_config = _with_settings(config, sub, variables or {})
+        scoped[name] = (target_config, sub)
+    # the shared configuration is checked as such when some target (or a -t URL) uses it
+    # as it is; each target with settings of its own is checked as that target sees it
+    shared_used = len(scoped) < len(config.targets) or not config.targets
+    found = semantic_problems(config, refused) if shared_used else []
+    shared_found = {_problem_key(p) for p in found}
+    grouped: dict[tuple[Any, ...], tuple[Problem, list[str]]] = {}
+    scopes = {}
+    for name, (target_config, sub) in scoped.items():
+        own_found = [_placed_for(p, name, sub, locator)
+                     for p in semantic_problems(target_config, refused, target=name)]
+        for problem in own_found:
+            key = _problem_key(problem)
+            if key not in shared_found:
+                grouped.setdefault(key, (problem, []))[1].append(name)
+        own_warnings = [p for p in warnings if p.file in target_config.files]
+        own_warnings.extend(p for p in own_found if p.severity == "warning")
+        own_warnings.sort(key=lambda p: p.sort_key)
+        scopes[name] = replace(target_config, warnings=tuple(own_warnings))
+    found.extend(_for_targets(problem, names, loader.documents)
+                 for problem, names in grouped.values())
     errors.extend(p for p in found if p.severity == "error")
     if errors:
         raise ConfigError(errors)
+    if scopes:  # the targets that use the shared files as they are: their own warnings
+        shared = [*warnings, *(p for p in found if p.severity == "warning"
+                               and _problem_key(p) in shared_found)]
+        shared.sort(key=lambda p: p.sort_key)
+        plain = replace(config, warnings=tuple(shared))
+        scopes.update((name, plain) for name in config.targets if name not in scopes)
     warnings.extend(p for p in found if p.severity == "warning")
     warnings.sort(key=lambda p: p.sort_key)
-    return replace(config, warnings=tuple(warnings))
+    return replace(config, warnings=tuple(warnings), scopes=scopes)
+
+
+_TARGET_SETTINGS = ("general", "vars")
+_NOT_IN_A_TARGET_FILE = ("targets", "default_target")
+
+
+def _has_settings(section: Any) -> bool:
+    return isinstance(section, dict) and any(section.get(key) for key in _TARGET_SETTINGS)
+
+
+def _scope_problems(documents: Iterable[Document]) -> list[Problem]:
+    """A file a target includes for itself cannot define targets."""
+    return [doc.problem((key,), _("a file included by target '{name}' cannot set `{key}`: "
+                                  "targets are defined in the shared files").format(
+                                      name=doc.scope, key=key), key=True)
+            for doc in documents if doc.scope is not None
+            for key in _NOT_IN_A_TARGET_FILE if key in doc.data]
+
+
+def _with_settings(config: Config, merger: _Merger, variables: Mapping[str, Any]) -> Config:
+    """The shared configuration with a target's own general and vars (no files of its
+    own): the users, profiles and selections are the shared ones, not built again."""
+    general, general_sources = _general(merger)
+    file_vars = {path[1]: value for path, (_doc, value) in merger.values.items()
+                 if path[0] == "vars" and len(path) == 2}
+    return replace(config, general=general, general_sources=general_sources,
+                   vars=_merge_vars(file_vars, variables),
+                   origins={".".join(path): doc.name for path, (doc, _) in merger.values.items()})
+
+
+def _problem_key(problem: Problem) -> tuple[Any, ...]:
+    return (problem.file, problem.line, problem.column, problem.path, problem.message,
+            problem.severity)
+
+
+def _placed_for(problem: Problem, name: str, merger: _Merger,
+                locator: DocumentLocator) -> Problem:
+    """A problem of a target's configuration, at the target's own value when it is about
+    one (the checks name settings by their shared path, `general.smtp.port`)."""
+    path = problem.path
+    if not path or path[0] not in _TARGET_SETTINGS:
+        return problem
+    own = [key for key, place in merger.places.items()
+           if place[:2] == ("targets", name) and (key[:len(path)] == path
+                                                   or path[:len(key)] == key)]
+    if not own or merger.values[own[0]][0].name != problem.file:
+        return problem
+    placed = locator.problem(problem.file, ("targets", name, *path), problem.message,
+                             severity=problem.severity)
+    return replace(placed, code=problem.code)
+
+
+MAX_NAMED_TARGETS = 5
+
+
+def _for_targets(problem: Problem, names: list[str], documents: list[Document]) -> Problem:
+    """A problem found in some targets' configurations: said once, naming them unless its
+    place already does (their own section or files)."""
+    own_files = {doc.name for doc in documents if doc.scope in names}
+    if problem.path[:2] == ("targets", names[0]) or problem.file in own_files:
+        return problem
+    shown = ", ".join(f"'{name}'" for name in names[:MAX_NAMED_TARGETS])
+    if len(names) > MAX_NAMED_TARGETS:
+        shown += _(" and {count} more").format(count=len(names) - MAX_NAMED_TARGETS)
+    suffix = ngettext(" (for target {names})", " (for targets {names})", len(names)).format(
+        names=shown)
+    return replace(problem, message=problem.message + suffix)
 
 
 def _without_refused(data: dict[str, Any],

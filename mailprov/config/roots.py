@@ -18,7 +18,7 @@ from mailprov.config.load import DEFAULT_CONFIG, _Loader, display_name, load_con
 from mailprov.config.yamlload import YamlError, load_yaml, read_file
 from mailprov.errors import ConfigError, Problem
 from mailprov.i18n import _
-from mailprov.model import Config
+from mailprov.model import Config, DesiredUser
 
 NOT_INCLUDED = "not-included"
 
@@ -65,13 +65,26 @@ class Validation:
     def valid(self) -> bool:
         return not self.errors
 
+    def files(self) -> list[str]:
+        """Every file read, the targets' own included."""
+        return sorted({f for c in self.configs for config in (c, *c.scopes.values())
+                       for f in config.files})
+
+    def _users(self) -> list[DesiredUser]:
+        """Every user entry: the shared ones, and those a target reads for itself alone."""
+        found: list[DesiredUser] = []
+        for config in self.configs:
+            found.extend(config.users.values())
+            for scope in config.scopes.values():
+                found.extend(u for code, u in scope.users.items() if code not in config.users)
+        return found
+
     def counts(self) -> dict[str, int]:
-        files = {f for c in self.configs for f in c.files}
-        users = sum(len(c.users) for c in self.configs)
-        overrides = sum(1 for c in self.configs for u in c.users.values()
-                        if u.override is not None)
+        files = set(self.files())
+        users = self._users()
+        overrides = sum(1 for u in users if u.override is not None)
         targets = sum(len(c.targets) for c in self.configs)
-        return {"files": len(files), "users": users, "overrides": overrides,
+        return {"files": len(files), "users": len(users), "overrides": overrides,
                 "targets": targets, "errors": len(self.errors),
                 "warnings": len(self.warnings)}
 
@@ -79,7 +92,7 @@ class Validation:
         return {
             "valid": self.valid,
             "roots": [list(r) for r in self.roots],
-            "files": sorted({f for c in self.configs for f in c.files}),
+            "files": self.files(),
             "summary": self.counts(),
             "problems": [problem_record(p) for p in self.problems],
         }

@@ -171,7 +171,7 @@ def _name_message(path: tuple[Any, ...], name: str) -> Finding:
         return Finding(_("profile name {name} is not allowed: use letters, digits, '_', '.' or "
                          "'-', starting with a letter or digit").format(name=describe(name)),
                        path, key=True)
-    if path[0] == "vars":
+    if "vars" in path[:-1]:
         return Finding(_("variable name {name} is not allowed: use letters, digits and '_', "
                          "starting with a letter (templates read it as vars.NAME)").format(
                              name=describe(name)), path, key=True)
@@ -230,8 +230,10 @@ def _unknown_keys(root: dict[str, Any], data: Any, node_schema: dict[str, Any],
 
 def _resolve(root: dict[str, Any], node_schema: dict[str, Any]) -> dict[str, Any]:
     ref = node_schema.get("$ref")
-    if ref and ref.startswith("#/$defs/"):
-        resolved: dict[str, Any] = root["$defs"][ref.rsplit("/", 1)[1]]
+    if ref and ref.startswith("#/"):
+        from mailprov.config.fastschema import resolve_pointer
+
+        resolved: dict[str, Any] = resolve_pointer(root, ref)
         return resolved
     return node_schema
 
@@ -262,7 +264,8 @@ def check_document(doc: Document) -> DocumentCheck:
     # checked by tests/test_fast_paths.py::test_the_schema_refuses_every_secret_key.
     # `vars` is the one map keyed by free names that is not exempt from the secret rule
     # (a variable must never hold a password): its keys are scanned here, cheaply.
-    if _fast_check()(doc.data) and not _secret_vars(doc.data.get("vars")):
+    if _fast_check()(doc.data) and not _secret_vars(doc.data.get("vars")) \
+            and not _secret_target_vars(doc.data.get("targets")):
         return DocumentCheck()
     return _placed(doc, _secret_findings(doc) + _schema_findings(doc, "config"))
 
@@ -279,6 +282,12 @@ def _secret_vars(data: Any) -> bool:
         return False
     return any((isinstance(key, str) and looks_like_secret(key)) or _secret_vars(value)
                for key, value in data.items())
+
+
+def _secret_target_vars(targets: Any) -> bool:
+    """Whether a target's own `vars` hold a variable name that looks like a secret."""
+    return isinstance(targets, dict) and any(
+        isinstance(spec, dict) and _secret_vars(spec.get("vars")) for spec in targets.values())
 
 
 def _secret_findings(doc: Document) -> list[Finding]:

@@ -24,15 +24,24 @@ from mailprov.config.templates import (
 from mailprov.config.urls import url_has_password
 from mailprov.errors import SHOWN_CHARS, PathStep, Problem, quoted
 from mailprov.i18n import _, ngettext
-from mailprov.model import Config, DesiredOverride, DesiredUser, ValueSource, split_setting
+from mailprov.model import (
+    Config,
+    DesiredOverride,
+    DesiredUser,
+    Target,
+    ValueSource,
+    split_setting,
+)
 
 OFFICE365_HOSTS = ("smtp.office365.com", "smtp-mail.outlook.com")
 
 
 class _Checker:
-    def __init__(self, config: Config, refused: Collection[tuple[PathStep, ...]] = ()) -> None:
+    def __init__(self, config: Config, refused: Collection[tuple[PathStep, ...]] = (),
+                 target: str | None = None) -> None:
         self.config = config
         self.refused = refused
+        self.target = target
         self.problems: list[Problem] = []
         self._entries: set[tuple[PathStep, ...]] | None = None
 
@@ -43,6 +52,12 @@ class _Checker:
 
     def setting(self, dotted: str, message: str, severity: str = "error") -> None:
         self.add(self.config.origin(dotted), split_setting(dotted), message, severity=severity)
+
+    def targets(self) -> list[Target]:
+        """The targets the configuration is for: all, or the one it is the scope of."""
+        if self.target is not None and self.target in self.config.targets:
+            return [self.config.targets[self.target]]
+        return list(self.config.targets.values())
 
     def was_refused(self, path: tuple[PathStep, ...]) -> bool:
         """Whether the value at `path` (or a section holding it) was written but refused:
@@ -57,19 +72,23 @@ class _Checker:
 
 
 def semantic_problems(config: Config,
-                      refused: Collection[tuple[PathStep, ...]] = ()) -> list[Problem]:
+                      refused: Collection[tuple[PathStep, ...]] = (), *,
+                      target: str | None = None) -> list[Problem]:
     """Errors and warnings (Problem.severity) of a merged configuration.
 
     `refused` holds the paths whose values were dropped for an error already
-    reported (schema or YAML): a rule does not call them missing.
+    reported (schema or YAML): a rule does not call them missing. `target`: the
+    configuration is that target's own (Config.scopes): the `targets` section is
+    checked with the shared configuration, and only this target's edition counts.
     """
-    check = _Checker(config, refused)
-    _targets(check)
+    check = _Checker(config, refused, target)
+    if target is None:
+        _targets(check)
     _general(check)
     _users(check)
-    for target in config.targets.values():
-        if target.edition == "cloud":
-            check.problems.extend(edition_problems(config, "cloud", target.name))
+    for spec in check.targets():
+        if spec.edition == "cloud":
+            check.problems.extend(edition_problems(config, "cloud", spec.name))
     _traps(check)
     return check.problems
 
@@ -254,11 +273,12 @@ def _users(check: _Checker) -> None:
                     "{error} (as rendered for the stand-in user {code}; templates are "
                     "rendered for each user at plan time)").format(error=error,
                                                                     code=STAND_IN_USER.code))
-    if config.targets and all(t.edition == "cloud" for t in config.targets.values()):
+    targets = check.targets()
+    if targets and all(t.edition == "cloud" for t in targets):
         return  # maestro*CLOUD: the login and the From address are the user code
     # a target whose edition is not declared may be maestro*CLOUD, where user codes are
     # addresses: such a user is checked by the plan, which reads the edition
-    maybe_cloud = not any(t.edition == "standard" for t in config.targets.values())
+    maybe_cloud = not any(t.edition == "standard" for t in targets)
     counts: dict[str, int] = {}
     for user in users:
         override = user.override

@@ -7,6 +7,8 @@ through :func:`database_error`, which removes the password from the text.
 from __future__ import annotations
 
 import shlex
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,8 +23,8 @@ from mailprov.db.timeouts import ENV_CONNECT_TIMEOUT, ENV_TIMEOUT, Timeouts, tim
 from mailprov.errors import DatabaseError, TargetError
 from mailprov.i18n import _
 
-__all__ = ["database_error", "engine_for", "make_engine", "parse_url", "redact",
-           "translate_errors"]
+__all__ = ["ENGINE_CACHE_SIZE", "cached_engines", "database_error", "engine_for", "make_engine",
+           "parse_url", "redact", "translate_errors"]
 
 DEFAULT_DRIVERS = {"postgresql": "psycopg", "postgres": "psycopg", "mysql": "pymysql",
                    "mariadb": "pymysql"}
@@ -45,7 +47,12 @@ def parse_url(raw: str) -> URL:
     return url
 
 
-_ENGINES: dict[tuple[URL, float, Timeouts], Engine] = {}
+ENGINE_CACHE_SIZE = 32
+"""Engines kept per process: enough for every database a command touches, bounded for a
+fleet of hundreds (an evicted engine is disposed; its target opens a new one if needed)."""
+
+_ENGINES: OrderedDict[tuple[URL, float, Timeouts], Engine] = OrderedDict()
+_ENGINES_LOCK = threading.Lock()
 
 
 def _in_memory(url: URL) -> bool:
@@ -58,17 +65,42 @@ def engine_for(url: URL, *, lock_timeout: float = 10.0, timeouts: Timeouts | Non
     """The process's engine for `url`: one per URL, as SQLAlchemy intends, so a process
     that plans and applies (or serves several targets) initialises each dialect and
     compiles each statement once. Engines here hold no connections (NullPool), so
-    keeping them costs nothing; an in-memory SQLite engine is never shared.
+    keeping them costs little; the ENGINE_CACHE_SIZE most recently used are kept (a
+    fleet of hundreds of targets must not keep hundreds of dialects), and an in-memory
+    SQLite engine is never shared. Safe to call from several threads.
 
     `timeouts` default to the environment's, with `lock_timeout` as the lock wait."""
     timeouts = timeouts or timeouts_from_env(lock_timeout)
     if _in_memory(url):
         return make_engine(url, lock_timeout=lock_timeout, timeouts=timeouts)
     key = (url, lock_timeout, timeouts)
-    engine = _ENGINES.get(key)
-    if engine is None:
-        engine = _ENGINES[key] = make_engine(url, lock_timeout=lock_timeout, timeouts=timeouts)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is not None:
+            _ENGINES.move_to_end(key)
+            return engine
+    engine = make_engine(url, lock_timeout=lock_timeout, timeouts=timeouts)
+    evicted = []
+    with _ENGINES_LOCK:
+        found = _ENGINES.get(key)
+        if found is not None:  # another thread made one meanwhile: use the first
+            evicted.append(engine)
+            engine = found
+        else:
+            _ENGINES[key] = engine
+        _ENGINES.move_to_end(key)
+        while len(_ENGINES) > ENGINE_CACHE_SIZE:
+            evicted.append(_ENGINES.popitem(last=False)[1])
+    for old in evicted:
+        # NullPool: connections still checked out elsewhere are not touched, only the pool
+        old.dispose(close=False)
     return engine
+
+
+def cached_engines() -> int:
+    """How many engines the process keeps (for tests of the bound)."""
+    with _ENGINES_LOCK:
+        return len(_ENGINES)
 
 
 def make_engine(url: URL, *, lock_timeout: float = 10.0, timeouts: Timeouts | None = None

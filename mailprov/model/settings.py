@@ -254,6 +254,14 @@ class Config:
     profiles: Mapping[str, DesiredUser] = field(default_factory=dict)
     """Each profile's settings (code empty), `defaults` under the name `defaults`:
     checked even when no user takes them."""
+    scopes: Mapping[str, Config] = field(default_factory=dict, compare=False, repr=False)
+    """The configuration of each target that has settings or files of its own
+    (`targets.NAME.general`, `.vars`, `.include`): the shared one with those applied."""
+
+    def for_target(self, name: str) -> Config:
+        """What the files say for the target `name`: its own configuration when it has
+        settings or files of its own, else the shared one."""
+        return self.scopes.get(name, self)
 
     def position(self, file: str, path: tuple[PathStep, ...],
                  key: bool = False) -> tuple[int, int]:

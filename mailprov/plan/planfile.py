@@ -163,6 +163,11 @@ def plan_from_json(text: str, source: str) -> SavedPlan:
     except RecursionError:
         raise PlanFileError(f"{source}: not a mailprov plan (nested too deeply). "
                             f"{HOW_TO_SAVE}") from None
+    return plan_from_data(data, source)
+
+
+def plan_from_data(data: Any, source: str) -> SavedPlan:
+    """Check a plan's parsed JSON (one plan of a fleet's file, too)."""
     checker = _Checker()
     plan = checker.plan(data)
     if checker.problems or plan is None:

@@ -82,6 +82,8 @@ def build_plan(config: Config, target_name: str, target_url: str, declared_editi
 def _plan_warning(problem: Problem) -> PlanWarning:
     """A configuration warning as the plan shows it, addressed to the row it is about."""
     path = problem.path
+    if path[:1] == ("targets",) and path[2:3] == ("general",):  # the target's own general
+        path = path[2:]
     if path[:1] == ("general",):
         address = GENERAL
     elif len(path) >= 2 and path[0] == "users":
