@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 import click
 
 from mailprov import __version__
+from mailprov.errors import printable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -47,7 +48,7 @@ def _color(stream: TextIO | None = None) -> bool:
 
 
 def _fail(exc: BaseException, debug: bool) -> NoReturn:
-    from mailprov.errors import ConfigError, MailprovError, printable
+    from mailprov.errors import ConfigError, MailprovError
 
     if debug:
         traceback.print_exc()
@@ -364,7 +365,7 @@ def _emit_fleet(command: str, run: FleetRun[Any], fmt: str, shard: str | None,
         elif not outcome.ran:
             lines.append(_("Not run: an earlier target failed (--fail-fast)."))
         for line in lines:
-            click.echo(md(line) + "  " if markdown else _printable(line))
+            click.echo(md(line) + "  " if markdown else printable(line))
         if outcome.trace and _debug():
             click.echo(outcome.trace, err=True, nl=False)
         click.echo("")
@@ -688,7 +689,7 @@ def _apply_fleet(configs: tuple[str, ...], targets: tuple[str, ...], all_targets
             click.echo(_apply_complete(done.value) if done.value.history_id is not None
                        else _("No change was needed."))
         for line in f"Error: {done.error}".split("\n") if done.error else ():
-            click.echo(_printable(line))
+            click.echo(printable(line))
     click.echo("")
     click.echo(view.render_summary_text(view.summarize("apply", run, _shard_text(shard))),
                nl=False)
@@ -788,8 +789,6 @@ def import_(configs: tuple[str, ...], target: str | None, db_url: str | None,
                               "first").format(output=output))
     export = api.import_live(resolved, schema_ref,
                              folder=os.path.dirname(os.path.abspath(output)) if output else None)
-    from mailprov.errors import printable
-
     for warning in export.warnings:
         click.echo(_("warning: {warning}").format(warning=printable(warning)), err=True)
     text = export.checked(allow_invalid)
