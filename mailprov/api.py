@@ -376,6 +376,9 @@ def check_login(target: ResolvedTarget) -> None:
     if parse_url(target.url).get_backend_name() == "sqlite":
         raise TargetError(_("target '{name}' is a SQLite database, which has no password: "
                             "there is nothing to store").format(name=target.name))
+    from mailprov.keystore import require_keyring, target_secret_name
+
+    require_keyring(target_secret_name(target.name))  # before the password is typed
 
 
 def login(target_name: str, password: str) -> None:

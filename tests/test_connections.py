@@ -337,3 +337,20 @@ def test_no_reading_command_creates_a_missing_sqlite_file(run, tmp_path, args):
     assert result.exit_code == 1, result.output
     assert "does not exist (no file " in result.stderr
     assert not (tmp_path / "nx.db").exists()
+
+
+def test_login_without_a_usable_keyring_says_so_before_asking(run, tmp_path):
+    import keyring
+    from keyring.backends import fail
+
+    write_config(tmp_path, "postgresql://mailprov@db.example.com/maestro")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        result = run("login", "db", input="secret\nsecret\n")
+    finally:
+        keyring.set_keyring(previous)
+    assert result.exit_code == 1
+    assert "password" not in result.stdout.lower()  # never prompted
+    assert result.stderr.startswith("Error: ")
+    assert "MAILPROV_DB_PASSWORD" in result.stderr
