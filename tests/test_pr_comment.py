@@ -348,3 +348,13 @@ def test_template_and_max_size_are_for_markdown_only(tmp_path, monkeypatch):
         assert result.exit_code == 1
         assert result.stderr.endswith("applies to --format markdown only: add --format "
                                       "markdown, or leave it out\n")
+
+
+def test_a_tight_cap_keeps_counts_where_names_no_longer_fit():
+    users = [f"U{i:04d}" for i in range(400)]
+    warnings = [PlanWarning("smtp-465-starttls", f"user.{u}", "port 465 with `ssl: true`")
+                for u in users]
+    md = render_markdown(plan([create(u) for u in users], warnings=warnings), 2000)
+    assert len(md) <= 2000
+    assert "( and" not in md  # never an empty list before "and N more"
+    assert "(400 places)" in md or "and 39" in md  # the count survives, names or not

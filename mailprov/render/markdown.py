@@ -73,8 +73,8 @@ def fit(view: Mapping[str, Any], render: Callable[[Mapping[str, Any]], str], max
 def _cut(text: str, max_size: int, measure: Callable[[str], int], what: str) -> str:
     from mailprov.i18n import _
 
-    note = "\n\n" + _("**Cut here to fit; the full {what} is in the saved file.**").format(
-        what=what) + "\n"
+    note = "\n\n" + _("**Cut here to fit; the full {what} is in the saved file, or in "
+                       "`mailprov {what}` run again.**").format(what=what) + "\n"
     lines = text.split("\n")
     kept: list[str] = []
     size = measure(note)
