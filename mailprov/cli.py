@@ -1148,7 +1148,10 @@ def fleet_summary(files: tuple[str, ...], fmt: str) -> None:
               help="Find the drift issue (GitHub or GitLab issues).")
 @click.option("-t", "--target", required=True, shell_complete=_complete_targets,
               help="The target whose marker is looked for.")
-def find(kind: str, target: str) -> None:
+@click.option("--author", metavar="LOGIN", help="Only comments or issues this account "
+              "wrote (the account CI posts as, e.g. github-actions[bot]): anyone can paste "
+              "the marker into a comment of their own.")
+def find(kind: str, target: str, author: str | None) -> None:
     """Read a JSON listing of comments or issues on standard input (as `gh api
     --paginate` or GitLab's API print it) and print the id of the one that carries the
     target's marker; print nothing when there is none.
@@ -1165,7 +1168,7 @@ def find(kind: str, target: str) -> None:
 
     marker = marker_text("plan" if kind == "comment" else "drift", target)
     try:
-        found = find_marked(sys.stdin.read(), marker, kind)
+        found = find_marked(sys.stdin.read(), marker, kind, author)
     except ValueError as exc:
         raise MailprovError(_("standard input is not a JSON listing: {reason}").format(
             reason=exc)) from None

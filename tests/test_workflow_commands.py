@@ -36,7 +36,7 @@ def run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MAILPROV_DB_URL", raising=False)
     runner = CliRunner()
-    return lambda *args: runner.invoke(cli, list(args))
+    return lambda *args, **kwargs: runner.invoke(cli, list(args), **kwargs)
 
 
 @pytest.fixture
@@ -235,3 +235,14 @@ def test_init_installs_the_driver_the_database_needs(run, sqlite_url, tmp_path):
                  "--allow-invalid")
     assert result.exit_code == 0, result.output
     assert '"mailprov==' in (tmp_path / "repo" / ".gitlab-ci.yml").read_text()
+
+
+def test_ci_find_skips_a_marker_pasted_by_someone_else(run, tmp_path):
+    listing = json.dumps([
+        {"id": 1, "body": "<!-- mailprov:plan target=prod -->", "user": {"login": "mallory"}},
+        {"id": 2, "body": "x <!-- mailprov:plan target=prod -->",
+         "user": {"login": "github-actions[bot]"}},
+    ])
+    assert run("ci", "find", "-t", "prod", input=listing).stdout == "1\n"
+    assert run("ci", "find", "-t", "prod", "--author", "github-actions[bot]",
+               input=listing).stdout == "2\n"

@@ -62,19 +62,35 @@ def _documents(text: str) -> Iterator[Any]:
 _ID_KEYS = {"comment": ("id",), "issue": ("number", "iid")}
 
 
-def find_marked(text: str, marker: str, kind: str = "comment") -> str | None:
+def find_marked(text: str, marker: str, kind: str = "comment",
+                author: str | None = None) -> str | None:
     """The id of the first comment (or number of the issue) in a JSON listing whose
-    text holds `marker`; None when there is none. Comments are GitHub issue comments or
-    GitLab notes (`body`); issues are GitHub issues (`body`, `number`) or GitLab issues
-    (`description`, `iid`)."""
+    text holds `marker` and, when `author` is given, that this account wrote; None when
+    there is none. Comments are GitHub issue comments or GitLab notes (`body`); issues
+    are GitHub issues (`body`, `number`) or GitLab issues (`description`, `iid`).
+
+    Anyone can paste the hidden marker into a comment of their own: CI should name the
+    account it posts as, so that it never updates (or fails to update) someone else's."""
     for document in _documents(text):
         items = document if isinstance(document, list) else [document]
         for item in items:
             if not isinstance(item, dict):
+                continue
+            if author is not None and _author(item) != author:
                 continue
             body = item.get("body") or item.get("description") or ""
             if isinstance(body, str) and marker in body:
                 for key in _ID_KEYS[kind]:
                     if item.get(key) is not None:
                         return str(item[key])
+    return None
+
+
+def _author(item: dict[str, Any]) -> str | None:
+    """The account that wrote a comment or issue: GitHub's `user.login`, GitLab's
+    `author.username`."""
+    for key, name in (("user", "login"), ("author", "username")):
+        who = item.get(key)
+        if isinstance(who, dict) and isinstance(who.get(name), str):
+            return str(who[name])
     return None
