@@ -141,6 +141,11 @@ class TargetError(MailprovError):
     """The target cannot be resolved (unknown name, missing URL, password in a file)."""
 
 
+class PolicyError(MailprovError):
+    """A plan breaks a policy: it is never saved or applied, and `--force` does not
+    change that (docs/policy.md)."""
+
+
 class PlanFileError(MailprovError):
     """A saved plan file cannot be read."""
 

@@ -240,7 +240,7 @@ def test_aliases_are_reported_once_per_repeated_value_without_expanding_them(
     anchors = [("mailprov.yaml", line, 7, "", ALIAS) for line in range(2, 12)]
     unknown = [("mailprov.yaml", line, 1, f"lol{line - 2}",
                 f"unknown key 'lol{line - 2}' (allowed: all_users, default_target, defaults, "
-                "general, include, profiles, prune, safety, selections, targets, users, "
+                "general, include, policy, profiles, prune, safety, selections, targets, users, "
                 "users_from, vars, version)") for line in range(2, 12)]
     assert found == sorted(anchors + unknown, key=lambda p: (p[1], p[2]))
 

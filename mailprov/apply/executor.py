@@ -16,7 +16,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -43,9 +43,10 @@ from mailprov.errors import (
     UnknownUserError,
     WrongDatabaseError,
 )
-from mailprov.model import stored_values
+from mailprov.model import GeneralSettings, Policy, stored_values
 from mailprov.plan.digest import digest_rows
 from mailprov.plan.format import GENERAL, Plan
+from mailprov.plan.policy import change_violations, policy_error
 
 if TYPE_CHECKING:
     from mailprov.model import LiveState
@@ -117,15 +118,19 @@ def _write(conn: Connection, db: Database, plan: Plan, entry: HistoryEntry,
 
 
 def apply_plan(plan: Plan, db: Database, *, force: bool = False, lock_timeout: float = 10.0,
-               commit: str | None = None,
+               commit: str | None = None, policies: Sequence[Policy] = (),
                before_commit: Callable[[Connection], None] | None = None) -> ApplyResult:
     """Apply a saved plan to `db` atomically and record it; an empty plan records nothing.
 
-    Raises SafetyError (thresholds), LockError (another apply holds the lock past
+    Raises PolicyError (the plan breaks a policy: the ones it carries, and `policies`
+    given to apply, checked under the lock on what it writes; --force does not lift
+    it), SafetyError (thresholds), LockError (another apply holds the lock past
     `lock_timeout`), WrongDatabaseError (`db` is not the database the plan was made
     from), StalePlanError (rows it manages changed since). `before_commit` is a hook
     for fault-injection tests.
     """
+    if plan.policy_violations:
+        raise policy_error(plan.policy_violations, done="Nothing was changed.")
     check_safety(plan, force)
     url = db.display_url
     if not plan.changes:
@@ -133,8 +138,9 @@ def apply_plan(plan: Plan, db: Database, *, force: bool = False, lock_timeout: f
     entry = history_entry(plan, commit or plan.git_commit)
     with locked_transaction(db, plan.target, lock_timeout) as conn:
         _check_database(conn, db, plan)
-        _check_base(conn, db, plan)
+        general = _check_base(conn, db, plan)
         _check_live_safety(conn, db, plan, force)
+        _check_policies(conn, db, plan, (*plan.policies, *policies), general)
         history_id = _write(conn, db, plan, entry, before_commit)
     return ApplyResult(plan, history_id, url)
 
@@ -149,6 +155,19 @@ def _check_live_safety(conn: Connection, db: Database, plan: Plan, force: bool) 
     limits = Safety(safety.max_change_percent, safety.min_existing, safety.max_changes)
     live = count_overrides(conn, db.tables, db.backend)
     check_safety(replace(plan, safety=evaluate(plan.changes, live, limits)), force)
+
+
+def _check_policies(conn: Connection, db: Database, plan: Plan, policies: Sequence[Policy],
+                    general: GeneralSettings) -> None:
+    """Check what the plan writes against `policies`, with the general row read under the
+    lock (for values stored empty) and the overrides counted there (max_overrides)."""
+    if not policies:
+        return
+    existing = count_overrides(conn, db.tables, db.backend) \
+        if any(p.max_overrides is not None for p in policies) else None
+    violations = change_violations(policies, plan.changes, general, existing)
+    if violations:
+        raise policy_error(violations, done="Nothing was changed.")
 
 
 def apply_config(build: Callable[[LiveState], Plan], db: Database, target: str, *,
@@ -179,6 +198,9 @@ def apply_config(build: Callable[[LiveState], Plan], db: Database, target: str, 
                 "`mailprov apply` again to see the new plan.")
         if show is not None:
             show(plan)
+        if plan.policy_violations:
+            raise policy_error(plan.policy_violations, listed=show is not None,
+                               done="Nothing was changed.")
         check_safety(plan, force)
         if not plan.changes:
             return ApplyResult(plan, None, url)
@@ -209,7 +231,7 @@ def _check_database(conn: Connection, db: Database, plan: Plan) -> None:
             "database instead.")
 
 
-def _check_base(conn: Connection, db: Database, plan: Plan) -> None:
+def _check_base(conn: Connection, db: Database, plan: Plan) -> GeneralSettings:
     """Lock the general row and the user rows the plan writes, re-read every managed
     row, and refuse the plan if their digest is no longer the one it was computed from.
 
@@ -223,6 +245,7 @@ def _check_base(conn: Connection, db: Database, plan: Plan) -> None:
     if digest_rows(general, rows) != plan.base_digest:
         raise StalePlanError(_stale_message(plan, general.as_dict(), rows))
     _check_changes_name_their_rows(plan, general.as_dict(), rows)
+    return general
 
 
 def _check_changes_name_their_rows(plan: Plan, general: dict[str, Any],

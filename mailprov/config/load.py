@@ -29,6 +29,7 @@ from mailprov.model import (
     Config,
     DesiredGeneral,
     DesiredUser,
+    Policy,
     Safety,
     Selection,
     SmtpServer,
@@ -418,7 +419,7 @@ class _Merger:
             self.named(self.targets, "targets", doc, name, value, "target")
         for name, value in (data.get("profiles") or {}).items():
             self.named(self.profiles, "profiles", doc, name, value, "profile")
-        for key in ("defaults", "all_users"):
+        for key in ("defaults", "all_users", "policy"):
             if key in data:
                 self.named(self.singles, "", doc, key, data[key], "section")
         for index, value in enumerate(data.get("selections") or []):
@@ -582,13 +583,16 @@ def _merge_vars(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, 
 
 def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
                 variables: Mapping[str, Any] | None = None, *,
-                replacements: Mapping[Path, bytes] | None = None) -> Config:
+                replacements: Mapping[Path, bytes] | None = None,
+                policy_files: Sequence[str | os.PathLike[str]] = ()) -> Config:
     """Load, check and merge configuration files (and their includes and user lists).
 
     `variables` (from --var) override the files' `vars`; `replacements` gives the text
-    to read instead of some files (to check an edit before writing it). Raises
+    to read instead of some files (to check an edit before writing it); `policy_files`
+    are policies kept apart (--policy), in force beside the files' `policy:`. Raises
     ConfigError listing every problem found, sorted by place. Warnings (known traps
-    that are not errors) are returned in `Config.warnings`.
+    that are not errors) are returned in `Config.warnings`. Policy violations are not
+    errors here: `validate` and `plan` say them (mailprov.config.policy).
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -640,6 +644,7 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
         if not own and not _has_settings(section):
             continue
         sub = merger.fork()
+        sub.singles.pop("policy", None)  # a target's own `policy:` adds to the shared one
         sub.add_section(doc, name, section)
         for own_doc in own:
             sub.add(own_doc)
@@ -676,6 +681,14 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
     found.extend(_for_targets(problem, names, loader.documents)
                  for problem, names in grouped.values())
     errors.extend(p for p in found if p.severity == "error")
+    policies, policy_errors = _policies(merger, locator, policy_files)
+    errors.extend(policy_errors)
+    own_policies: dict[str, tuple[Policy, ...]] = {}
+    for name, (_target_config, sub) in scoped.items():
+        target_policy, own_errors = _own_policy(sub, merger, locator)
+        errors.extend(own_errors)
+        if target_policy:
+            own_policies[name] = target_policy
     if errors:
         raise ConfigError(errors)
     if scopes:  # the targets that use the shared files as they are: their own warnings
@@ -686,7 +699,9 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
         scopes.update((name, plain) for name in config.targets if name not in scopes)
     warnings.extend(p for p in found if p.severity == "warning")
     warnings.sort(key=lambda p: p.sort_key)
-    return replace(config, warnings=tuple(warnings), scopes=scopes)
+    scopes = {name: replace(each, policies=(*policies, *own_policies.get(name, ())))
+              for name, each in scopes.items()}
+    return replace(config, warnings=tuple(warnings), scopes=scopes, policies=policies)
 
 
 _TARGET_SETTINGS = ("general", "vars")
@@ -754,6 +769,40 @@ def _for_targets(problem: Problem, names: list[str], documents: list[Document]) 
     suffix = ngettext(" (for target {names})", " (for targets {names})", len(names)).format(
         names=shown)
     return replace(problem, message=problem.message + suffix)
+
+
+def _own_policy(sub: _Merger, shared: _Merger, locator: DocumentLocator
+                ) -> tuple[tuple[Policy, ...], list[Problem]]:
+    """The `policy:` section of a target's own files, in force for that target beside
+    the shared policies, and its problems."""
+    from mailprov.config.policy import read_policy
+
+    own = sub.singles.get("policy")
+    if own is None or own is shared.singles.get("policy"):
+        return (), []
+    policy, problems = read_policy(own[0], own[1], locator)
+    return ((), problems) if policy is None else ((policy,), problems)
+
+
+def _policies(merger: _Merger, locator: DocumentLocator,
+              files: Sequence[str | os.PathLike[str]]) -> tuple[tuple[Policy, ...],
+                                                                list[Problem]]:
+    """The files' `policy:` section and the policy files, and their problems."""
+    from mailprov.config.policy import load_policy_files, read_policy
+
+    policies: list[Policy] = []
+    problems: list[Problem] = []
+    if "policy" in merger.singles:
+        doc, value = merger.singles["policy"]
+        policy, found = read_policy(doc, value, locator)
+        problems.extend(found)
+        if policy is not None:
+            policies.append(policy)
+    if files:
+        loaded, found = load_policy_files(files)
+        policies.extend(loaded)
+        problems.extend(found)
+    return tuple(policies), problems
 
 
 def _without_refused(data: dict[str, Any],

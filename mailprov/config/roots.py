@@ -107,10 +107,13 @@ def problem_record(problem: Problem) -> dict[str, Any]:
 
 
 def validate_files(files: Sequence[str], roots: Sequence[str] = (),
-                   variables: Mapping[str, Any] | None = None) -> Validation:
+                   variables: Mapping[str, Any] | None = None,
+                   policy_files: Sequence[str] = ()) -> Validation:
     """Check `roots` (default: ./mailprov.yaml when it exists) and every file of
     `files`: a root is checked as a configuration of its own, any other file through
-    the root that includes it; a file that is neither is a problem that says so."""
+    the root that includes it; a file that is neither is a problem that says so.
+    The policies (the files' own, and `policy_files`) are checked as far as the files
+    tell: a violation is an error."""
     if not roots and (not files or os.path.exists(DEFAULT_CONFIG)):
         roots = [DEFAULT_CONFIG]
     sets: list[tuple[str, ...]] = [tuple(roots)] if roots else []
@@ -137,12 +140,16 @@ def validate_files(files: Sequence[str], roots: Sequence[str] = (),
     configs = []
     for root_set in sets:
         try:
-            config = load_config(list(root_set), variables)
+            config = load_config(list(root_set), variables, policy_files=policy_files)
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
         configs.append(config)
         problems.extend(config.warnings)
+        if config.policies:
+            from mailprov.config.policy import policy_problems
+
+            problems.extend(policy_problems(config))
     problems.sort(key=lambda p: (p.sort_key, p.message))
     return Validation(tuple(sets), tuple(configs), tuple(problems))
 

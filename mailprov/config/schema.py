@@ -222,9 +222,14 @@ def _unknown_keys(root: dict[str, Any], data: Any, node_schema: dict[str, Any],
             choices = sorted(props or {})
             hint = _suggest(key, choices)
             shown = quoted(key, SHOWN_CHARS)
-            message = (_("unknown key {key}").format(key=shown) + hint if hint else
-                       _("unknown key {key} (allowed: {allowed})").format(
-                           key=shown, allowed=", ".join(choices)))
+            if path == ("policy",):
+                message = (_("unknown policy rule {key}").format(key=shown) + hint if hint
+                           else _("unknown policy rule {key} (rules: {allowed})").format(
+                               key=shown, allowed=", ".join(choices)))
+            else:
+                message = (_("unknown key {key}").format(key=shown) + hint if hint else
+                           _("unknown key {key} (allowed: {allowed})").format(
+                               key=shown, allowed=", ".join(choices)))
             out.append(Finding(message, (*path, key), key=True))
 
 

@@ -3,6 +3,7 @@
 (`mapping`). Nothing here does I/O."""
 
 from mailprov.model.mapping import REFERENCE, DbMapping, mapping_from_data
+from mailprov.model.policy import Policy, PolicyViolation
 from mailprov.model.settings import (
     CLIENTS,
     EDITIONS,
@@ -55,6 +56,8 @@ __all__ = [
     "MailSettings",
     "NoPositions",
     "OverrideField",
+    "Policy",
+    "PolicyViolation",
     "Safety",
     "Selection",
     "SmtpServer",

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mailprov.errors import PathStep, Problem
+
+if TYPE_CHECKING:
+    from mailprov.model.policy import Policy
 
 CLIENTS = ("other", "outlook", "lotus_notes", "smtp")
 EDITIONS = ("standard", "cloud")
@@ -254,6 +257,8 @@ class Config:
     profiles: Mapping[str, DesiredUser] = field(default_factory=dict)
     """Each profile's settings (code empty), `defaults` under the name `defaults`:
     checked even when no user takes them."""
+    policies: tuple[Policy, ...] = ()
+    """The policies in force: the files' `policy:` section, then `--policy` files."""
     scopes: Mapping[str, Config] = field(default_factory=dict, compare=False, repr=False)
     """The configuration of each target that has settings or files of its own
     (`targets.NAME.general`, `.vars`, `.include`): the shared one with those applied."""

@@ -15,6 +15,7 @@ from mailprov.plan.diff import describe_lookalikes, did_you_mean, diff, target_g
 from mailprov.plan.digest import base_digest
 from mailprov.plan.format import GENERAL, USER_PREFIX, Plan, PlanWarning, SelectionReport
 from mailprov.plan.passwords import password_notes
+from mailprov.plan.policy import config_violations
 from mailprov.plan.safety import evaluate
 
 
@@ -28,7 +29,8 @@ def build_plan(config: Config, target_name: str, target_url: str, declared_editi
     files leave it out). Users the files list that the target does not have are left
     out of the changes and reported in `Plan.errors`: the rest of the plan is still
     shown (a nightly drift check must not go blind because someone left the company),
-    but such a plan cannot be applied.
+    but such a plan cannot be applied. Nor can one that breaks a policy of the files
+    (`Plan.policy_violations`, checked on the values the plan leaves).
     """
     edition = live.general.edition
     general = target_general(live.general, config.general)
@@ -76,6 +78,8 @@ def build_plan(config: Config, target_name: str, target_url: str, declared_editi
             for m in resolution.matches),
         locator=config.locator,
         password_notes=password_notes(result.changes, live),
+        policies=config.policies,
+        policy_violations=config_violations(config, live, general, result.changes),
     )
 
 
