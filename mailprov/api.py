@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailprov.config.targets import ResolvedTarget, resolve_target
-from mailprov.model import Config, LiveState
+from mailprov.model import Config, LiveState, Policy, Safety
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -45,11 +45,11 @@ __all__ = [
     "check_safety", "clear_password", "compute_plan", "drift", "drift_fleet", "explain",
     "export_config", "fleet_requested", "history", "history_applies", "history_record",
     "import_live", "import_users", "init", "key_export", "key_import", "key_init",
-    "key_status", "load_config", "load_plan", "login", "open_database", "password_status",
-    "password_user", "plan", "plan_fleet", "read_any_plan", "read_live", "read_saved_plan",
-    "remove_users", "resolve_target", "run_fleet", "sandbox", "save_fleet_plan", "save_plan",
-    "schema_text", "select_targets", "set_password", "signature_status", "target_of_plan",
-    "test_send", "test_send_all", "validate",
+    "key_status", "load_config", "load_plan", "load_policies", "login", "open_database",
+    "password_status", "password_user", "plan", "plan_fleet", "read_any_plan", "read_live",
+    "read_saved_plan", "remove_users", "resolve_target", "rollback", "run_fleet", "sandbox",
+    "save_fleet_plan", "save_plan", "schema_text", "select_targets", "set_password",
+    "signature_status", "target_of_plan", "test_send", "test_send_all", "validate",
 ]
 
 R = TypeVar("R")
@@ -98,12 +98,15 @@ def __getattr__(name: str) -> Any:
 
 def load_config(
     paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] | None = None,
-    variables: Mapping[str, Any] | Sequence[str] | None = None,
+    variables: Mapping[str, Any] | Sequence[str] | None = None, *,
+    policy_files: Sequence[str | os.PathLike[str]] = (),
 ) -> Config:
     """Load, validate and merge configuration files (see mailprov.config).
 
     `variables` override the files' `vars` for templates: a mapping, or `KEY=VALUE`
-    texts as `--var` gives them (`site.city=Québec` sets a group's value)."""
+    texts as `--var` gives them (`site.city=Québec` sets a group's value).
+    `policy_files` are policies kept in files of their own (`--policy`), in force
+    beside the files' `policy:` section (`Config.policies`)."""
     from mailprov.config import DEFAULT_CONFIG
     from mailprov.config import load_config as _load
     from mailprov.config.load import parse_variables
@@ -112,7 +115,20 @@ def load_config(
         paths = [paths]
     if variables is not None and not isinstance(variables, Mapping):
         variables = parse_variables(variables)
-    return _load(list(paths) if paths else [DEFAULT_CONFIG], variables)
+    return _load(list(paths) if paths else [DEFAULT_CONFIG], variables,
+                 policy_files=policy_files)
+
+
+def load_policies(paths: Sequence[str | os.PathLike[str]]) -> tuple[Policy, ...]:
+    """Policies kept in files of their own (`--policy`), for a command that reads no
+    configuration (`apply PLAN`); ConfigError names every problem of the files."""
+    from mailprov.config.policy import load_policy_files
+    from mailprov.errors import ConfigError
+
+    policies, problems = load_policy_files(paths)
+    if problems:
+        raise ConfigError(problems)
+    return policies
 
 
 def schema_text(mapping: bool = False) -> str:
@@ -238,17 +254,23 @@ def check_safety(plan_: Plan, force: bool) -> None:
 
 def apply(plan_: Plan, target: ResolvedTarget, *, force: bool = False,
           lock_timeout: float = 10.0, config_dir: str | None = None,
+          policies: Sequence[Policy] = (),
           before_commit: Callable[[Connection], None] | None = None) -> ApplyResult:
     """Apply a plan exactly, in one transaction under the target's lock, if the database
     is the one it was made from and nothing it manages changed since (mailprov.apply).
 
+    A plan that breaks a policy is refused (PolicyError), `force` or not: the policies
+    it carries and `policies` are checked again under the lock on what it writes.
     The history records the plan's git commit, or that of `config_dir` when the plan
     has none."""
     from mailprov.apply.executor import apply_plan, check_safety
     from mailprov.errors import UnknownUserError
+    from mailprov.plan.policy import policy_error
 
     if plan_.errors:
         raise UnknownUserError("\n".join(p.format() for p in plan_.errors))
+    if plan_.policy_violations:
+        raise policy_error(plan_.policy_violations, done="Nothing was changed.")
     check_safety(plan_, force)
     commit = plan_.git_commit
     if commit is None and config_dir is not None:
@@ -257,19 +279,22 @@ def apply(plan_: Plan, target: ResolvedTarget, *, force: bool = False,
         commit = git_commit(config_dir)
     with open_database(target, lock_timeout=lock_timeout) as db:
         return apply_plan(plan_, db, force=force, lock_timeout=lock_timeout, commit=commit,
-                          before_commit=before_commit)
+                          policies=policies, before_commit=before_commit)
 
 
 def apply_saved(saved: SavedPlan, *, target: str | None = None, db_url: str | None = None,
-                force: bool = False, lock_timeout: float = 10.0) -> ApplyResult:
+                force: bool = False, lock_timeout: float = 10.0,
+                policies: Sequence[Policy] = ()) -> ApplyResult:
     """Apply a plan read from a file: its signature checked against the plan key, then
     applied to its own target (`target`, from -t, must agree; `db_url` may name the same
-    database another way)."""
+    database another way). `policies` (`--policy`, MAILPROV_POLICY) are checked on what
+    it writes beside those it carries: a hand-edited plan cannot drop them."""
     from mailprov.plan.planfile import plan_key
 
     saved.verify(plan_key())
     resolved = target_of_plan(saved.plan, db_url, target=target, plan_file=saved.source)
-    return apply(saved.plan, resolved, force=force, lock_timeout=lock_timeout)
+    return apply(saved.plan, resolved, force=force, lock_timeout=lock_timeout,
+                 policies=policies)
 
 
 def apply_config(config: Config, target: ResolvedTarget, *, approved: Plan | None = None,
@@ -392,16 +417,18 @@ def login(target_name: str, password: str) -> None:
 
 
 def validate(files: Sequence[str] = (), configs: Sequence[str] = (), *,
-             variables: Mapping[str, Any] | Sequence[str] | None = None) -> Validation:
+             variables: Mapping[str, Any] | Sequence[str] | None = None,
+             policy_files: Sequence[str] = ()) -> Validation:
     """Check files offline (no database): `configs` as one configuration (default
     ./mailprov.yaml), and each of `files` through the root that includes it, as
-    pre-commit passes them (mailprov.config.roots). `variables` as for load_config."""
+    pre-commit passes them (mailprov.config.roots). `variables` as for load_config;
+    `policy_files` are policies kept apart (--policy), checked beside the files' own."""
     from mailprov.config.load import parse_variables
     from mailprov.config.roots import validate_files
 
     if variables is not None and not isinstance(variables, Mapping):
         variables = parse_variables(variables)
-    return validate_files(list(files), list(configs), variables)
+    return validate_files(list(files), list(configs), variables, list(policy_files))
 
 
 def drift(config: Config, target: ResolvedTarget) -> DriftReport:
@@ -448,6 +475,33 @@ def history_record(target: ResolvedTarget, history_id: int) -> HistoryRecord:
                               "`mailprov history` lists them").format(
                                   id=history_id, target=target.name))
     return record_from_row(row)
+
+
+def rollback(target: ResolvedTarget, history_id: int, *, include_later: bool = False,
+             policies: Sequence[Policy] = (), safety: Safety | None = None) -> Plan:
+    """The plan that restores every row history entry `history_id` changed to its value
+    before it (mailprov.plan.rollback): shown, saved and applied like any plan. Rows
+    changed again since are conflicts, left out unless `include_later`. `policies` are
+    checked on what it writes; `safety` holds the limits apply will hold it to."""
+    from mailprov.db.history import read_history_after, read_history_row
+    from mailprov.errors import MailprovError
+    from mailprov.i18n import _
+    from mailprov.plan.records import record_from_row
+    from mailprov.plan.rollback import build_rollback
+
+    with open_database(target, read_only=True) as db:
+        live = read_live(db)
+        with db.connect() as conn, db.errors("reading history from"):
+            row = read_history_row(conn, db.tables, history_id)
+            later = read_history_after(conn, db.tables, history_id) if row else []
+        mapping = db.tables.mapping.to_json()
+    if row is None:
+        raise MailprovError(_("no apply #{id} is recorded on target '{target}': "
+                              "`mailprov history` lists them").format(
+                                  id=history_id, target=target.name))
+    return build_rollback(record_from_row(row), [record_from_row(r) for r in later], live,
+                          target=target.name, target_url=target.display_url, mapping=mapping,
+                          include_later=include_later, safety=safety, policies=policies)
 
 
 def init(folder: str | os.PathLike[str], *, target: str = "prod", ci: str | None = None,
@@ -910,7 +964,7 @@ def plan_fleet(config: Config, targets: Sequence[ResolvedTarget], *, parallel: i
     commit = _config_commit(config) if with_commit else None
 
     def code(result: Plan) -> int:
-        if result.errors:
+        if result.errors or result.policy_violations:
             return 1
         return 2 if detailed_exitcode and result.changes_present else 0
 
@@ -987,10 +1041,12 @@ def read_any_plan(path: str | os.PathLike[str]) -> SavedPlan | SavedFleetPlan:
 def apply_saved_fleet(saved: SavedFleetPlan, *, names: Sequence[str] = (),
                       db_url: str | None = None, parallel: int = 4, force: bool = False,
                       lock_timeout: float = 10.0, fail_fast: bool = False,
+                      policies: Sequence[Policy] = (),
                       on_done: Callable[[Outcome[ApplyResult], int, int], None] | None = None
                       ) -> FleetRun[ApplyResult]:
     """Apply each plan of a fleet's file to its own target, each checked alone: its
-    signature, its database, its staleness (a refused plan is that target's exit 3).
+    signature, its database, its staleness (a refused plan is that target's exit 3), and
+    what it writes against its own policies and `policies` (a violation: exit 1).
     `names` (`-t`, globs allowed) keeps some of the file's targets. A target the file
     says could not be planned is reported as not applied (exit 1). `db_url` (`--db`,
     MAILPROV_DB_URL) may name the database of one target only."""
@@ -1013,7 +1069,8 @@ def apply_saved_fleet(saved: SavedFleetPlan, *, names: Sequence[str] = (),
             raise MailprovError(_("not applied: the plan file has no plan for this target, "
                                   "which could not be planned ({reason})").format(
                                       reason=skipped[name].message.split("\n", 1)[0]))
-        return apply_saved(plans[name], db_url=db_url, force=force, lock_timeout=lock_timeout)
+        return apply_saved(plans[name], db_url=db_url, force=force, lock_timeout=lock_timeout,
+                           policies=policies)
 
     from mailprov.fleet.runner import run_fleet as _run
 

@@ -158,6 +158,17 @@ var_option = click.option(
 db_option = click.option(
     "--db", "db_url", envvar="MAILPROV_DB_URL", help="Database URL that replaces the "
     "target's URL (env MAILPROV_DB_URL).")
+policy_option = click.option(
+    "--policy", "policies", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+    help="A policy file (repeatable): rules no plan may break, beside the files' `policy:`. "
+    "MAILPROV_POLICY (a path list) adds more.")
+
+
+def _policy_files(policies: tuple[str, ...]) -> list[str]:
+    """--policy files, then MAILPROV_POLICY's: every one is in force."""
+    from mailprov.config.policy import policy_paths
+
+    return policy_paths(policies)
 
 
 def _print_warnings(config: Config) -> None:
@@ -165,33 +176,39 @@ def _print_warnings(config: Config) -> None:
         click.echo(warning.format(), err=True)
 
 
-def _load_config(configs: tuple[str, ...], variables: tuple[str, ...] = ()) -> Config:
+def _load_config(configs: tuple[str, ...], variables: tuple[str, ...] = (),
+                 policies: tuple[str, ...] | None = None) -> Config:
+    """The files; with `policies` (a command that takes --policy), the policy files too,
+    MAILPROV_POLICY's included."""
     from mailprov import api
 
-    config = api.load_config(list(configs), list(variables))
+    config = api.load_config(list(configs), list(variables),
+                             policy_files=() if policies is None else _policy_files(policies))
     _print_warnings(config)
     return config
 
 
 def _config_and_target(configs: tuple[str, ...], target: str | None, db_url: str | None,
-                       variables: tuple[str, ...] = ()) -> tuple[Config, ResolvedTarget]:
+                       variables: tuple[str, ...] = (), policies: tuple[str, ...] | None = None
+                       ) -> tuple[Config, ResolvedTarget]:
     """plan/apply always need the files (even with -t URL): without them, a clear
     "file not found" rather than a crash on a missing configuration."""
     from mailprov import api
 
-    config = _load_config(configs, variables)
+    config = _load_config(configs, variables, policies)
     return config, api.resolve_target(config, target, db_url)
 
 
 def _optional_config(configs: tuple[str, ...], variables: tuple[str, ...] = (), *,
-                     target: str | None = None) -> Config | None:
+                     target: str | None = None, policies: tuple[str, ...] | None = None
+                     ) -> Config | None:
     """The files, when named with -c, or present as ./mailprov.yaml and the target is not
     a URL (a URL target takes nothing from them)."""
     from mailprov.config.targets import looks_like_url
 
     if configs or (os.path.exists("mailprov.yaml")
                    and not (target and looks_like_url(target))):
-        return _load_config(configs, variables)
+        return _load_config(configs, variables, policies)
     return None
 
 
@@ -211,8 +228,9 @@ def _target(configs: tuple[str, ...], target: str | None, db_url: str | None
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format (json: every problem, for scripts).")
 @var_option
+@policy_option
 def validate(files: tuple[str, ...], configs: tuple[str, ...], fmt: str,
-             variables: tuple[str, ...]) -> None:
+             variables: tuple[str, ...], policies: tuple[str, ...]) -> None:
     """Check configuration files offline: YAML, schema and rules. No database.
 
     FILES (as pre-commit passes them) are checked through the configuration that
@@ -224,6 +242,7 @@ def validate(files: tuple[str, ...], configs: tuple[str, ...], fmt: str,
       mailprov validate
       mailprov validate -c mailprov.yaml -c users/compta.yaml
       mailprov validate users/compta.yaml --format json
+      mailprov validate --policy ../it-policy/policy.yaml
     """
     import json
 
@@ -232,7 +251,8 @@ def validate(files: tuple[str, ...], configs: tuple[str, ...], fmt: str,
     from mailprov.errors import ConfigError
     from mailprov.i18n import _
 
-    result = api.validate(files, configs, variables=list(variables))
+    result = api.validate(files, configs, variables=list(variables),
+                          policy_files=_policy_files(policies))
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         if not result.valid:
@@ -418,10 +438,12 @@ max_size_option = click.option(
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are.")
 @var_option
+@policy_option
 def plan(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
          shard: str | None, parallel: int, fail_fast: bool, db_url: str | None,
          out: str | None, fmt: str, template: str | None, max_size: int | None,
-         detailed_exitcode: bool, variables: tuple[str, ...]) -> None:
+         detailed_exitcode: bool, variables: tuple[str, ...],
+         policies: tuple[str, ...]) -> None:
     """Show what apply would change in the maestro* database.
 
     Several targets (-t a -t b, -t 'client-*', --all-targets, --shard K/N) are planned
@@ -443,7 +465,7 @@ def plan(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
     _check_render_options(fmt, template, max_size)
     if api.fleet_requested(targets, all_targets=all_targets, shard=shard):
         _refuse_html(fmt)
-        config = _load_config(configs, variables)
+        config = _load_config(configs, variables, policies)
         selected = api.select_targets(config, targets, all_targets=all_targets, shard=shard,
                                       db_url=db_url)
         run = _with_progress(len(selected), lambda bar: api.plan_fleet(
@@ -455,26 +477,43 @@ def plan(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
                     lambda p: _render(p, fmt, template=template, max_size=max_size,
                                       where=_place(out)),
                     detail=lambda p: {"plan": p.to_json()},
-                    problems=lambda p: [problem.format() for problem in p.errors])
+                    problems=_plan_problems)
         if out:
             _saved_fleet_message(out, signed, run)
         _exit_fleet(run)
         return
     target = _one_target(targets)
-    config, resolved = _config_and_target(configs, target, db_url, variables)
+    config, resolved = _config_and_target(configs, target, db_url, variables, policies)
     result = api.plan(config, resolved, with_commit=bool(out))
-    signed = api.save_plan(result, out) if out and not result.errors else False
+    blocked = result.errors or result.policy_violations
+    signed = api.save_plan(result, out) if out and not blocked else False
     where = _place(out)
     click.echo(_render(result, fmt, template=template, max_size=max_size, where=where),
                nl=False)
     if result.errors:  # users the target lacks: shown beside the plan, and an error
         raise ConfigError(result.errors)
+    _refuse_violations(result, listed=fmt == "text", done="Nothing was saved." if out else "")
     if out:
         how = "signed with the plan key" if signed else "not signed: no plan key is set"
         click.echo(f"Saved the plan to {out} ({how}); apply it with "
                    f"`mailprov apply {out}`.", err=True)
     if detailed_exitcode and result.changes_present:
         sys.exit(EXIT_CHANGES)
+
+
+def _plan_problems(result: Plan) -> list[str]:
+    """What keeps one target's plan of a fleet from being saved or applied: users the
+    target lacks, and policy violations."""
+    return [*(problem.format() for problem in result.errors),
+            *(violation.format() for violation in result.policy_violations)]
+
+
+def _refuse_violations(result: Plan, *, listed: bool, done: str = "") -> None:
+    """A plan that breaks a policy is an error (exit 1), after it is shown."""
+    if result.policy_violations:
+        from mailprov.plan.policy import policy_error
+
+        raise policy_error(result.policy_violations, listed=listed, done=done)
 
 
 def _place(plan_file: str | None) -> FullPlanPlace | None:
@@ -509,10 +548,11 @@ def _confirm() -> bool:
 @click.option("--lock-timeout", type=click.FloatRange(0.1, 3600), default=10.0,
               show_default=True, help="Seconds to wait for another apply to finish.")
 @var_option
+@policy_option
 def apply(plan_file: str | None, configs: tuple[str, ...], targets: tuple[str, ...],
           all_targets: bool, shard: str | None, parallel: int, fail_fast: bool,
           db_url: str | None, auto_approve: bool, fmt: str, force: bool, lock_timeout: float,
-          variables: tuple[str, ...]) -> None:
+          variables: tuple[str, ...], policies: tuple[str, ...]) -> None:
     """Make the maestro* database match: a saved plan, or a new plan after 'yes'.
 
     Several targets (-t a -t b, -t 'client-*', --all-targets, --shard K/N), or a fleet's
@@ -545,6 +585,7 @@ def apply(plan_file: str | None, configs: tuple[str, ...], targets: tuple[str, .
         # a saved plan is checked (values, signature, database, staleness) before its
         # text is shown: a refused plan prints the refusal, not a plan that will not run
         saved_any = api.read_any_plan(plan_file)
+        extra = api.load_policies(_policy_files(policies))
         if isinstance(saved_any, SavedFleetPlan):
             if all_targets or shard:
                 raise MailprovError(_("{file} holds the plans of its own targets: select some "
@@ -552,7 +593,7 @@ def apply(plan_file: str | None, configs: tuple[str, ...], targets: tuple[str, .
                                           file=plan_file))
             run = _with_progress(len(saved_any.targets), lambda bar: api.apply_saved_fleet(
                 saved_any, names=targets, db_url=db_url, parallel=parallel, force=force,
-                lock_timeout=lock_timeout, fail_fast=fail_fast, on_done=bar))
+                lock_timeout=lock_timeout, fail_fast=fail_fast, policies=extra, on_done=bar))
             _emit_fleet("apply", run, fmt, saved_any.shard, _applied_text,
                         detail=_apply_json)
             _exit_fleet(run)
@@ -561,21 +602,22 @@ def apply(plan_file: str | None, configs: tuple[str, ...], targets: tuple[str, .
             raise MailprovError(_("{file} is the plan of one target: apply it without "
                                   "selecting targets").format(file=plan_file))
         result = api.apply_saved(saved_any, target=_one_target(targets), db_url=db_url,
-                                 force=force, lock_timeout=lock_timeout)
+                                 force=force, lock_timeout=lock_timeout, policies=extra)
         show(result.plan)
     elif fleet:
         _apply_fleet(configs, targets, all_targets, shard, parallel, fail_fast, db_url,
-                     auto_approve, fmt, force, lock_timeout, variables)
+                     auto_approve, fmt, force, lock_timeout, variables, policies)
         return
     else:
         target = _one_target(targets)
-        config, resolved = _config_and_target(configs, target, db_url, variables)
+        config, resolved = _config_and_target(configs, target, db_url, variables, policies)
         approved = None
         if not auto_approve:
             approved = api.plan(config, resolved)
             show(approved)
             if approved.errors:
                 raise ConfigError(approved.errors)
+            _refuse_violations(approved, listed=True, done="Nothing was changed.")
             if not approved.changes_present:
                 return
             api.check_safety(approved, force)
@@ -606,10 +648,17 @@ def _apply_complete(result: ApplyResult) -> str:
     from mailprov.i18n import _
 
     s = result.plan.summary
-    return _("Apply complete: {create} added, {update} changed, {delete} removed (history "
-             "#{id}) in {url}.").format(create=s["create"], update=s["update"],
-                                        delete=s["delete"], id=result.history_id,
-                                        url=result.database_url)
+    rollback = result.plan.rollback_of
+    text = _("Apply complete: {create} added, {update} changed, {delete} removed (history "
+             "#{id}{of}) in {url}.").format(
+                 create=s["create"], update=s["update"], delete=s["delete"],
+                 id=result.history_id, url=result.database_url,
+                 of="" if rollback is None else _(", a rollback of #{id}").format(id=rollback.id))
+    if rollback is not None:
+        from mailprov.render.rollback import revert_note
+
+        text += "\n" + revert_note(rollback, applied=True)
+    return text
 
 
 def _applied_text(result: ApplyResult) -> str:
@@ -623,7 +672,7 @@ def _applied_text(result: ApplyResult) -> str:
 def _apply_fleet(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
                  shard: str | None, parallel: int, fail_fast: bool, db_url: str | None,
                  auto_approve: bool, fmt: str, force: bool, lock_timeout: float,
-                 variables: tuple[str, ...]) -> None:
+                 variables: tuple[str, ...], policies: tuple[str, ...]) -> None:
     """Apply the files to a fleet: plan every target and ask for 'yes' once (each target
     is then applied only if its plan is still what was shown), or --auto-approve."""
     from mailprov import api
@@ -634,7 +683,7 @@ def _apply_fleet(configs: tuple[str, ...], targets: tuple[str, ...], all_targets
     from mailprov.render import fleet as view
     from mailprov.render.text import render_text
 
-    config = _load_config(configs, variables)
+    config = _load_config(configs, variables, policies)
     selected = api.select_targets(config, targets, all_targets=all_targets, shard=shard,
                                   db_url=db_url)
     if auto_approve:
@@ -647,10 +696,10 @@ def _apply_fleet(configs: tuple[str, ...], targets: tuple[str, ...], all_targets
     planned = _with_progress(len(selected), lambda bar: api.plan_fleet(
         config, selected, parallel=parallel, fail_fast=fail_fast, on_done=bar))
     _emit_fleet("plan", planned, "text", shard, lambda p: render_text(p, color=_color()),
-                problems=lambda p: [problem.format() for problem in p.errors],
-                summary_exit=False)
+                problems=_plan_problems, summary_exit=False)
     approved = {o.target: o.value for o in planned.outcomes
-                if o.value is not None and not o.value.errors}
+                if o.value is not None and not o.value.errors
+                and not o.value.policy_violations}
     changing = [name for name, p in approved.items() if p.changes_present]
     if not changing:
         _exit_fleet(planned)
@@ -669,6 +718,12 @@ def _apply_fleet(configs: tuple[str, ...], targets: tuple[str, ...], all_targets
         plan = outcome.value
         if outcome.target in applied:
             outcomes.append(applied[outcome.target])
+        elif plan is not None and plan.policy_violations and not plan.errors:
+            outcomes.append(Outcome(outcome.target, error=ngettext(
+                "not applied: the plan breaks the policy ({count} violation)",
+                "not applied: the plan breaks the policy ({count} violations)",
+                len(plan.policy_violations)).format(count=len(plan.policy_violations)),
+                exit_code=1))
         elif plan is not None and not plan.errors:  # nothing to change: left as it is
             outcomes.append(Outcome(outcome.target, ApplyResult(plan, None, plan.target_url),
                                     exit_code=0, seconds=outcome.seconds))
@@ -898,6 +953,53 @@ def history(configs: tuple[str, ...], target: str | None, db_url: str | None, li
 
 
 @cli.command()
+@click.argument("history_id", metavar="N", type=click.IntRange(1))
+@config_option
+@target_option
+@db_option
+@click.option("--out", "out", type=click.Path(dir_okay=False),
+              help="Save the rollback plan (JSON) for `mailprov apply PLAN`.")
+@click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS),
+              default="text", show_default=True, help="Output format.")
+@click.option("--include-later-changes", "include_later", is_flag=True,
+              help="Also restore rows changed again since apply N (shown as conflicts), "
+              "undoing those later changes.")
+@policy_option
+def rollback(history_id: int, configs: tuple[str, ...], target: str | None,
+             db_url: str | None, out: str | None, fmt: str, include_later: bool,
+             policies: tuple[str, ...]) -> None:
+    """Plan the rollback of apply N: every row it changed back to its value before it.
+
+    The rollback is a plan like any other: shown here, saved with --out, applied with
+    `mailprov apply PLAN` (which refuses it if those rows changed since), and recorded
+    in the history as a rollback of N. Rows changed again since N are shown as
+    conflicts and left out. Afterwards the files in Git no longer match maestro*:
+    revert the commit of apply N (the output names it).
+
+    \b
+    Examples:
+      mailprov rollback 12 -t prod --out rollback-12.plan.json   # N from `mailprov history`
+      mailprov rollback 12 --format markdown > rollback.md
+      mailprov apply rollback-12.plan.json
+    """
+    from mailprov import api
+
+    config = _optional_config(configs, target=target, policies=policies)
+    resolved = api.resolve_target(config, target, db_url)
+    in_force = config.policies if config is not None else \
+        api.load_policies(_policy_files(policies))
+    result = api.rollback(resolved, history_id, include_later=include_later,
+                          policies=in_force, safety=config.safety if config else None)
+    signed = api.save_plan(result, out) if out and not result.policy_violations else False
+    click.echo(_render(result, fmt, where=_place(out)), nl=False)
+    _refuse_violations(result, listed=fmt == "text", done="Nothing was saved." if out else "")
+    if out:
+        how = "signed with the plan key" if signed else "not signed: no plan key is set"
+        click.echo(f"Saved the rollback plan to {out} ({how}); apply it with "
+                   f"`mailprov apply {out}`.", err=True)
+
+
+@cli.command()
 @click.argument("target")
 @config_option
 def login(target: str, configs: tuple[str, ...]) -> None:
@@ -1022,14 +1124,14 @@ def _provider(function: Any) -> Any:
 
 
 def _plan_for_ci(plan_file: str | None, configs: tuple[str, ...], target: str | None,
-                 db_url: str | None) -> Plan:
+                 db_url: str | None, policies: tuple[str, ...] = ()) -> Plan:
     from mailprov import api
 
     if plan_file:
         saved = api.read_saved_plan(plan_file)
         click.echo(f"Signature: {api.signature_status(saved)}.", err=True)
         return saved.plan
-    config, resolved = _config_and_target(configs, target, db_url)
+    config, resolved = _config_and_target(configs, target, db_url, policies=policies)
     return api.plan(config, resolved)
 
 
@@ -1044,9 +1146,10 @@ def _plan_for_ci(plan_file: str | None, configs: tuple[str, ...], target: str | 
 @template_option
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"body": ...}, the payload of the comment APIs.')
+@policy_option
 def comment(plan_file: str | None, provider: str, configs: tuple[str, ...],
             target: str | None, db_url: str | None, artifact: str | None,
-            template: str | None, as_json: bool) -> None:
+            template: str | None, as_json: bool, policies: tuple[str, ...]) -> None:
     """Print the pull-request comment (or merge-request note) of a plan, with the hidden
     marker that lets the next run update it in place.
 
@@ -1060,7 +1163,7 @@ def comment(plan_file: str | None, provider: str, configs: tuple[str, ...],
     from mailprov.render.ci import full_plan_place, payload
     from mailprov.render.markdown import COMMENT_MAX, GITLAB_MAX, render_markdown
 
-    result = _plan_for_ci(plan_file, configs, target, db_url)
+    result = _plan_for_ci(plan_file, configs, target, db_url, policies)
     where = full_plan_place(provider, plan_file, artifact, os.environ)
     body = render_markdown(result, COMMENT_MAX if provider == "github" else GITLAB_MAX,
                            where=where, template=template)

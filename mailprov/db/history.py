@@ -11,6 +11,13 @@ the fields that changed, as `[before, after]` pairs:
 That is what an auditor reads, and it keeps mailprov's footprint in maestro*'s own
 database to a fifth of the full plan. Never a secret: plans hold none.
 
+The apply of a rollback plan (`mailprov rollback N`) says which apply it undid, and
+the Git commit of that apply's files, in one more key, and in its summary
+(`rollback of #12: 0 to add, 3 to change, 1 to remove`):
+
+    {"create": {}, "update": {...}, "delete": {...},
+     "rollback_of": {"id": 12, "git_commit": "3f2a9c1e..."}}
+
 `mailprov password set` and `password clear` record a row too, in the same layout
 with one more key saying what happened to whose password, never the password:
 
@@ -36,6 +43,7 @@ from mailprov.db.driver import compile_statement, execute
 from mailprov.db.tables import Tables
 from mailprov.model import split_setting
 from mailprov.plan.format import Change, Plan
+from mailprov.plan.records import ROLLBACK_KEY
 
 
 @dataclass(frozen=True)
@@ -85,8 +93,12 @@ def changes_record(changes: Iterable[Change]) -> dict[str, Any]:
     return record
 
 
-def changes_json(changes: Iterable[Change]) -> str:
-    return json.dumps(changes_record(changes), ensure_ascii=False, separators=(",", ":"))
+def changes_json(changes: Iterable[Change], plan: Plan | None = None) -> str:
+    record = changes_record(changes)
+    if plan is not None and plan.rollback_of is not None:
+        record[ROLLBACK_KEY] = {"id": plan.rollback_of.id,
+                                "git_commit": plan.rollback_of.git_commit}
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
 def _fits(commit: str | None, limit: int) -> str | None:
@@ -112,8 +124,10 @@ def record_history(conn: Connection, tables: Tables, backend: Backend, plan: Pla
         "git_commit": _fits(entry.git_commit, 64),
         "summary": (f"{summary['create']} to add, {summary['update']} to change, "
                     f"{summary['delete']} to remove"),
-        "changes": changes_json(plan.changes),
+        "changes": changes_json(plan.changes, plan),
     }
+    if plan.rollback_of is not None:
+        values["summary"] = f"rollback of #{plan.rollback_of.id}: {values['summary']}"
     if backend.driver_statements and conn.dialect.insert_returning:
         return _insert_returning_id(conn, tables, values)
     result = conn.execute(insert(tables.history).values(values))
@@ -209,6 +223,15 @@ def iter_history(conn: Connection, tables: Tables) -> Generator[Mapping[str, Any
             yield dict(row._mapping)
     finally:
         result.close()
+
+
+def read_history_after(conn: Connection, tables: Tables, history_id: int
+                       ) -> list[Mapping[str, Any]]:
+    """Every row recorded after `history_id`, oldest first: what changed since."""
+    if not _history_exists(conn, tables):
+        return []
+    query = select(tables.history).where(tables.history.c.id > history_id)
+    return [dict(row._mapping) for row in conn.execute(query.order_by(tables.history.c.id))]
 
 
 def read_history_row(conn: Connection, tables: Tables, history_id: int

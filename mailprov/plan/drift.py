@@ -21,7 +21,7 @@ from mailprov.model import OVERRIDE_FIELDS, Config, LiveState
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, Plan, PlanWarning
 from mailprov.plan.records import Applied, HistoryRecord
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 State = Literal["changed", "missing", "unexpected"]
 _STATE: dict[str, State] = {"update": "changed", "create": "missing", "delete": "unexpected"}
 UNKNOWN_USER = "unknown-user"
@@ -36,10 +36,15 @@ class FieldDrift:
     live: Any
     file: Any
     set_by: Applied | None = None
+    rolled_back_by: Applied | None = None
+    """The rollback that last changed the field (after `set_by`), if one did."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"field": self.field, "live": self.live, "file": self.file,
+        data = {"field": self.field, "live": self.live, "file": self.file,
                 "set_by": self.set_by.to_json() if self.set_by else None}
+        if self.rolled_back_by is not None:
+            data["rolled_back_by"] = self.rolled_back_by.to_json()
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,14 @@ class DriftReport:
     history_read: int = 0
 
     @property
+    def rollbacks(self) -> tuple[Applied, ...]:
+        """The rollbacks that explain drifted fields, oldest first: the files still hold
+        what the rolled-back applies set (revert their commits to agree again)."""
+        found = {f.rolled_back_by.id: f.rolled_back_by for row in self.rows for f in row.fields
+                 if f.rolled_back_by is not None}
+        return tuple(found[i] for i in sorted(found))
+
+    @property
     def drifted(self) -> bool:
         """Whether anything differs: a differing row, or a listed user who left."""
         return bool(self.rows or self.departed)
@@ -124,6 +137,7 @@ class DriftReport:
             "prune": self.prune,
             "warnings": [w.to_json() for w in self.warnings],
             "history_rows_read": self.history_read,
+            "rollbacks": [r.to_json() for r in self.rollbacks],
         }
 
 
@@ -159,12 +173,15 @@ def wanted(plan: Plan) -> dict[tuple[str, str], Any]:
             for change in plan.changes for name, _live, file_value in _fields(change)}
 
 
-def provenance(needed: Mapping[tuple[str, str], Any], history: Iterable[HistoryRecord]
+def provenance(needed: Mapping[tuple[str, str], Any], history: Iterable[HistoryRecord],
+               rollbacks: dict[tuple[str, str], Applied] | None = None
                ) -> tuple[dict[tuple[str, str], Applied], int]:
     """For each (address, field), the newest apply that set it to the file's value;
     stops reading `history` (newest first) once every field is found. Returns the
-    finds and the number of history rows read."""
+    finds and the number of history rows read. `rollbacks`, when given, receives the
+    rollback that changed a field last, when the newest change of it was one."""
     found: dict[tuple[str, str], Applied] = {}
+    touched: set[tuple[str, str]] = set()
     read = 0
     if not needed:
         return found, read
@@ -173,8 +190,14 @@ def provenance(needed: Mapping[tuple[str, str], Any], history: Iterable[HistoryR
         for change in record.changes:
             for name, (_before, after) in change.fields.items():
                 key = (change.address, name)
-                if key in needed and key not in found and _same(after, needed[key]):
+                if key not in needed or key in found:
+                    continue
+                if _same(after, needed[key]):
                     found[key] = record.applied
+                elif key not in touched and rollbacks is not None \
+                        and record.applied.rollback_of is not None:
+                    rollbacks[key] = record.applied
+                touched.add(key)
         if len(found) == len(needed):
             break
     return found, read
@@ -184,11 +207,13 @@ def build_drift(plan: Plan, config: Config, live: LiveState,
                 history: Iterable[HistoryRecord] = ()) -> DriftReport:
     """The drift report of `plan` (the files against `live`), with each field's last
     setting apply from `history` (newest first, read lazily)."""
-    found, read = provenance(wanted(plan), history)
+    rolled_back: dict[tuple[str, str], Applied] = {}
+    found, read = provenance(wanted(plan), history, rolled_back)
     rows = []
     for change in plan.changes:
         fields = tuple(FieldDrift(name, live_value, file_value,
-                                  found.get((change.address, name)))
+                                  found.get((change.address, name)),
+                                  rolled_back.get((change.address, name)))
                        for name, live_value, file_value in _fields(change))
         rows.append(RowDrift(change.address, _STATE[change.action], fields,
                              change.follows_general))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mailprov.errors import PlanFileError
-from mailprov.i18n import _
+from mailprov.i18n import _, ngettext
 from mailprov.plan.format import Plan
 from mailprov.plan.planfile import HOW_TO_SAVE, SavedPlan, plan_from_data, signature_of
 
@@ -104,10 +104,15 @@ def save_fleet_plan(plans: Sequence[Plan], path: str | os.PathLike[str], *,
                     shard: str | None = None, order: Sequence[str] = ()) -> None:
     """Write a fleet's plans atomically. A plan with errors (users its target lacks)
     cannot be applied: its target is written as not planned instead."""
-    kept = [plan for plan in plans if not plan.errors]
+    kept = [plan for plan in plans if not plan.errors and not plan.policy_violations]
     skipped = [*not_planned, *(NotPlanned(plan.target, 1, _(
         "the plan has {count} error(s): users the files list that the target does not "
         "have").format(count=len(plan.errors))) for plan in plans if plan.errors)]
+    skipped += [NotPlanned(plan.target, 1, ngettext(
+        "the plan breaks the policy: {count} violation", "the plan breaks the policy: "
+        "{count} violations", len(plan.policy_violations)).format(
+            count=len(plan.policy_violations))) for plan in plans
+        if plan.policy_violations and not plan.errors]
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:

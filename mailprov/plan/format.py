@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mailprov.errors import Problem, format_path
-from mailprov.model import Locator, ValueSource
+from mailprov.model import Locator, Policy, PolicyViolation, ValueSource
 
 FORMAT_VERSION = "1.2"
 SUPPORTED_MAJOR = 1
@@ -179,6 +179,52 @@ class SafetyReport:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class RollbackOf:
+    """The apply a rollback plan undoes: its history number, when it ran, who ran it and
+    the Git commit of its files (the commit to revert so that the files agree again)."""
+
+    id: int
+    applied_at: str | None = None
+    git_commit: str | None = None
+    summary: str = ""
+    redoes: int | None = None
+    """When the apply undone was itself a rollback: the apply it had rolled back, which
+    this plan brings back (and `redoes_commit`, the commit of that apply's files)."""
+    redoes_commit: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "applied_at": self.applied_at,
+                                "git_commit": self.git_commit, "summary": self.summary}
+        if self.redoes is not None:
+            data["redoes"] = {"id": self.redoes, "git_commit": self.redoes_commit}
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A row the rolled-back apply changed that changed again since: by a later apply
+    (`later` names them) or by hand (its live value is no longer what the apply wrote).
+
+    `fields` maps each setting the apply changed to (before it, after it, live now).
+    `included` says whether the rollback restores it anyway (--include-later-changes);
+    a row that cannot be restored (the user is gone) never is.
+    """
+
+    address: str
+    code: str
+    message: str
+    fields: Mapping[str, tuple[Any, Any, Any]]
+    later: tuple[int, ...] = ()
+    included: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.address, "code": self.code, "message": self.message,
+                "fields": {name: {"before": b, "after": a, "live": live}
+                           for name, (b, a, live) in self.fields.items()},
+                "later": list(self.later), "included": self.included}
+
+
 @dataclass(frozen=True)
 class Plan:
     """What apply would do to one target, and the state it was computed from."""
@@ -207,6 +253,12 @@ class Plan:
     # users the changes leave without a usable SMTP password (or whose password stays);
     # None for a plan that does not carry them (saved before they existed, or built by hand)
     password_notes: tuple[PasswordNote, ...] | None = None
+    # the policies in force and what breaks them: such a plan is never saved or applied
+    policies: tuple[Policy, ...] = ()
+    policy_violations: tuple[PolicyViolation, ...] = ()
+    # a rollback plan: the apply it undoes, and the rows changed again since
+    rollback_of: RollbackOf | None = None
+    conflicts: tuple[Conflict, ...] = ()
 
     @property
     def changes_present(self) -> bool:
@@ -238,7 +290,13 @@ class Plan:
             "safety": self.safety.to_json(),
             "warnings": [w.to_json() for w in self.warnings],
             "password_notes": [n.to_json() for n in self.password_notes or ()],
+            "policy_violations": [v.to_json() for v in self.policy_violations],
         }
+        if self.policies:
+            data["policies"] = [p.to_json() for p in self.policies]
+        if self.rollback_of is not None:
+            data["rollback_of"] = self.rollback_of.to_json()
+            data["conflicts"] = [c.to_json() for c in self.conflicts]
         if self.errors:
             data["errors"] = [problem_json(p) for p in self.errors]
         if self.selections:

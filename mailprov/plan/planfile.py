@@ -21,14 +21,17 @@ from mailprov.errors import PlanFileError, TamperedPlanError
 from mailprov.keystore import ENV_PLAN_KEY, PLAN_KEY_NAME
 from mailprov.model import CLIENTS, EDITIONS, GENERAL_SMTP_FIELDS, OVERRIDE, OVERRIDE_FIELDS
 from mailprov.model.mapping import is_codec_name
+from mailprov.model.policy import Policy, PolicyViolation, policy_from_json, violation_from_json
 from mailprov.plan.format import (
     GENERAL,
     SUPPORTED_MAJOR,
     USER_PREFIX,
     Change,
+    Conflict,
     PasswordNote,
     Plan,
     PlanWarning,
+    RollbackOf,
     SafetyReport,
     SelectionReport,
 )
@@ -85,6 +88,12 @@ def save_plan(plan: Plan, path: str | os.PathLike[str], key: bytes | None = None
         raise PlanFileError(
             f"not saving the plan to {os.fspath(path)}: it has {len(plan.errors)} error(s) "
             "(see above); fix them, then plan again")
+    if plan.policy_violations:
+        from mailprov.i18n import _
+        from mailprov.plan.policy import policy_error
+
+        raise policy_error(plan.policy_violations, listed=True, done=_(
+            "Not saved to {path}.").format(path=os.fspath(path)))
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
@@ -251,8 +260,12 @@ class _Checker:
         unmanaged = data.get("unmanaged_overrides", 0)
         if not _is_int(unmanaged):
             self.fail("unmanaged_overrides", "must be a whole number")
+        policies = self.policies(data.get("policies", []))
+        saved_violations = self.violations(data.get("policy_violations", []))
+        rollback = self.rollback(data.get("rollback_of"), data.get("conflicts", []))
         if self.problems or safety is None or target is None or url is None:
             return None
+        violations = _rechecked(saved_violations, policies, changes, safety.existing_overrides)
         return Plan(
             target=target, target_url=url, edition=str(edition), changes=tuple(changes),
             base_digest=str(data["base_digest"]), config_digest=str(data["config_digest"]),
@@ -260,7 +273,60 @@ class _Checker:
             mapping=mapping, database_id=data.get("database_id"),
             managed_users=None if managed == "all" else tuple(managed or ()),
             git_commit=data.get("git_commit"), selections=selections,
-            password_notes=notes)
+            password_notes=notes, policies=policies, policy_violations=violations,
+            rollback_of=rollback[0], conflicts=rollback[1])
+
+    def policies(self, data: Any) -> tuple[Policy, ...]:
+        """The policies the plan was checked with, so that apply checks them again."""
+        found = [policy_from_json(item) for item in data] if isinstance(data, list) else [None]
+        if not all(found):
+            self.fail("policies", "must be a list of {file, rules} objects with the rules of "
+                      "the configuration's `policy:` section")
+            return ()
+        return tuple(p for p in found if p is not None)
+
+    def violations(self, data: Any) -> list[PolicyViolation]:
+        found = [violation_from_json(item) for item in data] if isinstance(data, list) \
+            else [None]
+        if not all(found):
+            self.fail("policy_violations", "must be a list of {code, rule, address, field, "
+                      "value, message, policy, file, line, column, path} objects")
+            return []
+        return [v for v in found if v is not None]
+
+    def rollback(self, data: Any, conflicts: Any
+                 ) -> tuple[RollbackOf | None, tuple[Conflict, ...]]:
+        """What a rollback plan undoes and its conflicts, as saved (shown again; apply
+        records the rollback in the history)."""
+        if data is None:
+            return None, ()
+        if not isinstance(data, dict) or not _is_int(data.get("id")) or data["id"] < 1 \
+                or not all(data.get(k) is None or isinstance(data.get(k), str)
+                           for k in ("applied_at", "git_commit", "summary")):
+            self.fail("rollback_of", "must be an {id, applied_at, git_commit, summary} object")
+            return None, ()
+        redoes = data.get("redoes")
+        if redoes is not None and not (isinstance(redoes, dict) and _is_int(redoes.get("id"))
+                                       and (redoes.get("git_commit") is None
+                                            or isinstance(redoes.get("git_commit"), str))):
+            self.fail("rollback_of.redoes", "must be an {id, git_commit} object")
+            return None, ()
+        rollback = RollbackOf(data["id"], data.get("applied_at"), data.get("git_commit"),
+                              data.get("summary") or "",
+                              None if redoes is None else redoes["id"],
+                              None if redoes is None else redoes.get("git_commit"))
+        try:
+            found = tuple(Conflict(
+                str(c["address"]), str(c["code"]), str(c["message"]),
+                {str(name): (f["before"], f["after"], f["live"])
+                 for name, f in c.get("fields", {}).items()},
+                tuple(int(n) for n in c.get("later", ())), bool(c.get("included")))
+                for c in conflicts)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            self.fail("conflicts", "must be a list of {address, code, message, fields, later, "
+                      "included} objects")
+            return rollback, ()
+        return rollback, found
 
     def mapping(self, data: dict[str, Any]) -> None:
         """The mapping a plan was made with names the tables and columns apply writes:
@@ -467,6 +533,19 @@ class _Checker:
             self.fail("password_notes", "must be a list of {code, address, message} objects")
             return []
         return [PasswordNote(n["address"], n["code"], n["message"]) for n in data]
+
+
+def _rechecked(saved: list[PolicyViolation], policies: tuple[Policy, ...],
+               changes: list[Change], existing: int) -> tuple[PolicyViolation, ...]:
+    """The violations a plan says it has, and those its own policies find again in its
+    changes: emptying `policy_violations` in the file does not hide one. (A value stored
+    empty, which follows the general row, is checked by apply, which reads that row.)"""
+    from mailprov.plan.policy import change_violations
+
+    said = {(v.address, v.field, v.rule) for v in saved}
+    found = [v for v in change_violations(policies, changes, None, existing)
+             if (v.address, v.field, v.rule) not in said]
+    return (*saved, *found)
 
 
 def _is_int(value: Any) -> bool:

@@ -32,6 +32,28 @@ def set_by_text(applied: Applied | None) -> str:
     return text
 
 
+def rollback_text(applied: Applied) -> str:
+    """What a rollback left behind: the files still say what it undid, so revert the
+    commit of the apply it rolled back (or apply the files again to re-do it)."""
+    if applied.rollback_commit:
+        sha = applied.rollback_commit.partition("+")[0]
+        return _("Apply #{id} rolled back apply #{of}: the files still say what #{of} applied "
+                 "(commit {commit}). Revert that commit in Git (`git revert {commit}`) so that "
+                 "they agree with maestro*, or apply them again to re-do #{of}.").format(
+                     id=applied.id, of=applied.rollback_of, commit=sha[:10])
+    return _("Apply #{id} rolled back apply #{of}: the files still say what #{of} applied "
+             "(it recorded no Git commit). Change them back so that they agree with "
+             "maestro*, or apply them again to re-do #{of}.").format(
+                 id=applied.id, of=applied.rollback_of)
+
+
+def _field_source(set_by: Applied | None, rolled_back_by: Applied | None) -> str:
+    text = set_by_text(set_by)
+    if rolled_back_by is not None:
+        text += _("; rolled back by #{id}").format(id=rolled_back_by.id)
+    return text
+
+
 def _state_text(row: RowDrift) -> str:
     if row.address == GENERAL:
         return _("the general configuration differs from the files")
@@ -56,8 +78,10 @@ def render_drift_text(report: DriftReport) -> str:
         for field in row.fields:
             lines.append("      " + _("{field}  live {live}, file {file}  ({set_by})").format(
                 field=field.field.ljust(width), live=show(field.live), file=show(field.file),
-                set_by=set_by_text(field.set_by)))
+                set_by=_field_source(field.set_by, field.rolled_back_by)))
         lines.append("")
+    for applied in report.rollbacks:
+        lines.extend([rollback_text(applied), ""])
     if report.departed:
         lines.append(ngettext(
             "{n} user listed in the files is no longer in maestro* (left the company?):",
@@ -123,7 +147,7 @@ def drift_view(report: DriftReport) -> dict[str, Any]:
         flat = [{"user": user_name(row.address), "state": row.state,
                  "follows_general": row.follows_general, "field": f.field,
                  "label": label(f.field), "live": f.live, "file": f.file,
-                 "set_by": _applied(f.set_by),
+                 "set_by": _applied(f.set_by), "rolled_back_by": _applied(f.rolled_back_by),
                  "where": menu_path(f.field, row.user)}
                 for row in rows for f in row.fields]
         groups.append({"kind": kind, "title": titles[kind](len(rows)), "users": len(rows),
@@ -151,6 +175,7 @@ def drift_view(report: DriftReport) -> dict[str, Any]:
                    "unlisted": len(report.unlisted), "departed": len(report.departed)},
         "groups": groups,
         "departed": [d.to_json() for d in report.departed],
+        "rollbacks": [rollback_text(applied) for applied in report.rollbacks],
         "unlisted": list(report.unlisted[:SHOWN_NAMES]),
         "unlisted_more": max(0, len(report.unlisted) - SHOWN_NAMES),
         "prune": report.prune,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mailprov.i18n import _
+from mailprov.i18n import _, ngettext
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, Plan
+from mailprov.render.rollback import conflict_lines, revert_note, rollback_head
 from mailprov.render.values import (
     attribute_rows,
     selection_line,
@@ -51,6 +52,8 @@ class TextRenderer:
         # warning could hold a terminal's escape sequences
         lines = [f"Target '{show(plan.target)}' ({show(plan.target_url)}), edition "
                  f"{show(plan.edition)}.", ""]
+        if plan.rollback_of is not None:
+            lines.extend([rollback_head(plan.rollback_of), ""])
         if plan.changes:
             lines.append("mailprov will make these changes:")
             lines.append("")
@@ -58,7 +61,12 @@ class TextRenderer:
                 lines.extend(self.change(change))
                 lines.append("")
         lines.extend(selection_line(report) for report in plan.selections)
-        lines.append(unmanaged_line(plan.unmanaged_overrides))
+        if plan.rollback_of is None:
+            lines.append(unmanaged_line(plan.unmanaged_overrides))
+        else:
+            lines.extend(self._paint(line, "33") for line in conflict_lines(plan))
+            if plan.changes:
+                lines.append(revert_note(plan.rollback_of))
         for warning in plan.warnings:
             where = "" if warning.address in (GENERAL, "configuration") \
                 else f"{show(warning.address)}: "
@@ -67,8 +75,37 @@ class TextRenderer:
             lines.append(self._paint(_("Password: {user}: {message}").format(
                 user=show(note.address.removeprefix(USER_PREFIX)), message=show(note.message)),
                 "33"))
-        lines.append(self._paint(summary_line(plan.summary, plan.changes_present), "1"))
+        lines.extend(self._paint(line, "31") for line in policy_lines(plan))
+        if plan.rollback_of is not None and not plan.changes:
+            # the summary line scripts parse starts the same: `No changes.`
+            lines.append(self._paint(_(
+                "No changes. Nothing to roll back: every row apply #{id} changed is already as "
+                "it was before it, or left out above.").format(id=plan.rollback_of.id), "1"))
+        else:
+            lines.append(self._paint(summary_line(plan.summary, plan.changes_present), "1"))
         return "\n".join(lines) + "\n"
+
+
+SHOWN_VIOLATIONS = 50
+
+
+def policy_lines(plan: Plan) -> list[str]:
+    """What breaks the policy, one violation a line (escaped: values come from files and
+    from the database)."""
+    violations = plan.policy_violations
+    if not violations:
+        return []
+    n = len(violations)
+    lines = [ngettext(
+        "Policy: {n} violation; this plan cannot be saved or applied (--force does not "
+        "change that):",
+        "Policy: {n} violations; this plan cannot be saved or applied (--force does not "
+        "change that):", n).format(n=n)]
+    lines.extend(f"  {v.format()}" for v in violations[:SHOWN_VIOLATIONS])  # escaped
+    if n > SHOWN_VIOLATIONS:
+        lines.append("  " + _("... and {n} more (`--format json` lists them all)").format(
+            n=n - SHOWN_VIOLATIONS))
+    return lines
 
 
 def render_text(plan: Plan, color: bool = False) -> str:

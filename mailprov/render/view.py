@@ -18,6 +18,7 @@ from mailprov.model import OVERRIDE_FIELDS
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, Plan, problem_json
 from mailprov.render.escape import MdSafe, marker_text
 from mailprov.render.places import label, menu_path
+from mailprov.render.rollback import rollback_view
 from mailprov.render.values import flatten, selection_line, summary_line, unmanaged_line
 
 SAFETY_CODE = "safety-limit"  # a warning the view shows as the refusal it is
@@ -49,6 +50,13 @@ def _verdict(plan: Plan, warnings: int) -> dict[str, str]:
             "This plan cannot be applied: {n} user in the files does not exist in maestro*.",
             "This plan cannot be applied: {n} users in the files do not exist in maestro*.",
             n).format(n=n)}
+    if plan.policy_violations:
+        n = len(plan.policy_violations)
+        return {"kind": "blocked", "icon": "⛔", "text": ngettext(
+            "This plan cannot be applied: it breaks the policy ({n} violation), and --force "
+            "does not change that.",
+            "This plan cannot be applied: it breaks the policy ({n} violations), and --force "
+            "does not change that.", n).format(n=n)}
     if plan.safety.exceeded:
         return {"kind": "refused", "icon": "⛔", "text": _(
             "Apply will refuse this plan without --force: it exceeds a safety limit.")}
@@ -188,6 +196,7 @@ def plan_view(plan: Plan, where: FullPlanPlace | None = None) -> dict[str, Any]:
     groups = [_group(kind, by_kind[kind])
               for kind in ("delete", "create", "update", "follow") if kind in by_kind]
     errors = [problem_json(p) for p in plan.errors]
+    policy = [v.to_json() for v in plan.policy_violations]
     place = where or FullPlanPlace()
     removals = [user_name(c.address) for c in by_kind.get("delete", [])]
     return {
@@ -209,6 +218,10 @@ def plan_view(plan: Plan, where: FullPlanPlace | None = None) -> dict[str, Any]:
         "selection_lines": [selection_line(report) for report in plan.selections],
         "errors": errors[:SHOWN_ERRORS],
         "errors_more": max(0, len(errors) - SHOWN_ERRORS),
+        # what breaks the policy: the plan is never saved or applied
+        "policy": policy[:SHOWN_ERRORS],
+        "policy_more": max(0, len(policy) - SHOWN_ERRORS),
+        "rollback": rollback_view(plan),
         "refusals": list(plan.safety.reasons),
         "removals": removals[:SHOWN_ADDRESSES],
         "removals_more": max(0, len(removals) - SHOWN_ADDRESSES),
@@ -255,6 +268,8 @@ def limit_rows(view: Mapping[str, Any], max_rows: int, max_items: int | None = N
         out["warnings"] = warnings
         out["errors"] = view["errors"][:max_items]
         out["errors_more"] = view["errors_more"] + len(view["errors"]) - len(out["errors"])
+        out["policy"] = view["policy"][:max_items]
+        out["policy_more"] = view["policy_more"] + len(view["policy"]) - len(out["policy"])
         out["removals"] = view["removals"][:max_items]
         out["removals_more"] = (view["removals_more"] + len(view["removals"])
                                 - len(out["removals"]))
