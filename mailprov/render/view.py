@@ -213,7 +213,9 @@ def plan_view(plan: Plan, where: FullPlanPlace | None = None) -> dict[str, Any]:
         "summary_line": summary_line(plan.summary, plan.changes_present),
         "changes": len(plan.changes),
         "unmanaged": plan.unmanaged_overrides,
-        "unmanaged_line": unmanaged_line(plan.unmanaged_overrides),
+        # a rollback manages the rows one apply changed, not the files' users
+        "unmanaged_line": "" if plan.rollback_of is not None
+        else unmanaged_line(plan.unmanaged_overrides),
         # how many live users each selection took (bulk onboarding), a plain line each
         "selection_lines": [selection_line(report) for report in plan.selections],
         "errors": errors[:SHOWN_ERRORS],
