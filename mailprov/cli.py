@@ -458,6 +458,7 @@ def plan(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
       mailprov plan --detailed-exitcode   # exit 2 on changes
       mailprov plan -t 'client-*' --out fleet.plan.json
       mailprov plan --all-targets --shard 2/3 --format json > shard-2.json
+      mailprov plan --policy ../it-policy/policy.yaml   # rules no plan may break
     """
     from mailprov import api
     from mailprov.errors import ConfigError
@@ -563,6 +564,7 @@ def apply(plan_file: str | None, configs: tuple[str, ...], targets: tuple[str, .
     Examples:
       mailprov apply                      # plan, show, ask for 'yes'
       mailprov apply prod.plan.json       # exactly the saved plan (no prompt)
+      mailprov apply prod.plan.json --policy ../it-policy/policy.yaml
       mailprov apply --auto-approve -t test
       mailprov apply fleet.plan.json      # each plan of a fleet, to its own target
       mailprov apply --auto-approve -t 'client-*' --parallel 8

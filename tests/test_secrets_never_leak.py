@@ -193,6 +193,10 @@ def test_no_secret_anywhere(postgres_url, sqlite_url, tmp_path, monkeypatch, mem
         for target in ("pg", "lite"):
             out.run(["plan", "-c", config, "-t", target], 0)
             out.run(["history", "-c", config, "-t", target], 0)
+            out.run(["rollback", "1", "-c", config, "-t", target, "--format", "markdown"], 0)
+            out.run(["rollback", "1", "-c", config, "-t", target, "--out",
+                     f"{target}.rollback.json"], 0)
+            out.keep_file(tmp_path / f"{target}.rollback.json")
             out.run(["import", "-c", config, "-t", target], 0)
             out.run(["import", "-c", config, "-t", target, "-o", f"{target}.import.yaml"], 0)
             out.keep_file(tmp_path / f"{target}.import.yaml")

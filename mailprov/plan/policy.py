@@ -114,30 +114,35 @@ def config_violations(config: Config, live: LiveState, general: GeneralSettings,
     count = overrides_after(live.override_count, changes)
     for policy in config.policies:
         check.general(policy, general, config.general_sources, live_note)
-        for code, desired in config.users.items():
-            user = live.users.get(code)
-            if user is None or desired.override is None:
+    for code, desired in config.users.items():
+        user = live.users.get(code)
+        if user is None or desired.override is None:
+            continue
+        stored = resolve_override(code, desired.override, general, edition)
+        sources = user_sources(config, desired, edition)
+        address = USER_PREFIX + code
+        for name in OVERRIDE_FIELDS:
+            source = sources.get(name)
+            value = stored.get(name)
+            if source is not None and source.kind in ("general", "username"):
+                continue  # checked as the general account's, or as the login
+            if value is None:
+                continue  # none, or stored empty: maestro* then sends with the general value
+            found = [(policy, rule, why) for policy in config.policies
+                     for rule, why in policy.value_problems(name, value)]
+            if not found:
                 continue
-            stored = resolve_override(code, desired.override, general, edition)
-            sources = user_sources(config, desired, edition)
-            address = USER_PREFIX + code
-            for name in OVERRIDE_FIELDS:
-                source = sources.get(name)
-                value = stored.get(name)
-                if source is not None and source.kind in ("general", "username"):
-                    continue  # checked as the general account's, or as the login
-                if value is None and name in INHERITED_FIELDS:
-                    continue  # stored empty: maestro* sends with the general value
-                note = ""
-                if source is not None and source.template is not None:
-                    note = " " + _("(rendered from {template})").format(
-                        template=shown_value(source.template))
-                key = source is not None and source.kind == "user-code"
-                if key:  # maestro*CLOUD: the value is the user code, written as the key
-                    source = ValueSource("user", desired.source.file, ("users", code))
-                for rule, why in policy.value_problems(name, value):
-                    check.add(policy, rule, address, name, value, violation_message(
-                        address, name, value, why, rule, policy, note), source, key=key)
+            note = ""
+            if source is not None and source.template is not None:
+                note = " " + _("(rendered from {template})").format(
+                    template=shown_value(source.template))
+            key = source is not None and source.kind == "user-code"
+            if key:  # maestro*CLOUD: the value is the user code, written as the key
+                source = ValueSource("user", desired.source.file, ("users", code))
+            for policy, rule, why in found:
+                check.add(policy, rule, address, name, value, violation_message(
+                    address, name, value, why, rule, policy, note), source, key=key)
+    for policy in config.policies:
         check.count(policy, count)
     return check.sorted()
 
