@@ -416,3 +416,24 @@ def test_validate_reports_policy_violations_with_their_code(run, sqlite_url, tmp
         "the general SMTP account: server 'smtp.gmail.com' is not an allowed server "
         "(*.acme-construction.ca): use one of them (policy rule allowed_servers, "
         f"mailprov.yaml:{len(path.read_text().splitlines()) - 3})")
+
+
+def test_validate_renders_templates_for_the_stand_in_user(run, sqlite_url, tmp_path):
+    path = tmp_path / "mailprov.yaml"
+    path.write_text(
+        "version: 1\n"
+        f"targets:\n  db:\n    url: {sqlite_url}\n"
+        "general:\n  client: smtp\n  smtp: {server: smtp.acme-construction.ca, port: 587, "
+        "ssl: true}\n"
+        "selections:\n  - match: 'K*'\n"
+        "    smtp: {username: \"{{ user.code | lower }}@gmail.com\"}\n"
+        f"policy:\n  from_domains: [{DOMAIN}]\n", encoding="utf-8")
+    result = run("validate")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "mailprov.yaml:10:22: selections[0].smtp.username: the users selections[0] takes: "
+        "username 'jdoe@gmail.com' (rendered for the stand-in user JDOE from "
+        "'{{ user.code | lower }}@gmail.com') is not in an allowed domain "
+        f"({DOMAIN}): use an address in one of them (policy rule from_domains, "
+        "mailprov.yaml:12)\n"
+        "Error: 1 problem in the configuration; nothing was changed.\n")

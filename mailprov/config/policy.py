@@ -223,7 +223,9 @@ class _Offline:
     def _user(self, policy: Policy, user: DesiredUser) -> None:
         override = user.override
         assert override is not None
-        address = "user." + (user.code or format_path(entry_path(self.config, user)))
+        address = "user." + user.code
+        who = None if user.code else _("the users {entry} takes").format(
+            entry=format_path(entry_path(self.config, user)))
         if self.cloud and user.code:  # maestro*CLOUD: the From address is the user code
             for rule, why in policy.value_problems("from", user.code):
                 self._add((user.source.file, ("users", user.code)), rule, violation_message(
@@ -243,7 +245,7 @@ class _Offline:
                 value = rendered
             for rule, why in policy.value_problems(name, value):
                 self._add((source.file, source.path), rule, violation_message(
-                    address, name, value, why, rule, policy, note))
+                    address, name, value, why, rule, policy, note, who))
 
     def overrides(self, policy: Policy) -> None:
         """The overrides the files list: a floor (selections add more at plan time)."""

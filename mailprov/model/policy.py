@@ -277,12 +277,13 @@ def subject(address: str) -> str:
 
 
 def violation_message(address: str, name: str, value: Any, why: str, rule: str,
-                      policy: Policy, note: str = "") -> str:
+                      policy: Policy, note: str = "", who: str | None = None) -> str:
     """`user JTREMBLAY: from 'jt@gmail.com' is not in an allowed domain (acme.ca): use
-    an address in one of them (policy rule from_domains, policy.yaml:3)`."""
+    an address in one of them (policy rule from_domains, policy.yaml:3)`; `who` says
+    whom instead of `address` (the users a selection takes)."""
     return _("{subject}: {field} {value}{note} {why} (policy rule {rule}, {where})").format(
-        subject=subject(address), field=name, value=shown_value(value), note=note, why=why,
-        rule=rule, where=policy.where(rule))
+        subject=who or subject(address), field=name, value=shown_value(value), note=note,
+        why=why, rule=rule, where=policy.where(rule))
 
 
 def overrides_message(why: str, policy: Policy) -> str:
