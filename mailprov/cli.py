@@ -478,7 +478,7 @@ def plan(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
                     lambda p: _render(p, fmt, template=template, max_size=max_size,
                                       where=_place(out)),
                     detail=lambda p: {"plan": p.to_json()},
-                    problems=_plan_problems)
+                    problems=lambda p: [problem.format() for problem in p.errors])
         if out:
             _saved_fleet_message(out, signed, run)
         _exit_fleet(run)
@@ -500,13 +500,6 @@ def plan(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
                    f"`mailprov apply {out}`.", err=True)
     if detailed_exitcode and result.changes_present:
         sys.exit(EXIT_CHANGES)
-
-
-def _plan_problems(result: Plan) -> list[str]:
-    """What keeps one target's plan of a fleet from being saved or applied: users the
-    target lacks, and policy violations."""
-    return [*(problem.format() for problem in result.errors),
-            *(violation.format() for violation in result.policy_violations)]
 
 
 def _refuse_violations(result: Plan, *, listed: bool, done: str = "") -> None:
@@ -698,7 +691,8 @@ def _apply_fleet(configs: tuple[str, ...], targets: tuple[str, ...], all_targets
     planned = _with_progress(len(selected), lambda bar: api.plan_fleet(
         config, selected, parallel=parallel, fail_fast=fail_fast, on_done=bar))
     _emit_fleet("plan", planned, "text", shard, lambda p: render_text(p, color=_color()),
-                problems=_plan_problems, summary_exit=False)
+                problems=lambda p: [problem.format() for problem in p.errors],
+                summary_exit=False)
     approved = {o.target: o.value for o in planned.outcomes
                 if o.value is not None and not o.value.errors
                 and not o.value.policy_violations}
@@ -988,6 +982,8 @@ def rollback(history_id: int, configs: tuple[str, ...], target: str | None,
 
     config = _optional_config(configs, target=target, policies=policies)
     resolved = api.resolve_target(config, target, db_url)
+    if config is not None:
+        config = config.for_target(resolved.name)  # its own settings and policy, if any
     in_force = config.policies if config is not None else \
         api.load_policies(_policy_files(policies))
     result = api.rollback(resolved, history_id, include_later=include_later,

@@ -437,3 +437,52 @@ def test_validate_renders_templates_for_the_stand_in_user(run, sqlite_url, tmp_p
         f"({DOMAIN}): use an address in one of them (policy rule from_domains, "
         "mailprov.yaml:12)\n"
         "Error: 1 problem in the configuration; nothing was changed.\n")
+
+
+def test_over_a_fleet_each_target_holds_to_the_shared_and_its_own_policies(run, tmp_path):
+    """A target's own files may add a `policy:` for it (a client's own domain); a fleet's
+    plan file leaves out the target that breaks one, and apply refuses that target only."""
+    from fleet_support import codes, make_fleet
+
+    (tmp_path / "clients").mkdir()
+    (tmp_path / "clients" / "beta.yaml").write_text(
+        "policy:\n  from_domains: [beta.example.org]\n", encoding="utf-8")
+    urls = make_fleet(tmp_path, ["alpha", "beta", "gamma"], extra={
+        "policy": {"forbidden_ports": [25]}}, targets={
+        "beta": {"include": ["clients/beta.yaml"]},
+        "gamma": {"general": {"smtp": {"port": 25}}}})
+    first = codes(5)[0]
+    data = json.loads(run("plan", "--all-targets", "--format", "json").stdout)
+    violations = {t["target"]: [(v["rule"], v["address"]) for v in
+                                t["plan"]["policy_violations"]] for t in data["targets"]}
+    assert violations["alpha"] == []
+    assert violations["beta"][0] == ("from_domains", f"user.{first}")
+    assert len(violations["beta"]) == 5  # every user's login, in example.com
+    assert violations["gamma"] == [("forbidden_ports", "general")]
+    assert {t["target"]: t["exit_code"] for t in data["targets"]} == {
+        "alpha": 0, "beta": 1, "gamma": 1}
+
+    result = run("plan", "--all-targets", "--out", "fleet.plan.json")
+    assert result.exit_code == 1
+    saved = json.loads((tmp_path / "fleet.plan.json").read_text(encoding="utf-8"))
+    assert [p["target"] for p in saved["plans"]] == ["alpha"]
+    assert [(n["target"], n["message"]) for n in saved["not_planned"]] == [
+        ("beta", "the plan breaks the policy: 5 violations"),
+        ("gamma", "the plan breaks the policy: 1 violation")]
+
+    checked = run("validate")  # offline too, each target as it sees the files
+    assert checked.exit_code == 1
+    assert "clients/beta.yaml:2:18: policy.from_domains" not in checked.stderr
+    assert ("mailprov.yaml:13:15: targets.gamma.general.smtp.port: the general SMTP account: "
+            "port 25 is forbidden (forbidden ports: 25): use another port, such as 587 (policy "
+            "rule forbidden_ports, mailprov.yaml:37) (for target 'gamma')\n") in checked.stderr
+    assert (f"mailprov.yaml:23:17: users.{first}.smtp.username: user {first}: username "
+            f"'{first.lower()}@example.com' is not in an allowed domain (beta.example.org): use "
+            "an address in one of them (policy rule from_domains, clients/beta.yaml:2) (for "
+            "target 'beta')\n") in checked.stderr
+
+    before = {name: dump(url) for name, url in urls.items()}
+    applied = run("apply", "--auto-approve", "--all-targets", "--force")
+    assert applied.exit_code == 1
+    assert dump(urls["alpha"]) != before["alpha"]
+    assert dump(urls["beta"]) == before["beta"] and dump(urls["gamma"]) == before["gamma"]

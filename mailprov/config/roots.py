@@ -17,7 +17,7 @@ from typing import Any
 from mailprov.config.load import DEFAULT_CONFIG, _Loader, display_name, load_config
 from mailprov.config.yamlload import YamlError, load_yaml, read_file
 from mailprov.errors import ConfigError, Problem
-from mailprov.i18n import _
+from mailprov.i18n import _, ngettext
 from mailprov.model import Config, DesiredUser
 
 NOT_INCLUDED = "not-included"
@@ -146,12 +146,34 @@ def validate_files(files: Sequence[str], roots: Sequence[str] = (),
             continue
         configs.append(config)
         problems.extend(config.warnings)
-        if config.policies:
-            from mailprov.config.policy import policy_problems
-
-            problems.extend(policy_problems(config))
+        problems.extend(_policy_problems(config))
     problems.sort(key=lambda p: (p.sort_key, p.message))
     return Validation(tuple(sets), tuple(configs), tuple(problems))
+
+
+def _policy_problems(config: Config) -> list[Problem]:
+    """Policy violations the files alone show, for each target as it sees the files (its
+    own settings, files and policy), each said once."""
+    from mailprov.config.policy import policy_problems
+
+    views = config.scopes or {"": config}
+    checked: dict[int, list[Problem]] = {}
+    found: dict[tuple[str, int, int, str], tuple[Problem, list[str]]] = {}
+    for name, each in views.items():
+        if id(each) not in checked:
+            checked[id(each)] = policy_problems(each) if each.policies else []
+        for problem in checked[id(each)]:
+            key = (problem.file, problem.line, problem.column, problem.message)
+            found.setdefault(key, (problem, []))[1].append(name)
+    out = []
+    for problem, names in found.values():
+        if len(names) < len(views):  # not every target: say which
+            shown = ", ".join(f"'{name}'" for name in names)
+            problem = replace(problem, message=problem.message + ngettext(
+                " (for target {names})", " (for targets {names})", len(names)).format(
+                    names=shown))
+        out.append(problem)
+    return out
 
 
 def names_in_files(roots: Sequence[str]) -> tuple[list[str], list[str]]:
