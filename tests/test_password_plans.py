@@ -79,7 +79,7 @@ def test_plans_name_the_users_left_without_a_usable_password(db_url: str, tmp_pa
         result = mailprov("plan", "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["format_version"] == "1.2"
+    assert data["format_version"] == "1.3"
     assert data["password_notes"] == expected_json
     # one users query; the password column appears only as "is one stored", never selected
     users_queries = log.matching(r"FROM app_user")
