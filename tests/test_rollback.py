@@ -32,10 +32,10 @@ from mailprov.passwords.keys import generate_key
 SMTP = {"server": "smtp.example.com", "port": 587, "ssl": True}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest) -> str:
-    """SQLite and PostgreSQL: every test here runs on both."""
-    return str(request.getfixturevalue(f"{request.param}_url"))
+@pytest.fixture
+def url(db_url: str) -> str:
+    """SQLite, PostgreSQL and MariaDB: every test that takes it runs on each."""
+    return db_url
 
 
 @pytest.fixture
