@@ -298,12 +298,15 @@ def diagnose_schema(conn: Connection, tables: Tables) -> str | None:
 
 
 def count_overrides(conn: Connection, tables: Tables, backend: Backend) -> int:
-    """How many users have their own SMTP section (any stored true value), counted by
-    the database: the safety limits of a saved plan are judged against this, not against
-    the count written in the plan file."""
-    from sqlalchemy import false, func
+    """How many users have a mode of their own (their SMTP section, any stored true value;
+    from model version 2 also the Office 365 mode), counted by the database: the safety
+    limits of a saved plan are judged against this, not against the count written in the
+    plan file."""
+    from sqlalchemy import and_, false, func, or_
 
     flag = tables.ucol("override")
-    query = select(func.count()).select_from(tables.users).where(
-        flag.is_not(None), flag != false())
+    own: Any = and_(flag.is_not(None), flag != false())
+    if tables.version >= 2:
+        own = or_(own, tables.ucol("mode") == mode_value(tables, "office365"))
+    query = select(func.count()).select_from(tables.users).where(own)
     return int(run_query(conn, tables, backend, query).scalar_one())
