@@ -628,6 +628,7 @@ def password_status(target: ResolvedTarget) -> PasswordStatus:
     change; plus orphaned passwords. Reads whether a password is stored, never its value."""
     from mailprov.db.history import read_history_since
     from mailprov.db.read import read_general, read_users
+    from mailprov.db.version import versioned
     from mailprov.errors import MailprovError
     from mailprov.live.passwords import history_since
     from mailprov.live.passwords import password_status as _status
@@ -635,8 +636,9 @@ def password_status(target: ResolvedTarget) -> PasswordStatus:
 
     with open_database(target, read_only=True) as db, db.connect() as conn, \
             db.errors("reading"):
-        live = LiveState(read_general(conn, db.tables, db.backend),
-                         read_users(conn, db.tables, db.backend))
+        tables = versioned(conn, db.tables, db.backend)
+        live = LiveState(read_general(conn, tables, db.backend),
+                         read_users(conn, tables, db.backend), model_version=tables.version)
         needed, since = history_since(live)
         rows = read_history_since(conn, db.tables, since) if needed else []
         codec_name = db.tables.mapping.password_codec

@@ -85,7 +85,7 @@ def test_sandbox_plan_formats_and_saved_plan_apply(run, sqlite_url, tmp_path):
     data = json.loads(result.stdout)
     assert {"format_version", "target", "base_digest", "changes_present", "changes",
             "summary", "warnings"} <= set(data)
-    assert data["format_version"] == "1.2"
+    assert data["format_version"] == "1.3"
     assert re.fullmatch(r"db:[0-9a-f]{24}", data["database_id"])
     assert data["managed_users"] == [1]  # COMPTA, the one user the files list
     assert data["target"] == "db"

@@ -6,7 +6,7 @@ warnings of the basic-authentication retirement."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -51,6 +51,7 @@ BASIC_AUTH = (
     "tenant). Move to Office 365 – Modern Authentication (`office365:` instead of `smtp:`, "
     "maestro* 3.05; `mailprov migrate office365` rewrites the files), or send through a relay")
 OFFICE = {"server": "smtp.office365.com", "port": 587, "ssl": True}
+KEY = "kQ3bNw3c7m5jJ7wJ7sBZ3YV8d1m6uQ3k2W3x9Yv0b8c="  # a Fernet key, for `password set`
 # the v2 columns of a user row: flag, SMTP section, mode, account
 V2 = ("mail_override", "smtp_username", "from_address", "smtp_server", "smtp_port",
       "smtp_ssl", "mail_mode", "o365_email")
@@ -212,6 +213,8 @@ mailprov will make these changes:
       ssl       (none) -> true
 
 1 existing override is left alone because the files do not list that user (prune: false).
+Password: MBOUCHER: needs a password: none is stored for the login mb@example.com; set it \
+with `mailprov password set MBOUCHER` (or the user types it in maestro*, Préférences > Courriel)
 Follow-up: 1 user moves to Office 365 – Modern Authentication and signs in once in maestro* \
 (Préférences > Courriel > Authentifier); `mailprov office365 status` shows who has.
 Plan: 0 to add, 2 to change, 0 to remove.
@@ -446,7 +449,7 @@ def test_a_saved_plan_is_refused_on_a_target_whose_version_changed(sqlite_url, t
     plan, _target = plan_file(config)
     api.save_plan(plan, tmp_path / "plan.json")
     saved = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
-    assert (saved["format_version"], saved["model_version"]) == ("1.2", 2)
+    assert (saved["format_version"], saved["model_version"]) == ("1.3", 2)
     with engine_for(sqlite_url) as engine, engine.begin() as conn:  # maestro* "downgraded"
         for column in ("mail_mode", "o365_email", "o365_authenticated_at"):
             conn.execute(text(f"ALTER TABLE app_user DROP COLUMN {column}"))
@@ -464,7 +467,7 @@ def test_a_saved_plan_is_refused_on_a_target_whose_version_changed(sqlite_url, t
 def _plan_json(changes: list[dict[str, object]], model_version: int = 2,
                edition: str = "standard") -> str:
     return json.dumps({
-        "format_version": "1.2", "target": "db", "target_url": "sqlite:///x.db",
+        "format_version": "1.3", "target": "db", "target_url": "sqlite:///x.db",
         "database_id": None, "edition": edition, "mapping": None,
         "model_version": model_version, "config_digest": "sha256:" + "0" * 64,
         "git_commit": None, "base_digest": "sha256:" + "0" * 64, "managed_users": [1],
@@ -721,3 +724,64 @@ users:
         "CSV2": ("smtp", None, 2525),
         "CSV3": ("smtp", None, 2525),
     }
+
+
+# --- passwords and test-send ----------------------------------------------------------------------
+
+
+def test_password_status_names_the_office365_users_and_whom_to_remind(sqlite_url, tmp_path,
+                                                                      monkeypatch):
+    sandbox(sqlite_url, users=12, model=2)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    write_config(tmp_path, sqlite_url, users={"COMPTA": smtp_user("COMPTA")})
+    assert runner.invoke(cli, ["apply", "--auto-approve"]).exit_code == 0
+    assert runner.invoke(cli, ["password", "set", "COMPTA", "--stdin"],
+                         input="pw-compta\n", env={"MAILPROV_SECRET_KEY": KEY}).exit_code == 0
+    result = runner.invoke(cli, ["password", "status"], env={"MAILPROV_SECRET_KEY": KEY})
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout.endswith("""\
+1 SMTP user: 1 with a password, 0 without.
+
+Office 365 – Modern Authentication (no SMTP password: each user signs in once in maestro*, \
+Préférences > Courriel > Authentifier):
+
+USER       ACCOUNT                SIGNED IN
+EDEMERS    edemers@example.com    not yet: remind them
+ELACHANCE  elachance@example.com  2026-11-03 08:37:00
+
+2 Office 365 users: 1 signed in, 1 not yet.
+""")
+    data = json.loads(runner.invoke(cli, ["password", "status", "--format", "json"],
+                                    env={"MAILPROV_SECRET_KEY": KEY}).stdout)
+    assert (data["summary"]["office365_users"], data["summary"]["office365_authenticated"]) \
+        == (2, 1)
+    assert [u["code"] for u in data["office365"]] == ["EDEMERS", "ELACHANCE"]
+
+    # moving COMPTA to Office 365 says its stored password stays (and is then orphaned)
+    config = write_config(tmp_path, sqlite_url, users={"COMPTA": o365("compta@example.com")})
+    plan, target = plan_file(config)
+    assert [(n.address, n.code, n.message) for n in plan.password_notes or ()] == [(
+        "user.COMPTA", "password-stays",
+        "its stored SMTP password (set on " + f"{datetime.now(UTC):%Y-%m-%d}" + ") stays in the "
+        "row when the user moves to Office 365 – Modern Authentication, which needs none "
+        "(plan and apply never touch passwords); remove it with `mailprov password clear "
+        "COMPTA`")]
+    api.apply(plan, target, config_dir=str(tmp_path))
+    data = json.loads(runner.invoke(cli, ["password", "status", "--format", "json"],
+                                    env={"MAILPROV_SECRET_KEY": KEY}).stdout)
+    assert [(u["code"], u["orphaned"]) for u in data["users"]] == [("COMPTA", True)]
+    assert data["summary"]["office365_users"] == 3
+
+
+def test_test_send_explains_that_office365_users_sign_in_with_oauth(sqlite_url):
+    from mailprov.live.sending import NotSendingError
+
+    sandbox(sqlite_url, users=12, model=2)
+    with pytest.raises(NotSendingError) as caught:
+        api.test_send("ELACHANCE", resolved(sqlite_url), to="it@example.com")
+    assert caught.value.message == (
+        "ELACHANCE sends with Office 365 – Modern Authentication on target 'db' (account "
+        "elachance@example.com): maestro* sends with the user's own Office 365 sign-in "
+        "(OAuth 2.0), which mailprov never holds, so test-send cannot send as them. "
+        "`mailprov office365 status` shows whether they have signed in to it in maestro*")

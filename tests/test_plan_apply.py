@@ -30,7 +30,7 @@ from dbhelpers import (
 
 from mailprov import api
 from mailprov.db.history import changes_record
-from mailprov.errors import EditionError, PlanFileError, UnknownUserError
+from mailprov.errors import ConfigError, EditionError, PlanFileError, UnknownUserError
 from mailprov.plan.format import PlanWarning
 from mailprov.render.text import render_text
 

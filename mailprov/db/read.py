@@ -141,6 +141,9 @@ def read_users(conn: Connection, tables: Tables, backend: Backend,
     Of the password columns, only whether a password is stored, and when it was set, are
     read; never the password.
     """
+    from mailprov.db.version import versioned
+
+    tables = versioned(conn, tables, backend)
     return _users(_user_rows(conn, tables, backend, codes), tables)
 
 

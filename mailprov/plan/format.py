@@ -15,7 +15,7 @@ from typing import Any, Literal
 from mailprov.errors import Problem, format_path
 from mailprov.model import Locator, ValueSource
 
-FORMAT_VERSION = "1.2"
+FORMAT_VERSION = "1.3"
 SUPPORTED_MAJOR = 1
 
 Action = Literal["create", "update", "delete"]
