@@ -1843,7 +1843,7 @@ def migrate_office365(configs: tuple[str, ...], patterns: tuple[str, ...], dry_r
                                       variables=list(variables), dry_run=dry_run)
     diff = migration.diff()
     if diff:
-        click.echo("\n".join(_escaped(line) for line in diff.splitlines()))
+        click.echo("\n".join(printable(line) for line in diff.splitlines()))
     for moved in migration.moved:
         click.echo(_("{who}: Office 365 account {email} ({file}, {where})").format(
             who=moved.who, email=moved.email, file=moved.file, where=moved.where)

@@ -229,3 +229,42 @@ def test_a_csv_row_is_reported_not_edited(tmp_path):
     assert [(s.who, s.reason) for s in migration.skipped] == [
         ("CSV1", f"listed in {tmp_path / 'people.csv'}, which mailprov does not edit: clear "
                  "its smtp cells and set office365.email to csv1@example.com")]
+
+
+def test_every_target_of_a_fleet_is_considered(tmp_path):
+    (tmp_path / "clients" / "b").mkdir(parents=True)
+    (tmp_path / "clients" / "b" / "users.yaml").write_text(
+        "users:\n  BUSER:\n    smtp: {username: buser@client-b.ca}   # client-b only\n",
+        encoding="utf-8")
+    path = tmp_path / "mailprov.yaml"
+    path.write_text("""\
+version: 1
+general:
+  client: outlook
+  smtp: {server: relay.example.com, port: 25, ssl: false}
+targets:
+  client-a:
+    url: "sqlite:///a.db"
+  client-b:
+    url: "sqlite:///b.db"
+    general:
+      smtp: {provider: office365}
+    include: [clients/b/*.yaml]
+users:
+  SHARED:
+    smtp: {username: shared@example.com}
+  OWN:
+    smtp: {username: own@example.com, server: smtp.office365.com, port: 587}
+""", encoding="utf-8")
+    migration = api.migrate_office365([str(path)])
+    assert [(m.who, m.email, m.where) for m in migration.moved] == [
+        ("OWN", "own@example.com", "users.OWN"),
+        ("BUSER", "buser@client-b.ca", "users.BUSER")]
+    assert [(s.who, s.reason) for s in migration.skipped] == [
+        ("SHARED", "it sends through smtp.office365.com with a password for some targets "
+                   "only: move it by hand, or give those targets an entry of their own")]
+    assert (tmp_path / "clients" / "b" / "users.yaml").read_text(encoding="utf-8") == (
+        "users:\n  BUSER:\n    office365: {email: buser@client-b.ca}   # client-b only\n")
+    config = api.load_config([str(path)])
+    assert config.for_target("client-b").users["BUSER"].mode == "office365"
+    assert config.for_target("client-a").users["SHARED"].mode == "smtp"

@@ -16,6 +16,12 @@ comments elsewhere stay. The result is checked before anything is written: the
 files load, every user that moves now has the Office 365 mode with that account,
 and every other user resolves exactly as before. Users of a CSV list whose own row
 gives the SMTP section are reported, not edited.
+
+A target may have settings and files of its own (mailprov.config: `targets.NAME.general`,
+`.include`): every target's view of the files is considered. An entry moves only when it
+qualifies for every target that reads it (a shared user whose login goes to
+smtp.office365.com for one client and to a relay for another is reported, not moved),
+and the check is made for every target.
 """
 
 from __future__ import annotations
@@ -46,6 +52,9 @@ from mailprov.model import Config, DesiredUser
 
 MODE_KEYS = ("smtp", "office365")
 
+Key = tuple[str, str]
+"""An entry or a shared section by where it is written: (file, dotted path)."""
+
 
 @dataclass(frozen=True)
 class Moved:
@@ -75,7 +84,8 @@ class Migration:
     moved: tuple[Moved, ...]
     skipped: tuple[Skipped, ...] = ()
     codes: tuple[str, ...] = ()  # the listed users that move
-    selections: tuple[int, ...] = ()  # the selections (and all_users) that move, by index
+    selections: tuple[str, ...] = ()  # the selections (and all_users) that move
+    keys: frozenset[Key] = frozenset()  # every entry that moves, where it is written
 
     def diff(self) -> str:
         """A unified diff of every file changed (what a reviewer reads)."""
@@ -89,59 +99,86 @@ class Migration:
 
 @dataclass
 class _Consumer:
-    """Something the files give settings to: a listed user, a selection, all_users."""
+    """Something the files give settings to, in one target's view of them: a listed user,
+    a selection, all_users."""
 
     who: str
     code: str | None  # None for a selection or all_users
-    index: int | None  # the selection's index in Config.selections
     user: DesiredUser
     file: str
     path: tuple[PathStep, ...]
-    chain: list[str] = field(default_factory=list)  # layers with a mode key: own, profile:X
-    decides: str | None = None  # the layer that decides the mode
+    chain: list[Key] = field(default_factory=list)  # the layers naming a mode, in order
+    decides: Key | None = None  # the layer that decides the mode
     email: str | None = None
-    reason: str | None = None  # why it does not move (None: it qualifies)
+    reason: str | None = None  # why it does not move (None: it qualifies; "": not concerned)
+
+    @property
+    def key(self) -> Key:
+        return (self.file, _dotted(self.path))
+
+
+def _views(config: Config) -> list[Config]:
+    """The shared configuration and each target's own, each once."""
+    views = [config]
+    for scope in config.scopes.values():
+        if all(scope is not view for view in views):
+            views.append(scope)
+    return views
 
 
 def migrate_office365(config: Config, patterns: Sequence[str] | None = None) -> Migration:
     """The edits that move the users of `config` (those matching `patterns`, globs over
     user codes; all when None) from SMTP on Exchange Online to Office 365. Pure but for
-    reading the files; nothing is written (see write_migration)."""
-    texts = {file: read_text(Path(file)) for file in config.files}
+    reading the files; nothing is written (see api.migrate_office365)."""
+    views = _views(config)
+    files = sorted({file for view in views for file in view.files})
+    texts = {file: read_text(Path(file)) for file in files}
     roots = {file: compose(text, file) for file, text in texts.items()}
-    consumers = _consumers(config, roots)
-    selected = [c for c in consumers
-                if patterns is None or (c.code is not None
-                                        and any(fnmatchcase(c.code, p) for p in patterns))]
-    for consumer in consumers:
-        _qualify(config, consumer)
-    moving = {id(c) for c in selected if c.reason is None}
+    # every consumer in every view, qualified in that view, grouped by where it is written
+    by_key: dict[Key, list[_Consumer]] = {}
+    for view in views:
+        for consumer in _consumers(view, roots):
+            _qualify(view, consumer)
+            by_key.setdefault(consumer.key, []).append(consumer)
+    selected = {key for key, found in by_key.items()
+                if patterns is None or (found[0].code is not None
+                                        and any(fnmatchcase(found[0].code, p)
+                                                for p in patterns))}
+    skipped: list[Skipped] = []
+    moving: dict[Key, _Consumer] = {}
+    for key, found in by_key.items():
+        if key not in selected:
+            continue
+        reasons = {c.reason for c in found}
+        if reasons == {""}:
+            continue  # does not send through Exchange Online with a password anywhere
+        if reasons == {None} and len({(c.email, c.decides) for c in found}) == 1:
+            moving[key] = found[0]
+            continue
+        why = next((r for r in reasons if r), None)
+        skipped.append(Skipped(found[0].who, why or _(
+            "it sends through smtp.office365.com with a password for some targets only: "
+            "move it by hand, or give those targets an entry of their own")))
     edits: dict[str, list[TextEdit]] = {}
     moved: list[Moved] = []
-    skipped: list[Skipped] = []
-    sections = _sections(config, roots)
-    rewritten: set[str] = set()
     done: list[_Consumer] = []
-    for name, (file, node) in sections.items():
-        users = [c for c in consumers if name in c.chain]
-        deciders = [c for c in users if c.decides == name]
+    rewritten: set[Key] = set()
+    for key, (file, node) in _sections(views, roots).items():
+        users = [c for found in by_key.values() for c in found if key in c.chain]
+        deciders = [c for c in users if c.decides == key]
         emails = {c.email for c in deciders}
-        if deciders and all(id(c) in moving for c in users) and len(emails) == 1 \
+        if deciders and all(c.key in moving for c in users) and len(emails) == 1 \
                 and "smtp" in mapping_keys(node):
             email = deciders[0].email
             assert email is not None
             edits.setdefault(file, []).append(replace_key(texts[file], node, "smtp",
                                                           "office365", {"email": email}))
-            rewritten.add(name)
-            done.extend(deciders)
+            rewritten.add(key)
+            unique = list({c.key: c for c in deciders}.values())
+            done.extend(unique)
             moved.append(Moved(_("{n} user(s) of {section}").format(
-                n=len(deciders), section=_section_label(name)), email, file,
-                _section_label(name), _from_notes(deciders)))
-    for consumer in selected:
-        if consumer.reason is not None:
-            if consumer.reason:
-                skipped.append(Skipped(consumer.who, consumer.reason))
-            continue
+                n=len(unique), section=key[1]), email, file, key[1], _from_notes(unique)))
+    for key, consumer in moving.items():
         if consumer.decides in rewritten:
             continue
         email = consumer.email
@@ -154,29 +191,26 @@ def migrate_office365(config: Config, patterns: Sequence[str] | None = None) -> 
                 "set office365.email to {email}").format(file=consumer.file, email=email)))
             continue
         text = texts[consumer.file]
-        if consumer.decides == "own":
+        if consumer.decides == ("", "own"):
             edit = replace_key(text, entry, "smtp", "office365", {"email": email})
         else:
             edit = add_key(text, entry, "office365", {"email": email})
         edits.setdefault(consumer.file, []).append(edit)
         done.append(consumer)
-        moved.append(Moved(consumer.who, email, consumer.file, _dotted(consumer.path),
+        moved.append(Moved(consumer.who, email, consumer.file, key[1],
                            _from_notes([consumer])))
     changed = {file: (texts[file], apply_edits(texts[file], file_edits))
                for file, file_edits in edits.items()}
     return Migration(changed, tuple(moved), tuple(skipped),
-                     tuple(sorted(c.code for c in done if c.code is not None)),
-                     tuple(sorted(c.index for c in done if c.index is not None)))
+                     tuple(sorted({c.code for c in done if c.code is not None})),
+                     tuple(sorted({c.key[1] for c in done if c.code is None})),
+                     frozenset(c.key for c in done))
 
 
 def _dotted(path: Sequence[PathStep]) -> str:
     from mailprov.errors import format_path
 
     return format_path(tuple(path))
-
-
-def _section_label(name: str) -> str:
-    return "defaults" if name == "defaults" else f"profiles.{name.split(':', 1)[1]}"
 
 
 def _from_notes(consumers: Sequence[_Consumer]) -> str:
@@ -202,55 +236,57 @@ def _consumers(config: Config, roots: Mapping[str, Any]) -> list[_Consumer]:
         else:
             own = bool(mapping_keys(node_at(roots[user.source.file], path))
                        & set(MODE_KEYS)) if user.source.file in roots else False
-        out.append(_Consumer(code, code, None, user, user.source.file, path,
+        out.append(_Consumer(code, code, user, user.source.file, path,
                              _chain(config, roots, user, own)))
-    for index, selection in enumerate(config.selections):
+    for selection in config.selections:
         who = (_("all_users") if selection.kind == "all_users"
                else _("selection {patterns}").format(patterns=", ".join(selection.patterns)))
         node = node_at(roots[selection.file], selection.path) if selection.file in roots \
             else None
         own = bool(mapping_keys(node) & set(MODE_KEYS))
-        out.append(_Consumer(who, None, index, selection.user, selection.file, selection.path,
+        out.append(_Consumer(who, None, selection.user, selection.file, selection.path,
                              _chain(config, roots, selection.user, own)))
     return out
 
 
-def _sections(config: Config, roots: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+def _sections(views: Sequence[Config], roots: Mapping[str, Any]) -> dict[Key, tuple[str, Any]]:
     """The shared sections that may name a mode: each profile, and `defaults`."""
-    found: dict[str, tuple[str, Any]] = {}
-    for name, profile in config.profiles.items():
-        if profile.listed_by == "default":
-            continue
-        node = node_at(roots.get(profile.source.file), ("profiles", name)) \
-            if profile.source.file in roots else None
-        if node is not None:
-            found[f"profile:{name}"] = (profile.source.file, node)
+    found: dict[Key, tuple[str, Any]] = {}
+    for view in views:
+        for name, profile in view.profiles.items():
+            if profile.listed_by == "default" or profile.source.file not in roots:
+                continue
+            node = node_at(roots[profile.source.file], ("profiles", name))
+            if node is not None:
+                found[(profile.source.file, _dotted(("profiles", name)))] = (
+                    profile.source.file, node)
     for file, root in roots.items():
         node = node_at(root, ("defaults",))
         if node is not None:
-            found["defaults"] = (file, node)
+            found[(file, "defaults")] = (file, node)
     return found
 
 
 def _chain(config: Config, roots: Mapping[str, Any], user: DesiredUser, own: bool
-           ) -> list[str]:
-    chain = ["own"] if own else []
+           ) -> list[Key]:
+    chain: list[Key] = [("", "own")] if own else []
     for name in user.profiles:
         profile = config.profiles.get(name)
         if profile is None or profile.source.file not in roots:
             continue
         if mapping_keys(node_at(roots[profile.source.file], ("profiles", name))) \
                 & set(MODE_KEYS):
-            chain.append(f"profile:{name}")
-    if any(mapping_keys(node_at(root, ("defaults",))) & set(MODE_KEYS)
-           for root in roots.values()) and user.mode is not None:
-        chain.append("defaults")
+            chain.append((profile.source.file, _dotted(("profiles", name))))
+    if user.mode is not None:
+        chain.extend((file, "defaults") for file in config.files
+                     if file in roots and mapping_keys(node_at(roots[file], ("defaults",)))
+                     & set(MODE_KEYS))
     return chain
 
 
 def _qualify(config: Config, consumer: _Consumer) -> None:
-    """Whether the consumer sends through Exchange Online with a password; sets `email`
-    (its login) and `decides`, or `reason` ("" when it simply does not qualify)."""
+    """Whether the consumer sends through Exchange Online with a password in this view;
+    sets `email` (its login) and `decides`, or `reason` ("" when it does not qualify)."""
     user = consumer.user
     consumer.decides = consumer.chain[0] if consumer.chain else None
     override = user.override
@@ -274,19 +310,28 @@ def _qualify(config: Config, consumer: _Consumer) -> None:
 
 
 def check_migration(before: Config, after: Config, migration: Migration) -> None:
-    """The migrated files must give the users that move the Office 365 mode with their
-    login as account, and every other user (and selection) exactly what they had.
-    Raises EditError otherwise (nothing is written)."""
-    wrong = [code for code, old in before.users.items()
-             if not _as_expected(old, after.users.get(code), code in migration.codes)]
-    wrong += [_("selection #{n}").format(n=index + 1)
-              for index, old in enumerate(before.selections)
-              if index >= len(after.selections) or not _as_expected(
-                  old.user, after.selections[index].user, index in migration.selections)]
+    """The migrated files must give the entries that move the Office 365 mode with their
+    login as account, and every other user (and selection) exactly what it had, for every
+    target. Raises EditError otherwise (nothing is written)."""
+    wrong: list[str] = []
+    names = [None, *before.scopes]
+    for name in names:
+        old = before if name is None else before.for_target(name)
+        new = after if name is None else after.for_target(name)
+        for code, user in old.users.items():
+            key = (user.source.file, _dotted(("users", code)))
+            if not _as_expected(user, new.users.get(code), key in migration.keys):
+                wrong.append(code)
+        for index, selection in enumerate(old.selections):
+            key = (selection.file, _dotted(selection.path))
+            if index >= len(new.selections) or not _as_expected(
+                    selection.user, new.selections[index].user, key in migration.keys):
+                wrong.append(_("selection #{n}").format(n=index + 1))
     if wrong:
         raise EditError(_("mailprov could not move these users without changing others "
                           "({users}): the files are left as they were; edit them by hand "
-                          "(docs/office365.md)").format(users=", ".join(wrong[:10])))
+                          "(docs/office365.md)").format(
+                              users=", ".join(list(dict.fromkeys(wrong))[:10])))
 
 
 def _text_of(user: DesiredUser, name: str, value: str | None) -> str | None:
