@@ -266,7 +266,7 @@ def prepare_scenario(backend: Backend, size: int, folder: Path, layout: str = "b
     from mailprov import api
 
     base = backend.create(f"base{size}")
-    api.sandbox(base.url, users=size)
+    api.sandbox(base.url, users=size, model=1)  # every user on the general default
     codes = bd.user_codes(size)
     prefix = folder / f"{backend.name}-{size}-{layout}"
     base_config = bd.write_config(Path(f"{prefix}-base.yaml"), base.url, codes, (), layout)

@@ -22,11 +22,13 @@ if TYPE_CHECKING:
     from mailprov.apply.passwords import PasswordChange, PasswordUser
     from mailprov.config.edit import EditResult
     from mailprov.config.fleet import Shard
+    from mailprov.config.migrate import Migration
     from mailprov.config.roots import Validation
     from mailprov.db.database import Database
     from mailprov.fleet.runner import FleetRun, Outcome
     from mailprov.live.explain import Explanation
     from mailprov.live.importer import Export
+    from mailprov.live.office365 import Office365Status
     from mailprov.live.passwords import PasswordStatus
     from mailprov.passwords.keys import KeyChange
     from mailprov.plan.drift import DriftReport
@@ -45,11 +47,12 @@ __all__ = [
     "check_safety", "clear_password", "compute_plan", "drift", "drift_fleet", "explain",
     "export_config", "fleet_requested", "history", "history_applies", "history_record",
     "import_live", "import_users", "init", "key_export", "key_import", "key_init",
-    "key_status", "load_config", "load_plan", "load_policies", "login", "open_database",
-    "password_status", "password_user", "plan", "plan_fleet", "read_any_plan", "read_live",
-    "read_saved_plan", "remove_users", "resolve_target", "rollback", "run_fleet", "sandbox",
-    "save_fleet_plan", "save_plan", "schema_text", "select_targets", "set_password",
-    "signature_status", "target_of_plan", "test_send", "test_send_all", "validate",
+    "key_status", "load_config", "load_plan", "load_policies", "login", "migrate_office365",
+    "office365_status", "open_database", "password_status", "password_user", "plan",
+    "plan_fleet", "read_any_plan", "read_live", "read_saved_plan", "remove_users",
+    "resolve_target", "rollback", "run_fleet", "sandbox", "save_fleet_plan", "save_plan",
+    "schema_text", "select_targets", "set_password", "signature_status", "target_of_plan",
+    "test_send", "test_send_all", "validate",
 ]
 
 R = TypeVar("R")
@@ -360,16 +363,18 @@ def explain(code: str, target: ResolvedTarget, config: Config | None = None) -> 
     With `config`, also what the files make of the user and where each value comes from
     (user entry, CSV row, profile, defaults, selection, preset, template, general.smtp)."""
     from mailprov.db.read import read_general, read_users
+    from mailprov.db.version import versioned
     from mailprov.live.explain import explain_user
     from mailprov.plan.diff import unknown_user_error
 
     with open_database(target, read_only=True) as db, db.connect() as conn, \
             db.errors("reading"):
         general = read_general(conn, db.tables, db.backend)
-        users = read_users(conn, db.tables, db.backend, [code])
+        tables = versioned(conn, db.tables, db.backend)
+        users = read_users(conn, tables, db.backend, [code])
         if code not in users:
-            raise unknown_user_error(code, target.name, read_users(conn, db.tables, db.backend))
-    explanation = explain_user(users[code], general, users[code].password_set)
+            raise unknown_user_error(code, target.name, read_users(conn, tables, db.backend))
+    explanation = explain_user(users[code], general, users[code].password_set, tables.version)
     if config is None:
         return explanation
     config = config.for_target(target.name)
@@ -382,13 +387,20 @@ def explain(code: str, target: ResolvedTarget, config: Config | None = None) -> 
 
 
 def sandbox(url: str, *, users: int = 25, edition: str = "standard",
-            force: bool = False) -> int:
-    """Create a reference-model database with `users` sample users; returns the count."""
-    from mailprov.db.sandbox import create_sandbox
+            force: bool = False, model: int = 2) -> int:
+    """Create a reference-model database with `users` sample users; returns the count.
 
+    `model` is the reference model version: 2 (maestro* 3.05, the default: one person in
+    four sends with Office 365, some of them authenticated already) or 1 (before 3.05)."""
+    from mailprov.db.sandbox import create_sandbox
+    from mailprov.db.tables import build_tables
+    from mailprov.model.versions import version
+
+    version(model)  # ValueError for a version mailprov does not know
     target = ResolvedTarget(url, url)
     with open_database(target, create=True) as db, db.errors("creating the sandbox in"):
-        return len(create_sandbox(db.engine, db.tables, users=users, edition=edition,
+        tables = build_tables(db.tables.mapping, model)
+        return len(create_sandbox(db.engine, tables, users=users, edition=edition,
                                   force=force))
 
 
@@ -670,6 +682,7 @@ def password_status(target: ResolvedTarget) -> PasswordStatus:
     change; plus orphaned passwords. Reads whether a password is stored, never its value."""
     from mailprov.db.history import read_history_since
     from mailprov.db.read import read_general, read_users
+    from mailprov.db.version import versioned
     from mailprov.errors import MailprovError
     from mailprov.live.passwords import history_since
     from mailprov.live.passwords import password_status as _status
@@ -677,8 +690,9 @@ def password_status(target: ResolvedTarget) -> PasswordStatus:
 
     with open_database(target, read_only=True) as db, db.connect() as conn, \
             db.errors("reading"):
-        live = LiveState(read_general(conn, db.tables, db.backend),
-                         read_users(conn, db.tables, db.backend))
+        tables = versioned(conn, db.tables, db.backend)
+        live = LiveState(read_general(conn, tables, db.backend),
+                         read_users(conn, tables, db.backend), model_version=tables.version)
         needed, since = history_since(live)
         rows = read_history_since(conn, db.tables, since) if needed else []
         codec_name = db.tables.mapping.password_codec
@@ -1076,3 +1090,48 @@ def apply_saved_fleet(saved: SavedFleetPlan, *, names: Sequence[str] = (),
 
     return _run(order, task, name=lambda name: name, parallel=parallel, fail_fast=fail_fast,
                 on_done=on_done)
+
+
+# --- Office 365 – Modern Authentication ---------------------------------------------------
+
+
+def office365_status(target: ResolvedTarget) -> Office365Status:
+    """Who sends with Office 365 – Modern Authentication on the target, and whether each
+    has authenticated in maestro* (mailprov.live.office365)."""
+    from mailprov.live.office365 import office365_status as _status
+
+    with open_database(target, read_only=True) as db:
+        live = read_live(db)
+    return _status(live, target.name, target.display_url)
+
+
+def migrate_office365(configs: Sequence[str] | None = None, users: Sequence[str] | None = None,
+                      *, variables: Mapping[str, Any] | Sequence[str] | None = None,
+                      dry_run: bool = False) -> Migration:
+    """Move every user the files send through smtp.office365.com with a password (those
+    whose code matches one of the `users` globs, when given) to Office 365 – Modern
+    Authentication, editing the files in place (mailprov.config.migrate). The edited files
+    are checked first: they load, the users that move have the Office 365 mode with their
+    login as account, every other user is as before. `dry_run`: nothing is written."""
+    from pathlib import Path
+
+    from mailprov.config.edit import write_checked
+    from mailprov.config.load import load_config as _load
+    from mailprov.config.load import parse_variables
+    from mailprov.config.migrate import check_migration
+    from mailprov.config.migrate import migrate_office365 as _migrate
+
+    if variables is not None and not isinstance(variables, Mapping):
+        variables = parse_variables(variables)
+    names = list(configs) if configs else ["mailprov.yaml"]
+    config = load_config(names, variables)
+    migration = _migrate(config, users)
+    if not migration.texts:
+        return migration
+    replacements = {Path(file): after.encode("utf-8")
+                    for file, (_before, after) in migration.texts.items()}
+    check_migration(config, _load(names, variables, replacements=replacements), migration)
+    if not dry_run:
+        for file, (_before, after) in migration.texts.items():
+            write_checked(Path(file), after, lambda _replacements: None)
+    return migration

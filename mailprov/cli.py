@@ -48,11 +48,11 @@ def _color(stream: TextIO | None = None) -> bool:
 
 
 def _fail(exc: BaseException, debug: bool) -> NoReturn:
-    from mailprov.errors import ConfigError, MailprovError
+    from mailprov.errors import ConfigError, EditionError, MailprovError
 
     if debug:
         traceback.print_exc()
-    if isinstance(exc, ConfigError):
+    if isinstance(exc, ConfigError) and not isinstance(exc, EditionError):
         for problem in exc.problems:
             click.echo(problem.format(), err=True)
         count = len(exc.problems)
@@ -263,8 +263,13 @@ def validate(files: tuple[str, ...], configs: tuple[str, ...], fmt: str,
     if not result.valid:
         raise ConfigError(result.errors)
     counts = result.counts()
-    click.echo(_("Valid: {files} file(s), {users} user(s) ({overrides} with an SMTP "
-                 "override), {targets} target(s).").format(**counts))
+    if counts["office365"]:
+        click.echo(_("Valid: {files} file(s), {users} user(s) ({overrides} with an SMTP "
+                     "override, {office365} with Office 365), {targets} target(s).").format(
+            **counts))
+    else:
+        click.echo(_("Valid: {files} file(s), {users} user(s) ({overrides} with an SMTP "
+                     "override), {targets} target(s).").format(**counts))
     inheritors = sum(live_inheritors(config) for config in result.configs)
     if inheritors:
         click.echo(live_inheritors_note(inheritors))
@@ -894,19 +899,38 @@ def explain(user: str, configs: tuple[str, ...], target: str | None, db_url: str
               help="How many users to create.")
 @click.option("--edition", type=click.Choice(["standard", "cloud"]), default="standard",
               show_default=True)
+@click.option("--model", type=click.IntRange(1, 2), default=2, show_default=True,
+              help="Reference model version: 2 is maestro* 3.05 (Office 365 – Modern "
+                   "Authentication), 1 an earlier maestro*.")
 @click.option("--force", is_flag=True, help="Drop and re-create existing tables.")
-def sandbox(url: str, users: int, edition: str, force: bool) -> None:
+def sandbox(url: str, users: int, edition: str, model: int, force: bool) -> None:
     """Create a reference-model maestro* database with sample users, to try mailprov.
+
+    With the default --model 2 (maestro* 3.05), one person in four sends with Office 365
+    and some of them have authenticated already; --model 1 makes the database of a
+    maestro* before 3.05.
 
     \b
     Example:
       mailprov sandbox sqlite:///maestro-test.db --users 50
+      mailprov sandbox sqlite:///maestro-cloud.db --edition cloud
+      mailprov sandbox sqlite:///maestro-old.db --model 1
     """
     from mailprov import api
     from mailprov.config.urls import redact
+    from mailprov.db.sandbox import sample_users, with_office365
+    from mailprov.i18n import _
 
-    count = api.sandbox(url, users=users, edition=edition, force=force)
+    count = api.sandbox(url, users=users, edition=edition, force=force, model=model)
     click.echo(f"Created a {edition} sandbox with {count} users in {redact(url)}.")
+    if model >= 2:
+        office365 = [u for u in with_office365(sample_users(users, edition), edition)
+                     if u.office365]
+        signed_in = sum(1 for u in office365 if u.authenticated_at)
+        click.echo(_("Reference model version 2 (maestro* 3.05): {count} send with Office 365 "
+                     "– Modern Authentication, {signed} of them authenticated "
+                     "(`mailprov office365 status`).").format(count=len(office365),
+                                                                signed=signed_in))
 
 
 @cli.command()
@@ -1342,7 +1366,7 @@ edit_file_option = click.option(
               help="A profile for the users (repeatable: applied in order).")
 @click.option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
               help="A setting of their smtp section (repeatable): port=2525, from=..., "
-              "provider=gmail.")
+              "provider=gmail; or office365.email=... for Office 365.")
 @edit_file_option
 @var_option
 def users_add(codes: tuple[str, ...], profiles: tuple[str, ...], settings: tuple[str, ...],
@@ -1837,6 +1861,115 @@ class _ProgressBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+
+
+@cli.group()
+def office365() -> None:
+    """Office 365 – Modern Authentication (maestro* 3.05): who sends with it, and who has
+    authenticated in maestro*.
+
+    \b
+    Examples:
+      mailprov office365 status
+      mailprov office365 status --pending --format json
+    """
+
+
+@office365.command("status")
+@config_option
+@target_option
+@db_option
+@click.option("--pending", is_flag=True,
+              help="Only the users who have not authenticated yet.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def office365_status(configs: tuple[str, ...], target: str | None, db_url: str | None,
+                     pending: bool, fmt: str) -> None:
+    """Every user who sends with Office 365 (their own mode, or the general default), their
+    account, and whether they have signed in once in maestro* (Préférences > Courriel >
+    Authentifier). mailprov never handles the OAuth tokens; it reads when the user
+    authenticated, so that you know whom to remind.
+
+    \b
+    Examples:
+      mailprov office365 status -t prod
+      mailprov office365 status --pending --format json
+    """
+    from mailprov import api
+    from mailprov.render.office365 import render_status_json, render_status_text
+
+    status = api.office365_status(_target(configs, target, db_url))
+    if fmt == "json":
+        click.echo(render_status_json(status, pending_only=pending), nl=False)
+    else:
+        click.echo(render_status_text(status, pending_only=pending), nl=False)
+
+
+@cli.group()
+def migrate() -> None:
+    """Rewrite the configuration files for a change of maestro* or of a provider.
+
+    \b
+    Example:
+      mailprov migrate office365 --dry-run
+    """
+
+
+@migrate.command("office365")
+@config_option
+@click.option("--users", "patterns", multiple=True, metavar="SELECTION",
+              help="Only the users whose code matches (globs such as 'COMPTA*', comma "
+                   "separated or repeated). Default: every user.")
+@click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
+@var_option
+def migrate_office365(configs: tuple[str, ...], patterns: tuple[str, ...], dry_run: bool,
+                      variables: tuple[str, ...]) -> None:
+    """Move every user who sends through smtp.office365.com with a password to Office 365 –
+    Modern Authentication (maestro* 3.05), before Microsoft turns password-based SMTP
+    AUTH off (end of December 2026). The files are edited in place, comments and layout
+    kept: a user's `smtp:` becomes `office365: {email: LOGIN}`, or a profile that all its
+    users leave is rewritten once. The diff is printed; then `mailprov plan` shows the
+    moves.
+
+    \b
+    Examples:
+      mailprov migrate office365 --dry-run
+      mailprov migrate office365 --users 'COMPTA*,PAIE'
+    """
+    from mailprov import api
+    from mailprov.i18n import _, ngettext
+
+    selection = [p.strip() for text in patterns for p in text.split(",") if p.strip()]
+    migration = api.migrate_office365(list(configs) or None, selection or None,
+                                      variables=list(variables), dry_run=dry_run)
+    diff = migration.diff()
+    if diff:
+        click.echo("\n".join(printable(line) for line in diff.splitlines()))
+    for moved in migration.moved:
+        click.echo(_("{who}: Office 365 account {email} ({file}, {where})").format(
+            who=moved.who, email=moved.email, file=moved.file, where=moved.where)
+            + (f"; {moved.note}" if moved.note else ""), err=True)
+    for skipped in migration.skipped:
+        click.echo(_("{who}: not moved: {reason}").format(who=skipped.who,
+                                                          reason=skipped.reason), err=True)
+    if not migration.moved:
+        click.echo(_("Nobody to move: no user the files list sends through "
+                     "smtp.office365.com with a password."))
+        return
+    count = len(migration.codes) + len(migration.selections)
+    if dry_run:
+        click.echo(ngettext("Dry run: {count} entry would move to Office 365; nothing was "
+                            "written.",
+                            "Dry run: {count} entries would move to Office 365; nothing was "
+                            "written.", count).format(count=count))
+    else:
+        click.echo(ngettext("{count} entry moved to Office 365 – Modern Authentication in "
+                            "{files}. Review with `mailprov plan`; each user then signs in "
+                            "once in maestro*.",
+                            "{count} entries moved to Office 365 – Modern Authentication in "
+                            "{files}. Review with `mailprov plan`; each user then signs in "
+                            "once in maestro*.", count).format(
+            count=count, files=", ".join(migration.texts)))
 
 
 def main() -> None:

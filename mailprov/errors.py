@@ -125,6 +125,17 @@ class ConfigError(MailprovError):
         super().__init__("\n".join(lines))
 
 
+class EditionError(ConfigError):
+    """The files do not fit the edition the target's database has (a configuration written
+    for an installed maestro* pointed at maestro*CLOUD): one message that says so once and
+    lists every change to make, each at its place."""
+
+    def __init__(self, head: str, problems: list[Problem] | tuple[Problem, ...]) -> None:
+        super().__init__(problems)
+        self.message = "\n".join([head, *(f"  - {p.format()}" for p in self.problems)])
+        self.args = (self.message,)
+
+
 class MappingError(MailprovError):
     """The database mapping file is invalid or does not match the database."""
 

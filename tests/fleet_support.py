@@ -26,7 +26,7 @@ def make_fleet(folder: Path, names: list[str], user_count: int = 5, *,
     and mailprov.yaml listing them, with an override for every user. Returns URLs."""
     base = folder / "base.sqlite"
     if not base.exists():
-        api.sandbox(f"sqlite:///{base}", users=user_count)
+        api.sandbox(f"sqlite:///{base}", users=user_count, model=1)
     urls = {}
     spec: dict[str, Any] = {}
     for name in names:

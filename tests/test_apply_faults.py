@@ -111,7 +111,7 @@ class Scenario:
 def prepare(url: str, folder: Path, last_username: str = "mvachon.new@example.com"
             ) -> Scenario:
     """A sandbox with one apply in its history, and a 5-change plan against it."""
-    api.sandbox(url, users=12, force=True)
+    api.sandbox(url, users=12, force=True, model=1)
     first = write_config(folder / "first.yaml", url,
                          {"client": "outlook",
                           "smtp": {"server": "smtp.old.example.com", "port": 25, "ssl": False}},

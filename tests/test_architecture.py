@@ -88,3 +88,21 @@ def test_the_override_columns_are_defined_once() -> None:
     assert ("number", "code", "override", *names) == STATE_FIELDS
     assert {f.name: REFERENCE.user_columns[f.name] for f in OVERRIDE} == {
         f.name: f.column for f in OVERRIDE}
+
+
+def test_the_office365_mode_is_defined_once() -> None:
+    """The Office 365 mode's fields come from OFFICE365, beside OVERRIDE: the reference
+    columns, the version-2 state and write order, and the per-user modes derive from them."""
+    from mailprov.db.tables import build_tables, state_fields, write_order
+    from mailprov.model import OFFICE365, OVERRIDE, REFERENCE, USER_MODES
+
+    smtp = tuple(f.name for f in OVERRIDE)
+    office365 = tuple(f.name for f in OFFICE365)
+    assert state_fields(2) == ("number", "code", "override", *smtp, "mode", *office365)
+    assert write_order(2) == ("override", *smtp, "mode", *office365)
+    assert {f.name: REFERENCE.user_columns[f.name] for f in OFFICE365} == {
+        f.name: f.column for f in OFFICE365}
+    assert (USER_MODES["smtp"].fields, USER_MODES["office365"].fields) == (OVERRIDE, OFFICE365)
+    assert [c.name for c in build_tables(REFERENCE, 2).users.columns][-3:] == [
+        "mail_mode", "o365_email", "o365_authenticated_at"]
+    assert "mail_mode" not in build_tables(REFERENCE, 1).users.columns

@@ -118,9 +118,13 @@ def test_validate_prints_warnings_and_exits_0(runner: CliRunner) -> None:
     assert result.stderr == (
         "mailprov.yaml:8:5: general.smtp: warning: port 465 with `ssl: true`: maestro* (.NET) "
         "speaks STARTTLS only and hangs until timeout on an implicit-TLS port; use port 587\n"
-        "mailprov.yaml:8:5: general.smtp: warning: smtp.office365.com: Microsoft turns SMTP "
-        "AUTH with passwords off by default for existing tenants at the end of December 2026; "
-        "check that the tenant allows it, or plan a relay\n")
+        "mailprov.yaml:8:5: general.smtp: warning: smtp.office365.com: sending with a password "
+        "(SMTP AUTH) stops working when Microsoft turns basic authentication off by default "
+        "for existing Exchange Online tenants, at the end of December 2026: maestro* then gets "
+        "`550 5.7.30` (basic authentication is not supported for client submission) or `535 "
+        "5.7.139` (SMTP AUTH is disabled for the tenant). Move to Office 365 – Modern "
+        "Authentication (`office365:` instead of `smtp:`, maestro* 3.05; `mailprov migrate "
+        "office365` rewrites the files), or send through a relay\n")
     assert result.stdout.startswith("Valid: 1 file(s)")
 
 

@@ -70,7 +70,7 @@ Plan: 1 to add, 1 to change, 0 to remove.
 
 
 def test_sandbox_plan_formats_and_saved_plan_apply(run, sqlite_url, tmp_path):
-    result = run("sandbox", sqlite_url, "--users", "12")
+    result = run("sandbox", sqlite_url, "--users", "12", "--model", "1")
     assert result.exit_code == 0, result.output
     assert result.stdout == f"Created a standard sandbox with 12 users in {sqlite_url}.\n"
     write_config(tmp_path, sqlite_url, users={"COMPTA": smtp_user("COMPTA")})
@@ -331,7 +331,7 @@ def test_a_password_in_a_command_line_url_never_appears_in_any_output(run, postg
         outputs.append(result.output)
         return result
 
-    check("sandbox", with_password, "--users", "10")
+    check("sandbox", with_password, "--users", "10", "--model", "1")
     assert outputs[-1] == f"Created a standard sandbox with 10 users in {postgres_url}.\n"
     write_config(tmp_path, postgres_url, users={"COMPTA": smtp_user("COMPTA")})
     check("plan", "-t", with_password)

@@ -173,7 +173,7 @@ def normalise(rows: dict[str, dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
                                                             marks=pytest.mark.postgres)])
 def test_eight_concurrent_applies(backend, first_applies, request, tmp_path):
     url = request.getfixturevalue(f"{backend}_url")
-    api.sandbox(url, users=12, force=True)
+    api.sandbox(url, users=12, force=True, model=1)
     start = api.load_config([write_config(tmp_path / "start.yaml", url, START_USERS)])
     target = api.resolve_target(start, None)
     api.apply(api.plan(start, target), target)

@@ -89,7 +89,8 @@ def test_yaml_traps_do_not_hide_the_other_problems_of_their_file(folder: Path) -
         """)
     assert problems("mailprov.yaml") == [
         ("mailprov.yaml", 3, 11, "general.client",
-         "'smpt' is not one of: other, outlook, lotus_notes, smtp; did you mean 'smtp'?"),
+         "'smpt' is not one of: other, outlook, lotus_notes, smtp, office365; did you mean "
+         "'smtp'?"),
         ("mailprov.yaml", 6, 11, "", OCTAL_0465),
         ("mailprov.yaml", 7, 10, "", boolean("yes")),
         ("mailprov.yaml", 9, 3, "", "keys must be text: write '1234' in quotes"),
@@ -297,7 +298,8 @@ def test_a_rejected_name_is_quoted(folder: Path) -> None:
         ("mailprov.yaml", 8, 3, "users." + "X" * 300,
          "'" + "X" * 57 + "...' is too long (300 characters, at most 255)"),
         ("mailprov.yaml", 11, 11, "general.client",
-         "'smtpé' is not one of: other, outlook, lotus_notes, smtp; did you mean 'smtp'?"),
+         "'smtpé' is not one of: other, outlook, lotus_notes, smtp, office365; did you mean "
+         "'smtp'?"),
     ]
 
 

@@ -38,8 +38,13 @@ general:
 HOW = ("passwords never go in mailprov files: each user types their own SMTP password in "
        "maestro* (Préférences > Courriel), and the database password comes from `mailprov login "
        "TARGET` or the MAILPROV_DB_PASSWORD environment variable; remove this key")
-OFFICE = ("Microsoft turns SMTP AUTH with passwords off by default for existing tenants at the "
-          "end of December 2026; check that the tenant allows it, or plan a relay")
+OFFICE = ("sending with a password (SMTP AUTH) stops working when Microsoft turns basic "
+          "authentication off by default for existing Exchange Online tenants, at the end of "
+          "December 2026: maestro* then gets `550 5.7.30` (basic authentication is not "
+          "supported for client submission) or `535 5.7.139` (SMTP AUTH is disabled for the "
+          "tenant). Move to Office 365 – Modern Authentication (`office365:` instead of "
+          "`smtp:`, maestro* 3.05; `mailprov migrate office365` rewrites the files), or send "
+          "through a relay")
 PORT_465 = ("port 465 with `ssl: true`: maestro* (.NET) speaks STARTTLS only and hangs until "
             "timeout on an implicit-TLS port; use port 587")
 PORT_25 = ("port 25 with `ssl: true`: most servers offer STARTTLS for submission on port 587, "
@@ -260,7 +265,8 @@ def test_cloud_needs_the_smtp_client(folder: Path, client: str) -> None:
     write(folder, "mailprov.yaml", CLOUD + f"general:\n  client: {client}\n")
     assert problems("mailprov.yaml") == [
         ("mailprov.yaml", 7, 11, "general.client",
-         "target 'cloud' is maestro*CLOUD, which sends through SMTP only: set `client: smtp`"),
+         "target 'cloud' is maestro*CLOUD, which has no desktop mail program (no Outlook "
+         "mode): set `client: smtp` (or `client: office365` from maestro* 3.05 on)"),
     ]
 
 
@@ -626,7 +632,8 @@ def test_errors_in_several_files_are_reported_together_sorted(folder: Path) -> N
     write(folder, "users/c.yaml", "users: [\n")
     assert problems("mailprov.yaml") == [
         ("mailprov.yaml", 4, 11, "general.client",
-         "'smpt' is not one of: other, outlook, lotus_notes, smtp; did you mean 'smtp'?"),
+         "'smpt' is not one of: other, outlook, lotus_notes, smtp, office365; did you "
+         "mean 'smtp'?"),
         ("users/a.yaml", 4, 13, "users.A.smtp.port", "port 0 is out of range: use 1 to 65535"),
         # A misspelt secret key is not recognised as one, but is refused all the same.
         ("users/b.yaml", 4, 7, "users.B.smtp.pasword",

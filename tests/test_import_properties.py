@@ -85,7 +85,7 @@ class Rows:
         return self.tables[name]
 
     def reset(self, url: str, state: dict[str, Any]) -> None:
-        api.sandbox(url, users=USERS, edition=state["edition"], force=True)
+        api.sandbox(url, users=USERS, edition=state["edition"], force=True, model=1)
         with self.engine.begin() as conn:
             general, users = (self.table(conn, n) for n in ("general_config", "app_user"))
             conn.execute(update(general).values(state["general"]))

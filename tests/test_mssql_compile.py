@@ -8,6 +8,7 @@ database; the recorded statements are compiled with `sqlalchemy.dialects.mssql.d
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -89,9 +90,17 @@ def test_reads_compile_for_sql_server():
     # apply locks the general row: SQL Server has no FOR UPDATE, so an update-lock hint
     assert emitted(read_general, tables, MSSQL, for_update=True) == [
         f"{SELECT_GENERAL} WITH (UPDLOCK, ROWLOCK) WHERE general_config.id = :key"]
-    assert emitted(read_users, tables, MSSQL) == [SELECT_USERS]
-    assert emitted(read_users, tables, MSSQL, ["COMPTA", "COORD"]) == [
+    # the model version, read first when the mapping does not declare it (no row returned)
+    assert emitted(read_users, tables, MSSQL) == ["SELECT * FROM app_user WHERE 0 = 1"]
+    declared = build_tables(replace(REFERENCE, model_version=1))
+    assert emitted(read_users, declared, MSSQL) == [SELECT_USERS]
+    assert emitted(read_users, declared, MSSQL, ["COMPTA", "COORD"]) == [
         f"{SELECT_USERS} WHERE app_user.code IN (__[POSTCOMPILE_code_1])"]
+    # version 2: the mode, the Office 365 account and when the user authenticated too
+    version2 = build_tables(replace(REFERENCE, model_version=2))
+    assert emitted(read_users, version2, MSSQL) == [SELECT_USERS.replace(
+        "app_user.smtp_ssl, ", "app_user.smtp_ssl, app_user.mail_mode, app_user.o365_email, "
+        "app_user.o365_authenticated_at, ")]
     assert emitted(password_is_set, tables, MSSQL, "COMPTA") == [
         "SELECT CASE WHEN (app_user.smtp_password IS NULL) THEN 0 ELSE 1 END AS anon_1 "
         "FROM app_user WHERE app_user.code = :code_1"]
@@ -139,7 +148,8 @@ def test_a_mapped_installation_compiles_with_its_schema_and_names():
         "UPDATE dbo.[USAGER] SET [SMTP_PORT]=:v_port WHERE dbo.[USAGER].[NO_USAGER] = :k_number",
     ]
     assert not any("MOT_DE_PASSE" in s or "MDP" in s for s in statements)
-    read = emitted(read_users, tables, MSSQL)[0]
+    read = emitted(read_users, build_tables(replace(load_mapping(EXAMPLE_MAPPING),
+                                                    model_version=1)), MSSQL)[0]
     # the password column only in the test of whether one is stored, never selected
     assert read.endswith(", CASE WHEN (dbo.[USAGER].[SMTP_MOT_DE_PASSE] IS NULL) THEN 0 "
                          "ELSE 1 END AS anon_1, dbo.[USAGER].[SMTP_MDP_DATE] FROM dbo.[USAGER]")

@@ -62,7 +62,7 @@ def test_the_onboarding_example_plans_and_applies_on_a_sandbox(tmp_path: Path) -
     shutil.copytree(EXAMPLE, folder)
     url = f"sqlite:///{folder}/maestro-sandbox.db"
     runner = CliRunner()
-    result = runner.invoke(cli, ["sandbox", url, "--users", "56"])
+    result = runner.invoke(cli, ["sandbox", url, "--users", "56", "--model", "1"])
     assert result.exit_code == 0, result.output
     config = api.load_config([folder / "mailprov.yaml"])
     target = api.resolve_target(config, None)

@@ -30,7 +30,7 @@ from dbhelpers import (
 
 from mailprov import api
 from mailprov.db.history import changes_record
-from mailprov.errors import ConfigError, PlanFileError, UnknownUserError
+from mailprov.errors import ConfigError, EditionError, PlanFileError, UnknownUserError
 from mailprov.plan.format import PlanWarning
 from mailprov.render.text import render_text
 
@@ -213,20 +213,24 @@ def test_cloud_edition_rules_checked_against_the_live_database(sqlite_url, tmp_p
     # The target does not declare its edition: the database's `cloud` is found at plan time.
     config = write_config(tmp_path, sqlite_url, general={"client": "outlook", "smtp": dict(SMTP)},
                           users={codes[0]: {"smtp": {"from": "other@example.com"}}})
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(EditionError) as caught:
         plan_file(config)
+    # one message that lists every change to make (each also a Problem, at its place)
     messages = [p.message for p in caught.value.problems]
     assert messages == [
-        "target 'db' is maestro*CLOUD, which sends through SMTP only: set `client: smtp`",
-        "target 'db' is maestro*CLOUD: the From address is the user code and cannot be set; "
-        "remove `from`",
+        "set `client: smtp` (or `client: office365` from maestro* 3.05 on): maestro*CLOUD has "
+        "no desktop mail program, so no Outlook mode",
+        "remove `from`: in maestro*CLOUD the From address is the user code",
     ]
+    assert caught.value.message.splitlines()[0] == (
+        "target 'db' is maestro*CLOUD (its database says so), but the files are written for "
+        "an installed maestro*. Change this, then plan again:")
     declared = write_config(tmp_path, sqlite_url, edition="standard", name="declared.yaml",
                             general={"client": "smtp", "smtp": dict(SMTP)})
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(EditionError) as caught:
         plan_file(declared)
     assert [p.message for p in caught.value.problems] == [
-        "target 'db' is declared `standard` but its database says `cloud`: fix the edition"]
+        "write `edition: cloud`: the database says cloud"]
     assert dump(sqlite_url) == before
 
 

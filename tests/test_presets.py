@@ -84,9 +84,12 @@ def test_unknown_providers_suggest_the_closest(name: str, message: str) -> None:
 def test_office365_warns_of_the_smtp_auth_retirement() -> None:
     assert preset_warnings("office365") == [
         ("office365-basic-auth-retirement",
-         "Microsoft turns SMTP AUTH with passwords off by default for existing tenants at the end "
-         "of December 2026; check that the tenant allows it, or plan a relay (maestro* 3.05 and "
-         "later also offer Office 365 – Modern Authentication: `client: office365`)"),
+         "sending with a password (SMTP AUTH) stops working when Microsoft turns basic "
+         "authentication off by default for existing Exchange Online tenants, at the end of "
+         "December 2026: maestro* then gets `550 5.7.30` (basic authentication is not supported "
+         "for client submission) or `535 5.7.139` (SMTP AUTH is disabled for the tenant). Move "
+         "to Office 365 – Modern Authentication (`office365:` instead of `smtp:`, maestro* "
+         "3.05; `mailprov migrate office365` rewrites the files), or send through a relay"),
         ("office365-smtp-auth-per-mailbox",
          "Exchange Online also needs Authenticated SMTP turned on for each sending mailbox "
          "(Microsoft 365 admin center > Users > the user > Mail > Manage email apps), and "

@@ -27,7 +27,9 @@ from sqlalchemy import MetaData, Table, create_engine, select, update
 
 from mailprov import api
 from mailprov.db.sandbox import sample_users
-from mailprov.model import CLIENTS
+from mailprov.model.versions import VERSIONS
+
+CLIENTS = VERSIONS[1].clients  # the sandbox here is version 1 (before maestro* 3.05)
 
 USERS = 8
 TARGET = "maestro"
@@ -143,7 +145,7 @@ class Rows:
 
     def reset(self, url: str, scenario: dict[str, Any]) -> None:
         """A fresh sandbox, then the drawn starting state written straight into the rows."""
-        api.sandbox(url, users=USERS, edition=scenario["edition"], force=True)
+        api.sandbox(url, users=USERS, edition=scenario["edition"], force=True, model=1)
         with self.engine.begin() as conn:
             general, users = (self.table(conn, n) for n in ("general_config", "app_user"))
             conn.execute(update(general).values(scenario["start_general"]))

@@ -138,8 +138,8 @@ def test_a_saved_plan_applies_only_to_the_database_it_was_made_from(
     (lambda p: p["changes"][0].update(action="drop"),
      'changes[0] ("user.COMPTA"): unknown action "drop" (create, update or delete)'),
     (lambda p: p["changes"][0].update(changed=["smtp_password"]),
-     'changes[0] ("user.COMPTA"): unknown field "smtp_password" (allowed: username, from, '
-     "server, port, ssl)"),
+     'changes[0] ("user.COMPTA"): unknown field "smtp_password" (allowed: mode, username, '
+     "from, server, port, ssl, email)"),
     (lambda p: p["changes"][0].update(address="app_user"),
      'changes[0] ("app_user"): unknown address "app_user" (general or user.CODE)'),
     (lambda p: p.update(target_url="postgresql://u:hunter2@db/maestro"),

@@ -21,8 +21,10 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGED = REPO / "mailprov" / "schemas"
 EXAMPLES = REPO / "examples"
 MAPPING_EXAMPLE = EXAMPLES / "mapping.yaml"
+MAPPING_305_EXAMPLE = EXAMPLES / "mapping-305.yaml"  # a maestro* 3.05 installation
+MAPPING_EXAMPLES = (MAPPING_EXAMPLE, MAPPING_305_EXAMPLE)
 EXAMPLE_FILES = sorted(EXAMPLES.rglob("*.yaml"))
-CONFIG_EXAMPLES = [p for p in EXAMPLE_FILES if p != MAPPING_EXAMPLE]
+CONFIG_EXAMPLES = [p for p in EXAMPLE_FILES if p not in MAPPING_EXAMPLES]
 MODELINE = re.compile(r"# yaml-language-server: \$schema=(?P<ref>\S+)\n")
 # The schemas of files people write; they refuse unknown keys.
 INPUT_SCHEMA_NAMES = ["mailprov.schema.json", "mapping.schema.json"]
@@ -155,7 +157,7 @@ def test_example_has_the_schema_modeline(path: Path) -> None:
     match = MODELINE.fullmatch(first_line)
     assert match, f"{path.name} must start with `# yaml-language-server: $schema=...`"
     schema_file = (path.parent / match["ref"]).resolve()
-    expected = "mapping.schema.json" if path == MAPPING_EXAMPLE else "mailprov.schema.json"
+    expected = "mapping.schema.json" if path in MAPPING_EXAMPLES else "mailprov.schema.json"
     assert schema_file == (REPO / "schemas" / expected).resolve()
 
 
@@ -232,4 +234,21 @@ def test_mapping_example_loads_as_a_mapping(monkeypatch: pytest.MonkeyPatch) -> 
     assert mapping.source == "examples/mapping.yaml"
     validator = Draft202012Validator(_load_schema("mapping.schema.json"))
     data = yaml.safe_load(MAPPING_EXAMPLE.read_text(encoding="utf-8"))
+    assert [e.message for e in validator.iter_errors(data)] == []
+
+
+def test_the_305_mapping_example_loads_as_a_version_2_mapping(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    mapping = load_mapping("examples/mapping-305.yaml")
+    assert mapping.model_version == 2
+    assert mapping.client_values == {
+        "outlook": "Microsoft Outlook", "office365": "Office 365 – Authentification moderne",
+        "smtp": "SMTP – Autre", "other": "Autre logiciel de courriel"}
+    assert mapping.mode_values == {"general": 0, "smtp": 1, "office365": 2}
+    assert (mapping.user_columns["mode"], mapping.user_columns["email"],
+            mapping.user_columns["authenticated_at"]) == (
+        "MODE_ENVOI", "COURRIEL_O365", "O365_AUTHENTIFIE_LE")
+    validator = Draft202012Validator(_load_schema("mapping.schema.json"))
+    data = yaml.safe_load(MAPPING_305_EXAMPLE.read_text(encoding="utf-8"))
     assert [e.message for e in validator.iter_errors(data)] == []

@@ -160,9 +160,9 @@ def test_no_secret_anywhere(postgres_url, sqlite_url, tmp_path, monkeypatch, mem
         warnings.simplefilter("always")
 
         # Sandboxes, one of them through a URL that carries a password.
-        result = out.run(["sandbox", pg_cli_url, "--users", "12"], 0)
+        result = out.run(["sandbox", pg_cli_url, "--users", "12", "--model", "1"], 0)
         assert result.stdout == f"Created a standard sandbox with 12 users in {redacted_pg}.\n"
-        out.run(["sandbox", sqlite_url, "--users", "12"], 0)
+        out.run(["sandbox", sqlite_url, "--users", "12", "--model", "1"], 0)
         put_smtp_passwords(postgres_url, "pg")
         put_smtp_passwords(sqlite_url, "lite")
 

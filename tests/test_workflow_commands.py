@@ -105,7 +105,8 @@ def test_validate_json_lists_every_problem_with_its_place(run, repo):
     (repo / "users" / "site.yaml").write_text("users: {}\n", encoding="utf-8")
     ok = json.loads(run("validate", "--format", "json").stdout)
     assert ok["valid"] is True
-    assert ok["summary"] == {"files": 3, "users": 1, "overrides": 1, "targets": 2,
+    assert ok["summary"] == {"files": 3, "users": 1, "overrides": 1, "office365": 0,
+                             "targets": 2,
                              "errors": 0, "warnings": 0}
 
 
@@ -125,6 +126,7 @@ def test_explain_json(run, sqlite_url, tmp_path):
         "notes": ["no SMTP password entered yet: the user types it in maestro* "
                   "(Préférences > Courriel), or set it with `mailprov password set "
                   "COMPTA`"],
+        "office365_email": None, "authenticated_at": None,  # Office 365 users only
         # ./mailprov.yaml is read: what the files make of the user, and from where
         "configured": {
             "listed_by": "user", "file": "mailprov.yaml", "line": 13, "profiles": [],

@@ -34,6 +34,8 @@ from mailprov.db.read import (
     read_live_state,
     read_row_states,
 )
+from mailprov.db.tables import Tables
+from mailprov.db.version import versioned
 from mailprov.db.write import write_changes
 from mailprov.errors import (
     LockError,
@@ -43,7 +45,8 @@ from mailprov.errors import (
     UnknownUserError,
     WrongDatabaseError,
 )
-from mailprov.model import GeneralSettings, Policy, stored_values
+from mailprov.i18n import _
+from mailprov.model import GeneralSettings, Policy
 from mailprov.plan.digest import digest_rows
 from mailprov.plan.format import GENERAL, Plan
 from mailprov.plan.policy import change_violations, policy_error
@@ -107,9 +110,9 @@ def locked_transaction(db: Database, target: str, lock_timeout: float,
             raise
 
 
-def _write(conn: Connection, db: Database, plan: Plan, entry: HistoryEntry,
+def _write(conn: Connection, db: Database, tables: Tables, plan: Plan, entry: HistoryEntry,
            before_commit: Callable[[Connection], None] | None) -> int:
-    write_changes(conn, db.tables, db.backend, plan.changes)
+    write_changes(conn, tables, db.backend, plan.changes)
     db.backend.create_history(conn, db.tables)
     history_id = record_history(conn, db.tables, db.backend, plan, entry)
     if before_commit is not None:
@@ -138,14 +141,17 @@ def apply_plan(plan: Plan, db: Database, *, force: bool = False, lock_timeout: f
     entry = history_entry(plan, commit or plan.git_commit)
     with locked_transaction(db, plan.target, lock_timeout) as conn:
         _check_database(conn, db, plan)
-        general = _check_base(conn, db, plan)
-        _check_live_safety(conn, db, plan, force)
+        tables = versioned(conn, db.tables, db.backend)
+        _check_version(plan, tables)
+        general = _check_base(conn, db, tables, plan)
+        _check_live_safety(conn, db, tables, plan, force)
         _check_policies(conn, db, plan, (*plan.policies, *policies), general)
-        history_id = _write(conn, db, plan, entry, before_commit)
+        history_id = _write(conn, db, tables, plan, entry, before_commit)
     return ApplyResult(plan, history_id, url)
 
 
-def _check_live_safety(conn: Connection, db: Database, plan: Plan, force: bool) -> None:
+def _check_live_safety(conn: Connection, db: Database, tables: Tables, plan: Plan,
+                       force: bool) -> None:
     """The safety verdict again, with the overrides counted by the database under the
     lock: a count edited in a saved plan cannot lift a limit."""
     from mailprov.model import Safety
@@ -153,7 +159,7 @@ def _check_live_safety(conn: Connection, db: Database, plan: Plan, force: bool) 
 
     safety = plan.safety
     limits = Safety(safety.max_change_percent, safety.min_existing, safety.max_changes)
-    live = count_overrides(conn, db.tables, db.backend)
+    live = count_overrides(conn, tables, db.backend)
     check_safety(replace(plan, safety=evaluate(plan.changes, live, limits)), force)
 
 
@@ -204,8 +210,10 @@ def apply_config(build: Callable[[LiveState], Plan], db: Database, target: str, 
         check_safety(plan, force)
         if not plan.changes:
             return ApplyResult(plan, None, url)
-        _check_base(conn, db, plan)  # row-locks the managed rows: nobody edited them since
-        history_id = _write(conn, db, plan, history_entry(plan, commit), before_commit)
+        tables = versioned(conn, db.tables, db.backend)  # read with the live state
+        # row-locks the managed rows: nobody edited them since
+        _check_base(conn, db, tables, plan)
+        history_id = _write(conn, db, tables, plan, history_entry(plan, commit), before_commit)
     return ApplyResult(plan, history_id, url)
 
 
@@ -231,25 +239,47 @@ def _check_database(conn: Connection, db: Database, plan: Plan) -> None:
             "database instead.")
 
 
-def _check_base(conn: Connection, db: Database, plan: Plan) -> GeneralSettings:
+def _check_version(plan: Plan, tables: Tables) -> None:
+    """A saved plan's changes are written in the columns of the model version it was made
+    for: a target that has since moved to another version (maestro* upgraded) must be
+    planned again."""
+    if plan.model_version == tables.version:
+        return
+    raise WrongDatabaseError(_(
+        "the plan was made for target '{target}' on reference model version {planned}, but "
+        "the database now follows version {now} (maestro* upgraded, or the mapping's "
+        "`model_version` changed). Nothing was changed; run `mailprov plan` again.").format(
+            target=plan.target, planned=plan.model_version, now=tables.version))
+
+
+def _check_base(conn: Connection, db: Database, tables: Tables, plan: Plan
+                ) -> GeneralSettings:
     """Lock the general row and the user rows the plan writes, re-read every managed
     row, and refuse the plan if their digest is no longer the one it was computed from.
 
     Only the rows apply writes need a row lock: an edit of another managed row committed
     after this re-read is as if made just after the apply, which leaves no mix."""
-    general = read_general(conn, db.tables, db.backend, for_update=True)
+    general = read_general(conn, tables, db.backend, for_update=True)
     written = [c.number for c in plan.changes if c.number is not None]
-    db.backend.lock_user_rows(conn, db.tables, written)
+    db.backend.lock_user_rows(conn, tables, written)
     managed = None if plan.managed_users is None else list(plan.managed_users)
-    rows = read_row_states(conn, db.tables, db.backend, managed)
+    rows = read_row_states(conn, tables, db.backend, managed)
     if digest_rows(general, rows) != plan.base_digest:
-        raise StalePlanError(_stale_message(plan, general.as_dict(), rows))
-    _check_changes_name_their_rows(plan, general.as_dict(), rows)
+        raise StalePlanError(_stale_message(plan, general.as_dict(), rows, tables))
+    _check_changes_name_their_rows(plan, general.as_dict(), rows, tables)
     return general
 
 
+def _row_state(row: tuple[Any, ...], tables: Tables) -> dict[str, Any] | None:
+    """A fingerprinted row's user state as plans write it (None: follows general)."""
+    from mailprov.db.read import user_from_row
+
+    dates = (None,) if tables.version >= 2 else ()  # the authentication date, not read here
+    return user_from_row((None, *row, *dates, False, None), tables).state()
+
+
 def _check_changes_name_their_rows(plan: Plan, general: dict[str, Any],
-                                   rows: list[tuple[Any, ...]]) -> None:
+                                   rows: list[tuple[Any, ...]], tables: Tables) -> None:
     """Each change must describe the row it writes as that row is: its number is one of
     the managed rows, that row has the change's user code, and its `before` is the row's
     state. The digest proves the rows did not change since the plan; this proves the
@@ -263,9 +293,8 @@ def _check_changes_name_their_rows(plan: Plan, general: dict[str, Any],
         row = by_number.get(change.number)
         if row is None or row[1] != change.user_code:
             raise _mismatch(plan, change.address, f"user number {change.number}")
-        state = stored_values(row[3:]) if row[2] else None
-        before = None if change.before is None else list(change.before.values())
-        if state != before:
+        before = None if change.before is None else dict(change.before)
+        if _row_state(row, tables) != before:
             raise _mismatch(plan, change.address, f"user {change.user_code}")
 
 
@@ -275,7 +304,9 @@ def _mismatch(plan: Plan, address: str, row: str) -> TamperedPlanError:
         f"made from: its change of {address} does not match {row} as it is. The plan was "
         "edited after it was made. Nothing was changed; plan again.")
 
-def _stale_message(plan: Plan, general: dict[str, Any], rows: list[tuple[Any, ...]]) -> str:
+
+def _stale_message(plan: Plan, general: dict[str, Any], rows: list[tuple[Any, ...]],
+                   tables: Tables) -> str:
     """Say what changed since the plan, as far as the plan's own `before` values tell."""
     by_number = {row[0]: row for row in rows}
     changed = []
@@ -285,10 +316,11 @@ def _stale_message(plan: Plan, general: dict[str, Any], rows: list[tuple[Any, ..
                 changed.append("general")
             continue
         row = by_number.get(change.number)
-        before = None if change.before is None else list(change.before.values())
         if row is None:
             changed.append(f"{change.address} (no longer in the database)")
-        elif row[1] != change.user_code or (stored_values(row[3:]) if row[2] else None) != before:
+            continue
+        if row[1] != change.user_code or _row_state(row, tables) != (
+                None if change.before is None else dict(change.before)):
             changed.append(change.address)
     where = (": " + ", ".join(changed[:10]) + (" ..." if len(changed) > 10 else "")
              if changed else " (the general configuration, or a user its files manage)")

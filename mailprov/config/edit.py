@@ -21,6 +21,7 @@ import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -71,24 +72,28 @@ def flow(value: Any) -> str:
 
 def entry_from(profiles: Sequence[str], settings: Sequence[str]) -> dict[str, Any]:
     """The entry `users add --profile P --set KEY=VALUE` writes; `KEY` is a field of the
-    smtp section (`port`, `smtp.port`, `from`...). Raises EditError for a bad one."""
+    smtp section (`port`, `smtp.port`, `from`...) or the Office 365 account
+    (`office365.email`). Raises EditError for a bad one."""
     entry: dict[str, Any] = {}
     if profiles:
         entry["profile"] = profiles[0] if len(profiles) == 1 else list(profiles)
-    smtp: dict[str, Any] = {}
+    sections: dict[str, dict[str, Any]] = {}
     for text in settings:
         key, equals, value = text.partition("=")
         name = key.strip().lower()
         if looks_like_secret(name):
             raise EditError(_("--set {key}: {how}").format(key=key, how=HOW_PASSWORDS_ARE_SET))
         field = _SHORT.get(name, name)
-        if not equals or not field.startswith("smtp."):
+        if not equals or not field.startswith(("smtp.", "office365.")) or field not in FIELDS:
             raise EditError(_("--set {text}: expected FIELD=VALUE with a field of the smtp "
-                              "section ({fields})").format(
+                              "section ({fields}) or office365.email").format(
                 text=text[:60], fields=", ".join(_SHORT)))
-        smtp[field.split(".", 1)[1]] = _typed(field, value.strip())
-    if smtp:
-        entry["smtp"] = smtp
+        section, _dot, name = field.partition(".")
+        sections.setdefault(section, {})[name] = _typed(field, value.strip())
+    if len(sections) > 1:
+        raise EditError(_("--set: a user has an smtp section or an Office 365 account "
+                          "(office365.email), not both"))
+    entry.update(sections)
     if not entry:
         raise EditError(_("give the users a profile (--profile NAME) or settings "
                           "(--set FIELD=VALUE)"))
@@ -271,3 +276,124 @@ def write_checked(path: Path, text: str, check: Callable[[Mapping[Path, bytes]],
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+# --- editing one entry: a key replaced by another, or a key added -----------------------------
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    """Characters `start` to `end` of a text replaced by `text`."""
+
+    start: int
+    end: int
+    text: str
+
+
+def compose(text: str, name: str) -> Any:
+    """The root node of a YAML text, with every node's place (ruamel's round-trip composer)."""
+    from ruamel.yaml.nodes import MappingNode
+
+    root = _compose(text, name)
+    if not isinstance(root, MappingNode):
+        raise EditError(_("{file} is not a mailprov file (its top level is not a mapping)")
+                        .format(file=name))
+    return root
+
+
+def node_at(root: Any, path: Sequence[str | int]) -> Any | None:
+    """The node at `path` (mapping keys and sequence indexes), or None."""
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    node = root
+    for step in path:
+        if isinstance(node, MappingNode) and isinstance(step, str):
+            node = next((value for key, value in node.value if str(key.value) == step), None)
+        elif isinstance(node, SequenceNode) and isinstance(step, int) \
+                and 0 <= step < len(node.value):
+            node = node.value[step]
+        else:
+            return None
+        if node is None:
+            return None
+    return node
+
+
+def mapping_keys(node: Any) -> set[str]:
+    """The keys of a mapping node (empty for anything else)."""
+    from ruamel.yaml.nodes import MappingNode
+
+    if not isinstance(node, MappingNode):
+        return set()
+    return {str(key.value) for key, _value in node.value}
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    for index, char in enumerate(text):
+        if char == "\n":
+            starts.append(index + 1)
+    return starts
+
+
+def _line_end(text: str, starts: list[int], line: int) -> int:
+    """The offset where line `line` (0-based) ends, before its line break."""
+    end = starts[line + 1] if line + 1 < len(starts) else len(text)
+    while end > starts[line] and text[end - 1] in "\r\n":
+        end -= 1
+    return end
+
+
+def replace_key(text: str, mapping: Any, key: str, new_key: str,
+                value: Mapping[str, Any]) -> TextEdit:
+    """The edit that replaces `key: ...` of a mapping node by `new_key: value`, written in
+    the style of what it replaces: a block section stays a block (its indentation kept),
+    a one-line section stays one line. The lines of the old section go, comments inside
+    them included; everything else stays."""
+    from ruamel.yaml.nodes import MappingNode
+
+    entry = next(((k, v) for k, v in mapping.value if str(k.value) == key), None)
+    if entry is None:
+        raise EditError(_("no `{key}` to replace").format(key=key))
+    key_node, value_node = entry
+    start = key_node.start_mark.index
+    if isinstance(value_node, MappingNode) and not value_node.flow_style and value_node.value:
+        starts = _line_starts(text)
+        inner = value_node.value[0][0].start_mark.column
+        eol = _newline(text)
+        body = eol.join(f"{' ' * inner}{scalar(k)}: {flow(v)}" for k, v in value.items())
+        return TextEdit(start, _line_end(text, starts, _last_line(value_node)),
+                        f"{scalar(new_key)}:{eol}{body}")
+    return TextEdit(start, value_node.end_mark.index, f"{scalar(new_key)}: {flow(value)}")
+
+
+def add_key(text: str, mapping: Any, key: str, value: Mapping[str, Any]) -> TextEdit:
+    """The edit that adds `key: value` (one line, flow style) to a mapping node: after its
+    last entry in a block, before the closing brace of a flow mapping."""
+    if mapping.flow_style or not mapping.value:
+        close = mapping.end_mark.index - 1
+        if close < 0 or text[close] != "}":
+            raise EditError(_("cannot add `{key}` here: the entry is not a mapping").format(
+                key=key))
+        before = text[:close].rstrip(" ")
+        separator = "" if before.endswith("{") else ", "
+        return TextEdit(len(before), close, f"{separator}{scalar(key)}: {flow(value)}")
+    starts = _line_starts(text)
+    last = _last_line(mapping)
+    column = mapping.value[0][0].start_mark.column
+    eol = _newline(text)
+    at = starts[last + 1] if last + 1 < len(starts) else len(text)
+    lead = "" if at == 0 or text[at - 1] == "\n" else eol
+    return TextEdit(at, at, f"{lead}{' ' * column}{scalar(key)}: {flow(value)}{eol}")
+
+
+def apply_edits(text: str, edits: Sequence[TextEdit]) -> str:
+    """`text` with non-overlapping edits made (any order given)."""
+    ordered = sorted(edits, key=lambda e: e.start)
+    for first, second in pairwise(ordered):
+        if second.start < first.end:
+            raise EditError(_("two edits of the same lines: this layout cannot be edited "
+                              "automatically"))
+    for edit in reversed(ordered):
+        text = text[:edit.start] + edit.text + text[edit.end:]
+    return text

@@ -15,7 +15,7 @@ from typing import Any
 
 from mailprov.config.csvusers import CsvPosition, CsvUsers, read_users_csv
 from mailprov.config.document import Document, DocumentLocator
-from mailprov.config.entries import EMPTY, EntryBuilder, combine, make_layer
+from mailprov.config.entries import EMPTY, EntryBuilder, EntryProblem, entry_layer, resolve_layers
 from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
 from mailprov.config.presets import PROVIDER_KEY, get_preset, preset_names
 from mailprov.config.schema import check_csv_entries, check_document
@@ -28,7 +28,6 @@ from mailprov.model import (
     GENERAL_SMTP_FIELDS,
     Config,
     DesiredGeneral,
-    DesiredUser,
     Policy,
     Safety,
     Selection,
@@ -454,12 +453,14 @@ def _build(merger: _Merger, documents: list[Document], digest: str,
         targets[name] = Target(name, None if url is None else anchor_sqlite(url, doc.folder),
                                value.get("edition"), mapping, Source(doc.name))
     defaults = EMPTY
+    defaults_problem: EntryProblem | None = None
     if "defaults" in merger.singles:
         doc, value = merger.singles["defaults"]
-        smtp = value.get("smtp") if isinstance(value, dict) else None
-        defaults = make_layer(smtp, "default", doc.name, ("defaults", "smtp"))
+        defaults, defaults_problem = entry_layer(value, "default", doc.name, ("defaults",))
     builder = EntryBuilder({name: (doc.name, value)
                             for name, (doc, value) in merger.profiles.items()}, defaults)
+    if defaults_problem is not None:
+        builder.problems.append(defaults_problem)
     users = {}
     for code, (origin, value) in merger.users.items():
         kind = "csv" if isinstance(origin, _CsvRow) else "user"
@@ -480,15 +481,13 @@ def _build(merger: _Merger, documents: list[Document], digest: str,
         origin, value = merger.singles["all_users"]
         user = builder.user("", value, "all_users", origin.name, ("all_users",))
         selections.append(Selection("all_users", (), user, origin.name, ("all_users",)))
-    profiles = {name: DesiredUser("", override, Source(doc.name), dict(layer.sources),
-                                  listed_by="profile")
-                for name, (doc, _value) in merger.profiles.items()
-                for layer in [builder.layers[name]]
-                for override, _sources in [combine([layer])]}
+    profiles = {name: resolve_layers("", [builder.layers[name]], Source(doc.name),
+                                     listed_by="profile")
+                for name, (doc, _value) in merger.profiles.items()}
     if defaults.values or defaults.empty:
-        profiles["defaults"] = DesiredUser("", combine([defaults])[0],
-                                           Source(merger.singles["defaults"][0].name),
-                                           dict(defaults.sources), listed_by="default")
+        profiles["defaults"] = resolve_layers("", [defaults],
+                                              Source(merger.singles["defaults"][0].name),
+                                              listed_by="default")
     general, general_sources = _general(merger)
     safety = Safety(
         float(merger.get("safety", "max_change_percent", default=30.0)),

@@ -97,6 +97,17 @@ def _isp_mailbox(label: str) -> Trap:
         "company, prefer a mailbox on its own domain"), (("label", label),))
 
 
+BASIC_AUTH_RETIREMENT_CODE = "office365-basic-auth-retirement"
+BASIC_AUTH_RETIREMENT = N_(
+    "sending with a password (SMTP AUTH) stops working when Microsoft turns basic "
+    "authentication off by default for existing Exchange Online tenants, at the end of "
+    "December 2026: maestro* then gets `550 5.7.30` (basic authentication is not supported "
+    "for client submission) or `535 5.7.139` (SMTP AUTH is disabled for the tenant). Move to "
+    "Office 365 – Modern Authentication (`office365:` instead of `smtp:`, maestro* 3.05; "
+    "`mailprov migrate office365` rewrites the files), or send through a relay")
+"""What every remaining password-based override on Exchange Online is warned of."""
+
+
 _PRESETS: tuple[Preset, ...] = (
     Preset(
         "office365", "Microsoft 365 (Exchange Online)", "smtp.office365.com", 587, True,
@@ -104,10 +115,7 @@ _PRESETS: tuple[Preset, ...] = (
         "how-to-set-up-a-multifunction-device-or-application-to-send-email-using-microsoft-365"
         "-or-office-365",
         "address",
-        (Trap("office365-basic-auth-retirement", N_(
-            "Microsoft turns SMTP AUTH with passwords off by default for existing tenants at the "
-            "end of December 2026; check that the tenant allows it, or plan a relay (maestro* "
-            "3.05 and later also offer Office 365 – Modern Authentication: `client: office365`)")),
+        (Trap(BASIC_AUTH_RETIREMENT_CODE, BASIC_AUTH_RETIREMENT),
          Trap("office365-smtp-auth-per-mailbox", N_(
              "Exchange Online also needs Authenticated SMTP turned on for each sending mailbox "
              "(Microsoft 365 admin center > Users > the user > Mail > Manage email apps), and "

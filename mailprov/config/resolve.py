@@ -98,6 +98,8 @@ def resolve_users(config: Config, live_users: Mapping[str, LiveUser], edition: s
         live = live_users.get(code)
         if live is not None and user.override is not None:
             users[code] = renderer.user(user, live, places.get(code))
+        elif live is not None and user.office365 is not None:
+            users[code] = renderer.office365_user(user, live, places.get(code))
     resolved = replace(config, users=users)
     return Resolution(resolved, tuple(matches), tuple(renderer.finish()))
 
@@ -167,6 +169,45 @@ class _Renderer:
         if override is user.override:
             return user
         return replace(user, override=override, sources=sources)
+
+    def office365_user(self, user: DesiredUser, live: LiveUser,
+                       place: tuple[str, tuple[PathStep, ...]] | None) -> DesiredUser:
+        """The user's Office 365 address rendered for them (a template), and checked: an
+        installed maestro* needs one (maestro*CLOUD: the user code)."""
+        office365 = user.office365
+        assert office365 is not None
+        source = user.sources.get("email")
+        email = office365.email
+        if source is not None and source.template is not None:
+            context = make_context(TemplateUser(live.code, live.name or "", live.number or 0),
+                                   self.variables)
+            try:
+                email = render(compile_template(source.template), context)
+            except TemplateError as exc:
+                line, column = self.config.position(source.file, source.path)
+                self._add(exc.problem(source.file, line, column, source.path, user=live.code))
+                return user
+            errors = rendered_errors("email", email)
+            for error in errors:
+                self._add(self.config.problem(
+                    source.file, source.path, _("{error} (rendered for user {code} from "
+                                                "{template})").format(
+                        error=error, code=live.code, template=source.template)))
+            if errors:
+                return user
+        if email is None and not self.cloud:
+            message = _("no Office 365 account: set `office365.email` (the address the user "
+                        "signs in to Office 365 with)")
+            if place is None:
+                problem = self.config.problem(user.source.file, ("users", live.code),
+                                              message, key=True)
+            else:
+                problem = self.config.problem(place[0], place[1], _(
+                    "{message} (user {code})").format(message=message, code=live.code))
+            self._add(replace(problem, code="no-office365-email"))
+        if email == office365.email:
+            return user
+        return replace(user, office365=replace(office365, email=email))
 
     def _add(self, problem: Problem) -> None:
         """Keep the first MAX_SAME_PROBLEM problems of one place: a profile's template that

@@ -83,9 +83,10 @@ class Validation:
         files = set(self.files())
         users = self._users()
         overrides = sum(1 for u in users if u.override is not None)
+        office365 = sum(1 for u in users if u.office365 is not None)
         targets = sum(len(c.targets) for c in self.configs)
         return {"files": len(files), "users": len(users), "overrides": overrides,
-                "targets": targets, "errors": len(self.errors),
+                "office365": office365, "targets": targets, "errors": len(self.errors),
                 "warnings": len(self.warnings)}
 
     def to_json(self) -> dict[str, Any]:

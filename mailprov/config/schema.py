@@ -380,29 +380,36 @@ def check_csv_entries(users: CsvUsers
     return problems, drops
 
 
+_SECTIONS = ("userSmtp", "office365")
+"""The schema definitions of a user's sections: `smtp`, and the `office365` mode."""
+
+
 @cache
 def _field_checks() -> dict[str, Any]:
     from mailprov.config.fastschema import SchemaCompiler
 
     root = schema()
     compiler = SchemaCompiler(root)
-    return {name: compiler.compile(rule)
-            for name, rule in root["$defs"]["userSmtp"]["properties"].items()}
+    return {name: compiler.compile(rule) for section in _SECTIONS
+            for name, rule in root["$defs"][section]["properties"].items()}
 
 
 @cache
-def _field_validator() -> Any:
+def _field_validator(name: str) -> Any:
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator({"$defs": schema()["$defs"], "$ref": "#/$defs/userSmtp"})
+    defs = schema()["$defs"]
+    section = next(s for s in _SECTIONS if name in defs[s]["properties"])
+    return Draft202012Validator({"$defs": defs, "$ref": f"#/$defs/{section}"})
 
 
 def field_messages(name: str, value: Any) -> list[str]:
-    """What the schema says of one value of a user's `smtp` section (`from`, `server`...),
-    in the words it uses for a file: how a value rendered from a template is checked."""
+    """What the schema says of one value of a user's `smtp` section (`from`, `server`...)
+    or `office365` mode (`email`), in the words it uses for a file: how a value rendered
+    from a template is checked."""
     if _field_checks()[name](value):
         return []
-    return [finding.message for error in _field_validator().iter_errors({name: value})
+    return [finding.message for error in _field_validator(name).iter_errors({name: value})
             if (finding := _message(error)) is not None]
 
 

@@ -8,7 +8,12 @@ from dataclasses import replace
 from typing import Any
 
 from mailprov.config.addresses import address_error
-from mailprov.config.presets import login_preset, preset_warnings
+from mailprov.config.presets import (
+    BASIC_AUTH_RETIREMENT,
+    BASIC_AUTH_RETIREMENT_CODE,
+    login_preset,
+    preset_warnings,
+)
 from mailprov.config.schema import field_messages
 from mailprov.config.servers import server_error
 from mailprov.config.templates import (
@@ -25,6 +30,7 @@ from mailprov.config.urls import url_has_password
 from mailprov.errors import SHOWN_CHARS, PathStep, Problem, quoted
 from mailprov.i18n import _, ngettext
 from mailprov.model import (
+    OFFICE365_FIELDS,
     Config,
     DesiredOverride,
     DesiredUser,
@@ -34,6 +40,22 @@ from mailprov.model import (
 )
 
 OFFICE365_HOSTS = ("smtp.office365.com", "smtp-mail.outlook.com")
+"""Exchange Online's SMTP AUTH hosts: a password-based override there stops working when
+Microsoft turns basic authentication off (BASIC_AUTH_RETIREMENT)."""
+CLOUD_CLIENTS = ("smtp", "office365")
+"""maestro*CLOUD has no desktop mail program, so no Outlook mode: SMTP, or (maestro* 3.05)
+Office 365 – Modern Authentication, which sends through Exchange Online with OAuth 2.0."""
+
+
+def is_office365_host(server: str | None) -> bool:
+    """Whether `server` is Exchange Online's SMTP AUTH host."""
+    return bool(server) and str(server).strip().lower() in OFFICE365_HOSTS
+
+
+def basic_auth_message(server: str) -> str:
+    """The warning of a password-based override on Exchange Online, with the date and the
+    errors its users will get."""
+    return _("{server}: {message}").format(server=server, message=_(BASIC_AUTH_RETIREMENT))
 
 
 class _Checker:
@@ -138,7 +160,8 @@ def source_of(user: DesiredUser, name: str) -> ValueSource:
     found = user.sources.get(name)
     if found is not None:
         return found
-    return ValueSource("user", user.source.file, ("users", user.code, "smtp", name))
+    section = "office365" if name in OFFICE365_FIELDS else "smtp"
+    return ValueSource("user", user.source.file, ("users", user.code, section, name))
 
 
 def entry_path(config: Config, user: DesiredUser) -> tuple[PathStep, ...]:
@@ -152,7 +175,7 @@ def value_error(name: str, value: str) -> str | None:
     """The rule of a text value (server, from, username) beyond the schema, or None."""
     if name == "server":
         return server_error(value)
-    if name == "from":
+    if name in ("from", "email"):
         error = address_error(value)
         return None if error is None else _("{value} is not an e-mail address: {reason}").format(
             value=quoted(value, SHOWN_CHARS), reason=error)
@@ -244,10 +267,10 @@ def _users(check: _Checker) -> None:
     stand_in = StandIn(config)
     users = entries(config)
     for user in [*users, *config.profiles.values()]:  # a profile no user takes too
-        override = user.override
+        override = user.override or user.office365
         if override is None:
             continue
-        for name in ("server", "from", "username"):
+        for name in (("server", "from", "username") if user.office365 is None else ("email",)):
             value = override.get(name)
             if not isinstance(value, str):
                 continue
@@ -284,6 +307,16 @@ def _users(check: _Checker) -> None:
         override = user.override
         if maybe_cloud and is_address(user.code):
             continue
+        if user.office365 is not None:
+            if user.office365.email is None and not check.refused_within(
+                    entry_path(config, user)):
+                message = _("no Office 365 account: set `office365.email` (the address the "
+                            "user signs in to Office 365 with)")
+                counts[message] = counts.get(message, 0) + 1
+                if counts[message] <= MAX_SAME_PROBLEM:
+                    check.add(user.source.file, entry_path(config, user), message, key=True,
+                              code="no-office365-email")
+            continue
         if override is None or check.refused_within(entry_path(config, user)) or any(
                 (source.file, source.path) in bad for source in user.sources.values()):
             continue  # a value of the entry was refused: its error says why
@@ -309,29 +342,50 @@ def _users(check: _Checker) -> None:
                                               message=message)))
 
 
-def edition_problems(config: Config, edition: str, target: str) -> list[Problem]:
-    """maestro*CLOUD rules: SMTP only, user codes are addresses, no `from`."""
+def edition_problems(config: Config, edition: str, target: str, *,
+                     listed: bool = False) -> list[Problem]:
+    """maestro*CLOUD rules: no desktop mail program (SMTP, or Office 365 from 3.05 on),
+    user codes are addresses, no `from` (and no other Office 365 account than the code).
+
+    `listed`: the messages are items of one list that already says the target is
+    maestro*CLOUD (mailprov.errors.EditionError), so each says only what to change."""
     if edition != "cloud":
         return []
     check = _Checker(config)
     why = _("target {target} is maestro*CLOUD").format(target=quoted(target))
     seen: set[tuple[str, tuple[PathStep, ...]]] = set()
-    if config.general.client not in (None, "smtp"):
-        check.setting("general.client", _("{why}, which sends through SMTP only: "
-                                           "set `client: smtp`").format(why=why))
+    if config.general.client not in (None, *CLOUD_CLIENTS):
+        check.setting("general.client", _(
+            "set `client: smtp` (or `client: office365` from maestro* 3.05 on): maestro*CLOUD "
+            "has no desktop mail program, so no Outlook mode") if listed else _(
+            "{why}, which has no desktop mail program (no Outlook mode): set `client: smtp` "
+            "(or `client: office365` from maestro* 3.05 on)").format(why=why))
     for code, user in config.users.items():
         if address_error(code):
-            check.add(user.source.file, ("users", code),
-                      _("{why}, where user codes are e-mail addresses; {code} is not "
-                        "one").format(why=why, code=quoted(code, SHOWN_CHARS)), key=True)
+            check.add(user.source.file, ("users", code), (_(
+                "list this user by its e-mail address: maestro*CLOUD user codes are e-mail "
+                "addresses, and {code} is not one") if listed else _(
+                "{why}, where user codes are e-mail addresses; {code} is not one")).format(
+                why=why, code=quoted(code, SHOWN_CHARS)), key=True)
+        email = None if user.office365 is None else user.office365.email
+        if email is not None and email != code and not is_template(email):
+            source = source_of(user, "email")
+            if (source.file, source.path) not in seen:
+                seen.add((source.file, source.path))
+                check.add(source.file, source.path, _(
+                    "remove `email`: in maestro*CLOUD the Office 365 account is the user "
+                    "code") if listed else _(
+                    "{why}: the Office 365 account is the user code and cannot be set; "
+                    "remove `email`").format(why=why), key=True)
         if user.override is not None and user.override.from_address is not None:
             source = source_of(user, "from")
             if (source.file, source.path) in seen:
                 continue
             seen.add((source.file, source.path))
-            check.add(source.file, source.path,
-                      _("{why}: the From address is the user code and cannot be set; "
-                        "remove `from`").format(why=why), key=True)
+            check.add(source.file, source.path, _(
+                "remove `from`: in maestro*CLOUD the From address is the user code") if listed
+                else _("{why}: the From address is the user code and cannot be set; "
+                       "remove `from`").format(why=why), key=True)
     return check.problems
 
 
@@ -402,11 +456,8 @@ def _trap_messages(server: str | None, port: int | None, ssl: bool | None
                          _("port 25 with `ssl: true`: most servers offer STARTTLS for "
                            "submission on port 587, and many networks block port 25; "
                            "use 587")))
-    if server and server.lower() in OFFICE365_HOSTS:
-        messages.append(("office365-basic-auth-retirement",
-                         _("{server}: Microsoft turns SMTP AUTH with passwords off by default "
-                           "for existing tenants at the end of December 2026; check that the "
-                           "tenant allows it, or plan a relay").format(server=server)))
+    if server and is_office365_host(server):
+        messages.append((BASIC_AUTH_RETIREMENT_CODE, basic_auth_message(server)))
     return messages
 
 

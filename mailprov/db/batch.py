@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import Update, update
 
-from mailprov.db.tables import Tables
-from mailprov.model import OVERRIDE_FIELDS
+from mailprov.db.tables import Tables, write_order
 
-# logical user columns a batch may write, in the users table's column order
-WRITE_ORDER = ("override", *OVERRIDE_FIELDS)
+# logical user columns a batch may write in model version 1, in the users table's column
+# order (Tables.write_order gives them for the target's version)
+WRITE_ORDER = write_order(1)
 
 
 @dataclass(frozen=True)

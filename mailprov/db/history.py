@@ -41,7 +41,7 @@ from sqlalchemy import Connection, bindparam, insert, inspect, select
 from mailprov.db.backends import Backend
 from mailprov.db.driver import compile_statement, execute
 from mailprov.db.tables import Tables
-from mailprov.model import split_setting
+from mailprov.model import MODE, split_setting, state_mode
 from mailprov.plan.format import Change, Plan
 from mailprov.plan.records import ROLLBACK_KEY
 
@@ -77,7 +77,8 @@ def changed_fields(change: Change) -> dict[str, list[Any]]:
         return {name: [_general_field(before, name), _general_field(after, name)]
                 for name in change.changed}
     old, new = before or _NOTHING, after or _NOTHING
-    return {name: [old.get(name), new.get(name)] for name in change.changed}
+    return {name: [state_mode(before), state_mode(after)] if name == MODE
+            else [old.get(name), new.get(name)] for name in change.changed}
 
 
 def changes_record(changes: Iterable[Change]) -> dict[str, Any]:

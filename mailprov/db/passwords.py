@@ -35,10 +35,13 @@ MASK = "***"
 
 def lock_user(conn: Connection, tables: Tables, backend: Backend, code: str) -> LiveUser | None:
     """The user `code`, row-locked until the transaction ends (whether a password is
-    stored, never the password)."""
+    stored, never the password), with the columns of the target's model version."""
+    from mailprov.db.version import versioned
+
+    tables = versioned(conn, tables, backend)
     query = users_query(tables).where(tables.ucol("code") == code)
     row = run_query(conn, tables, backend, backend.lock_rows(query, tables.users)).first()
-    return None if row is None else user_from_row(row)
+    return None if row is None else user_from_row(row, tables)
 
 
 def write_password(conn: Connection, tables: Tables, number: int, stored: str | None,

@@ -12,16 +12,25 @@ from sqlalchemy import Connection, bindparam, case, inspect, literal_column, sel
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from mailprov.db.driver import compile_statement, execute, fetch_tuples
-from mailprov.db.tables import Tables
+from mailprov.db.tables import Tables, state_fields
 from mailprov.errors import DatabaseError, MappingError, printable
 from mailprov.i18n import _, ngettext
-from mailprov.model import OVERRIDE_FIELDS, GeneralSettings, LiveState, LiveUser, MailSettings
+from mailprov.model import (
+    OFFICE365_MODE,
+    SMTP_MODE,
+    GeneralSettings,
+    LiveState,
+    LiveUser,
+    MailSettings,
+    Office365Settings,
+)
 
 if TYPE_CHECKING:
     from mailprov.db.backends import Backend
 
-# What plan reads of a user, and what apply's re-check fingerprints (mailprov.plan.digest).
-STATE_FIELDS = ("number", "code", "override", *OVERRIDE_FIELDS)
+# What plan reads of a user, and what apply's re-check fingerprints (mailprov.plan.digest),
+# in model version 1; Tables.state_fields and Tables.user_fields give them for any version.
+STATE_FIELDS = state_fields(1)
 USER_FIELDS = ("name", *STATE_FIELDS)  # a user's stored state is its row without the name
 GENERAL_FIELDS = ("edition", "client", "server", "port", "ssl")
 
@@ -69,15 +78,45 @@ def _general_query(tables: Tables, backend: Backend, for_update: bool) -> Any:
     return backend.lock_rows(query, tables.general) if for_update else query
 
 
-_STATE_END = len(USER_FIELDS)  # user rows: USER_FIELDS, then the two password columns
+def user_from_row(row: Iterable[Any], tables: Tables | None = None) -> LiveUser:
+    """A LiveUser from the columns of `users_query`: `tables.user_fields` (USER_FIELDS when
+    no tables are given), in that order, then whether a password is stored and when it
+    was set.
+
+    From model version 2 the user's mode is read as maestro* 3.05 keeps it: the SMTP
+    section flag first (`mail_override`, as in version 1), else the Office 365 mode when
+    `mail_mode` says so; a user in neither follows the general mode."""
+    if tables is None or tables.version < 2:
+        name, number, code, override, *values, password_set, password_set_at = row
+        return LiveUser(code, name, MailSettings.from_stored(values) if override else None,
+                        number, bool(password_set), password_set_at)
+    (name, number, code, override, *values, mode, email, authenticated_at, password_set,
+     password_set_at) = row
+    smtp = MailSettings.from_stored(values) if override else None
+    office365 = None
+    if smtp is None and stored_mode(tables, mode) == OFFICE365_MODE.name:
+        office365 = Office365Settings(email)
+    return LiveUser(code, name, smtp, number, bool(password_set), password_set_at,
+                    office365, authenticated_at)
 
 
-def user_from_row(row: Iterable[Any]) -> LiveUser:
-    """A LiveUser from the columns of `users_query`: USER_FIELDS, in that order, then
-    whether a password is stored and when it was set."""
-    name, number, code, override, *values, password_set, password_set_at = row
-    return LiveUser(code, name, MailSettings.from_stored(values) if override else None, number,
-                    bool(password_set), password_set_at)
+def stored_mode(tables: Tables, value: Any) -> str | None:
+    """The mode a stored `mail_mode` value names (through the mapping's mode_values)."""
+    values = tables.mapping.mode_values
+    if values:
+        for name, stored in values.items():
+            if stored == value and name != "general":
+                return name
+        return None
+    return value if value in (SMTP_MODE.name, OFFICE365_MODE.name) else None
+
+
+def mode_value(tables: Tables, mode: str | None) -> Any:
+    """What `mail_mode` stores for `mode` (None: follows general)."""
+    values = tables.mapping.mode_values
+    if values:
+        return values.get("general") if mode is None else values[mode]
+    return mode
 
 
 def password_stored(tables: Tables) -> Any:
@@ -88,57 +127,74 @@ def password_stored(tables: Tables) -> Any:
 
 
 def users_query(tables: Tables) -> Any:
-    """SELECT of USER_FIELDS, whether a password is stored, and `password_set_at`: the
-    password itself is never selected with the users."""
-    return select(*(tables.ucol(f) for f in USER_FIELDS), password_stored(tables),
+    """SELECT of `tables.user_fields`, whether a password is stored, and
+    `password_set_at`: the password itself is never selected with the users."""
+    return select(*(tables.ucol(f) for f in tables.user_fields), password_stored(tables),
                   tables.ucol("password_set_at"))
 
 
 def read_users(conn: Connection, tables: Tables, backend: Backend,
                codes: Iterable[str] | None = None) -> dict[str, LiveUser]:
-    """All users in one SELECT, or only `codes` in as few as the backend allows.
+    """All users in one SELECT, or only `codes` in as few as the backend allows, as
+    `tables` (for its model version: mailprov.db.version) names them.
 
     Of the password columns, only whether a password is stored, and when it was set, are
     read; never the password.
     """
-    return _users(_user_rows(conn, tables, backend, codes))
+    from mailprov.db.version import versioned
+
+    tables = versioned(conn, tables, backend)
+    return _users(_user_rows(conn, tables, backend, codes), tables)
 
 
 def _user_rows(conn: Connection, tables: Tables, backend: Backend,
                codes: Iterable[str] | None = None) -> list[tuple[Any, ...]]:
-    """User rows as tuples of USER_FIELDS, then the password columns of `users_query`.
-    Where the backend runs driver statements, the rows are the driver's own, exactly as
-    apply's re-check reads them (the base digest compares the two)."""
+    """User rows as tuples of `tables.user_fields`, then the password columns of
+    `users_query`. Where the backend runs driver statements, the rows are the driver's
+    own, exactly as apply's re-check reads them (the base digest compares the two)."""
     query = users_query(tables)
     if codes is None and backend.driver_statements:
         statement = compile_statement(conn, query, [], key=("users", tables.key))
         rows = fetch_tuples(run_query(conn, tables, backend,
                                       lambda: execute(conn, statement, [])))
-        return _set_at_as_datetime(conn, tables, rows)
+        return _dates(conn, tables, rows)
     if codes is None:
         return [tuple(row) for row in run_query(conn, tables, backend, query).all()]
     return [tuple(row) for where in backend.in_filter(tables.ucol("code"), list(codes))
             for row in run_query(conn, tables, backend, query.where(where)).all()]
 
 
-def _set_at_as_datetime(conn: Connection, tables: Tables, rows: list[tuple[Any, ...]]
-                        ) -> list[tuple[Any, ...]]:
-    """`password_set_at` as a datetime where the driver gives text (SQLite), converted
-    as SQLAlchemy would; the rows are otherwise left as the driver gave them."""
-    if not any(isinstance(row[-1], str) for row in rows):
-        return rows
-    column = tables.ucol("password_set_at")
-    convert = column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
-    if convert is None:
-        return rows
-    return [(*row[:-1], convert(row[-1])) if isinstance(row[-1], str) else row
-            for row in rows]
+def _dates(conn: Connection, tables: Tables, rows: list[tuple[Any, ...]]
+           ) -> list[tuple[Any, ...]]:
+    """The dates of the user rows (`password_set_at`, last, and from version 2 the Office
+    365 authentication date, third from last) as datetimes where the driver gives text
+    (SQLite), converted as SQLAlchemy would; the rows are otherwise left as the driver
+    gave them."""
+    at = [(-1, "password_set_at")]
+    if tables.version >= 2:
+        at.append((-3, "authenticated_at"))
+    for index, field in at:
+        if not any(isinstance(row[index], str) for row in rows):
+            continue
+        column = tables.ucol(field)
+        convert = column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
+        if convert is None:
+            continue
+        rows = [_replaced(row, index, convert(row[index])) if isinstance(row[index], str)
+                else row for row in rows]
+    return rows
 
 
-def _users(rows: list[tuple[Any, ...]]) -> dict[str, LiveUser]:
+def _replaced(row: tuple[Any, ...], index: int, value: Any) -> tuple[Any, ...]:
+    values = list(row)
+    values[index] = value
+    return tuple(values)
+
+
+def _users(rows: list[tuple[Any, ...]], tables: Tables | None = None) -> dict[str, LiveUser]:
     """Users by code. A row without a code (a real installation's table may allow it)
     cannot be named by the files: it is left out, and read_live_state says so."""
-    return {row[2]: user_from_row(row) for row in rows if row[2] is not None}
+    return {row[2]: user_from_row(row, tables) for row in rows if row[2] is not None}
 
 
 def read_row_states(conn: Connection, tables: Tables, backend: Backend,
@@ -160,13 +216,19 @@ def database_id(conn: Connection, tables: Tables, backend: Backend) -> str | Non
 def read_live_state(conn: Connection, tables: Tables, backend: Backend, *,
                     for_update: bool = False) -> LiveState:
     """General row (locked when asked), every user and the database's identity: three
-    queries, whatever the user count."""
+    queries whatever the user count, and a fourth the first time the process meets the
+    database, to read its model version (mailprov.db.version)."""
+    from mailprov.db.version import versioned
+
     general = read_general(conn, tables, backend, for_update=for_update)
+    tables = versioned(conn, tables, backend)
     rows = _user_rows(conn, tables, backend)
     codeless = [row[1] for row in rows if row[2] is None]
     warnings = (_codeless_rows_warning(tables, codeless),) if codeless else ()
-    return LiveState(general, _users(rows), database_id(conn, tables, backend),
-                     {row[1]: row[1:_STATE_END] for row in rows}, warnings)
+    end = 1 + len(tables.state_fields)  # not the dates nor the password columns
+    return LiveState(general, _users(rows, tables), database_id(conn, tables, backend),
+                     {row[1]: row[1:end] for row in rows}, warnings, tables.version,
+                     (tables.mapping.source or "") if tables.mapping.model_version else "")
 
 
 def _codeless_rows_warning(tables: Tables, numbers: list[Any]) -> str:
@@ -239,12 +301,15 @@ def diagnose_schema(conn: Connection, tables: Tables) -> str | None:
 
 
 def count_overrides(conn: Connection, tables: Tables, backend: Backend) -> int:
-    """How many users have their own SMTP section (any stored true value), counted by
-    the database: the safety limits of a saved plan are judged against this, not against
-    the count written in the plan file."""
-    from sqlalchemy import false, func
+    """How many users have a mode of their own (their SMTP section, any stored true value;
+    from model version 2 also the Office 365 mode), counted by the database: the safety
+    limits of a saved plan are judged against this, not against the count written in the
+    plan file."""
+    from sqlalchemy import and_, false, func, or_
 
     flag = tables.ucol("override")
-    query = select(func.count()).select_from(tables.users).where(
-        flag.is_not(None), flag != false())
+    own: Any = and_(flag.is_not(None), flag != false())
+    if tables.version >= 2:
+        own = or_(own, tables.ucol("mode") == mode_value(tables, "office365"))
+    query = select(func.count()).select_from(tables.users).where(own)
     return int(run_query(conn, tables, backend, query).scalar_one())

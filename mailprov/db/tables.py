@@ -21,26 +21,57 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from mailprov.model import OVERRIDE, DbMapping
+from mailprov.model import OFFICE365, OFFICE365_FIELDS, OVERRIDE, OVERRIDE_FIELDS, DbMapping
 
 HISTORY_TABLE = "mailprov_history"
 
 
+def state_fields(version: int) -> tuple[str, ...]:
+    """A user's stored state as plan reads it and apply's re-check fingerprints
+    (mailprov.plan.digest): the number, code and SMTP section flag, the SMTP section's
+    columns, and from model version 2 the mode and the Office 365 account."""
+    state = ("number", "code", "override", *OVERRIDE_FIELDS)
+    return (*state, "mode", *OFFICE365_FIELDS) if version >= 2 else state
+
+
+def write_order(version: int) -> tuple[str, ...]:
+    """The logical user columns apply may write, in the users table's column order."""
+    return state_fields(version)[2:]
+
+
 @dataclass(frozen=True)
 class Tables:
-    """The three tables mailprov touches, and the mapping that named them."""
+    """The three tables mailprov touches, the mapping that named them, and the reference
+    model version they follow (the version-2 columns exist only in version 2)."""
 
     mapping: DbMapping
     general: Table
     users: Table
     history: Table
     key: str = ""  # identifies the mapping: statements compiled for these tables are cached by it
+    version: int = 1
 
     def gcol(self, field: str) -> Column[Any]:
         return self.general.c[self.mapping.general_columns[field]]
 
     def ucol(self, field: str) -> Column[Any]:
         return self.users.c[self.mapping.user_columns[field]]
+
+    @property
+    def state_fields(self) -> tuple[str, ...]:
+        return state_fields(self.version)
+
+    @property
+    def user_fields(self) -> tuple[str, ...]:
+        """What plan reads of a user: the name, the stored state, and from version 2 when
+        the user last authenticated with Office 365 (not fingerprinted: maestro* writes
+        it, and a user signing in between plan and apply changes nothing planned)."""
+        extra = ("authenticated_at",) if self.version >= 2 else ()
+        return ("name", *self.state_fields, *extra)
+
+    @property
+    def write_order(self) -> tuple[str, ...]:
+        return write_order(self.version)
 
 
 def _stored_type(values: Mapping[str, int | str] | None, default: TypeEngine[Any]
@@ -76,18 +107,21 @@ _COLUMN_TYPES: dict[type, Any] = {
 _BUILT: dict[str, Tables] = {}
 
 
-def build_tables(mapping: DbMapping) -> Tables:
-    """Table objects for the mapped names (no reflection, no query).
+def build_tables(mapping: DbMapping, version: int | None = None) -> Tables:
+    """Table objects for the mapped names (no reflection, no query), for model `version`
+    (default: the one the mapping declares, else 1; mailprov.db.version reads a target's).
 
     Building SQLAlchemy tables costs milliseconds, so one set is kept per mapping.
     """
-    key = json.dumps([mapping.to_json(), mapping.source], sort_keys=True)
+    if version is None:
+        version = mapping.model_version or 1
+    key = json.dumps([mapping.to_json(), mapping.source, version], sort_keys=True)
     if key not in _BUILT:
-        _BUILT[key] = _build_tables(mapping, key)
+        _BUILT[key] = _build_tables(mapping, key, version)
     return _BUILT[key]
 
 
-def _build_tables(mapping: DbMapping, key: str) -> Tables:
+def _build_tables(mapping: DbMapping, key: str, version: int) -> Tables:
     metadata = MetaData(schema=mapping.schema)
     g = mapping.general_columns
     key_type = Integer() if isinstance(mapping.general_key_value, int) else String(64)
@@ -114,6 +148,7 @@ def _build_tables(mapping: DbMapping, key: str) -> Tables:
         *(Column(u[f.name], _COLUMN_TYPES[f.kind]()) for f in OVERRIDE),
         Column(u["password"], Text()),
         Column(u["password_set_at"], DateTime()),
+        *(_version2_columns(mapping) if version >= 2 else ()),
     )
     history = Table(
         HISTORY_TABLE, metadata,
@@ -128,4 +163,12 @@ def _build_tables(mapping: DbMapping, key: str) -> Tables:
         Column("summary", String(255), nullable=False),
         Column("changes", LongText(), nullable=False),
     )
-    return Tables(mapping, general, users, history, key)
+    return Tables(mapping, general, users, history, key, version)
+
+
+def _version2_columns(mapping: DbMapping) -> list[Column[Any]]:
+    """maestro* 3.05's per-user mode, Office 365 account and authentication date."""
+    u = mapping.user_columns
+    return [Column(u["mode"], _stored_type(mapping.mode_values, String(16))),
+            *(Column(u[f.name], _COLUMN_TYPES[f.kind]()) for f in OFFICE365),
+            Column(u["authenticated_at"], DateTime())]

@@ -13,45 +13,63 @@ from typing import Any
 from sqlalchemy import Connection, update
 
 from mailprov.db.backends import Backend
-from mailprov.db.batch import WRITE_ORDER, Batch
+from mailprov.db.batch import Batch
+from mailprov.db.read import mode_value
 from mailprov.db.tables import Tables
 from mailprov.errors import WriteCheckError
-from mailprov.model import split_setting
+from mailprov.model import MODE, USER_MODES, split_setting, state_mode
 from mailprov.plan.format import GENERAL, Change
 
-_REMOVED = tuple(False if f == "override" else None for f in WRITE_ORDER)
-_FIELDS_IN_ORDER: dict[tuple[str, ...], tuple[str, ...]] = {}
+_FIELDS_IN_ORDER: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
 
 
-def _in_write_order(changed: tuple[str, ...]) -> tuple[str, ...]:
-    """`changed` in table column order (memoised: a plan has a handful of distinct sets)."""
-    fields = _FIELDS_IN_ORDER.get(changed)
-    if fields is None:
-        fields = _FIELDS_IN_ORDER[changed] = tuple(f for f in WRITE_ORDER if f in changed)
-    return fields
+def _in_write_order(order: tuple[str, ...], fields: tuple[str, ...]) -> tuple[str, ...]:
+    """`fields` in table column order (memoised: a plan has a handful of distinct sets)."""
+    key = (order, fields)
+    found = _FIELDS_IN_ORDER.get(key)
+    if found is None:
+        found = _FIELDS_IN_ORDER[key] = tuple(f for f in order if f in fields)
+    return found
 
 
-def user_row(change: Change, number: int) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+def user_row(change: Change, number: int, tables: Tables
+             ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     """The logical user columns a change writes (in table order), and its batch row:
-    their values, then the user's number (the primary key)."""
+    their values, then the user's number (the primary key).
+
+    Enabling or removing a per-user mode, or moving between modes, writes the mode's
+    fields and maestro*'s SMTP section flag (and, from model version 2, the mode column);
+    leaving a mode clears its fields, as maestro* does. Any other update writes the
+    fields it changes."""
+    order = tables.write_order
+    version2 = tables.version >= 2
     action = change.action
-    if action == "delete":
-        return WRITE_ORDER, (*_REMOVED, number)
+    before_mode, after_mode = state_mode(change.before), state_mode(change.after)
     after = change.after or {}
-    if action == "create":
-        return WRITE_ORDER, (True, *map(after.get, WRITE_ORDER[1:]), number)
-    fields = _in_write_order(change.changed)
-    return fields, (*map(after.get, fields), number)
+    if action == "update" and MODE not in change.changed:
+        fields = _in_write_order(order, change.changed)
+        return fields, (*map(after.get, fields), number)
+    touched = {"override", *change.changed}
+    for mode in (before_mode, after_mode):
+        if mode is not None:
+            touched.update(USER_MODES[mode].field_names)
+    if version2:
+        touched.add(MODE)
+    fields = _in_write_order(order, tuple(sorted(touched)))
+    section = after_mode is not None and USER_MODES[after_mode].smtp_section
+    values = [section if f == "override" else mode_value(tables, after_mode) if f == MODE
+              else after.get(f) for f in fields]
+    return fields, (*values, number)
 
 
-def user_batches(changes: Sequence[Change]) -> list[Batch]:
+def user_batches(changes: Sequence[Change], tables: Tables) -> list[Batch]:
     """The user changes grouped into batches by the columns they write."""
     groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for change in changes:
         if change.user_code is not None:
             if change.number is None:
                 raise ValueError(f"{change.address} has no user number")
-            fields, row = user_row(change, change.number)
+            fields, row = user_row(change, change.number, tables)
             rows = groups.get(fields)
             if rows is None:
                 rows = groups[fields] = []
@@ -63,7 +81,8 @@ def write_changes(conn: Connection, tables: Tables, backend: Backend,
                   changes: Sequence[Change]) -> None:
     """The general row's UPDATE, then one batch per set of user columns. Every statement
     must touch exactly the rows it names; otherwise WriteCheckError, and the caller's
-    transaction rolls back."""
+    transaction rolls back. `tables` are those of the target's model version
+    (mailprov.db.version)."""
     for change in changes:
         if change.address == GENERAL:
             values = general_values(change, tables)
@@ -74,7 +93,7 @@ def write_changes(conn: Connection, tables: Tables, backend: Backend,
                     .where(tables.general.c[m.general_key_column] == m.general_key_value)
                     .values(values))
                 _check_count("the general configuration row", 1, result.rowcount)
-    for batch in user_batches(changes):
+    for batch in user_batches(changes, tables):
         _check_count(f"{len(batch.rows)} user row(s)", len(batch.rows),
                      backend.write_batch(conn, tables, batch))
 

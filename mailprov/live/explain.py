@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from mailprov.i18n import _
 from mailprov.model import (
     INHERITED_FIELDS,
     Config,
     GeneralSettings,
     LiveUser,
     MailSettings,
+    Office365Settings,
     ValueSource,
 )
 
@@ -27,6 +30,9 @@ class Configured:
     sources: Mapping[str, ValueSource] = field(default_factory=dict)
     profiles: tuple[str, ...] = ()
     current: MailSettings | None = None  # the user's row as stored now (None: no override)
+    # the Office 365 mode the files give (then `settings` is None), and the stored one
+    office365: Office365Settings | None = None
+    current_office365: Office365Settings | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,10 @@ class Explanation:
     notes: tuple[str, ...] = ()
     configured: Configured | None = None
     locator: object = None  # model.Locator of the files, to place `configured.sources`
+    # Office 365 – Modern Authentication (the user's own mode, or the general one): the
+    # account, and when the user authenticated in maestro* (None: not yet)
+    office365_email: str | None = None
+    authenticated_at: datetime | None = None
 
 
 def configured_user(config: Config, user: LiveUser, general: GeneralSettings) -> Configured:
@@ -55,7 +65,12 @@ def configured_user(config: Config, user: LiveUser, general: GeneralSettings) ->
     when the files cannot give this user valid settings."""
     from mailprov.config.resolve import resolve_users
     from mailprov.errors import ConfigError
-    from mailprov.plan.diff import resolve_override, target_general, user_sources
+    from mailprov.plan.diff import (
+        resolve_office365,
+        resolve_override,
+        target_general,
+        user_sources,
+    )
 
     after = target_general(general, config.general)
     resolution = resolve_users(config, {user.code: user}, general.edition, after.server)
@@ -69,27 +84,54 @@ def configured_user(config: Config, user: LiveUser, general: GeneralSettings) ->
         line = config.position(selection.file, selection.path, key=True)[0]
     else:
         line = config.position(desired.source.file, ("users", user.code), key=True)[0]
+    if desired.office365 is not None:
+        return Configured(desired.listed_by, desired.source.file, line, None,
+                          user_sources(resolution.config, desired, general.edition),
+                          desired.profiles, user.override,
+                          resolve_office365(user.code, desired.office365, general.edition),
+                          user.office365)
     if desired.override is None:
         return Configured(desired.listed_by, desired.source.file, line, None, {},
-                          desired.profiles)
+                          desired.profiles, user.override, None, user.office365)
     settings = resolve_override(user.code, desired.override, after, general.edition)
     return Configured(desired.listed_by, desired.source.file, line, settings,
                       user_sources(resolution.config, desired, general.edition),
-                      desired.profiles, user.override)
+                      desired.profiles, user.override, None, user.office365)
 
 CLIENT_LABELS = {
     "other": "another desktop mail program, through the Windows MAPI profile",
     "outlook": "the Outlook profile of the Windows user",
     "lotus_notes": "Lotus Notes",
     "smtp": "SMTP, with the general SMTP account",
+    "office365": "Office 365 – Modern Authentication, OAuth 2.0",
 }
+AUTHENTICATE = "Préférences > Courriel > Authentifier"
 
 
-def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool) -> Explanation:
-    """The Explanation of `user`, from the general row and the user's own section."""
+def authentication_note(user: LiveUser) -> str:
+    """Whether the user has authenticated with Office 365 in maestro*, and what to do if not."""
+    if user.o365_authenticated_at is not None:
+        return _("authenticated with Office 365 in maestro* on {when}").format(
+            when=f"{user.o365_authenticated_at:%Y-%m-%d %H:%M}")
+    return _("has not authenticated with Office 365 in maestro* yet: until the user does "
+             "({where}, once), maestro* cannot send for them").format(where=AUTHENTICATE)
+
+
+def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool,
+                 model_version: int = 1) -> Explanation:
+    """The Explanation of `user`, from the general row and the user's own mode."""
     cloud = general.edition == "cloud"
     override = user.override
     notes: list[str] = []
+    if user.office365 is not None:
+        reason = _("the user's own sending mode is Office 365 – Modern Authentication; it "
+                   "takes precedence over the general default ({client})").format(
+                       client=general.client)
+        notes.append(authentication_note(user))
+        return Explanation(user.code, user.name, general.edition, "office365", reason, None,
+                           None, None, None, None, password_set, tuple(notes),
+                           office365_email=user.office365.email,
+                           authenticated_at=user.o365_authenticated_at)
     if override is not None:
         reason = (f"the user's own SMTP section is enabled; it takes precedence over the "
                   f"general default ({general.client}): maestro*'s bi-mode")
@@ -113,9 +155,18 @@ def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool) -
                            password_set, tuple(notes))
     reason = (f"no per-user SMTP section: the general default applies "
               f"({CLIENT_LABELS.get(general.client, general.client)})")
+    if general.client == "office365":
+        notes.append(authentication_note(user))
+        return Explanation(user.code, user.name, general.edition, general.client, reason,
+                           None, None, None, None, None, password_set, tuple(notes),
+                           authenticated_at=user.o365_authenticated_at)
     if general.client != "smtp":
         if general.client == "other":
             notes.append("contact synchronisation is not available with this client")
+        if general.client == "outlook" and model_version >= 2:
+            notes.append(_("the new Outlook for Windows cannot be driven through an Outlook "
+                           "profile: if this user runs it, give them Office 365 – Modern "
+                           "Authentication (an `office365` section)"))
         return Explanation(user.code, user.name, general.edition, general.client, reason,
                            None, None, None, None, None, password_set, tuple(notes))
     if not cloud:

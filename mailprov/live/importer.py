@@ -28,10 +28,12 @@ from typing import Any
 import yaml
 
 from mailprov.config.addresses import address_error
+from mailprov.config.semantic import CLOUD_CLIENTS
 from mailprov.config.targets import ResolvedTarget
 from mailprov.errors import ConfigError, LiveDataError, MailprovError, printable
 from mailprov.i18n import _, ngettext
-from mailprov.model import CLIENTS, EDITIONS, OVERRIDE, DesiredOverride, LiveState
+from mailprov.model import CLIENTS, EDITIONS, OFFICE365, OVERRIDE, DesiredOverride, LiveState
+from mailprov.model.versions import VERSIONS
 from mailprov.plan.diff import resolve_override
 
 MODELINE = "# yaml-language-server: $schema={schema}\n"
@@ -213,12 +215,17 @@ class _Builder:
         out: dict[str, Any] = {}
         subject = _("general")
         client_problem = None
+        model = VERSIONS[self.live.model_version]
         if general.client not in CLIENTS:
             client_problem = _("client {value} in maestro* is not one of {known}").format(
-                value=_shown(general.client), known=", ".join(CLIENTS))
-        elif general.edition == "cloud" and general.client != "smtp":
-            client_problem = _("client {value} in maestro*CLOUD, which sends through SMTP "
-                               "only").format(value=general.client)
+                value=_shown(general.client), known=", ".join(model.clients))
+        elif not model.offers_client(general.client):
+            client_problem = _("client {value} in maestro*, which reference model version "
+                               "{version} (maestro* {maestro}) does not offer").format(
+                value=general.client, version=model.number, maestro=model.maestro)
+        elif general.edition == "cloud" and general.client not in CLOUD_CLIENTS:
+            client_problem = _("client {value} in maestro*CLOUD, which has no desktop mail "
+                               "program").format(value=general.client)
         smtp: dict[str, Any] = {}
         properties = _schema_properties("smtpServer")
         for name in ("server", "port", "ssl"):
@@ -251,7 +258,11 @@ class _Builder:
     def users(self, general_section: Mapping[str, Any]) -> dict[str, Any]:
         users: dict[str, Any] = {}
         for code in sorted(self.live.users):
-            override = self.live.users[code].override
+            user = self.live.users[code]
+            if user.office365 is not None:
+                self.office365_user(users, code, user.office365.email)
+                continue
+            override = user.override
             if override is None:
                 continue
             subject = _("user {code}").format(code=code)
@@ -272,6 +283,32 @@ class _Builder:
             self.place(entry, "smtp", section)
             users[code] = entry
         return users
+
+    def office365_user(self, users: dict[str, Any], code: str, email: str | None) -> None:
+        """`CODE: {office365: {email: ...}}` (maestro*CLOUD: `{office365: {}}`, the account
+        being the user code), or the user commented out with why."""
+        subject = _("user {code}").format(code=code)
+        path = ("users", code)
+        cloud = self.live.general.edition == "cloud"
+        detail = _code_problem(code, self.live.general.edition)
+        if detail is None:
+            if email is None:
+                detail = None if cloud else _("the Office 365 mode in maestro* has no "
+                                              "account address")
+            elif cloud and email != code:
+                detail = _("Office 365 account {value} in maestro*CLOUD is not the user code, "
+                           "which maestro*CLOUD always uses").format(value=_shown(email))
+            elif not cloud:
+                field = OFFICE365[0]
+                detail = _value_problem(field.name, email,
+                                        _schema_properties("office365").get(field.name, {}))
+        section = {} if cloud or email is None else {"email": email}
+        problem = (LiveProblem(path, subject, detail) if detail
+                   else self.forced_problem(path))
+        if problem:
+            self.leave_out(users, problem, code, {"office365": {"email": email}})
+            return
+        users[code] = {"office365": section}
 
     def user_section(self, code: str, subject: str) -> dict[str, Any]:
         """The user's `smtp:` section: values that differ from the file's defaults (the
@@ -372,7 +409,7 @@ def _value_problem(name: str, value: Any, rules: Mapping[str, Any]) -> str | Non
         if len(value) < rules.get("minLength", 0) or (pattern and not re.search(pattern, value)):
             return _("{name} {value} in maestro* is not a valid {name}").format(
                 name=name, value=shown)
-        if name == "from" or (name == "username" and "@" in value):
+        if name in ("from", "email") or (name == "username" and "@" in value):
             error = address_error(value)
             if error:
                 return _("{name} {value} in maestro* is not a valid e-mail address "

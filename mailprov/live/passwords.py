@@ -1,5 +1,6 @@
 """`mailprov password status`: per SMTP user, whether a password is stored, since when, and
-whether it still matches the user's login.
+whether it still matches the user's login; and per Office 365 user (who needs no password),
+whether they have authenticated in maestro* yet (mailprov.live.office365).
 
 A stored password is *stale* when the user's login changed after it was set: the history
 says so (every apply records each user's `username` as `[before, after]`). It is
@@ -19,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from mailprov.db.history import PASSWORD_KEY
+from mailprov.live.office365 import SigninRow, office365_status
 from mailprov.model import LiveState, LiveUser
 from mailprov.model.sending import smtp_identity
 from mailprov.plan.format import USER_PREFIX
@@ -78,13 +80,16 @@ class PasswordState:
 
 @dataclass(frozen=True)
 class PasswordStatus:
-    """Every SMTP user of a target, and every other user with a stored password."""
+    """Every SMTP user of a target, and every other user with a stored password; and the
+    users who send with Office 365 – Modern Authentication, who need no password but must
+    have signed in once in maestro* (`office365`, model version 2)."""
 
     target: str
     edition: str
     codec: str
     codec_description: str
     users: tuple[PasswordState, ...]
+    office365: tuple[SigninRow, ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:
@@ -95,6 +100,8 @@ class PasswordStatus:
             "not_set": sum(1 for u in smtp if u.needs_password),
             "stale": sum(1 for u in smtp if u.stale),
             "orphaned": sum(1 for u in self.users if u.orphaned),
+            "office365_users": len(self.office365),
+            "office365_authenticated": sum(1 for u in self.office365 if u.authenticated),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -104,6 +111,7 @@ class PasswordStatus:
             "codec": self.codec,
             "codec_description": self.codec_description,
             "users": [u.to_json() for u in self.users],
+            "office365": [u.to_json() for u in self.office365],
             "summary": self.summary,
         }
 
@@ -139,7 +147,8 @@ def password_status(target: str, live: LiveState, history: Sequence[Mapping[str,
             password_set=user.password_set, set_at=user.password_set_at,
             stale=change is not None, login_change=change,
             orphaned=identity is None))
-    return PasswordStatus(target, live.general.edition, codec, codec_description, tuple(states))
+    return PasswordStatus(target, live.general.edition, codec, codec_description, tuple(states),
+                          office365_status(live, target, "").rows)
 
 
 # -- the history ----------------------------------------------------------------------------

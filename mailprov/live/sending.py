@@ -27,6 +27,15 @@ def sending_settings(user: LiveUser, general: GeneralSettings, target: str) -> S
     are none to test, and what to change."""
     identity = smtp_identity(user, general)
     if identity is None:
+        if user.office365 is not None or (user.mode is None and general.client == "office365"):
+            account = user.office365.email if user.office365 is not None else None
+            raise NotSendingError(_(
+                "{code} sends with Office 365 – Modern Authentication on target '{target}'"
+                "{account}: maestro* sends with the user's own Office 365 sign-in (OAuth 2.0), "
+                "which mailprov never holds, so test-send cannot send as them. `mailprov "
+                "office365 status` shows whether they have signed in to it in maestro*"
+            ).format(code=user.code, target=target,
+                     account=_(" (account {email})").format(email=account) if account else ""))
         if general.client == "smtp":
             raise NotSendingError(_(
                 "{code} has no SMTP section of its own on target '{target}': it follows the "

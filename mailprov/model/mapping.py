@@ -2,8 +2,8 @@
 
 The reference model (docs/database.md) is the default; a mapping file (read by
 mailprov.config.mapping_file) renames tables and columns, translates stored
-client/edition values, and names the password codec (docs/password-codecs.md), for a
-real installation without code changes.
+client/edition/mode values, names the password codec (docs/password-codecs.md), and
+may declare the model version, for a real installation without code changes.
 """
 
 from __future__ import annotations
@@ -13,14 +13,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailprov.model.settings import OVERRIDE
+from mailprov.model.settings import OFFICE365, OVERRIDE
 
 GENERAL_COLUMNS = {"edition": "edition", "client": "mail_client", "server": "smtp_server",
                    "port": "smtp_port", "ssl": "smtp_ssl"}
 USER_COLUMNS = {"number": "user_no", "code": "code", "name": "name",
                 "override": "mail_override",
                 **{f.name: f.column for f in OVERRIDE},
-                "password": "smtp_password", "password_set_at": "password_set_at"}
+                "password": "smtp_password", "password_set_at": "password_set_at",
+                # model version 2 (maestro* 3.05): the per-user mode and the Office 365 account
+                "mode": "mail_mode", **{f.name: f.column for f in OFFICE365},
+                "authenticated_at": "o365_authenticated_at"}
+VERSION2_USER_FIELDS = ("mode", *(f.name for f in OFFICE365), "authenticated_at")
+"""The users' columns that only a version-2 schema has (how mailprov.db.version tells)."""
 DEFAULT_PASSWORD_CODEC = "fernet"
 _CODEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -48,6 +53,11 @@ class DbMapping:
     # the codec `mailprov password set` stores SMTP passwords with (an entry point of the
     # `mailprov.password_codecs` group): maestro*'s own format on a real installation
     password_codec: str = DEFAULT_PASSWORD_CODEC
+    # the reference model version the mapping file declares (None: read from the schema)
+    model_version: int | None = None
+    # how `mail_mode` stores each per-user mode (`general` is the value of a user who
+    # follows the general mode; NULL when not given), when not as smtp/office365
+    mode_values: Mapping[str, int | str] | None = None
 
     @property
     def is_reference(self) -> bool:
@@ -56,6 +66,8 @@ class DbMapping:
     def to_json(self) -> dict[str, Any] | None:
         """The mapping as saved in a plan (None for the reference model)."""
         data: dict[str, Any] = {"version": 1}
+        if self.model_version is not None:
+            data["model_version"] = self.model_version
         if self.schema:
             data["schema"] = self.schema
         general: dict[str, Any] = {}
@@ -80,6 +92,8 @@ class DbMapping:
         changed = {k: v for k, v in self.user_columns.items() if USER_COLUMNS[k] != v}
         if changed:
             users["columns"] = changed
+        if self.mode_values:
+            users["mode_values"] = dict(self.mode_values)
         if users:
             data["users"] = users
         if self.password_codec != DEFAULT_PASSWORD_CODEC:
@@ -106,6 +120,8 @@ def mapping_from_data(data: Mapping[str, Any], source: str | None = None) -> DbM
         user_columns={**USER_COLUMNS, **(users.get("columns") or {})},
         source=source,
         password_codec=data.get("password_codec") or DEFAULT_PASSWORD_CODEC,
+        model_version=data.get("model_version"),
+        mode_values=users.get("mode_values"),
     )
 
 

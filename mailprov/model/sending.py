@@ -34,11 +34,14 @@ class SmtpIdentity:
 
 def smtp_identity(user: LiveUser, general: GeneralSettings) -> SmtpIdentity | None:
     """The user's SMTP identity, or None when maestro* does not send their mail through
-    SMTP with a login or From address of their own: the general default is another mail
-    program, or (outside maestro*CLOUD) the general SMTP account, which names no login or
-    From address for a user."""
+    SMTP with a login or From address of their own: the user sends with Office 365 –
+    Modern Authentication, the general default is another mail program, or (outside
+    maestro*CLOUD) the general SMTP account, which names no login or From address for a
+    user."""
     cloud = general.edition == "cloud"
     override = user.override
+    if user.office365 is not None:
+        return None  # Office 365 – Modern Authentication: OAuth, not an SMTP login
     if override is not None:
         return SmtpIdentity(
             "override",

@@ -17,7 +17,9 @@ from mailprov.errors import PathStep, Problem
 if TYPE_CHECKING:
     from mailprov.model.policy import Policy
 
-CLIENTS = ("other", "outlook", "lotus_notes", "smtp")
+CLIENTS = ("other", "outlook", "lotus_notes", "smtp", "office365")
+"""Every default mail client mailprov knows; which ones a target offers depends on its
+maestro* version (mailprov.model.versions)."""
 EDITIONS = ("standard", "cloud")
 
 
@@ -63,6 +65,49 @@ def stored_values(values: Iterable[Any]) -> list[Any]:
             out[i] = bool(out[i])
     return out
 GENERAL_SMTP_FIELDS = ("server", "port", "ssl")
+
+# The Office 365 – Modern Authentication mode of maestro* 3.05 (reference model version 2):
+# not an SMTP field but another per-user mode, with its own column. maestro* keeps the
+# OAuth tokens; mailprov only names the account.
+OFFICE365: tuple[OverrideField, ...] = (
+    OverrideField("email", "email", "o365_email", str),
+)
+OFFICE365_FIELDS = tuple(f.name for f in OFFICE365)
+MODE = "mode"
+"""The plan's name of a user's sending mode: in an Office 365 state (`{"mode": "office365",
+"email": ...}`), and in `changed` when an update moves a user from one mode to another."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserMode:
+    """A per-user sending mode of maestro* (Gestion de la sécurité > Description >
+    « Configuration d'envoi »), defined once: `name` is its YAML key, its plan `mode` and
+    its stored `mail_mode` value; `fields` its settings; `smtp_section` whether maestro*'s
+    per-user SMTP checkbox (`mail_override`) is on in that mode."""
+
+    name: str
+    fields: tuple[OverrideField, ...]
+    smtp_section: bool
+    label: str
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+SMTP_MODE = UserMode("smtp", OVERRIDE, True, "SMTP")
+OFFICE365_MODE = UserMode("office365", OFFICE365, False, "Office 365 – Modern Authentication")
+USER_MODES: Mapping[str, UserMode] = {m.name: m for m in (SMTP_MODE, OFFICE365_MODE)}
+"""The per-user modes, in the order maestro* lists them; a user in none follows general."""
+
+
+def state_mode(state: Mapping[str, Any] | None) -> str | None:
+    """The mode of a user state as plans write it: None (the user follows the general
+    mode), `smtp` (the SMTP section's fields, which carry no `mode`) or `office365`."""
+    if state is None:
+        return None
+    mode = state.get(MODE, SMTP_MODE.name)
+    return str(mode)
 
 
 def split_setting(name: str) -> tuple[str, ...]:
@@ -129,6 +174,19 @@ class DesiredOverride:
 
 
 @dataclass(frozen=True, slots=True)
+class DesiredOffice365:
+    """A user's `office365` section: the Office 365 account maestro* sends with. `email`
+    may be a template until the plan renders it; None in maestro*CLOUD, where it is the
+    user code."""
+
+    email: str | None = None
+
+    def get(self, name: str) -> Any:
+        """A field by its YAML name (`email`)."""
+        return getattr(self, name)
+
+
+@dataclass(frozen=True, slots=True)
 class ValueSource:
     """Where one effective value came from, so `explain` and plans can say it.
 
@@ -155,12 +213,14 @@ from general.smtp (or the target's live general row when `file` is empty); `user
 
 @dataclass(frozen=True, slots=True)
 class DesiredUser:
-    """One entry of `users`. `override` is None when the file says `smtp: false`.
+    """One entry of `users`: its SMTP section (`override`), or its Office 365 mode
+    (`office365`, and then `override` is None), or neither (`smtp: false`: the user
+    follows the general mode).
 
-    Text values of `override` may be templates until the plan renders them for the
-    live user; `sources` says where each set value came from, `profiles` which
-    profiles the entry uses, and `listed_by` how the user came into the files
-    (`user`, `csv`, `selection` or `all_users`).
+    Text values may be templates until the plan renders them for the live user;
+    `sources` says where each set value came from, `profiles` which profiles the entry
+    uses, and `listed_by` how the user came into the files (`user`, `csv`, `selection`
+    or `all_users`).
     """
 
     code: str
@@ -169,6 +229,14 @@ class DesiredUser:
     sources: Mapping[str, ValueSource] = field(default_factory=dict, compare=False)
     profiles: tuple[str, ...] = ()
     listed_by: str = "user"
+    office365: DesiredOffice365 | None = None
+
+    @property
+    def mode(self) -> str | None:
+        """`office365`, `smtp`, or None (follows the general mode)."""
+        if self.office365 is not None:
+            return OFFICE365_MODE.name
+        return None if self.override is None else SMTP_MODE.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +389,20 @@ class MailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Office365Settings:
+    """A user's Office 365 mode as maestro* stores it: the account's address."""
+
+    email: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The plan's view: `{"mode": "office365", "email": ...}`."""
+        return {MODE: OFFICE365_MODE.name, "email": self.email}
+
+    def get(self, name: str) -> Any:
+        return getattr(self, name)
+
+
+@dataclass(frozen=True, slots=True)
 class GeneralSettings:
     """The general configuration row: edition, default client, general SMTP account."""
 
@@ -340,13 +422,16 @@ class GeneralSettings:
 
 @dataclass(frozen=True, slots=True)
 class LiveUser:
-    """A maestro* user; `override` is None when the per-user section is off. `name` is
-    None when the row has none (a real installation's table may allow it).
+    """A maestro* user; `override` is None when the per-user SMTP section is off, and
+    `office365` is set when the user sends with Office 365 – Modern Authentication (model
+    version 2). `name` is None when the row has none (a real installation's table may
+    allow it).
 
     `password_set` and `password_set_at` say whether an SMTP password is stored and when
     it was set: what plans need to name users left without a usable password. The
     password itself is never read with the user (only `mailprov password` and
-    `test-send` touch it).
+    `test-send` touch it). `o365_authenticated_at` is when the user last authenticated
+    with Office 365 in maestro* (written by maestro*, read-only to mailprov).
     """
 
     code: str
@@ -355,6 +440,21 @@ class LiveUser:
     number: int | None = None  # the row's primary key (user_no): apply writes by it
     password_set: bool = False
     password_set_at: datetime | None = None
+    office365: Office365Settings | None = None
+    o365_authenticated_at: datetime | None = None
+
+    @property
+    def mode(self) -> str | None:
+        """`smtp`, `office365`, or None (follows the general mode)."""
+        if self.override is not None:
+            return SMTP_MODE.name
+        return None if self.office365 is None else OFFICE365_MODE.name
+
+    def state(self) -> dict[str, Any] | None:
+        """The user's per-user mode as plans show it (None: follows general)."""
+        if self.override is not None:
+            return self.override.as_dict()
+        return None if self.office365 is None else self.office365.as_dict()
 
 
 @dataclass(frozen=True)
@@ -371,7 +471,13 @@ class LiveState:
     # flag, then the OVERRIDE columns): what the base digest fingerprints
     stored_rows: Mapping[Any, tuple[Any, ...]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # what was read but left out (rows without a user code)
+    # the reference model's version of the target (mailprov.model.versions), and how it is
+    # known: the mapping file that declares it, or "" when read from the schema
+    model_version: int = 1
+    model_declared_in: str = ""
 
     @property
     def override_count(self) -> int:
-        return sum(1 for u in self.users.values() if u.override is not None)
+        """The users with a per-user mode of their own (SMTP section or Office 365)."""
+        return sum(1 for u in self.users.values()
+                   if u.override is not None or u.office365 is not None)

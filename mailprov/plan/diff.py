@@ -7,23 +7,27 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from mailprov.errors import UnknownUserError, visible
 from mailprov.i18n import _
 from mailprov.model import (
     INHERITED_FIELDS,
+    MODE,
     OVERRIDE,
-    OVERRIDE_FIELDS,
+    USER_MODES,
     Config,
     DesiredGeneral,
+    DesiredOffice365,
     DesiredOverride,
     DesiredUser,
     GeneralSettings,
     LiveState,
     MailSettings,
+    Office365Settings,
     ValueSource,
+    state_mode,
 )
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, PlanWarning
 
@@ -37,9 +41,14 @@ def user_sources(config: Config, desired: DesiredUser, edition: str
     profile, default, selection, preset, template), general.smtp or the live general row
     (inherited), the login (`from`), or maestro*CLOUD's user code."""
     override = desired.override
+    cloud = edition == "cloud"
+    if desired.office365 is not None:
+        source = desired.sources.get("email")
+        if source is None and cloud:
+            source = USER_CODE
+        return {} if source is None else {"email": source}
     if override is None:
         return {}
-    cloud = edition == "cloud"
     found: dict[str, ValueSource] = {}
     for field in OVERRIDE:
         value = override.get(field.name)
@@ -93,6 +102,56 @@ def resolve_override(code: str, override: DesiredOverride, general: GeneralSetti
     return MailSettings(**values)
 
 
+def resolve_office365(code: str, office365: DesiredOffice365, edition: str
+                      ) -> Office365Settings:
+    """A user's Office 365 mode as maestro* stores it: in maestro*CLOUD the account is the
+    user code."""
+    email = office365.email
+    if email is None and edition == "cloud":
+        email = code
+    return Office365Settings(email)
+
+
+def desired_state(code: str, desired: DesiredUser, general: GeneralSettings, edition: str
+                  ) -> dict[str, object] | None:
+    """What apply leaves of a listed user, as plans show it (None: follows general)."""
+    if desired.office365 is not None:
+        return resolve_office365(code, desired.office365, edition).as_dict()
+    if desired.override is None:
+        return None
+    return resolve_override(code, desired.override, general, edition).as_dict()
+
+
+def user_change(address: str, before: Mapping[str, object] | None,
+                after: Mapping[str, object] | None, number: int | None,
+                sources: Mapping[str, ValueSource] | None = None) -> Change | None:
+    """The change from one user state to another, None when they are the same.
+
+    Enabling a per-user mode names its fields, removing one names the fields it clears;
+    an update within a mode names the fields that differ, and a move from one mode to the
+    other names `mode`, then the fields it clears and those it sets."""
+    before_mode, after_mode = state_mode(before), state_mode(after)
+    if before_mode is None and after_mode is None:
+        return None
+    if before_mode is None:
+        assert after_mode is not None
+        return Change(address, "create", None, after, USER_MODES[after_mode].field_names,
+                      number=number, sources=sources)
+    if after_mode is None:
+        return Change(address, "delete", before, None, USER_MODES[before_mode].field_names,
+                      number=number)
+    assert before is not None and after is not None
+    if before_mode == after_mode:
+        changed = tuple(f for f in USER_MODES[after_mode].field_names
+                        if before.get(f) != after.get(f))
+        if not changed:
+            return None
+        return Change(address, "update", before, after, changed, number=number,
+                      sources=sources)
+    changed = (MODE, *USER_MODES[before_mode].field_names, *USER_MODES[after_mode].field_names)
+    return Change(address, "update", before, after, changed, number=number, sources=sources)
+
+
 def _changed_general(before: GeneralSettings, after: GeneralSettings) -> list[str]:
     changed = []
     if before.client != after.client:
@@ -121,39 +180,41 @@ def diff(config: Config, live: LiveState) -> DiffResult:
             unknown.append(code)
             continue
         current = user.override
-        if desired.override is None:
-            if current is not None:
-                user_changes.append(Change(USER_PREFIX + code, "delete", current.as_dict(),
-                                           None, OVERRIDE_FIELDS, number=user.number))
+        address = USER_PREFIX + code
+        if desired.override is not None and current is not None:
+            # the SMTP section stays: a change whose only moves follow general.smtp is that
+            # one general change (safety counts it once)
+            wanted = resolve_override(code, desired.override, new_general, edition)
+            before, after = current.as_dict(), wanted.as_dict()
+            change = user_change(address, before, after, user.number,
+                                 user_sources(config, desired, edition))
+            if change is not None:
+                follows = bool(inherited_moves) and all(
+                    f in inherited_moves and getattr(desired.override, f) is None
+                    and before[f] == getattr(live.general, f)
+                    for f in change.changed
+                )
+                if follows:
+                    change = replace(change, follows_general=True)
+                user_changes.append(change)
             continue
-        wanted = resolve_override(code, desired.override, new_general, edition)
-        if current is None:
-            user_changes.append(Change(USER_PREFIX + code, "create", None, wanted.as_dict(),
-                                       OVERRIDE_FIELDS, number=user.number,
-                                       sources=user_sources(config, desired, edition)))
-            continue
-        before, after = current.as_dict(), wanted.as_dict()
-        changed = tuple(f for f in OVERRIDE_FIELDS if before[f] != after[f])
-        if changed:
-            follows = bool(inherited_moves) and all(
-                f in inherited_moves and getattr(desired.override, f) is None
-                and before[f] == getattr(live.general, f)
-                for f in changed
-            )
-            user_changes.append(Change(USER_PREFIX + code, "update", before, after, changed,
-                                       follows_general=follows, number=user.number,
-                                       sources=user_sources(config, desired, edition)))
+        after_state = desired_state(code, desired, new_general, edition)
+        change = user_change(address, user.state(), after_state, user.number,
+                             user_sources(config, desired, edition) if after_state else None)
+        if change is not None:
+            user_changes.append(change)
     unmanaged = 0
     stale_followers = 0
     for code, user in live.users.items():
-        if user.override is None or code in config.users:
+        if user.mode is None or code in config.users:
             continue
         if config.prune:
-            user_changes.append(Change(USER_PREFIX + code, "delete", user.override.as_dict(),
-                                       None, OVERRIDE_FIELDS, number=user.number))
+            change = user_change(USER_PREFIX + code, user.state(), None, user.number)
+            if change is not None:
+                user_changes.append(change)
         else:
             unmanaged += 1
-            if inherited_moves and all(
+            if inherited_moves and user.override is not None and all(
                 getattr(user.override, f) == getattr(live.general, f) for f in inherited_moves
             ):
                 stale_followers += 1

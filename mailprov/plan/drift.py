@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mailprov.errors import Problem
-from mailprov.model import OVERRIDE_FIELDS, Config, LiveState
+from mailprov.model import MODE, Config, LiveState, state_mode
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, Plan, PlanWarning
 from mailprov.plan.records import Applied, HistoryRecord
 
@@ -156,10 +156,10 @@ def _fields(change: Change) -> list[tuple[str, Any, Any]]:
     if change.address == GENERAL:
         old, new = _flat(change.before), _flat(change.after)
         return [(name, old.get(name), new.get(name)) for name in change.changed]
-    names = change.changed if change.action == "update" else OVERRIDE_FIELDS
     before: Mapping[str, Any] = change.before or {}
     after: Mapping[str, Any] = change.after or {}
-    return [(name, before.get(name), after.get(name)) for name in names]
+    return [(name, state_mode(change.before), state_mode(change.after)) if name == MODE
+            else (name, before.get(name), after.get(name)) for name in change.changed]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -219,7 +219,7 @@ def build_drift(plan: Plan, config: Config, live: LiveState,
                              change.follows_general))
     unlisted = () if config.prune else tuple(sorted(
         code for code, user in live.users.items()
-        if user.override is not None and code not in config.users))
+        if user.mode is not None and code not in config.users))
     departed = tuple(DepartedUser(str(p.path[1]) if len(p.path) > 1 else p.dotted_path, p)
                      for p in plan.errors if p.code == UNKNOWN_USER)
     return DriftReport(plan.target, plan.target_url, plan.edition, tuple(rows), unlisted,

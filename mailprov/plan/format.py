@@ -25,7 +25,11 @@ USER_PREFIX = "user."
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One row to change: `general`, or `user.CODE` (create/update/delete an override).
+    """One row to change: `general`, or `user.CODE`: `create` gives a user a per-user mode
+    of their own (an SMTP section, or Office 365), `delete` removes it (the user follows
+    the general mode again), `update` changes its values or moves it to the other mode
+    (then `changed` holds `mode`). A user state is the SMTP section's fields, or
+    `{"mode": "office365", "email": ...}` (mailprov.model.state_mode).
 
     `follows_general` marks a user update whose only changes are the inherited
     server/port/ssl following a `general.smtp` change; safety counts those as
@@ -259,6 +263,9 @@ class Plan:
     # a rollback plan: the apply it undoes, and the rows changed again since
     rollback_of: RollbackOf | None = None
     conflicts: tuple[Conflict, ...] = ()
+    # the reference model version of the target (mailprov.model.versions): which columns
+    # apply writes; a saved plan is refused on a target that has since changed version
+    model_version: int = 1
 
     @property
     def changes_present(self) -> bool:
@@ -279,6 +286,7 @@ class Plan:
             "database_id": self.database_id,
             "edition": self.edition,
             "mapping": self.mapping,
+            "model_version": self.model_version,
             "config_digest": self.config_digest,
             "git_commit": self.git_commit,
             "base_digest": self.base_digest,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from mailprov.model import LiveState, LiveUser
+from mailprov.model import LiveState, LiveUser, state_mode
 from mailprov.plan.format import (
     NEEDS_PASSWORD,
     PASSWORD_FOR_OLD_LOGIN,
@@ -57,6 +57,13 @@ def _note(change: Change, code: str, user: LiveUser) -> PasswordNote | None:
             f"its stored SMTP password{when} stays in the row when the section is removed "
             f"(plan and apply never touch passwords); remove it with `mailprov password "
             f"clear {code}`"))
+    if state_mode(change.after) == "office365":
+        if state_mode(change.before) != "smtp" or not user.password_set:
+            return None  # Office 365 – Modern Authentication needs no password
+        return PasswordNote(change.address, PASSWORD_STAYS, (
+            f"its stored SMTP password{when} stays in the row when the user moves to Office "
+            f"365 – Modern Authentication, which needs none (plan and apply never touch "
+            f"passwords); remove it with `mailprov password clear {code}`"))
     after = change.after or {}
     login = after.get("username")
     if login is None or (change.action == "update" and "username" not in change.changed):

@@ -19,9 +19,19 @@ from typing import Any
 
 from mailprov.errors import PlanFileError, TamperedPlanError
 from mailprov.keystore import ENV_PLAN_KEY, PLAN_KEY_NAME
-from mailprov.model import CLIENTS, EDITIONS, GENERAL_SMTP_FIELDS, OVERRIDE, OVERRIDE_FIELDS
+from mailprov.model import (
+    CLIENTS,
+    EDITIONS,
+    GENERAL_SMTP_FIELDS,
+    MODE,
+    OFFICE365,
+    OFFICE365_FIELDS,
+    OVERRIDE,
+    OVERRIDE_FIELDS,
+)
 from mailprov.model.mapping import is_codec_name
 from mailprov.model.policy import Policy, PolicyViolation, policy_from_json, violation_from_json
+from mailprov.model.versions import VERSIONS
 from mailprov.plan.format import (
     GENERAL,
     SUPPORTED_MAJOR,
@@ -41,6 +51,7 @@ SIGNATURE_PREFIX = "hmac-sha256:"
 HOW_TO_SAVE = "Save plans with `mailprov plan --out FILE`."
 _GENERAL_FIELDS = ("client", *(f"smtp.{f}" for f in GENERAL_SMTP_FIELDS))
 _ACTIONS = ("create", "update", "delete")
+_USER_FIELDS = (MODE, *OVERRIDE_FIELDS, *OFFICE365_FIELDS)
 
 
 # --- the plan key -----------------------------------------------------------------------
@@ -198,6 +209,7 @@ class _Checker:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.model_version = 1
 
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -225,6 +237,12 @@ class _Checker:
 
             if url_has_password(url):
                 self.fail("target_url", "holds a password: plans never do")
+        model_version = data.get("model_version", 1)  # plans before format 1.2: version 1
+        if not _is_int(model_version) or model_version not in VERSIONS:
+            self.fail("model_version", f"{_shown(model_version)} is not a reference model "
+                      f"version ({', '.join(map(str, VERSIONS))})")
+            model_version = 1
+        self.model_version = model_version
         changes_data = data.get("changes")
         if not isinstance(changes_data, list):
             self.fail("changes", "must be a list")
@@ -274,7 +292,7 @@ class _Checker:
             managed_users=None if managed == "all" else tuple(managed or ()),
             git_commit=data.get("git_commit"), selections=selections,
             password_notes=notes, policies=policies, policy_violations=violations,
-            rollback_of=rollback[0], conflicts=rollback[1])
+            rollback_of=rollback[0], conflicts=rollback[1], model_version=model_version)
 
     def policies(self, data: Any) -> tuple[Policy, ...]:
         """The policies the plan was checked with, so that apply checks them again."""
@@ -393,7 +411,7 @@ class _Checker:
         if data is None:
             return None
         if not isinstance(data, dict) or not all(
-                name in OVERRIDE_FIELDS and isinstance(info, dict) and all(
+                name in _USER_FIELDS and isinstance(info, dict) and all(
                     isinstance(k, str) and isinstance(v, (str, int, bool))
                     for k, v in info.items())
                 for name, info in data.items()):
@@ -429,9 +447,13 @@ class _Checker:
             self.fail(where, "`before` and `after` must be objects with a `smtp` object")
             return False
         client = after.get("client")
+        model = VERSIONS[self.model_version]
         if client not in CLIENTS:
             self.fail(where, f"after.client: {_shown(client)} is not one of "
                       f"{', '.join(CLIENTS)}")
+        elif "client" in changed and not model.offers_client(client):
+            self.fail(where, f"after.client: {client} is not offered by reference model "
+                      f"version {model.number} (maestro* {model.maestro})")
         smtp = after["smtp"]
         self.values(where, "after.smtp.", smtp, nullable=("server", "port"))
         if not isinstance(smtp.get("ssl"), bool):
@@ -440,10 +462,10 @@ class _Checker:
 
     def user_change(self, where: str, action: Any, changed: list[str], before: Any,
                     after: Any, code: str, edition: Any) -> bool:
-        unknown = [n for n in changed if n not in OVERRIDE_FIELDS]
+        unknown = [n for n in changed if n not in _USER_FIELDS]
         if unknown:
             self.fail(where, f"unknown field {_shown(unknown[0])} (allowed: "
-                      f"{', '.join(OVERRIDE_FIELDS)})")
+                      f"{', '.join(_USER_FIELDS)})")
             return False
         before_set, after_set = {"create": (False, True), "update": (True, True),
                                  "delete": (True, False)}[action]
@@ -454,22 +476,52 @@ class _Checker:
                       f"{'an object' if before_set else 'null'} and `after` "
                       f"{'an object' if after_set else 'null'}")
             return False
-        if after is not None:
-            extra = [k for k in after if k not in OVERRIDE_FIELDS]
+        modes = [self.state(where, name, state, code, edition)
+                 for name, state in (("before", before), ("after", after)) if state is not None]
+        if None in modes:
+            return False
+        if action == "update" and (MODE in changed) != (modes[0] != modes[1]):
+            self.fail(where, "`changed` names `mode` exactly when the update moves the user "
+                      "to the other mode")
+            return False
+        return True
+
+    def state(self, where: str, name: str, state: dict[str, Any], code: str,
+              edition: Any) -> str | None:
+        """Check one user state (an SMTP section, or the Office 365 mode); its mode. The
+        values of `after` (what apply would write) pass the configuration's rules; those of
+        `before` are what the database holds, whatever they are."""
+        if MODE not in state:
+            extra = [k for k in state if k not in OVERRIDE_FIELDS]
             if extra:
-                self.fail(where, f"after: unknown field {_shown(extra[0])}")
-            self.values(where, "after.", after, nullable=OVERRIDE_FIELDS)
-            if edition == "cloud" and after.get("from") not in (None, code):
+                self.fail(where, f"{name}: unknown field {_shown(extra[0])}")
+            if name == "after":
+                self.values(where, "after.", state, nullable=OVERRIDE_FIELDS)
+            if name == "after" and edition == "cloud" and state.get("from") not in (None, code):
                 self.fail(where, "after.from: in maestro*CLOUD the From address is the "
                           "user code and cannot be set")
-        return True
+            return "smtp"
+        if state[MODE] != "office365" or set(state) != {MODE, *OFFICE365_FIELDS}:
+            self.fail(where, f"{name}: an Office 365 state is {{\"mode\": \"office365\", "
+                      "\"email\": ...}")
+            return None
+        if self.model_version < 2:
+            self.fail(where, f"{name}: the Office 365 mode needs reference model version 2 "
+                      f"(maestro* 3.05); the plan is for version {self.model_version}")
+            return None
+        if name == "after":
+            self.values(where, "after.", state, nullable=())
+        if name == "after" and edition == "cloud" and state.get("email") != code:
+            self.fail(where, "after.email: in maestro*CLOUD the Office 365 account is the "
+                      "user code")
+        return "office365"
 
     def values(self, where: str, prefix: str, values: Mapping[str, Any],
                nullable: tuple[str, ...]) -> None:
         """The value rules of the configuration, for the fields present."""
         from mailprov.config.addresses import address_error
 
-        for field in OVERRIDE:
+        for field in (*OVERRIDE, *OFFICE365):
             if field.name not in values:
                 continue
             value = values[field.name]
@@ -490,7 +542,8 @@ class _Checker:
                           "255 characters")
             elif field.name == "server" and not _host_like(value):
                 self.fail(where, f"{name}: {_shown(value)} is not a host name")
-            elif field.name == "from" or (field.name == "username" and "@" in value):
+            elif field.name in ("from", "email") or (field.name == "username"
+                                                     and "@" in value):
                 error = address_error(value)
                 if error:
                     self.fail(where, f"{name}: {_shown(value)} is not an e-mail address: "

@@ -9,14 +9,17 @@ from typing import Any
 
 from mailprov.config.resolve import resolve_users
 from mailprov.config.semantic import connection_problems, edition_problems
-from mailprov.errors import ConfigError, Problem
+from mailprov.errors import ConfigError, EditionError, Problem, quoted
+from mailprov.i18n import _
 from mailprov.model import Config, LiveState
 from mailprov.plan.diff import describe_lookalikes, did_you_mean, diff, target_general
 from mailprov.plan.digest import base_digest
 from mailprov.plan.format import GENERAL, USER_PREFIX, Plan, PlanWarning, SelectionReport
+from mailprov.plan.office365 import office365_warnings, replaced
 from mailprov.plan.passwords import password_notes
 from mailprov.plan.policy import config_violations
 from mailprov.plan.safety import evaluate
+from mailprov.plan.versions import version_problems
 
 
 def build_plan(config: Config, target_name: str, target_url: str, declared_edition: str | None,
@@ -33,10 +36,11 @@ def build_plan(config: Config, target_name: str, target_url: str, declared_editi
     (`Plan.policy_violations`, checked on the values the plan leaves).
     """
     edition = live.general.edition
+    _check_edition(config, target_name, declared_edition, edition)
     general = target_general(live.general, config.general)
     resolution = resolve_users(config, live.users, edition, general.server)
     config = resolution.config
-    problems = _edition_problems(config, target_name, declared_edition, edition)
+    problems = version_problems(config, live, target_name)
     problems.extend(resolution.problems)
     problems.extend(connection_problems(config, general.server, general.port, target_name,
                                         live.users))
@@ -48,7 +52,9 @@ def build_plan(config: Config, target_name: str, target_url: str, declared_editi
     errors = tuple(_unknown_user(config, code, target_name, live)
                    for code in result.unknown_users)
     safety = evaluate(result.changes, live.override_count, config.safety)
-    warnings = [*(_plan_warning(p) for p in config.warnings), *result.warnings]
+    warnings = [*(w for w in map(_plan_warning, config.warnings)
+                  if not replaced(w.code, w.address)),
+                *result.warnings, *office365_warnings(live, result.changes)]
     if safety.exceeded:
         warnings.append(PlanWarning(
             "safety-limit", GENERAL,
@@ -80,6 +86,7 @@ def build_plan(config: Config, target_name: str, target_url: str, declared_editi
         password_notes=password_notes(result.changes, live),
         policies=config.policies,
         policy_violations=config_violations(config, live, general, result.changes),
+        model_version=live.model_version,
     )
 
 
@@ -97,18 +104,31 @@ def _plan_warning(problem: Problem) -> PlanWarning:
     return PlanWarning(problem.code or "warning", address, problem.message)
 
 
-def _edition_problems(config: Config, target_name: str, declared: str | None,
-                      edition: str) -> list[Problem]:
+def _check_edition(config: Config, target_name: str, declared: str | None,
+                   edition: str) -> None:
+    """The files must fit the edition the database says: a declared edition that differs,
+    or files written for an installed maestro* pointed at maestro*CLOUD, fail with one
+    message that lists every change to make (EditionError)."""
     problems = []
     if declared and declared != edition:
         spec = config.targets[target_name]
         problems.append(config.problem(
             spec.source.file if spec.source else config.files[0],
             ("targets", target_name, "edition"),
-            f"target '{target_name}' is declared `{declared}` but its database says "
-            f"`{edition}`: fix the edition"))
-    problems.extend(edition_problems(config, edition, target_name))
-    return problems
+            _("write `edition: {edition}`: the database says {edition}").format(
+                edition=edition)))
+    problems.extend(edition_problems(config, edition, target_name, listed=True))
+    if not problems:
+        return
+    if edition == "cloud":
+        head = _("target {target} is maestro*CLOUD (its database says so), but the files are "
+                 "written for an installed maestro*. Change this, then plan again:").format(
+                     target=quoted(target_name))
+    else:
+        head = _("target {target} is declared `{declared}` but its database says "
+                 "`{edition}`. Change this, then plan again:").format(
+                     target=quoted(target_name), declared=declared, edition=edition)
+    raise EditionError(head, problems)
 
 
 def _unknown_user(config: Config, code: str, target_name: str, live: LiveState) -> Problem:

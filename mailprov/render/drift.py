@@ -54,13 +54,25 @@ def _field_source(set_by: Applied | None, rolled_back_by: Applied | None) -> str
     return text
 
 
+def _office365(row: RowDrift) -> bool:
+    return any(f.field in ("mode", "email") for f in row.fields)
+
+
 def _state_text(row: RowDrift) -> str:
     if row.address == GENERAL:
         return _("the general configuration differs from the files")
+    if row.state == "missing" and _office365(row):
+        return _("follows the general default in maestro*; the files give it Office 365 – "
+                 "Modern Authentication")
+    if row.state == "unexpected" and _office365(row):
+        return _("sends with Office 365 – Modern Authentication in maestro*; the files make "
+                 "it follow the general default")
     if row.state == "missing":
         return _("the per-user SMTP section is off in maestro*; the files enable it")
     if row.state == "unexpected":
         return _("the per-user SMTP section is on in maestro*; the files remove it")
+    if any(f.field == "mode" for f in row.fields):
+        return _("sends with another mode in maestro* than in the files")
     if row.follows_general:
         return _("keeps old general SMTP values; the files make it follow general.smtp")
     return _("differs from the files")

@@ -48,8 +48,23 @@ def _configured(info: Configured, locator: Any, live: Explanation) -> list[str]:
                 if info.profiles else "")
     lines = ["  " + _("in the files: {how}, {file}:{line}{profiles}").format(
         how=how, file=info.file, line=info.line, profiles=profiles)]
+    if info.office365 is not None:
+        source = info.sources.get("email")
+        origin = describe_source(source, locator) if source else _("not set")
+        lines.append("    " + _("Office 365 – Modern Authentication"))
+        lines.append(f"    {'email'.ljust(7)} {show(info.office365.email).ljust(28)} <- {origin}")
+        if info.current_office365 is None:
+            lines.append("    " + _("apply would move this user to Office 365 – Modern "
+                                    "Authentication"))
+        elif info.current_office365 != info.office365:
+            lines.append("    " + _("apply would change: email {before} -> {after}").format(
+                before=show(info.current_office365.email), after=show(info.office365.email)))
+        return lines
     if info.settings is None:
         lines.append("    " + _("no per-user SMTP section (`smtp: false`)"))
+        if info.current is not None or info.current_office365 is not None:
+            lines.append("    " + _("apply would remove the user's own mode: the user would "
+                                    "follow the general default"))
         return lines
     values = info.settings.as_dict()
     for name, label in _LABELS:
@@ -57,7 +72,9 @@ def _configured(info: Configured, locator: Any, live: Explanation) -> list[str]:
         origin = describe_source(source, locator) if source else _("not set")
         lines.append(f"    {label.ljust(7)} {show(values[name]).ljust(28)} <- {origin}")
     current = None if info.current is None else info.current.as_dict()
-    if current is None:
+    if current is None and info.current_office365 is not None:
+        lines.append("    " + _("apply would move this user from Office 365 to an SMTP section"))
+    elif current is None:
         lines.append("    " + _("apply would enable this user's SMTP section"))
     elif changes := [f"{label} {show(current[name])} -> {show(values[name])}"
                      for name, label in _LABELS if current[name] != values[name]]:
@@ -69,10 +86,14 @@ def _configured(info: Configured, locator: Any, live: Explanation) -> list[str]:
 def render_explanation(info: Explanation, target_name: str) -> str:
     """Values shown as plans show them; every line escaped besides, since the client,
     edition and notes come from the database too."""
-    mode = "per-user SMTP override" if info.mode == "override" else info.mode
+    mode = ("per-user SMTP override" if info.mode == "override"
+            else _("Office 365 – Modern Authentication") if info.mode == "office365"
+            else info.mode)
     who = f"{show(info.code)} ({show(info.name)})" if info.name else show(info.code)
     lines = [f"{who} on target '{target_name}', edition {info.edition}",
              f"  sends with: {mode}", f"  because:    {info.reason}"]
+    if info.office365_email is not None:
+        lines.append(f"  {_('account:').ljust(11)} {show(info.office365_email)}")
     if info.server is not None or info.mode in ("override", "smtp"):
         lines += [f"  server:     {show(info.server)}", f"  port:       {show(info.port)}",
                   f"  ssl:        {show(info.ssl)}", f"  login:      {show(info.username)}",
@@ -100,12 +121,16 @@ def explanation_json(info: Explanation, target_name: str) -> str:
                 if f.name not in ("configured", "locator"))
     data["from"] = data.pop("from_address")  # the name files and plans use
     data["notes"] = list(info.notes)
+    if info.authenticated_at is not None:
+        data["authenticated_at"] = info.authenticated_at.isoformat()
     configured = info.configured
     if configured is not None:
         data["configured"] = {
             "listed_by": configured.listed_by or None, "file": configured.file or None,
             "line": configured.line or None, "profiles": list(configured.profiles),
-            "settings": None if configured.settings is None else configured.settings.as_dict(),
+            "settings": (configured.office365.as_dict() if configured.office365 is not None
+                         else None if configured.settings is None
+                         else configured.settings.as_dict()),
             "sources": {name: source_json(source, info.locator)  # type: ignore[arg-type]
                         for name, source in configured.sources.items()}}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -36,7 +36,7 @@ def render_password_status(status: PasswordStatus) -> str:
     if not status.users:
         lines.append(_("No user sends through SMTP with a login of their own, and no password "
                        "is stored."))
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + _office365_lines(status)) + "\n"
     header = (_("USER"), _("LOGIN"), _("PASSWORD"), _("SET AT"), _("NOTE"))
     rows = [(show(s.code), show(s.login) if s.login is not None else "-",
              _("set") if s.password_set else _("not set"), _when(s.set_at), _note(s))
@@ -56,4 +56,29 @@ def render_password_status(status: PasswordStatus) -> str:
         summary += " " + ngettext("{count} orphaned password.", "{count} orphaned passwords.",
                                   s["orphaned"]).format(count=s["orphaned"])
     lines.append(summary)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _office365_lines(status)) + "\n"
+
+
+def _office365_lines(status: PasswordStatus) -> list[str]:
+    """The users on Office 365 – Modern Authentication: no password, but a sign-in in
+    maestro* that mailprov can only report (o365_authenticated_at)."""
+    if not status.office365:
+        return []
+    lines = ["", _("Office 365 – Modern Authentication (no SMTP password: each user signs in "
+                   "once in maestro*, Préférences > Courriel > Authentifier):"), ""]
+    header = (_("USER"), _("ACCOUNT"), _("SIGNED IN"))
+    rows = [(show(r.code), show(r.email) if r.email else _("(general default)"),
+             _when(r.authenticated_at) if r.authenticated else _("not yet: remind them"))
+            for r in status.office365]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(2)]
+    for row in (header, *rows):
+        lines.append(f"{row[0].ljust(widths[0])}  {row[1].ljust(widths[1])}  {row[2]}".rstrip())
+    s = status.summary
+    lines.append("")
+    lines.append(ngettext(
+        "{count} Office 365 user: {done} signed in, {pending} not yet.",
+        "{count} Office 365 users: {done} signed in, {pending} not yet.",
+        s["office365_users"]).format(count=s["office365_users"],
+                                     done=s["office365_authenticated"],
+                                     pending=s["office365_users"] - s["office365_authenticated"]))
+    return lines

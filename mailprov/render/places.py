@@ -15,6 +15,8 @@ GENERAL_SMTP = (N_("General configurations"), "Divers",
 USER_SECTION = (N_("Security management"), "", "Description",
                 "« Configuration de courriel spécifique à cet usager »")
 PASSWORD = (N_("Preferences"), "Courriel", "Gestion de mon compte")
+USER_MODE = (N_("Security management"), "", "Description", "« Configuration d'envoi »")
+AUTHENTICATE = (N_("Preferences"), "Courriel", "Authentifier")
 
 _LABELS = {
     "client": N_("Mail client (Logiciel de courriel)"),
@@ -26,6 +28,8 @@ _LABELS = {
     "server": N_("Server"),
     "port": N_("Port"),
     "ssl": N_("SSL"),
+    "mode": N_("Sending mode (Configuration d'envoi)"),
+    "email": N_("Office 365 account"),
 }
 
 
@@ -45,9 +49,13 @@ def menu_path(setting: str, user: str | None = None) -> str:
         steps = GENERAL_SMTP
     elif setting == "password":
         steps = PASSWORD
+    elif setting == "authenticate":
+        steps = AUTHENTICATE
+    elif setting in ("mode", "email"):
+        steps = USER_MODE
     else:
         steps = USER_SECTION
     shown = [_(step) if step else step for step in steps]
-    if steps == USER_SECTION:  # the user by number or name
+    if steps in (USER_SECTION, USER_MODE):  # the user by number or name
         shown[1] = show(user) if user else _("the user")
     return " > ".join(shown)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from mailprov.i18n import _, ngettext
+from mailprov.model import MODE
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, Plan
 from mailprov.render.rollback import conflict_lines, revert_note, rollback_head
 from mailprov.render.values import (
     attribute_rows,
+    change_title,
     selection_line,
     show,
     show_address,
@@ -16,8 +18,6 @@ from mailprov.render.values import (
 
 _SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 _COLOUR = {"create": "32", "update": "33", "delete": "31"}
-_TITLE = {"create": "enable the per-user SMTP override",
-          "update": "update", "delete": "REMOVE the per-user SMTP override"}
 
 
 class TextRenderer:
@@ -30,7 +30,7 @@ class TextRenderer:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
 
     def change(self, change: Change) -> list[str]:
-        title = _TITLE[change.action]
+        title = change_title(change) if change.user_code is not None else "update"
         if change.follows_general:
             title = "follows general.smtp"
         head = f"  {_SYMBOL[change.action]} {show_address(change)}  ({title})"
@@ -40,7 +40,8 @@ class TextRenderer:
         for name, before, after in rows:
             if change.action == "create":
                 value = show(after)
-            elif change.action == "delete":
+            elif change.action == "delete" or (after is None and MODE in change.changed
+                                                and name != MODE):
                 value = f"{show(before)} -> (cleared)"
             else:
                 value = f"{show(before)} -> {show(after)}"
@@ -67,14 +68,20 @@ class TextRenderer:
             lines.extend(self._paint(line, "33") for line in conflict_lines(plan))
             if plan.changes:
                 lines.append(revert_note(plan.rollback_of))
-        for warning in plan.warnings:
-            where = "" if warning.address in (GENERAL, "configuration") \
-                else f"{show(warning.address)}: "
-            lines.append(self._paint(f"Warning: {where}{show(warning.message)}", "33"))
+        lines.extend(self._paint(line, "33") for line in warning_lines(plan))
         for note in plan.password_notes or ():
             lines.append(self._paint(_("Password: {user}: {message}").format(
                 user=show(note.address.removeprefix(USER_PREFIX)), message=show(note.message)),
                 "33"))
+        moved = office365_moves(plan)
+        if moved:
+            lines.append(self._paint(ngettext(
+                "Follow-up: {count} user moves to Office 365 – Modern Authentication and signs "
+                "in once in maestro* (Préférences > Courriel > Authentifier); `mailprov "
+                "office365 status` shows who has.",
+                "Follow-up: {count} users move to Office 365 – Modern Authentication and each "
+                "signs in once in maestro* (Préférences > Courriel > Authentifier); `mailprov "
+                "office365 status` shows who has.", len(moved)).format(count=len(moved)), "33"))
         lines.extend(self._paint(line, "31") for line in policy_lines(plan))
         if plan.rollback_of is not None and not plan.changes:
             # the summary line scripts parse starts the same: `No changes.`
@@ -106,6 +113,36 @@ def policy_lines(plan: Plan) -> list[str]:
         lines.append("  " + _("... and {n} more (`--format json` lists them all)").format(
             n=n - SHOWN_VIOLATIONS))
     return lines
+
+
+SHOWN_WARNED = 10
+"""Users named on one warning line before the rest are counted."""
+
+
+def warning_lines(plan: Plan) -> list[str]:
+    """`Warning: ...` lines; a warning said of many users (the same code and message) is one
+    line naming them: 500 users on Exchange Online with a password are one line, not 500."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for warning in plan.warnings:
+        groups.setdefault((warning.code, warning.message), []).append(warning.address)
+    lines = []
+    for (_code, message), addresses in groups.items():
+        if len(addresses) == 1 and addresses[0] in (GENERAL, "configuration"):
+            lines.append(f"Warning: {show(message)}")
+            continue
+        named = list(dict.fromkeys(addresses))
+        where = ", ".join(show(a) for a in named[:SHOWN_WARNED])
+        if len(named) > SHOWN_WARNED:
+            where += " " + _("and {count} more").format(count=len(named) - SHOWN_WARNED)
+        lines.append(f"Warning: {where}: {show(message)}")
+    return lines
+
+
+def office365_moves(plan: Plan) -> list[str]:
+    """The users the plan moves to Office 365 – Modern Authentication."""
+    return [c.user_code for c in plan.changes if c.user_code is not None
+            and c.after is not None and c.after.get(MODE) == "office365"
+            and (c.before is None or c.before.get(MODE) != "office365")]
 
 
 def render_text(plan: Plan, color: bool = False) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from mailprov.errors import visible
 from mailprov.i18n import _, ngettext
+from mailprov.model import MODE, state_mode
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, SelectionReport
 
 
@@ -39,9 +40,29 @@ def flatten(data: Mapping[str, Any] | None, prefix: str = "") -> dict[str, Any]:
 
 
 def attribute_rows(change: Change) -> list[tuple[str, Any, Any]]:
-    """(attribute, before, after) for the attributes a change touches."""
+    """(attribute, before, after) for the attributes a change touches; a user's `mode` is
+    `smtp`, `office365` or none (follows general) on either side."""
     before, after = flatten(change.before), flatten(change.after)
-    return [(name, before.get(name), after.get(name)) for name in change.changed]
+    return [(name, state_mode(change.before), state_mode(change.after))
+            if name == MODE and change.user_code is not None
+            else (name, before.get(name), after.get(name)) for name in change.changed]
+
+
+def change_title(change: Change) -> str:
+    """What a user change does, for people: enable, remove or move a per-user mode."""
+    before, after = state_mode(change.before), state_mode(change.after)
+    office365 = "office365" in (before, after)
+    if change.action == "create":
+        return (_("move to Office 365 – Modern Authentication") if office365
+                else "enable the per-user SMTP override")
+    if change.action == "delete":
+        return (_("REMOVE the Office 365 mode: the user follows the general default")
+                if office365 else "REMOVE the per-user SMTP override")
+    if MODE in change.changed:
+        return (_("move from SMTP to Office 365 – Modern Authentication")
+                if after == "office365" else
+                _("move from Office 365 to a per-user SMTP override"))
+    return "update"
 
 
 def summary_line(summary: Mapping[str, int], changes_present: bool) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailprov.i18n import _, ngettext
-from mailprov.model import OVERRIDE_FIELDS
+from mailprov.model import MODE, OFFICE365_FIELDS, OVERRIDE_FIELDS, state_mode
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, Plan, problem_json
 from mailprov.render.escape import MdSafe, marker_text
 from mailprov.render.places import label, menu_path
@@ -63,6 +63,13 @@ def _verdict(plan: Plan, warnings: int) -> dict[str, str]:
     if not plan.changes_present:
         return {"kind": "none", "icon": "✅",
                 "text": _("No changes: maestro* matches the configuration.")}
+    if removals and any(state_mode(c.before) == "office365" for c in plan.changes
+                        if c.action == "delete"):
+        return {"kind": "removes", "icon": "⚠️", "text": ngettext(
+            "Ready to apply; {n} user loses their own sending mode and follows the general "
+            "default.",
+            "Ready to apply; {n} users lose their own sending mode and follow the general "
+            "default.", removals).format(n=removals)}
     if removals:
         return {"kind": "removes", "icon": "⚠️", "text": ngettext(
             "Ready to apply; it removes {n} per-user SMTP section.",
@@ -90,18 +97,24 @@ def _warnings(plan: Plan) -> list[dict[str, Any]]:
 
 
 def _value(state: Mapping[str, Any] | None, field: str) -> Any:
+    if field == MODE:  # `smtp`, `office365`, or `general` for a user who follows it
+        return state_mode(state) or "general"
     return None if state is None else state.get(field)
+
+
+_ALL_FIELDS = (MODE, *OVERRIDE_FIELDS, *OFFICE365_FIELDS)
+_OFFICE365_KINDS = ("office365", "office365-update", "office365-off")
 
 
 def _group(kind: str, changes: Sequence[Change]) -> dict[str, Any]:
     """One kind of change, one row per user; values shared by every row said once."""
-    if kind == "create":
+    if kind in ("create", "delete"):
         fields: list[str] = list(OVERRIDE_FIELDS)
-    elif kind == "delete":
-        fields = list(OVERRIDE_FIELDS)
+    elif kind in ("office365", "office365-off"):
+        fields = [MODE, *OFFICE365_FIELDS]
     else:
         touched = {name for change in changes for name in change.changed}
-        fields = [name for name in OVERRIDE_FIELDS if name in touched]
+        fields = [name for name in _ALL_FIELDS if name in touched]
 
     def pair(change: Change, field: str) -> tuple[Any, Any, bool]:
         return (_value(change.before, field), _value(change.after, field),
@@ -135,10 +148,18 @@ def _group(kind: str, changes: Sequence[Change]) -> dict[str, Any]:
                            "{n} per-user SMTP sections follow the general SMTP change", n),
         "delete": ngettext("{n} per-user SMTP section to REMOVE",
                            "{n} per-user SMTP sections to REMOVE", n),
+        "office365": ngettext("{n} user moves to Office 365 – Modern Authentication",
+                              "{n} users move to Office 365 – Modern Authentication", n),
+        "office365-update": ngettext("{n} Office 365 account to change",
+                                     "{n} Office 365 accounts to change", n),
+        "office365-off": ngettext(
+            "{n} user leaves Office 365 – Modern Authentication for the general default",
+            "{n} users leave Office 365 – Modern Authentication for the general default", n),
     }
     return {"kind": kind, "title": titles[kind].format(n=n), "count": n,
             "open": n <= OPEN_UP_TO, "shared": shared, "columns": columns, "rows": rows,
-            "shown": n, "hidden": 0, "where": menu_path("username")}
+            "shown": n, "hidden": 0,
+            "where": menu_path(MODE if kind in _OFFICE365_KINDS else "username")}
 
 
 def _general(change: Change | None) -> dict[str, Any] | None:
@@ -169,9 +190,9 @@ def password_items(plan: Plan) -> list[dict[str, str]]:
                           "code": str(_note_text(note, "code") or "")})
         return items
     for change in plan.changes:
-        if change.user_code is None:
+        if change.user_code is None or state_mode(change.after) != "smtp":
             continue
-        if change.action == "create":
+        if change.action == "create" or MODE in change.changed:
             items.append({"user": change.user_code, "code": "needs-password", "text": _(
                 "needs a password: the SMTP section is new")})
         elif change.action == "update" and "username" in change.changed:
@@ -181,7 +202,21 @@ def password_items(plan: Plan) -> list[dict[str, str]]:
     return items
 
 
+def signin_items(plan: Plan) -> list[dict[str, str]]:
+    """Who must sign in once with Office 365 in maestro* after this plan: the users it
+    moves to Office 365 – Modern Authentication, or whose account it changes."""
+    return [{"user": change.user_code, "code": "office365-authenticate", "text": _(
+                "signs in once with Office 365 in maestro*")}
+            for change in plan.changes
+            if change.user_code is not None and state_mode(change.after) == "office365"]
+
+
 def _kind(change: Change) -> str:
+    before, after = state_mode(change.before), state_mode(change.after)
+    if after == "office365":
+        return "office365-update" if before == "office365" else "office365"
+    if before == "office365" and after is None:
+        return "office365-off"
     return "follow" if change.follows_general else change.action
 
 
@@ -194,11 +229,13 @@ def plan_view(plan: Plan, where: FullPlanPlace | None = None) -> dict[str, Any]:
         if change.user_code is not None:
             by_kind.setdefault(_kind(change), []).append(change)
     groups = [_group(kind, by_kind[kind])
-              for kind in ("delete", "create", "update", "follow") if kind in by_kind]
+              for kind in ("delete", "office365-off", "create", "office365", "update",
+                           "office365-update", "follow") if kind in by_kind]
     errors = [problem_json(p) for p in plan.errors]
     policy = [v.to_json() for v in plan.policy_violations]
     place = where or FullPlanPlace()
-    removals = [user_name(c.address) for c in by_kind.get("delete", [])]
+    removals = [user_name(c.address) for c in plan.changes if c.action == "delete"]
+    leave_office365 = len(by_kind.get("office365-off", []))
     return {
         "kind": "plan",
         "marker": MdSafe(marker_text("plan", plan.target)),
@@ -227,6 +264,13 @@ def plan_view(plan: Plan, where: FullPlanPlace | None = None) -> dict[str, Any]:
         "refusals": list(plan.safety.reasons),
         "removals": removals[:SHOWN_ADDRESSES],
         "removals_more": max(0, len(removals) - SHOWN_ADDRESSES),
+        "removals_title": (ngettext(
+            "{n} user's own mode will be removed (the user follows the general default)",
+            "{n} users' own modes will be removed (they follow the general default)",
+            len(removals)) if leave_office365 else ngettext(
+            "{n} per-user SMTP section will be removed",
+            "{n} per-user SMTP sections will be removed", len(removals))).format(
+            n=len(removals)),
         "warnings": warnings,
         "general": _general(general),
         "general_where": {"client": menu_path("client"), "smtp": menu_path("smtp.server")},
@@ -234,6 +278,9 @@ def plan_view(plan: Plan, where: FullPlanPlace | None = None) -> dict[str, Any]:
         "passwords": password_items(plan),
         "passwords_more": 0,
         "passwords_where": menu_path("password"),
+        "signins": signin_items(plan),
+        "signins_more": 0,
+        "signins_where": menu_path("authenticate"),
         "full_plan": {"file": place.file, "artifact": place.artifact, "url": place.url},
         "truncated": False,
         "base_digest": plan.base_digest,
@@ -256,11 +303,12 @@ def limit_rows(view: Mapping[str, Any], max_rows: int, max_items: int | None = N
                      "hidden": group["count"] - len(kept)}
         groups.append(group)
     out["groups"] = groups
-    passwords = view["passwords"]
-    if len(passwords) > max_rows:  # the checklist is one row per user too
-        truncated = True
-        out["passwords"] = passwords[:max_rows]
-        out["passwords_more"] = view.get("passwords_more", 0) + len(passwords) - max_rows
+    for key in ("passwords", "signins"):
+        items = view.get(key, [])
+        if len(items) > max_rows:  # the checklists are one row per user too
+            truncated = True
+            out[key] = items[:max_rows]
+            out[f"{key}_more"] = view.get(f"{key}_more", 0) + len(items) - max_rows
     if max_items is not None:
         warnings = []
         for warning in view["warnings"]:
@@ -281,4 +329,5 @@ def limit_rows(view: Mapping[str, Any], max_rows: int, max_items: int | None = N
 
 def total_rows(view: Mapping[str, Any]) -> int:
     """The longest list `limit_rows` trims: a group's rows, or the password checklist."""
-    return max([len(view["passwords"]), *(len(g["rows"]) for g in view["groups"])])
+    return max([len(view["passwords"]), len(view.get("signins", [])),
+                *(len(g["rows"]) for g in view["groups"])])

@@ -106,13 +106,13 @@ class Backend:
 
     def read_row_states(self, conn: Connection, tables: Tables, numbers: list[int] | None
                         ) -> list[tuple[Any, ...]]:
-        """The stored rows (db.read.STATE_FIELDS) of the users `numbers` (None: every
+        """The stored rows (Tables.state_fields) of the users `numbers` (None: every
         user), for apply's re-check (mailprov.plan.digest)."""
         from sqlalchemy import select
 
-        from mailprov.db.read import STATE_FIELDS, run_query
+        from mailprov.db.read import run_query
 
-        query = select(*(tables.ucol(f) for f in STATE_FIELDS))
+        query = select(*(tables.ucol(f) for f in tables.state_fields))
         queries = [query] if numbers is None else [
             query.where(where) for where in self.in_filter(tables.ucol("number"), numbers)]
         return [tuple(row) for one in queries for row in run_query(conn, tables, self, one)]

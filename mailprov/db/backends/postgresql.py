@@ -65,10 +65,9 @@ class PostgresqlBackend(DriverBackend):
         """One statement with the numbers as one array; rows taken as the driver gives
         them."""
         from mailprov.db.driver import fetch_tuples
-        from mailprov.db.read import STATE_FIELDS
 
         return fetch_tuples(self._states(conn, tables, numbers, lock=False,
-                                         columns=STATE_FIELDS))
+                                         columns=tables.state_fields))
 
     def _states(self, conn: Connection, tables: Tables, numbers: list[int] | None, *,
                 lock: bool, columns: tuple[str, ...]) -> Any:

@@ -68,12 +68,12 @@ class SqliteBackend(DriverBackend):
         from sqlalchemy import bindparam, func, select
 
         from mailprov.db.driver import compile_statement, execute, fetch_tuples
-        from mailprov.db.read import STATE_FIELDS, run_query
+        from mailprov.db.read import run_query
 
         every = numbers is None
 
         def build() -> Any:
-            query = select(*(tables.ucol(f) for f in STATE_FIELDS))
+            query = select(*(tables.ucol(f) for f in tables.state_fields))
             if every:
                 return query
             key = tables.ucol("number")

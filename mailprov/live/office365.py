@@ -1,0 +1,81 @@
+"""`mailprov office365 status`: who sends with Office 365 – Modern Authentication, and who
+has not authenticated in maestro* yet, so that the admin knows whom to remind.
+
+mailprov never handles OAuth tokens: each user signs in once from maestro* itself
+(Préférences > Courriel > Authentifier), and maestro* records when
+(`o365_authenticated_at`, model version 2), which mailprov only reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mailprov.model import LiveState
+
+
+@dataclass(frozen=True, slots=True)
+class SigninRow:
+    """One user who sends with Office 365: through their own mode (`own`, with its
+    account) or the general default (`general`), and when they authenticated."""
+
+    code: str
+    name: str | None
+    email: str | None
+    mode: str  # "own" or "general"
+    authenticated_at: datetime | None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.authenticated_at is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "email": self.email, "mode": self.mode,
+                "authenticated": self.authenticated,
+                "authenticated_at": (None if self.authenticated_at is None
+                                     else self.authenticated_at.isoformat())}
+
+
+@dataclass(frozen=True)
+class Office365Status:
+    """The Office 365 users of one target, in user code order."""
+
+    target: str
+    target_url: str
+    edition: str
+    model_version: int
+    general_client: str
+    rows: tuple[SigninRow, ...]
+
+    @property
+    def pending(self) -> tuple[SigninRow, ...]:
+        """The users who have not authenticated yet: maestro* cannot send for them."""
+        return tuple(row for row in self.rows if not row.authenticated)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "office365-status", "target": self.target,
+                "target_url": self.target_url, "edition": self.edition,
+                "model_version": self.model_version, "general_client": self.general_client,
+                "summary": {"users": len(self.rows),
+                            "authenticated": len(self.rows) - len(self.pending),
+                            "pending": len(self.pending)},
+                "users": [row.to_json() for row in self.rows]}
+
+
+def office365_status(live: LiveState, target: str, target_url: str) -> Office365Status:
+    """Every user whose mail goes through Office 365 – Modern Authentication: their own
+    mode, or the general default when it is `office365` and they have no mode of their
+    own."""
+    general = live.general.client == "office365"
+    rows = []
+    for code in sorted(live.users):
+        user = live.users[code]
+        if user.office365 is not None:
+            rows.append(SigninRow(code, user.name, user.office365.email, "own",
+                                  user.o365_authenticated_at))
+        elif general and user.mode is None:
+            rows.append(SigninRow(code, user.name, None, "general",
+                                  user.o365_authenticated_at))
+    return Office365Status(target, target_url, live.general.edition, live.model_version,
+                           live.general.client, tuple(rows))
