@@ -12,7 +12,7 @@ from mailprov.plan.drift import DriftReport, RowDrift
 from mailprov.plan.format import GENERAL, PlanWarning
 from mailprov.plan.records import Applied
 from mailprov.render.escape import MdSafe, marker_text
-from mailprov.render.places import label, menu_path
+from mailprov.render.places import label, menu_path, setting_name
 from mailprov.render.values import show
 from mailprov.render.view import SHOWN_ADDRESSES, user_name
 
@@ -86,10 +86,11 @@ def render_drift_text(report: DriftReport) -> str:
         lines.append("")
     for row in report.rows:
         lines.append(f"  {show(row.address)}: {_state_text(row)}")
-        width = max(len(f.field) for f in row.fields) if row.fields else 0
+        shown = {f.field: setting_name(f.field) for f in row.fields}
+        width = max(len(name) for name in shown.values()) if shown else 0
         for field in row.fields:
             lines.append("      " + _("{field}  live {live}, file {file}  ({set_by})").format(
-                field=field.field.ljust(width), live=show(field.live), file=show(field.file),
+                field=shown[field.field].ljust(width), live=show(field.live), file=show(field.file),
                 set_by=_field_source(field.set_by, field.rolled_back_by)))
         lines.append("")
     for applied in report.rollbacks:
@@ -205,7 +206,7 @@ def render_drift_markdown(report: DriftReport, max_chars: int,
 
     render: Callable[[Mapping[str, Any]], str] = packaged("drift.md.j2")
     return fit(drift_view(report), lambda v: render({"view": v}), max_chars,
-               measure or chars, what=_("drift report"))
+               measure or chars, what="drift")
 
 
 def render_drift_html(report: DriftReport) -> str:

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailprov.errors import printable
-from mailprov.i18n import _
+from mailprov.i18n import N_, _, language
 from mailprov.live.explain import Configured, Explanation
 from mailprov.model import ValueSource
-from mailprov.render.values import show
+from mailprov.render.places import label, menu_path, setting_name
+from mailprov.render.values import printable_text, show
 
+# a setting's short English name in `explain` (English output stays as it always was);
+# other languages name it as maestro*'s screens do, next to its YAML key
 _LABELS = (("username", "login"), ("from", "from"), ("server", "server"), ("port", "port"),
            ("ssl", "ssl"))
-_LISTED = {"user": "its entry under `users:`", "csv": "its row of a CSV user list",
-           "selection": "a selection (`match`)", "all_users": "`all_users`"}
+_LISTED = {"user": N_("its entry under `users:`"), "csv": N_("its row of a CSV user list"),
+           "selection": N_("a selection (`match`)"), "all_users": "`all_users`"}
+HEAD_WIDTH = 11  # `sends with:`, the longest English head: values start in one column
+
+
+def _setting(name: str, english: str) -> str:
+    return english if language() == "en" else setting_name(name)
+
+
+def _rows(pairs: list[tuple[str, str]], indent: str = "  ") -> list[str]:
+    """`  head:  value` lines, the values in one column however long the heads."""
+    width = max([HEAD_WIDTH, *(len(head) for head, _value in pairs)])
+    return [f"{indent}{head.ljust(width)} {value}" for head, value in pairs]
 
 
 def describe_source(source: ValueSource, locator: Any = None) -> str:
@@ -43,7 +56,7 @@ def describe_source(source: ValueSource, locator: Any = None) -> str:
 def _configured(info: Configured, locator: Any, live: Explanation) -> list[str]:
     if not info.listed_by:
         return ["  " + _("in the files: not listed; apply leaves this user as it is")]
-    how = _LISTED.get(info.listed_by, info.listed_by)
+    how = _(_LISTED[info.listed_by]) if info.listed_by in _LISTED else info.listed_by
     profiles = (_(" (profiles: {names})").format(names=", ".join(info.profiles))
                 if info.profiles else "")
     lines = ["  " + _("in the files: {how}, {file}:{line}{profiles}").format(
@@ -52,7 +65,8 @@ def _configured(info: Configured, locator: Any, live: Explanation) -> list[str]:
         source = info.sources.get("email")
         origin = describe_source(source, locator) if source else _("not set")
         lines.append("    " + _("Office 365 – Modern Authentication"))
-        lines.append(f"    {'email'.ljust(7)} {show(info.office365.email).ljust(28)} <- {origin}")
+        lines.append(f"    {_setting('email', 'email').ljust(7)} "
+                     f"{show(info.office365.email).ljust(28)} <- {origin}")
         if info.current_office365 is None:
             lines.append("    " + _("apply would move this user to Office 365 – Modern "
                                     "Authentication"))
@@ -67,42 +81,69 @@ def _configured(info: Configured, locator: Any, live: Explanation) -> list[str]:
                                     "follow the general default"))
         return lines
     values = info.settings.as_dict()
-    for name, label in _LABELS:
+    names = {name: _setting(name, english) for name, english in _LABELS}
+    width = max(7, *(len(shown) for shown in names.values()))
+    for name, _english in _LABELS:
         source = info.sources.get(name)
         origin = describe_source(source, locator) if source else _("not set")
-        lines.append(f"    {label.ljust(7)} {show(values[name]).ljust(28)} <- {origin}")
+        lines.append(f"    {names[name].ljust(width)} {show(values[name]).ljust(28)} "
+                     f"<- {origin}")
     current = None if info.current is None else info.current.as_dict()
     if current is None and info.current_office365 is not None:
         lines.append("    " + _("apply would move this user from Office 365 to an SMTP section"))
     elif current is None:
         lines.append("    " + _("apply would enable this user's SMTP section"))
-    elif changes := [f"{label} {show(current[name])} -> {show(values[name])}"
-                     for name, label in _LABELS if current[name] != values[name]]:
+    elif changes := [f"{names[name]} {show(current[name])} -> {show(values[name])}"
+                     for name, _english in _LABELS if current[name] != values[name]]:
         lines.append("    " + _("apply would change: {changes}").format(
             changes="; ".join(changes)))
     return lines
 
 
+def _maestro_pairs(info: Explanation) -> list[tuple[str, str]]:
+    """The maestro* setting that decides how the user sends, named as maestro*'s screens
+    name it, and where an admin sees it. Only outside English, whose `explain` output
+    keeps the wording it has always had."""
+    if language() == "en":
+        return []
+    if info.mode == "override":
+        return [(_("where in maestro*:"), menu_path("username", info.code))]
+    if info.mode == "office365" and info.office365_email is not None:
+        return [(_("where in maestro*:"), menu_path("mode", info.code))]
+    pairs = [(_("{name}:").format(name=label("client")), show(info.mode)),
+             (_("where in maestro*:"), menu_path("client"))]
+    if info.mode == "smtp":  # the general SMTP account it sends through
+        pairs.append((_("where in maestro*:"), menu_path("smtp.server")))
+    return pairs
+
+
 def render_explanation(info: Explanation, target_name: str) -> str:
     """Values shown as plans show them; every line escaped besides, since the client,
     edition and notes come from the database too."""
-    mode = ("per-user SMTP override" if info.mode == "override"
+    mode = (_("per-user SMTP override") if info.mode == "override"
             else _("Office 365 – Modern Authentication") if info.mode == "office365"
             else info.mode)
     who = f"{show(info.code)} ({show(info.name)})" if info.name else show(info.code)
-    lines = [f"{who} on target '{target_name}', edition {info.edition}",
-             f"  sends with: {mode}", f"  because:    {info.reason}"]
+    lines = [_("{who} on target '{target}', edition {edition}").format(
+        who=who, target=target_name, edition=info.edition)]
+    pairs = [(_("sends with:"), mode), (_("because:"), info.reason)]
     if info.office365_email is not None:
-        lines.append(f"  {_('account:').ljust(11)} {show(info.office365_email)}")
+        pairs.append((_("account:"), show(info.office365_email)))
     if info.server is not None or info.mode in ("override", "smtp"):
-        lines += [f"  server:     {show(info.server)}", f"  port:       {show(info.port)}",
-                  f"  ssl:        {show(info.ssl)}", f"  login:      {show(info.username)}",
-                  f"  from:       {show(info.from_address)}",
-                  f"  password:   {'entered' if info.password_set else 'not entered'}"]
-    lines += [f"  note:       {note}" for note in info.notes]
+        # Translators: "{name}:" heads a line of `explain`; the name is a setting's
+        pairs += [(_("{name}:").format(name=_setting(name, english)), show(value))
+                  for name, english, value in (
+                      ("server", "server", info.server), ("port", "port", info.port),
+                      ("ssl", "ssl", info.ssl), ("username", "login", info.username),
+                      ("from", "from", info.from_address))]
+        pairs.append((_("password:"), _("entered") if info.password_set
+                      else _("not entered")))
+    pairs += [(_("note:"), note) for note in info.notes]
+    lines += _rows(pairs)
+    lines += [f"  {head} {value}" for head, value in _maestro_pairs(info)]
     if info.configured is not None:
         lines += _configured(info.configured, info.locator, info)
-    return "\n".join(printable(line) for line in lines) + "\n"
+    return "\n".join(printable_text(line) for line in lines) + "\n"
 
 
 

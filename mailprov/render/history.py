@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mailprov.i18n import N_, _
 from mailprov.plan.records import Applied, HistoryRecord
 from mailprov.render.values import show
 
 
 def render_history(rows: Sequence[Mapping[str, Any]], target_name: str) -> str:
     if not rows:
-        return f"No apply recorded on target '{show(target_name)}'.\n"
+        return _("No apply recorded on target '{target}'.").format(
+            target=show(target_name)) + "\n"
     lines = []
     for row in rows:
         # every field is read from the database: escaped
         commit = ""
         if row.get("git_commit"):
-            sha, dirty, _ = row["git_commit"].partition("+dirty")
+            sha, dirty, _rest = row["git_commit"].partition("+dirty")
             commit = f" git {show(sha[:10])}{'+dirty' if dirty else ''}"
         lines.append(f"#{row['id']}  {row['applied_at']:%Y-%m-%d %H:%M:%S} UTC  "
                      f"{show(row['os_user'])}@{show(row['host'])}  {show(row['summary'])}"
@@ -34,13 +36,11 @@ def history_json(records: Sequence[Applied], target_name: str) -> str:
 
 
 _SYMBOL = {"create": "+", "update": "~", "delete": "-"}
+_ACTIONS = {"create": N_("create"), "update": N_("update"), "delete": N_("delete")}
 
 
 def render_record(record: HistoryRecord) -> str:
     """`history --show N` as text: who, when, from where, then every change it made."""
-    from mailprov.i18n import _
-    from mailprov.render.values import show
-
     applied = record.applied
     when = f"{applied.applied_at:%Y-%m-%d %H:%M:%S} UTC" if applied.applied_at else "?"
     lines = [_("Apply #{id} on target '{target}', {when}, by {who}.").format(
@@ -57,7 +57,9 @@ def render_record(record: HistoryRecord) -> str:
                        "JSON)."))
     lines.append("")
     for change in record.changes:
-        title = "follows general.smtp" if change.follows_general else change.action
+        title = (_("follows general.smtp") if change.follows_general
+                 else _(_ACTIONS[change.action]) if change.action in _ACTIONS
+                 else show(change.action))
         lines.append(f"  {_SYMBOL.get(change.action, '?')} {show(change.address)}  ({title})")
         width = max((len(n) for n in change.fields), default=0)
         for name, (before, after) in change.fields.items():

@@ -73,8 +73,11 @@ def fit(view: Mapping[str, Any], render: Callable[[Mapping[str, Any]], str], max
 def _cut(text: str, max_size: int, measure: Callable[[str], int], what: str) -> str:
     from mailprov.i18n import _
 
+    # `what` is the command that makes the page again (`plan`, `drift`), never translated
+    noun = _("drift report") if what == "drift" else _("plan")
     note = "\n\n" + _("**Cut here to fit; the full {what} is in the saved file, or in "
-                       "`mailprov {what}` run again.**").format(what=what) + "\n"
+                       "`mailprov {command}` run again.**").format(what=noun,
+                                                                  command=what) + "\n"
     lines = text.split("\n")
     kept: list[str] = []
     size = measure(note)

@@ -105,20 +105,29 @@ def _load_packaged(name: str) -> str:
 
 
 def _common(env: Environment, fmt: str) -> None:
+    """Filters and translation shared by our templates and a team's. `_()` and
+    `ngettext()` (jinja2.ext.i18n; what `pybabel extract` reads in templates) are
+    mailprov.i18n's, with `{name}` placeholders filled from keyword arguments and escaped
+    for the output format; `tr`/`trn` are their older names, kept for teams' templates.
+    `{% trans %}` blocks would use `%(name)s` placeholders and skip that escaping: our
+    templates do not use them."""
     env.trim_blocks = True
     env.lstrip_blocks = True
     env.keep_trailing_newline = True
     env.filters["display"] = display
+    env.add_extension("jinja2.ext.i18n")
     if fmt == "md":
         env.filters["md"] = md
         env.filters["code"] = md_code
         env.filters["url"] = _md_url
         env.filters["h"] = _md_html
-        env.globals["tr"] = _md_tr
-        env.globals["trn"] = _md_trn
+        gettext, plural = _md_tr, _md_trn
     else:
-        env.globals["tr"] = _html_tr
-        env.globals["trn"] = _html_trn
+        gettext, plural = _html_tr, _html_trn
+    # newstyle=False: the callables are called as they are (they format and escape)
+    env.install_gettext_callables(gettext, plural, newstyle=False)  # type: ignore[attr-defined]
+    env.globals["tr"] = gettext
+    env.globals["trn"] = plural
 
 
 def _bounded_sandbox_class() -> type:

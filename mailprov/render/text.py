@@ -5,6 +5,7 @@ from __future__ import annotations
 from mailprov.i18n import _, ngettext
 from mailprov.model import MODE
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, Plan
+from mailprov.render.places import setting_name
 from mailprov.render.rollback import conflict_lines, revert_note, rollback_head
 from mailprov.render.values import (
     attribute_rows,
@@ -30,33 +31,35 @@ class TextRenderer:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
 
     def change(self, change: Change) -> list[str]:
-        title = change_title(change) if change.user_code is not None else "update"
+        title = change_title(change) if change.user_code is not None else _("update")
         if change.follows_general:
-            title = "follows general.smtp"
+            title = _("follows general.smtp")
         head = f"  {_SYMBOL[change.action]} {show_address(change)}  ({title})"
         lines = [self._paint(head, _COLOUR[change.action])]
         rows = attribute_rows(change)
-        width = max((len(name) for name, _, _ in rows), default=0)
+        names = {name: setting_name(name) for name, _before, _after in rows}
+        width = max((len(shown) for shown in names.values()), default=0)
         for name, before, after in rows:
             if change.action == "create":
                 value = show(after)
             elif change.action == "delete" or (after is None and MODE in change.changed
                                                 and name != MODE):
-                value = f"{show(before)} -> (cleared)"
+                value = _("{before} -> (cleared)").format(before=show(before))
             else:
                 value = f"{show(before)} -> {show(after)}"
-            lines.append(f"      {name.ljust(width)}  {value}")
+            lines.append(f"      {names[name].ljust(width)}  {value}")
         return lines
 
     def render(self, plan: Plan) -> str:
         # what comes from the database or the files is escaped: a user code, a client or a
         # warning could hold a terminal's escape sequences
-        lines = [f"Target '{show(plan.target)}' ({show(plan.target_url)}), edition "
-                 f"{show(plan.edition)}.", ""]
+        lines = [_("Target '{target}' ({url}), edition {edition}.").format(
+            target=show(plan.target), url=show(plan.target_url), edition=show(plan.edition)),
+            ""]
         if plan.rollback_of is not None:
             lines.extend([rollback_head(plan.rollback_of), ""])
         if plan.changes:
-            lines.append("mailprov will make these changes:")
+            lines.append(_("mailprov will make these changes:"))
             lines.append("")
             for change in plan.changes:
                 lines.extend(self.change(change))
@@ -84,11 +87,13 @@ class TextRenderer:
                 "office365 status` shows who has.", len(moved)).format(count=len(moved)), "33"))
         lines.extend(self._paint(line, "31") for line in policy_lines(plan))
         if plan.rollback_of is not None and not plan.changes:
-            # the summary line scripts parse starts the same: `No changes.`
-            lines.append(self._paint(_(
-                "No changes. Nothing to roll back: every row apply #{id} changed is already as "
-                "it was before it, or left out above.").format(id=plan.rollback_of.id), "1"))
+            # starts as the summary line scripts parse does, `No changes.`, in every
+            # language (NOT TRANSLATED: docs/exit-codes.md); the rest is for people
+            lines.append(self._paint("No changes. " + _(
+                "Nothing to roll back: every row apply #{id} changed is already as it was "
+                "before it, or left out above.").format(id=plan.rollback_of.id), "1"))
         else:
+            # the machine summary line: English in every language (see summary_line)
             lines.append(self._paint(summary_line(plan.summary, plan.changes_present), "1"))
         return "\n".join(lines) + "\n"
 
@@ -128,13 +133,14 @@ def warning_lines(plan: Plan) -> list[str]:
     lines = []
     for (_code, message), addresses in groups.items():
         if len(addresses) == 1 and addresses[0] in (GENERAL, "configuration"):
-            lines.append(f"Warning: {show(message)}")
+            lines.append(_("Warning: {message}").format(message=show(message)))
             continue
         named = list(dict.fromkeys(addresses))
         where = ", ".join(show(a) for a in named[:SHOWN_WARNED])
         if len(named) > SHOWN_WARNED:
             where += " " + _("and {count} more").format(count=len(named) - SHOWN_WARNED)
-        lines.append(f"Warning: {where}: {show(message)}")
+        lines.append(_("Warning: {where}: {message}").format(where=where,
+                                                             message=show(message)))
     return lines
 
 

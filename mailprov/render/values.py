@@ -10,15 +10,32 @@ from mailprov.i18n import _, ngettext
 from mailprov.model import MODE, state_mode
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, SelectionReport
 
+# French typography's no-break spaces (before `:`, inside « »): spaces, not hidden
+# characters; like a space, one at either end of a value is still quoted
+TYPOGRAPHIC_SPACES = "\u00a0\u202f"
+_AS_SPACES = str.maketrans(dict.fromkeys(TYPOGRAPHIC_SPACES, " "))
+
 
 def show(value: Any) -> str:
     """A value for people: text as it is, unless something in it could hide (a space at
-    either end, an empty text, a control character): then quoted as repr does, 'COMPTA '."""
+    either end, an empty text, a control character): then quoted as repr does, 'COMPTA '.
+    A no-break space inside the text is a space (French messages hold them)."""
     if value is None:
-        return "(none)"
+        return _("(none)")
     if isinstance(value, bool):
         return "true" if value else "false"
-    return visible(str(value))
+    text = str(value)
+    spaced = text.translate(_AS_SPACES)
+    return text if visible(spaced) == spaced else visible(text)
+
+
+def printable_text(text: str) -> str:
+    """mailprov.errors.printable that keeps French typography's no-break spaces: a line of
+    mailprov's own text with values in it, every control character written out."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in TYPOGRAPHIC_SPACES
+                   else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def show_address(change: Change) -> str:
@@ -54,18 +71,21 @@ def change_title(change: Change) -> str:
     office365 = "office365" in (before, after)
     if change.action == "create":
         return (_("move to Office 365 – Modern Authentication") if office365
-                else "enable the per-user SMTP override")
+                else _("enable the per-user SMTP override"))
     if change.action == "delete":
         return (_("REMOVE the Office 365 mode: the user follows the general default")
-                if office365 else "REMOVE the per-user SMTP override")
+                if office365 else _("REMOVE the per-user SMTP override"))
     if MODE in change.changed:
         return (_("move from SMTP to Office 365 – Modern Authentication")
                 if after == "office365" else
                 _("move from Office 365 to a per-user SMTP override"))
-    return "update"
+    return _("update")
 
 
 def summary_line(summary: Mapping[str, int], changes_present: bool) -> str:
+    """The plan's machine summary line: English in every language, never through `_()`
+    (scripts parse it: docs/exit-codes.md#the-plan-summary-line)."""
+    # NOT TRANSLATED: a stable interface (docs/exit-codes.md), the same in every language
     if not changes_present:
         return "No changes. maestro* matches the configuration."
     return (f"Plan: {summary['create']} to add, {summary['update']} to change, "
@@ -74,11 +94,12 @@ def summary_line(summary: Mapping[str, int], changes_present: bool) -> str:
 
 def unmanaged_line(count: int) -> str:
     if count == 0:
-        return "No existing override is left alone: the files list every user that has one."
-    noun = "override" if count == 1 else "overrides"
-    verb = "is" if count == 1 else "are"
-    return (f"{count} existing {noun} {verb} left alone because the files do not list "
-            f"{'that user' if count == 1 else 'those users'} (prune: false).")
+        return _("No existing override is left alone: the files list every user that has "
+                 "one.")
+    return ngettext("{count} existing override is left alone because the files do not list "
+                    "that user (prune: false).",
+                    "{count} existing overrides are left alone because the files do not list "
+                    "those users (prune: false).", count).format(count=count)
 
 
 def selection_line(report: SelectionReport) -> str:
