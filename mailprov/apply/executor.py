@@ -50,6 +50,7 @@ from mailprov.model import GeneralSettings, Policy
 from mailprov.plan.digest import digest_rows
 from mailprov.plan.format import GENERAL, Plan
 from mailprov.plan.policy import change_violations, policy_error
+from mailprov.plan.stored import shown
 
 if TYPE_CHECKING:
     from mailprov.model import LiveState
@@ -68,10 +69,10 @@ class ApplyResult:
 def check_safety(plan: Plan, force: bool) -> None:
     """Refuse a plan above the safety limits unless forced (docs/safety.md)."""
     if plan.safety.exceeded and not force:
-        raise SafetyError(
-            "refused for safety: " + "; ".join(plan.safety.reasons) + ". Review the plan, "
-            "then apply with --force, or raise the limits under `safety:` in the configuration."
-        )
+        raise SafetyError(_(
+            "refused for safety: {reasons}. Review the plan, then apply with --force, or "
+            "raise the limits under `safety:` in the configuration.").format(
+                reasons="; ".join(map(shown, plan.safety.reasons))))
 
 
 def history_entry(plan: Plan, commit: str | None) -> HistoryEntry:
@@ -103,10 +104,11 @@ def locked_transaction(db: Database, target: str, lock_timeout: float,
                     yield conn
         except DBAPIError as exc:
             if backend.is_lock_error(exc):
-                raise LockError(
-                    f"another apply holds the lock on target '{target}' (waited "
-                    f"{backend.lock_wait(lock_timeout):g} s). Nothing was changed; try "
-                    "again when it has finished.") from None
+                raise LockError(_(
+                    "another apply holds the lock on target '{target}' (waited {seconds} s). "
+                    "Nothing was changed; try again when it has finished.").format(
+                        target=target, seconds=f"{backend.lock_wait(lock_timeout):g}")
+                ) from None
             raise
 
 
@@ -133,7 +135,7 @@ def apply_plan(plan: Plan, db: Database, *, force: bool = False, lock_timeout: f
     for fault-injection tests.
     """
     if plan.policy_violations:
-        raise policy_error(plan.policy_violations, done="Nothing was changed.")
+        raise policy_error(plan.policy_violations, done=_("Nothing was changed."))
     check_safety(plan, force)
     url = db.display_url
     if not plan.changes:
@@ -173,7 +175,7 @@ def _check_policies(conn: Connection, db: Database, plan: Plan, policies: Sequen
         if any(p.max_overrides is not None for p in policies) else None
     violations = change_violations(policies, plan.changes, general, existing)
     if violations:
-        raise policy_error(violations, done="Nothing was changed.")
+        raise policy_error(violations, done=_("Nothing was changed."))
 
 
 def apply_config(build: Callable[[LiveState], Plan], db: Database, target: str, *,
@@ -198,15 +200,15 @@ def apply_config(build: Callable[[LiveState], Plan], db: Database, target: str, 
         if plan.errors:
             raise UnknownUserError("\n".join(p.format() for p in plan.errors))
         if approved is not None and _changes(approved) != _changes(plan):
-            raise StalePlanError(
-                f"target '{plan.target}' changed while you were reviewing the plan: what "
-                "you approved is no longer what apply would do. Nothing was changed; run "
-                "`mailprov apply` again to see the new plan.")
+            raise StalePlanError(_(
+                "target '{target}' changed while you were reviewing the plan: what you "
+                "approved is no longer what apply would do. Nothing was changed; run "
+                "`mailprov apply` again to see the new plan.").format(target=plan.target))
         if show is not None:
             show(plan)
         if plan.policy_violations:
             raise policy_error(plan.policy_violations, listed=show is not None,
-                               done="Nothing was changed.")
+                               done=_("Nothing was changed."))
         check_safety(plan, force)
         if not plan.changes:
             return ApplyResult(plan, None, url)
@@ -232,11 +234,14 @@ def _check_database(conn: Connection, db: Database, plan: Plan) -> None:
     else:
         same = current == plan.database_id
     if not same:
-        raise WrongDatabaseError(
-            f"the plan was made for target '{plan.target}', database {plan.target_url} "
-            f"({plan.database_id or 'no identity'}), but {url} is another database "
-            f"({current or 'no identity'}). Nothing was changed; plan against this "
-            "database instead.")
+        no_identity = _("no identity")
+        raise WrongDatabaseError(_(
+            "the plan was made for target '{target}', database {planned_url} "
+            "({planned_id}), but {url} is another database ({current_id}). Nothing was "
+            "changed; plan against this database instead.").format(
+                target=plan.target, planned_url=plan.target_url,
+                planned_id=plan.database_id or no_identity, url=url,
+                current_id=current or no_identity))
 
 
 def _check_version(plan: Plan, tables: Tables) -> None:
@@ -288,21 +293,24 @@ def _check_changes_name_their_rows(plan: Plan, general: dict[str, Any],
     for change in plan.changes:
         if change.address == GENERAL:
             if change.before != general:
-                raise _mismatch(plan, change.address, "the general row")
+                raise _mismatch(plan, change.address, _("the general row"))
             continue
         row = by_number.get(change.number)
         if row is None or row[1] != change.user_code:
-            raise _mismatch(plan, change.address, f"user number {change.number}")
+            raise _mismatch(plan, change.address,
+                            _("user number {number}").format(number=change.number))
         before = None if change.before is None else dict(change.before)
         if _row_state(row, tables) != before:
-            raise _mismatch(plan, change.address, f"user {change.user_code}")
+            raise _mismatch(plan, change.address,
+                            _("user {code}").format(code=change.user_code))
 
 
 def _mismatch(plan: Plan, address: str, row: str) -> TamperedPlanError:
-    return TamperedPlanError(
-        f"the saved plan for target '{plan.target}' does not describe the database it was "
-        f"made from: its change of {address} does not match {row} as it is. The plan was "
-        "edited after it was made. Nothing was changed; plan again.")
+    return TamperedPlanError(_(
+        "the saved plan for target '{target}' does not describe the database it was made "
+        "from: its change of {address} does not match {row} as it is. The plan was edited "
+        "after it was made. Nothing was changed; plan again.").format(
+            target=plan.target, address=address, row=row))
 
 
 def _stale_message(plan: Plan, general: dict[str, Any], rows: list[tuple[Any, ...]],
@@ -317,15 +325,20 @@ def _stale_message(plan: Plan, general: dict[str, Any], rows: list[tuple[Any, ..
             continue
         row = by_number.get(change.number)
         if row is None:
-            changed.append(f"{change.address} (no longer in the database)")
+            changed.append(_("{address} (no longer in the database)").format(
+                address=change.address))
             continue
         if row[1] != change.user_code or _row_state(row, tables) != (
                 None if change.before is None else dict(change.before)):
             changed.append(change.address)
-    where = (": " + ", ".join(changed[:10]) + (" ..." if len(changed) > 10 else "")
-             if changed else " (the general configuration, or a user its files manage)")
-    return (f"the saved plan for target '{plan.target}' is stale: the database changed "
-            f"since it was planned{where}. Nothing was changed; run `mailprov plan` again.")
+    if not changed:
+        return _("the saved plan for target '{target}' is stale: the database changed since "
+                 "it was planned (the general configuration, or a user its files manage). "
+                 "Nothing was changed; run `mailprov plan` again.").format(target=plan.target)
+    return _("the saved plan for target '{target}' is stale: the database changed since it "
+             "was planned: {rows}. Nothing was changed; run `mailprov plan` again.").format(
+                 target=plan.target,
+                 rows=", ".join(changed[:10]) + (" ..." if len(changed) > 10 else ""))
 
 
 def _os_user() -> str:

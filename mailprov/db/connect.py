@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 from mailprov.config.urls import check_url_password, redact, redact_text
 from mailprov.db.timeouts import ENV_CONNECT_TIMEOUT, ENV_TIMEOUT, Timeouts, timeouts_from_env
 from mailprov.errors import DatabaseError, TargetError
-from mailprov.i18n import _
+from mailprov.i18n import N_, _
 
 __all__ = ["ENGINE_CACHE_SIZE", "cached_engines", "database_error", "engine_for", "make_engine",
            "parse_url", "redact", "translate_errors"]
@@ -38,8 +38,9 @@ def parse_url(raw: str) -> URL:
     try:
         url = make_url(raw)
     except (ArgumentError, ValueError):
-        raise TargetError(f"'{redact_text(raw)}' is not a database URL: write it like "
-                          "postgresql://user@host/db or sqlite:///file.db") from None
+        raise TargetError(_("'{url}' is not a database URL: write it like "
+                            "postgresql://user@host/db or sqlite:///file.db").format(
+                                url=redact_text(raw))) from None
     if url.drivername == "postgres":
         url = url.set(drivername="postgresql")
     if "+" not in url.drivername and url.drivername in DEFAULT_DRIVERS:
@@ -118,15 +119,24 @@ def make_engine(url: URL, *, lock_timeout: float = 10.0, timeouts: Timeouts | No
         pool: dict[str, Any] = {} if _in_memory(url) else {"poolclass": NullPool}
         engine = create_engine(url, connect_args=connect_args, **pool)
     except NoSuchModuleError:
-        raise TargetError(f"no SQLAlchemy dialect for '{url.drivername}'") from None
+        raise TargetError(_("no SQLAlchemy dialect for '{dialect}'").format(
+            dialect=url.drivername)) from None
     except ImportError as exc:
         driver = url.get_driver_name()
         extra = EXTRAS.get(driver)
-        hint = f"pip install 'mailprov[{extra}]'" if extra else f"install the {driver} driver"
-        raise TargetError(f"the database driver '{driver}' is not installed ({exc}): "
-                          f"{hint}") from None
+        hint = f"pip install 'mailprov[{extra}]'" if extra else _(
+            "install the {driver} driver").format(driver=driver)
+        raise TargetError(_("the database driver '{driver}' is not installed ({error}): "
+                            "{hint}").format(driver=driver, error=exc, hint=hint)) from None
     backend.configure_engine(engine)
     return engine
+
+
+ACTIONS = (N_("connecting to"), N_("reading"), N_("reading history from"),
+           N_("creating the sandbox in"), N_("applying to"), N_("setting a password in"),
+           N_("clearing a password in"))
+"""What a database error says was being done (`{action} {url} failed`), translated where
+it is shown: callers name the action in English."""
 
 
 def database_error(exc: BaseException, url: URL, action: str, *, target: str | None = None,
@@ -139,6 +149,7 @@ def database_error(exc: BaseException, url: URL, action: str, *, target: str | N
         text = text.replace(str(url.password), "***")
     if len(text) > 300:
         text = text[:297] + "..."
+    action = _(action)  # the phrases of ACTIONS, or one its caller translated
     limit = _timeout_hit(orig, timeouts)
     if limit:
         return DatabaseError(_("{action} {url} failed: {limit}").format(

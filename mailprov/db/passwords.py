@@ -110,6 +110,7 @@ def _driver_cursor(conn: Connection, action: str, secrets: Sequence[str]) -> Ite
             text = text.replace(secret, MASK)
         if len(text) > 300:
             text = text[:297] + "..."
-        raise DatabaseError(f"{action} {redact(conn.engine.url)} failed: {text}") from None
+        raise DatabaseError(_("{action} {url} failed: {text}").format(
+            action=action, url=redact(conn.engine.url), text=text)) from None
     finally:
         cursor.close()

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from mailprov.db.driver import compile_statement, execute, fetch_tuples
 from mailprov.db.tables import Tables, state_fields
 from mailprov.errors import DatabaseError, MappingError, printable
-from mailprov.i18n import _, ngettext
+from mailprov.i18n import N_, _
 from mailprov.model import (
     OFFICE365_MODE,
     SMTP_MODE,
@@ -24,6 +24,7 @@ from mailprov.model import (
     MailSettings,
     Office365Settings,
 )
+from mailprov.plan.stored import Plural, stored
 
 if TYPE_CHECKING:
     from mailprov.db.backends import Backend
@@ -53,11 +54,11 @@ def read_general(conn: Connection, tables: Tables, backend: Backend, *,
         row = run_query(conn, tables, backend, _general_query(tables, backend, for_update)
                         ).first()
     if row is None:
-        raise DatabaseError(
-            f"no general configuration row ({m.general_key_column} = {m.general_key_value!r}) "
-            f"in table {m.general_table}: is this a maestro* database? "
-            "(`mailprov sandbox URL` creates a test one)"
-        )
+        raise DatabaseError(_(
+            "no general configuration row ({column} = {value}) in table {table}: is this a "
+            "maestro* database? (`mailprov sandbox URL` creates a test one)").format(
+                column=m.general_key_column, value=repr(m.general_key_value),
+                table=m.general_table))
     edition, client, server, port, ssl = row
     editions = _reverse(m.edition_values)
     clients = _reverse(m.client_values)
@@ -237,15 +238,15 @@ def _codeless_rows_warning(tables: Tables, numbers: list[Any]) -> str:
         numbers = sorted(numbers)
     except TypeError:  # a mapped key of mixed types
         numbers = sorted(numbers, key=str)
-    shown = ", ".join(printable(str(n)) for n in numbers[:10])
-    if len(numbers) > 10:
-        shown += _(" and {count} more").format(count=len(numbers) - 10)
-    return ngettext(
-        "user number {numbers} ({table}.{column}) has no user code: mailprov leaves it "
+    listed = ", ".join(printable(str(n)) for n in numbers[:10])
+    more = stored(N_(" and {count} more"), count=len(numbers) - 10) if len(numbers) > 10 else ""
+    # a plan stores it in English (mailprov.plan.stored)
+    return Plural.ngettext(
+        "user number {numbers}{more} ({table}.{column}) has no user code: mailprov leaves it "
         "alone (the files name users by their code); give it a code in maestro*",
-        "users number {numbers} ({table}.{column}) have no user code: mailprov leaves them "
+        "users number {numbers}{more} ({table}.{column}) have no user code: mailprov leaves them "
         "alone (the files name users by their code); give them a code in maestro*",
-        len(numbers)).format(numbers=shown, table=tables.users.name,
+        len(numbers)).format(numbers=listed, more=more, table=tables.users.name,
                              column=tables.mapping.user_columns["number"])
 
 
@@ -277,19 +278,22 @@ def diagnose_schema(conn: Connection, tables: Tables) -> str | None:
     if conn.in_transaction():
         conn.rollback()
     m = tables.mapping
-    where = f" (mapping file {m.source})" if m.source else " (reference model)"
+    where = (_("mapping file {file}").format(file=m.source) if m.source
+             else _("reference model"))
     try:
         inspector = inspect(conn)
         for table in (tables.general, tables.users):
             if not inspector.has_table(table.name, schema=m.schema):
-                return (f"table '{table.name}' does not exist in the database{where}: check "
-                        "the URL, or point the mapping file at the right table")
+                return _("table '{table}' does not exist in the database ({where}): check "
+                         "the URL, or point the mapping file at the right table").format(
+                             table=table.name, where=where)
             present = {c["name"].lower() for c in inspector.get_columns(table.name,
                                                                          schema=m.schema)}
             for column in table.columns:
                 if column.name.lower() not in present:
-                    return (f"column '{column.name}' does not exist in table '{table.name}'"
-                            f"{where}: fix the mapping file's columns")
+                    return _("column '{column}' does not exist in table '{table}' "
+                             "({where}): fix the mapping file's columns").format(
+                                 column=column.name, table=table.name, where=where)
     except SQLAlchemyError:
         # Also InvalidRequestError: inside a caller's `with conn.begin()` (apply), the
         # rollback above closed the transaction; keep the original error (e.g. a lock timeout).

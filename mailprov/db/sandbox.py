@@ -10,6 +10,7 @@ from sqlalchemy import Engine, insert, inspect
 
 from mailprov.db.tables import Tables
 from mailprov.errors import MailprovError
+from mailprov.i18n import _
 
 FIRST_NAMES = (
     "Jean", "Marie", "Luc", "Sylvie", "Martin", "Isabelle", "Éric", "Nathalie", "Stéphane",
@@ -123,10 +124,10 @@ def create_sandbox(engine: Engine, tables: Tables, *, users: int, edition: str,
     with engine.connect() as conn:
         existing = [n for n in names if inspect(conn).has_table(n, schema=tables.mapping.schema)]
     if existing and not force:
-        raise MailprovError(
-            f"the database already has table(s) {', '.join(existing)}: refusing to overwrite. "
-            "Use another database, or `--force` to drop and re-create them."
-        )
+        raise MailprovError(_(
+            "the database already has table(s) {tables}: refusing to overwrite. Use another "
+            "database, or `--force` to drop and re-create them.").format(
+                tables=", ".join(existing)))
     metadata = tables.general.metadata
     sample = sample_users(users, edition)
     if tables.version >= 2:

@@ -17,6 +17,7 @@ from mailprov.db.batch import Batch
 from mailprov.db.read import mode_value
 from mailprov.db.tables import Tables
 from mailprov.errors import WriteCheckError
+from mailprov.i18n import _
 from mailprov.model import MODE, USER_MODES, split_setting, state_mode
 from mailprov.plan.format import GENERAL, Change
 
@@ -92,18 +93,19 @@ def write_changes(conn: Connection, tables: Tables, backend: Backend,
                     update(tables.general)
                     .where(tables.general.c[m.general_key_column] == m.general_key_value)
                     .values(values))
-                _check_count("the general configuration row", 1, result.rowcount)
+                _check_count(_("the general configuration row"), 1, result.rowcount)
     for batch in user_batches(changes, tables):
-        _check_count(f"{len(batch.rows)} user row(s)", len(batch.rows),
+        _check_count(_("{count} user row(s)").format(count=len(batch.rows)), len(batch.rows),
                      backend.write_batch(conn, tables, batch))
 
 
 def _check_count(what: str, planned: int, written: int | None) -> None:
     if written is not None and written != planned:
-        raise WriteCheckError(
-            f"writing {what} touched {written} row(s) instead of {planned}: the table does "
-            "not hold the rows the plan was made for (a duplicate or missing key). "
-            "Nothing was changed; check the table, then plan again.")
+        raise WriteCheckError(_(
+            "writing {what} touched {written} row(s) instead of {planned}: the table does not "
+            "hold the rows the plan was made for (a duplicate or missing key). Nothing was "
+            "changed; check the table, then plan again.").format(
+                what=what, written=written, planned=planned))
 
 
 def general_values(change: Change, tables: Tables) -> dict[str, Any]:

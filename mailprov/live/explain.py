@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mailprov.i18n import _
+from mailprov.i18n import N_
 from mailprov.model import (
     INHERITED_FIELDS,
     Config,
@@ -16,6 +16,7 @@ from mailprov.model import (
     Office365Settings,
     ValueSource,
 )
+from mailprov.plan.stored import stored
 
 
 @dataclass(frozen=True)
@@ -99,22 +100,23 @@ def configured_user(config: Config, user: LiveUser, general: GeneralSettings) ->
                       desired.profiles, user.override, None, user.office365)
 
 CLIENT_LABELS = {
-    "other": "another desktop mail program, through the Windows MAPI profile",
-    "outlook": "the Outlook profile of the Windows user",
+    "other": N_("another desktop mail program, through the Windows MAPI profile"),
+    "outlook": N_("the Outlook profile of the Windows user"),
     "lotus_notes": "Lotus Notes",
-    "smtp": "SMTP, with the general SMTP account",
-    "office365": "Office 365 – Modern Authentication, OAuth 2.0",
+    "smtp": N_("SMTP, with the general SMTP account"),
+    "office365": N_("Office 365 – Modern Authentication, OAuth 2.0"),
 }
+"""How each general client sends (English: translate with `_()` where shown)."""
 AUTHENTICATE = "Préférences > Courriel > Authentifier"
 
 
 def authentication_note(user: LiveUser) -> str:
     """Whether the user has authenticated with Office 365 in maestro*, and what to do if not."""
     if user.o365_authenticated_at is not None:
-        return _("authenticated with Office 365 in maestro* on {when}").format(
-            when=f"{user.o365_authenticated_at:%Y-%m-%d %H:%M}")
-    return _("has not authenticated with Office 365 in maestro* yet: until the user does "
-             "({where}, once), maestro* cannot send for them").format(where=AUTHENTICATE)
+        return stored(N_("authenticated with Office 365 in maestro* on {when}"),
+                      when=f"{user.o365_authenticated_at:%Y-%m-%d %H:%M}")
+    return stored(N_("has not authenticated with Office 365 in maestro* yet: until the user "
+                     "does ({where}, once), maestro* cannot send for them"), where=AUTHENTICATE)
 
 
 def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool,
@@ -124,17 +126,18 @@ def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool,
     override = user.override
     notes: list[str] = []
     if user.office365 is not None:
-        reason = _("the user's own sending mode is Office 365 – Modern Authentication; it "
-                   "takes precedence over the general default ({client})").format(
-                       client=general.client)
+        reason = stored(N_("the user's own sending mode is Office 365 – Modern "
+                           "Authentication; it takes precedence over the general default "
+                           "({client})"), client=general.client)
         notes.append(authentication_note(user))
         return Explanation(user.code, user.name, general.edition, "office365", reason, None,
                            None, None, None, None, password_set, tuple(notes),
                            office365_email=user.office365.email,
                            authenticated_at=user.o365_authenticated_at)
     if override is not None:
-        reason = (f"the user's own SMTP section is enabled; it takes precedence over the "
-                  f"general default ({general.client}): maestro*'s bi-mode")
+        reason = stored(N_("the user's own SMTP section is enabled; it takes precedence over "
+                           "the general default ({client}): maestro*'s bi-mode"),
+                        client=general.client)
         # maestro*'s own precedence: a value the user's section leaves empty is taken from
         # the general SMTP account when it sends
         effective = {}
@@ -142,19 +145,21 @@ def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool,
             value = override.get(name)
             if value is None:
                 value = getattr(general, name)
-                notes.append(f"the user's SMTP section has no {name}: maestro* uses the "
-                             f"general one ({show_value(value)})")
+                notes.append(stored(N_("the user's SMTP section has no {name}: maestro* uses "
+                                       "the general one ({value})"),
+                                    name=name, value=show_value(value)))
             effective[name] = value
         if not password_set:
-            notes.append("no SMTP password entered yet: the user types it in maestro* "
-                         f"(Préférences > Courriel), or set it with `mailprov password set "
-                         f"{user.code}`")
+            notes.append(stored(N_("no SMTP password entered yet: the user types it in "
+                                   "maestro* (Préférences > Courriel), or set it with "
+                                   "`mailprov password set {code}`"), code=user.code))
         return Explanation(user.code, user.name, general.edition, "override", reason,
                            effective["server"], effective["port"], effective["ssl"],
                            override.username, user.code if cloud else override.from_address,
                            password_set, tuple(notes))
-    reason = (f"no per-user SMTP section: the general default applies "
-              f"({CLIENT_LABELS.get(general.client, general.client)})")
+    label = CLIENT_LABELS.get(general.client)
+    reason = stored(N_("no per-user SMTP section: the general default applies ({client})"),
+                    client=stored(label) if label else general.client)
     if general.client == "office365":
         notes.append(authentication_note(user))
         return Explanation(user.code, user.name, general.edition, general.client, reason,
@@ -162,16 +167,18 @@ def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool,
                            authenticated_at=user.o365_authenticated_at)
     if general.client != "smtp":
         if general.client == "other":
-            notes.append("contact synchronisation is not available with this client")
+            notes.append(stored(N_("contact synchronisation is not available with this "
+                                   "client")))
         if general.client == "outlook" and model_version >= 2:
-            notes.append(_("the new Outlook for Windows cannot be driven through an Outlook "
-                           "profile: if this user runs it, give them Office 365 – Modern "
-                           "Authentication (an `office365` section)"))
+            notes.append(stored(N_("the new Outlook for Windows cannot be driven through an "
+                                   "Outlook profile: if this user runs it, give them Office "
+                                   "365 – Modern Authentication (an `office365` section)")))
         return Explanation(user.code, user.name, general.edition, general.client, reason,
                            None, None, None, None, None, password_set, tuple(notes))
     if not cloud:
-        notes.append("the general SMTP account gives no login or From address for this user: "
-                     "list the user under `users:` with a `smtp` section")
+        notes.append(stored(N_("the general SMTP account gives no login or From address for "
+                               "this user: list the user under `users:` with a `smtp` "
+                               "section")))
     return Explanation(user.code, user.name, general.edition, "smtp", reason, general.server,
                        general.port, general.ssl, user.code if cloud else None,
                        user.code if cloud else None, password_set, tuple(notes))

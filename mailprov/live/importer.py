@@ -31,7 +31,7 @@ from mailprov.config.addresses import address_error
 from mailprov.config.semantic import CLOUD_CLIENTS
 from mailprov.config.targets import ResolvedTarget
 from mailprov.errors import ConfigError, LiveDataError, MailprovError, printable
-from mailprov.i18n import _, ngettext
+from mailprov.i18n import N_, _, ngettext
 from mailprov.model import CLIENTS, EDITIONS, OFFICE365, OVERRIDE, DesiredOverride, LiveState
 from mailprov.model.versions import VERSIONS
 from mailprov.plan.diff import resolve_override
@@ -367,7 +367,8 @@ def _problem_order(problem: LiveProblem) -> tuple[int, tuple[str, ...]]:
 
 # --- value rules ---------------------------------------------------------------------------
 
-_TYPE_WORDS = {"string": "text", "integer": "a whole number", "boolean": "true or false"}
+_TYPE_WORDS = {"string": N_("text"), "integer": N_("a whole number"),
+               "boolean": N_("true or false")}
 _TYPE_TESTS = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
@@ -389,7 +390,7 @@ def _value_problem(name: str, value: Any, rules: Mapping[str, Any]) -> str | Non
     types = [t for t in ([types] if isinstance(types, str) else types) if t != "null"]
     if types and not any(_TYPE_TESTS.get(t, lambda v: True)(value) for t in types):
         return _("{name} {value} in maestro* is not {kind}").format(
-            name=name, value=shown, kind=_(" or ").join(_TYPE_WORDS.get(t, t) for t in types))
+            name=name, value=shown, kind=_(" or ").join(_(_TYPE_WORDS.get(t, t)) for t in types))
     if isinstance(value, str):
         if not value:
             return _("{name} in maestro* is empty").format(name=name)

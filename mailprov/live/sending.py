@@ -51,7 +51,7 @@ def sending_settings(user: LiveUser, general: GeneralSettings, target: str) -> S
             "section under `users:` (bi-mode) and run `mailprov apply` to make it send "
             "through SMTP"
         ).format(code=user.code, target=target, client=general.client,
-                 label=CLIENT_LABELS.get(general.client, general.client)))
+                 label=_(CLIENT_LABELS.get(general.client, general.client))))
     problem = incomplete(identity, user.code, target)
     if problem is not None:
         raise NotSendingError(problem)

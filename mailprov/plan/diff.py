@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from mailprov.errors import UnknownUserError, visible
-from mailprov.i18n import _
+from mailprov.i18n import N_, _
 from mailprov.model import (
     INHERITED_FIELDS,
     MODE,
@@ -30,6 +30,7 @@ from mailprov.model import (
     state_mode,
 )
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, PlanWarning
+from mailprov.plan.stored import shown, stored
 
 USER_CODE = ValueSource("user-code")
 LIVE_GENERAL = ValueSource("general")
@@ -221,18 +222,18 @@ def diff(config: Config, live: LiveState) -> DiffResult:
     user_changes.sort(key=lambda c: c.address)
     warnings = [PlanWarning("users-without-code", "database", w) for w in live.warnings]
     if stale_followers:
-        warnings.append(PlanWarning(
-            "unlisted-overrides-keep-old-smtp", GENERAL,
-            f"{stale_followers} override(s) on users not listed in the files use the old "
-            "general SMTP settings and will keep them: list those users, or set `prune: true`"))
+        warnings.append(PlanWarning("unlisted-overrides-keep-old-smtp", GENERAL, stored(N_(
+            "{count} override(s) on users not listed in the files use the old general SMTP "
+            "settings and will keep them: list those users, or set `prune: true`"),
+            count=stale_followers)))
     return DiffResult(tuple(changes + user_changes), unmanaged, tuple(sorted(unknown)),
                       tuple(warnings))
 
 
 def unknown_user_error(code: str, target_name: str, known: Iterable[str]) -> UnknownUserError:
     """`no user 'X' in target 'T'`, with the closest existing codes suggested."""
-    return UnknownUserError(f"no user '{code}' in target '{target_name}'"
-                            + did_you_mean(code, known))
+    return UnknownUserError(_("no user '{code}' in target '{target}'{hint}").format(
+        code=code, target=target_name, hint=did_you_mean(code, known)))
 
 
 def suggest_codes(code: str, known: Iterable[str], n: int = 3) -> list[str]:
@@ -253,10 +254,15 @@ def suggest_codes(code: str, known: Iterable[str], n: int = 3) -> list[str]:
 def did_you_mean(code: str, known: Iterable[str]) -> str:
     """`; did you mean A, B?` with the closest existing codes, or ''. A code with a space
     at either end or a control character is quoted, so that it shows: `'COMPTA '`."""
+    return str(shown(stored_did_you_mean(code, known)))
+
+
+def stored_did_you_mean(code: str, known: Iterable[str]) -> str:
+    """did_you_mean as a plan stores it: English, translated where it is shown."""
     hints = suggest_codes(code, known)
     if not hints:
         return ""
-    return _("; did you mean {codes}?").format(codes=", ".join(visible(h) for h in hints))
+    return stored(N_("; did you mean {codes}?"), codes=", ".join(visible(h) for h in hints))
 
 
 _LOOKALIKES = str.maketrans({
@@ -276,4 +282,4 @@ def describe_lookalikes(code: str) -> str:
     odd = [f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in code if ord(c) > 127]
     if not odd:
         return ""
-    return " (it contains " + ", ".join(dict.fromkeys(odd)) + ")"
+    return stored(N_(" (it contains {characters})"), characters=", ".join(dict.fromkeys(odd)))

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from mailprov.errors import PlanFileError
-from mailprov.i18n import _, ngettext
+from mailprov.i18n import N_, _
 from mailprov.plan.format import Plan
 from mailprov.plan.planfile import HOW_TO_SAVE, SavedPlan, plan_from_data, signature_of
+from mailprov.plan.stored import Plural, stored
 
 FLEET_KIND = "mailprov-fleet-plan"
 FLEET_FORMAT_VERSION = "1.0"
@@ -105,10 +106,11 @@ def save_fleet_plan(plans: Sequence[Plan], path: str | os.PathLike[str], *,
     """Write a fleet's plans atomically. A plan with errors (users its target lacks)
     cannot be applied: its target is written as not planned instead."""
     kept = [plan for plan in plans if not plan.errors and not plan.policy_violations]
-    skipped = [*not_planned, *(NotPlanned(plan.target, 1, _(
+    # stored in English, as the plans are (mailprov.plan.stored)
+    skipped = [*not_planned, *(NotPlanned(plan.target, 1, stored(N_(
         "the plan has {count} error(s): users the files list that the target does not "
-        "have").format(count=len(plan.errors))) for plan in plans if plan.errors)]
-    skipped += [NotPlanned(plan.target, 1, ngettext(
+        "have"), count=len(plan.errors))) for plan in plans if plan.errors)]
+    skipped += [NotPlanned(plan.target, 1, Plural.ngettext(
         "the plan breaks the policy: {count} violation", "the plan breaks the policy: "
         "{count} violations", len(plan.policy_violations)).format(
             count=len(plan.policy_violations))) for plan in plans
@@ -138,7 +140,7 @@ def read_fleet_plan(path: str | os.PathLike[str]) -> SavedFleetPlan:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise PlanFileError(_("{file}: not a mailprov plan (invalid JSON). {how}").format(
-            file=source, how=HOW_TO_SAVE)) from None
+            file=source, how=_(HOW_TO_SAVE))) from None
     return fleet_plan_from_data(data, source)
 
 

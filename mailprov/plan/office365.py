@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mailprov.config.presets import BASIC_AUTH_RETIREMENT_CODE
-from mailprov.config.semantic import basic_auth_message, is_office365_host
-from mailprov.i18n import _
+from mailprov.config.presets import BASIC_AUTH_RETIREMENT, BASIC_AUTH_RETIREMENT_CODE
+from mailprov.config.semantic import is_office365_host
+from mailprov.i18n import N_
 from mailprov.model import LiveState, state_mode
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, PlanWarning
+from mailprov.plan.stored import stored
 
 REPLACED_CODES = frozenset({BASIC_AUTH_RETIREMENT_CODE})
 """Configuration warnings the plan says per user instead (but for general.smtp's)."""
@@ -44,11 +45,11 @@ def office365_warnings(live: LiveState, changes: Iterable[Change]) -> list[PlanW
             general_server = change.after["smtp"].get("server")
         if "client" in change.changed and change.after \
                 and change.after.get("client") == "outlook" and live.model_version >= 2:
-            warnings.append(PlanWarning(NEW_OUTLOOK_CODE, GENERAL, _(
+            warnings.append(PlanWarning(NEW_OUTLOOK_CODE, GENERAL, stored(N_(
                 "`client: outlook` works through the Outlook profile of classic Outlook for "
                 "Windows; the new Outlook for Windows cannot be driven that way: its users "
                 "need Office 365 – Modern Authentication (`client: office365`, or an "
-                "`office365` section for each of them)")))
+                "`office365` section for each of them)"))))
     for code in sorted(live.users):
         user = live.users[code]
         state = after[code] if code in after else user.state()
@@ -57,6 +58,7 @@ def office365_warnings(live: LiveState, changes: Iterable[Change]) -> list[PlanW
         # a server stored empty is the general one when maestro* sends
         server = state.get("server") or general_server
         if state.get("username") is not None and is_office365_host(server):
-            warnings.append(PlanWarning(BASIC_AUTH_RETIREMENT_CODE, USER_PREFIX + code,
-                                        basic_auth_message(str(server))))
+            warnings.append(PlanWarning(BASIC_AUTH_RETIREMENT_CODE, USER_PREFIX + code, stored(
+                N_("{server}: {message}"), server=str(server),
+                message=stored(BASIC_AUTH_RETIREMENT))))
     return warnings

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from mailprov.i18n import N_
 from mailprov.model import LiveState, LiveUser, state_mode
 from mailprov.plan.format import (
     NEEDS_PASSWORD,
@@ -23,6 +24,7 @@ from mailprov.plan.format import (
     Change,
     PasswordNote,
 )
+from mailprov.plan.stored import stored
 
 
 def password_notes(changes: Iterable[Change], live: LiveState) -> tuple[PasswordNote, ...]:
@@ -53,36 +55,40 @@ def _note(change: Change, code: str, user: LiveUser) -> PasswordNote | None:
     if change.action == "delete":
         if not user.password_set:
             return None
-        return PasswordNote(change.address, PASSWORD_STAYS, (
-            f"its stored SMTP password{when} stays in the row when the section is removed "
-            f"(plan and apply never touch passwords); remove it with `mailprov password "
-            f"clear {code}`"))
+        return PasswordNote(change.address, PASSWORD_STAYS, stored(N_(
+            "its stored SMTP password{when} stays in the row when the section is removed "
+            "(plan and apply never touch passwords); remove it with `mailprov password "
+            "clear {code}`"), when=when, code=code))
     if state_mode(change.after) == "office365":
         if state_mode(change.before) != "smtp" or not user.password_set:
             return None  # Office 365 – Modern Authentication needs no password
-        return PasswordNote(change.address, PASSWORD_STAYS, (
-            f"its stored SMTP password{when} stays in the row when the user moves to Office "
-            f"365 – Modern Authentication, which needs none (plan and apply never touch "
-            f"passwords); remove it with `mailprov password clear {code}`"))
+        return PasswordNote(change.address, PASSWORD_STAYS, stored(N_(
+            "its stored SMTP password{when} stays in the row when the user moves to Office "
+            "365 – Modern Authentication, which needs none (plan and apply never touch "
+            "passwords); remove it with `mailprov password clear {code}`"), when=when,
+            code=code))
     after = change.after or {}
     login = after.get("username")
     if login is None or (change.action == "update" and "username" not in change.changed):
         return None
     if not user.password_set:
-        return PasswordNote(change.address, NEEDS_PASSWORD, (
-            f"needs a password: none is stored for the login {login}; set it with "
-            f"`mailprov password set {code}` (or the user types it in maestro*, "
-            "Préférences > Courriel)"))
+        return PasswordNote(change.address, NEEDS_PASSWORD, stored(N_(
+            "needs a password: none is stored for the login {login}; set it with "
+            "`mailprov password set {code}` (or the user types it in maestro*, "
+            "Préférences > Courriel)"), login=login, code=code))
     old = (change.before or {}).get("username") if change.action == "update" else None
     if old is None:
-        return PasswordNote(change.address, PASSWORD_FOR_OLD_LOGIN, (
-            f"check its password: the one stored{when} dates from before, not from the "
-            f"login {login}; if it is not that login's password, set it with `mailprov "
-            f"password set {code}`"))
-    return PasswordNote(change.address, PASSWORD_FOR_OLD_LOGIN, (
-        f"needs a password again: the stored one{when} was entered for the old login "
-        f"{old}, not {login}; set it with `mailprov password set {code}`"))
+        return PasswordNote(change.address, PASSWORD_FOR_OLD_LOGIN, stored(N_(
+            "check its password: the one stored{when} dates from before, not from the "
+            "login {login}; if it is not that login's password, set it with `mailprov "
+            "password set {code}`"), when=when, login=login, code=code))
+    return PasswordNote(change.address, PASSWORD_FOR_OLD_LOGIN, stored(N_(
+        "needs a password again: the stored one{when} was entered for the old login "
+        "{old}, not {login}; set it with `mailprov password set {code}`"), when=when, old=old,
+        login=login, code=code))
 
 
 def _when(moment: datetime | None) -> str:
-    return f" (set on {moment:%Y-%m-%d})" if moment is not None else ""
+    if moment is None:
+        return ""
+    return stored(N_(" (set on {date})"), date=f"{moment:%Y-%m-%d}")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mailprov.errors import PlanFileError, TamperedPlanError
+from mailprov.i18n import N_, _
 from mailprov.keystore import ENV_PLAN_KEY, PLAN_KEY_NAME
 from mailprov.model import (
     CLIENTS,
@@ -48,7 +49,7 @@ from mailprov.plan.format import (
 
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 SIGNATURE_PREFIX = "hmac-sha256:"
-HOW_TO_SAVE = "Save plans with `mailprov plan --out FILE`."
+HOW_TO_SAVE = N_("Save plans with `mailprov plan --out FILE`.")
 _GENERAL_FIELDS = ("client", *(f"smtp.{f}" for f in GENERAL_SMTP_FIELDS))
 _ACTIONS = ("create", "update", "delete")
 _USER_FIELDS = (MODE, *OVERRIDE_FIELDS, *OFFICE365_FIELDS)
@@ -96,11 +97,10 @@ def save_plan(plan: Plan, path: str | os.PathLike[str], key: bytes | None = None
     """Write a plan atomically (a partial file never replaces a good one). A plan with
     errors (users the target lacks) cannot be applied, so it is not saved."""
     if plan.errors:
-        raise PlanFileError(
-            f"not saving the plan to {os.fspath(path)}: it has {len(plan.errors)} error(s) "
-            "(see above); fix them, then plan again")
+        raise PlanFileError(_(
+            "not saving the plan to {path}: it has {count} error(s) (see above); fix them, "
+            "then plan again").format(path=os.fspath(path), count=len(plan.errors)))
     if plan.policy_violations:
-        from mailprov.i18n import _
         from mailprov.plan.policy import policy_error
 
         raise policy_error(plan.policy_violations, listed=True, done=_(
@@ -113,10 +113,12 @@ def save_plan(plan: Plan, path: str | os.PathLike[str], key: bytes | None = None
     except OSError as exc:
         if tmp.parent.is_dir():
             tmp.unlink(missing_ok=True)
-        raise PlanFileError(
-            f"cannot write the plan to {os.fspath(path)}: {exc.strerror}"
-            + (" (its folder does not exist: create it first)"
-               if not target.parent.is_dir() else "")) from None
+        if target.parent.is_dir():
+            raise PlanFileError(_("cannot write the plan to {path}: {reason}").format(
+                path=os.fspath(path), reason=exc.strerror)) from None
+        raise PlanFileError(_("cannot write the plan to {path}: {reason} (its folder does not "
+                              "exist: create it first)").format(
+                                  path=os.fspath(path), reason=exc.strerror)) from None
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -137,19 +139,20 @@ class SavedPlan:
         if key is None:
             if self.signature is None:
                 return "unsigned"
-            raise TamperedPlanError(
-                f"{self.source} is signed, but no plan key is available to check it: set "
-                f"{ENV_PLAN_KEY} (CI) or store the key with `mailprov key import --plan`. "
-                "Nothing was changed.")
+            raise TamperedPlanError(_(
+                "{file} is signed, but no plan key is available to check it: set {env} (CI) "
+                "or store the key with `mailprov key import --plan`. Nothing was changed."
+            ).format(file=self.source, env=ENV_PLAN_KEY))
         if self.signature is None:
-            raise TamperedPlanError(
-                f"{self.source} is not signed, and this machine has a plan key: only plans "
-                "saved with that key are applied here. Plan again with the key set. "
-                "Nothing was changed.")
+            raise TamperedPlanError(_(
+                "{file} is not signed, and this machine has a plan key: only plans saved "
+                "with that key are applied here. Plan again with the key set. Nothing was "
+                "changed.").format(file=self.source))
         if not hmac.compare_digest(self.signature, signature_of(self._data, key)):
-            raise TamperedPlanError(
-                f"{self.source} was changed after it was saved (its signature does not "
-                "match), or was signed with another key. Nothing was changed; plan again.")
+            raise TamperedPlanError(_(
+                "{file} was changed after it was saved (its signature does not match), or "
+                "was signed with another key. Nothing was changed; plan again.").format(
+                    file=self.source))
         return "valid"
 
 
@@ -161,14 +164,16 @@ def read_plan(path: str | os.PathLike[str]) -> SavedPlan:
         with open(source, "rb") as handle:
             raw = handle.read(MAX_PLAN_BYTES + 1)
     except OSError as exc:
-        raise PlanFileError(f"{source}: cannot read the plan file: {exc.strerror}") from None
+        raise PlanFileError(_("{file}: cannot read the plan file: {reason}").format(
+            file=source, reason=exc.strerror)) from None
     if len(raw) > MAX_PLAN_BYTES:
-        raise PlanFileError(f"{source}: the plan file is larger than "
-                            f"{MAX_PLAN_BYTES // (1024 * 1024)} MB. {HOW_TO_SAVE}")
+        raise PlanFileError(_("{file}: the plan file is larger than {size} MB. {how}").format(
+            file=source, size=MAX_PLAN_BYTES // (1024 * 1024), how=_(HOW_TO_SAVE)))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise PlanFileError(f"{source}: cannot read the plan file: not UTF-8 text") from None
+        raise PlanFileError(_("{file}: cannot read the plan file: not UTF-8 text").format(
+            file=source)) from None
     return plan_from_json(text, source)
 
 
@@ -177,12 +182,13 @@ def plan_from_json(text: str, source: str) -> SavedPlan:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PlanFileError(
-            f"{source}:{exc.lineno}:{exc.colno}: not a mailprov plan (invalid JSON: "
-            f"{exc.msg}). {HOW_TO_SAVE}") from None
+        raise PlanFileError(_(
+            "{file}:{line}:{column}: not a mailprov plan (invalid JSON: {reason}). {how}"
+        ).format(file=source, line=exc.lineno, column=exc.colno, reason=exc.msg,
+                 how=_(HOW_TO_SAVE))) from None
     except RecursionError:
-        raise PlanFileError(f"{source}: not a mailprov plan (nested too deeply). "
-                            f"{HOW_TO_SAVE}") from None
+        raise PlanFileError(_("{file}: not a mailprov plan (nested too deeply). {how}").format(
+            file=source, how=_(HOW_TO_SAVE))) from None
     return plan_from_data(data, source)
 
 
@@ -193,9 +199,9 @@ def plan_from_data(data: Any, source: str) -> SavedPlan:
     if checker.problems or plan is None:
         lines = "\n".join(f"  {p}" for p in checker.problems[:50])
         more = len(checker.problems) - 50
-        tail = f"\n  ... and {more} more" if more > 0 else ""
-        raise PlanFileError(f"{source}: not a valid mailprov plan; nothing was changed:\n"
-                            f"{lines}{tail}")
+        tail = "\n  " + _("... and {n} more").format(n=more) if more > 0 else ""
+        raise PlanFileError(_("{file}: not a valid mailprov plan; nothing was changed:"
+                              ).format(file=source) + f"\n{lines}{tail}")
     return SavedPlan(plan, source, data)
 
 
@@ -216,68 +222,73 @@ class _Checker:
 
     def plan(self, data: Any) -> Plan | None:
         if not isinstance(data, dict):
-            self.fail("plan", "the top level must be a JSON object")
+            self.fail("plan", _("the top level must be a JSON object"))
             return None
         version = data.get("format_version")
         if not isinstance(version, str) or version.split(".", 1)[0] != str(SUPPORTED_MAJOR):
-            self.fail("format_version", f"{_shown(version)} is not supported by this "
-                      f"mailprov (it reads {SUPPORTED_MAJOR}.x)")
+            self.fail("format_version", _("{version} is not supported by this mailprov (it "
+                                          "reads {major}.x)").format(
+                                              version=_shown(version), major=SUPPORTED_MAJOR))
             return None
         if version == "1.0":
-            self.fail("format_version", "1.0 plans were made by an older mailprov and do not "
-                      "name their database: plan again")
+            self.fail("format_version", _("1.0 plans were made by an older mailprov and do not "
+                      "name their database: plan again"))
             return None
         target = self._text(data, "target", 255)
         url = self._text(data, "target_url", 2000)
         edition = data.get("edition")
         if edition not in EDITIONS:
-            self.fail("edition", f"{_shown(edition)} is not one of {', '.join(EDITIONS)}")
+            self.fail("edition", _("{value} is not one of {allowed}").format(
+                value=_shown(edition), allowed=", ".join(EDITIONS)))
         if url is not None:
             from mailprov.config.urls import url_has_password
 
             if url_has_password(url):
-                self.fail("target_url", "holds a password: plans never do")
+                self.fail("target_url", _("holds a password: plans never do"))
         model_version = data.get("model_version", 1)  # plans before format 1.2: version 1
         if not _is_int(model_version) or model_version not in VERSIONS:
-            self.fail("model_version", f"{_shown(model_version)} is not a reference model "
-                      f"version ({', '.join(map(str, VERSIONS))})")
+            self.fail("model_version", _("{value} is not a reference model version "
+                                         "({versions})").format(
+                                             value=_shown(model_version),
+                                             versions=", ".join(map(str, VERSIONS))))
             model_version = 1
         self.model_version = model_version
         changes_data = data.get("changes")
         if not isinstance(changes_data, list):
-            self.fail("changes", "must be a list")
+            self.fail("changes", _("must be a list"))
             return None
         changes = [c for i, item in enumerate(changes_data)
                    if (c := self.change(i, item, edition)) is not None]
         addresses = [c.address for c in changes]
         if len(set(addresses)) != len(addresses):
-            self.fail("changes", "an address appears twice")
+            self.fail("changes", _("an address appears twice"))
         managed = data.get("managed_users")
         if managed != "all" and not (isinstance(managed, list)
                                      and all(_is_int(n) for n in managed)):
-            self.fail("managed_users", "must be \"all\" or a list of user numbers")
+            self.fail("managed_users", _("must be \"all\" or a list of user numbers"))
         safety = self.safety(data.get("safety"), changes)
         warnings = self.warnings(data.get("warnings", []))
         notes = (None if "password_notes" not in data
                  else tuple(self.password_notes(data["password_notes"])))
         mapping = data.get("mapping")
         if mapping is not None and not isinstance(mapping, dict):
-            self.fail("mapping", "must be an object or null")
+            self.fail("mapping", _("must be an object or null"))
         elif mapping is not None and "password_codec" in mapping \
                 and not is_codec_name(mapping["password_codec"]):
-            self.fail("mapping.password_codec", f"{_shown(mapping['password_codec'])} is not "
-                      "the name of a password codec")
+            self.fail("mapping.password_codec", _(
+                "{value} is not the name of a password codec").format(
+                    value=_shown(mapping["password_codec"])))
         elif mapping is not None:
             self.mapping(mapping)
         for key in ("base_digest", "config_digest"):
             self._text(data, key, 200)
         for key in ("database_id", "git_commit"):
             if data.get(key) is not None and not isinstance(data.get(key), str):
-                self.fail(key, "must be text or null")
+                self.fail(key, _("must be text or null"))
         selections = self.selections(data.get("selections"))
         unmanaged = data.get("unmanaged_overrides", 0)
         if not _is_int(unmanaged):
-            self.fail("unmanaged_overrides", "must be a whole number")
+            self.fail("unmanaged_overrides", _("must be a whole number"))
         policies = self.policies(data.get("policies", []))
         saved_violations = self.violations(data.get("policy_violations", []))
         rollback = self.rollback(data.get("rollback_of"), data.get("conflicts", []))
@@ -298,8 +309,8 @@ class _Checker:
         """The policies the plan was checked with, so that apply checks them again."""
         found = [policy_from_json(item) for item in data] if isinstance(data, list) else [None]
         if not all(found):
-            self.fail("policies", "must be a list of {file, rules} objects with the rules of "
-                      "the configuration's `policy:` section")
+            self.fail("policies", _("must be a list of {file, rules} objects with the rules of "
+                      "the configuration's `policy:` section"))
             return ()
         return tuple(p for p in found if p is not None)
 
@@ -307,8 +318,8 @@ class _Checker:
         found = [violation_from_json(item) for item in data] if isinstance(data, list) \
             else [None]
         if not all(found):
-            self.fail("policy_violations", "must be a list of {code, rule, address, field, "
-                      "value, message, policy, file, line, column, path} objects")
+            self.fail("policy_violations", _("must be a list of {code, rule, address, field, "
+                      "value, message, policy, file, line, column, path} objects"))
             return []
         return [v for v in found if v is not None]
 
@@ -321,13 +332,13 @@ class _Checker:
         if not isinstance(data, dict) or not _is_int(data.get("id")) or data["id"] < 1 \
                 or not all(data.get(k) is None or isinstance(data.get(k), str)
                            for k in ("applied_at", "git_commit", "summary")):
-            self.fail("rollback_of", "must be an {id, applied_at, git_commit, summary} object")
+            self.fail("rollback_of", _("must be an {id, applied_at, git_commit, summary} object"))
             return None, ()
         redoes = data.get("redoes")
         if redoes is not None and not (isinstance(redoes, dict) and _is_int(redoes.get("id"))
                                        and (redoes.get("git_commit") is None
                                             or isinstance(redoes.get("git_commit"), str))):
-            self.fail("rollback_of.redoes", "must be an {id, git_commit} object")
+            self.fail("rollback_of.redoes", _("must be an {id, git_commit} object"))
             return None, ()
         rollback = RollbackOf(data["id"], data.get("applied_at"), data.get("git_commit"),
                               data.get("summary") or "",
@@ -341,8 +352,8 @@ class _Checker:
                 tuple(int(n) for n in c.get("later", ())), bool(c.get("included")))
                 for c in conflicts)
         except (KeyError, TypeError, ValueError, AttributeError):
-            self.fail("conflicts", "must be a list of {address, code, message, fields, later, "
-                      "included} objects")
+            self.fail("conflicts", _("must be a list of {address, code, message, fields, later, "
+                      "included} objects"))
             return rollback, ()
         return rollback, found
 
@@ -364,25 +375,27 @@ class _Checker:
         value = data.get(key)
         if not isinstance(value, str) or not value or len(value) > limit \
                 or not value.isprintable():
-            self.fail(key, f"must be printable text of 1 to {limit} characters")
+            self.fail(key, _("must be printable text of 1 to {limit} characters").format(
+                limit=limit))
             return None
         return value
 
     def change(self, index: int, item: Any, edition: Any) -> Change | None:
         where = f"changes[{index}]"
         if not isinstance(item, dict):
-            self.fail(where, "must be an object")
+            self.fail(where, _("must be an object"))
             return None
         address, action = item.get("address"), item.get("action")
         if isinstance(address, str):
             where = f"{where} ({_shown(address)})"
         if action not in _ACTIONS:
-            self.fail(where, f"unknown action {_shown(action)} (create, update or delete)")
+            self.fail(where, _("unknown action {action} (create, update or delete)").format(
+                action=_shown(action)))
             return None
         changed = item.get("changed")
         if not isinstance(changed, list) or not changed \
                 or not all(isinstance(n, str) for n in changed):
-            self.fail(where, "`changed` must be a non-empty list of field names")
+            self.fail(where, _("`changed` must be a non-empty list of field names"))
             return None
         before, after = item.get("before"), item.get("after")
         if address == GENERAL:
@@ -392,11 +405,12 @@ class _Checker:
                 and 0 < len(address) - len(USER_PREFIX) <= 255 and address.isprintable():
             number = item.get("number")
             if not _is_int(number):
-                self.fail(where, "a user change needs its user `number`")
+                self.fail(where, _("a user change needs its user `number`"))
             ok = self.user_change(where, action, changed, before, after,
                                   address[len(USER_PREFIX):], edition)
         else:
-            self.fail(where, f"unknown address {_shown(address)} (general or user.CODE)")
+            self.fail(where, _("unknown address {address} (general or user.CODE)").format(
+                address=_shown(address)))
             return None
         if not ok:
             return None
@@ -415,8 +429,8 @@ class _Checker:
                     isinstance(k, str) and isinstance(v, (str, int, bool))
                     for k, v in info.items())
                 for name, info in data.items()):
-            self.fail(where, "sources: must map override fields to {source, file, line, "
-                      "...} objects")
+            self.fail(where, _("sources: must map override fields to {source, file, line, "
+                      "...} objects"))
             return None
         return {name: dict(info) for name, info in data.items()}
 
@@ -429,60 +443,61 @@ class _Checker:
                                          str(s["file"]), int(s["line"]), int(s["matched"]))
                          for s in data)
         except (KeyError, TypeError, ValueError):
-            self.fail("selections", "must be a list of {selection, match, file, line, "
-                      "matched} objects")
+            self.fail("selections", _("must be a list of {selection, match, file, line, "
+                      "matched} objects"))
             return ()
 
     def general_change(self, where: str, action: Any, changed: list[str], before: Any,
                        after: Any) -> bool:
         if action != "update":
-            self.fail(where, "the general row can only be updated")
+            self.fail(where, _("the general row can only be updated"))
             return False
         unknown = [n for n in changed if n not in _GENERAL_FIELDS]
         if unknown:
-            self.fail(where, f"unknown field {_shown(unknown[0])} (allowed: "
-                      f"{', '.join(_GENERAL_FIELDS)})")
+            self.fail(where, _("unknown field {field} (allowed: {allowed})").format(
+                field=_shown(unknown[0]), allowed=", ".join(_GENERAL_FIELDS)))
         if not isinstance(before, dict) or not isinstance(after, dict) \
                 or not isinstance(after.get("smtp"), dict):
-            self.fail(where, "`before` and `after` must be objects with a `smtp` object")
+            self.fail(where, _("`before` and `after` must be objects with a `smtp` object"))
             return False
         client = after.get("client")
         model = VERSIONS[self.model_version]
         if client not in CLIENTS:
-            self.fail(where, f"after.client: {_shown(client)} is not one of "
-                      f"{', '.join(CLIENTS)}")
+            self.fail(where, "after.client: " + _("{value} is not one of {allowed}").format(
+                value=_shown(client), allowed=", ".join(CLIENTS)))
         elif "client" in changed and not model.offers_client(client):
-            self.fail(where, f"after.client: {client} is not offered by reference model "
-                      f"version {model.number} (maestro* {model.maestro})")
+            self.fail(where, "after.client: " + _(
+                "{client} is not offered by reference model version {version} (maestro* "
+                "{maestro})").format(client=client, version=model.number, maestro=model.maestro))
         smtp = after["smtp"]
         self.values(where, "after.smtp.", smtp, nullable=("server", "port"))
         if not isinstance(smtp.get("ssl"), bool):
-            self.fail(where, "after.smtp.ssl: must be true or false")
+            self.fail(where, _("after.smtp.ssl: must be true or false"))
         return not unknown
 
     def user_change(self, where: str, action: Any, changed: list[str], before: Any,
                     after: Any, code: str, edition: Any) -> bool:
         unknown = [n for n in changed if n not in _USER_FIELDS]
         if unknown:
-            self.fail(where, f"unknown field {_shown(unknown[0])} (allowed: "
-                      f"{', '.join(_USER_FIELDS)})")
+            self.fail(where, _("unknown field {field} (allowed: {allowed})").format(
+                field=_shown(unknown[0]), allowed=", ".join(_USER_FIELDS)))
             return False
         before_set, after_set = {"create": (False, True), "update": (True, True),
                                  "delete": (True, False)}[action]
         before_ok = isinstance(before, dict) if before_set else before is None
         after_ok = isinstance(after, dict) if after_set else after is None
         if not (before_ok and after_ok):
-            self.fail(where, f"a {action} has `before` "
-                      f"{'an object' if before_set else 'null'} and `after` "
-                      f"{'an object' if after_set else 'null'}")
+            self.fail(where, _("a {action} has `before` {before} and `after` {after}").format(
+                action=action, before=_("an object") if before_set else "null",
+                after=_("an object") if after_set else "null"))
             return False
         modes = [self.state(where, name, state, code, edition)
                  for name, state in (("before", before), ("after", after)) if state is not None]
         if None in modes:
             return False
         if action == "update" and (MODE in changed) != (modes[0] != modes[1]):
-            self.fail(where, "`changed` names `mode` exactly when the update moves the user "
-                      "to the other mode")
+            self.fail(where, _("`changed` names `mode` exactly when the update moves the user "
+                      "to the other mode"))
             return False
         return True
 
@@ -494,26 +509,28 @@ class _Checker:
         if MODE not in state:
             extra = [k for k in state if k not in OVERRIDE_FIELDS]
             if extra:
-                self.fail(where, f"{name}: unknown field {_shown(extra[0])}")
+                self.fail(where, _("{name}: unknown field {field}").format(
+                    name=name, field=_shown(extra[0])))
             if name == "after":
                 self.values(where, "after.", state, nullable=OVERRIDE_FIELDS)
             if name == "after" and edition == "cloud" and state.get("from") not in (None, code):
-                self.fail(where, "after.from: in maestro*CLOUD the From address is the "
-                          "user code and cannot be set")
+                self.fail(where, _("after.from: in maestro*CLOUD the From address is the "
+                          "user code and cannot be set"))
             return "smtp"
         if state[MODE] != "office365" or set(state) != {MODE, *OFFICE365_FIELDS}:
-            self.fail(where, f"{name}: an Office 365 state is {{\"mode\": \"office365\", "
-                      "\"email\": ...}")
+            self.fail(where, _("{name}: an Office 365 state is {state}").format(
+                name=name, state='{"mode": "office365", "email": ...}'))
             return None
         if self.model_version < 2:
-            self.fail(where, f"{name}: the Office 365 mode needs reference model version 2 "
-                      f"(maestro* 3.05); the plan is for version {self.model_version}")
+            self.fail(where, _("{name}: the Office 365 mode needs reference model version 2 "
+                               "(maestro* 3.05); the plan is for version {version}").format(
+                                   name=name, version=self.model_version))
             return None
         if name == "after":
             self.values(where, "after.", state, nullable=())
         if name == "after" and edition == "cloud" and state.get("email") != code:
-            self.fail(where, "after.email: in maestro*CLOUD the Office 365 account is the "
-                      "user code")
+            self.fail(where, _("after.email: in maestro*CLOUD the Office 365 account is the "
+                      "user code"))
         return "office365"
 
     def values(self, where: str, prefix: str, values: Mapping[str, Any],
@@ -528,26 +545,29 @@ class _Checker:
             name = f"{prefix}{field.name}"
             if value is None:
                 if field.name not in nullable:
-                    self.fail(where, f"{name}: must be set")
+                    self.fail(where, _("{name}: must be set").format(name=name))
                 continue
             if field.kind is bool:
                 if not isinstance(value, bool):
-                    self.fail(where, f"{name}: {_shown(value)} is not true or false")
+                    self.fail(where, _("{name}: {value} is not true or false").format(
+                        name=name, value=_shown(value)))
             elif field.kind is int:
                 if not _is_int(value) or not 1 <= value <= 65535:
-                    self.fail(where, f"{name}: {_shown(value)} is not a port (1 to 65535)")
+                    self.fail(where, _("{name}: {value} is not a port (1 to 65535)").format(
+                        name=name, value=_shown(value)))
             elif not isinstance(value, str) or not value or len(value) > 255 \
                     or not value.isprintable():
-                self.fail(where, f"{name}: {_shown(value)} must be printable text of 1 to "
-                          "255 characters")
+                self.fail(where, _("{name}: {value} must be printable text of 1 to 255 "
+                                   "characters").format(name=name, value=_shown(value)))
             elif field.name == "server" and not _host_like(value):
-                self.fail(where, f"{name}: {_shown(value)} is not a host name")
+                self.fail(where, _("{name}: {value} is not a host name").format(
+                    name=name, value=_shown(value)))
             elif field.name in ("from", "email") or (field.name == "username"
                                                      and "@" in value):
                 error = address_error(value)
                 if error:
-                    self.fail(where, f"{name}: {_shown(value)} is not an e-mail address: "
-                              f"{error}")
+                    self.fail(where, _("{name}: {value} is not an e-mail address: {reason}"
+                                       ).format(name=name, value=_shown(value), reason=error))
 
     def safety(self, data: Any, changes: list[Change]) -> SafetyReport | None:
         """The safety verdict computed again from the plan's changes and limits: the
@@ -562,10 +582,10 @@ class _Checker:
                             else int(data["max_changes"]))
             existing = int(data["existing_overrides"])
         except (KeyError, TypeError, ValueError):
-            self.fail("safety", "must hold the safety limits and counts of the plan")
+            self.fail("safety", _("must hold the safety limits and counts of the plan"))
             return None
         if existing < 0:
-            self.fail("safety", "existing_overrides must not be negative")
+            self.fail("safety", _("existing_overrides must not be negative"))
             return None
         return evaluate(changes, existing, limits)
 
@@ -574,7 +594,7 @@ class _Checker:
                 isinstance(w, dict) and all(isinstance(w.get(k), str)
                                             for k in ("code", "address", "message"))
                 for w in data):
-            self.fail("warnings", "must be a list of {code, address, message} objects")
+            self.fail("warnings", _("must be a list of {code, address, message} objects"))
             return []
         return [PlanWarning(w["code"], w["address"], w["message"]) for w in data]
 
@@ -583,7 +603,7 @@ class _Checker:
                 isinstance(n, dict) and all(isinstance(n.get(k), str)
                                             for k in ("code", "address", "message"))
                 for n in data):
-            self.fail("password_notes", "must be a list of {code, address, message} objects")
+            self.fail("password_notes", _("must be a list of {code, address, message} objects"))
             return []
         return [PasswordNote(n["address"], n["code"], n["message"]) for n in data]
 

@@ -10,15 +10,16 @@ from typing import Any
 from mailprov.config.resolve import resolve_users
 from mailprov.config.semantic import connection_problems, edition_problems
 from mailprov.errors import ConfigError, EditionError, Problem, quoted
-from mailprov.i18n import _
+from mailprov.i18n import N_, _
 from mailprov.model import Config, LiveState
-from mailprov.plan.diff import describe_lookalikes, did_you_mean, diff, target_general
+from mailprov.plan.diff import describe_lookalikes, diff, stored_did_you_mean, target_general
 from mailprov.plan.digest import base_digest
 from mailprov.plan.format import GENERAL, USER_PREFIX, Plan, PlanWarning, SelectionReport
 from mailprov.plan.office365 import office365_warnings, replaced
 from mailprov.plan.passwords import password_notes
 from mailprov.plan.policy import config_violations
 from mailprov.plan.safety import evaluate
+from mailprov.plan.stored import Joined, stored
 from mailprov.plan.versions import version_problems
 
 
@@ -56,9 +57,9 @@ def build_plan(config: Config, target_name: str, target_url: str, declared_editi
                   if not replaced(w.code, w.address)),
                 *result.warnings, *office365_warnings(live, result.changes)]
     if safety.exceeded:
-        warnings.append(PlanWarning(
-            "safety-limit", GENERAL,
-            "apply will refuse this plan without --force: " + "; ".join(safety.reasons)))
+        warnings.append(PlanWarning("safety-limit", GENERAL, stored(
+            N_("apply will refuse this plan without --force: {reasons}"),
+            reasons=Joined("; ", safety.reasons))))
     managed = None if config.prune else tuple(sorted(
         user.number for code in config.users
         if (user := live.users.get(code)) is not None and user.number is not None))
@@ -132,9 +133,11 @@ def _check_edition(config: Config, target_name: str, declared: str | None,
 
 
 def _unknown_user(config: Config, code: str, target_name: str, live: LiveState) -> Problem:
-    hint = did_you_mean(code, live.users) or "."
+    hint = stored_did_you_mean(code, live.users) or "."
     problem = config.problem(
         config.users[code].source.file, ("users", code),
-        f"no user '{code}' in target '{target_name}'{describe_lookalikes(code)}{hint} "
-        "mailprov configures existing maestro* users; it never creates them", key=True)
+        stored(N_("no user '{code}' in target '{target}'{lookalikes}{hint} mailprov "
+                  "configures existing maestro* users; it never creates them"),
+               code=code, target=target_name, lookalikes=describe_lookalikes(code), hint=hint),
+        key=True)
     return replace(problem, code="unknown-user")

@@ -209,5 +209,6 @@ def policy_error(violations: Sequence[PolicyViolation], *, listed: bool = False,
             lines.append("  " + _("... and {n} more").format(n=n - SHOWN_VIOLATIONS))
     tail = _("Such a plan is never saved or applied, and --force does not change that: "
              "change the files (or the policy), then plan again.")
-    text = head + (":\n" + "\n".join(lines) + "\n" if lines else ". ") + tail
+    text = (_("{violations}:").format(violations=head) + "\n" + "\n".join(lines) + "\n"
+            if lines else head + ". ") + tail
     return PolicyError(f"{text} {done}".rstrip())

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mailprov.errors import MailprovError
-from mailprov.i18n import _, ngettext
+from mailprov.i18n import N_, _
 from mailprov.model import OVERRIDE_FIELDS, LiveState, Policy, Safety
 from mailprov.plan.digest import base_digest
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, Conflict, Plan, RollbackOf
@@ -32,6 +32,7 @@ from mailprov.plan.passwords import password_notes
 from mailprov.plan.policy import change_violations
 from mailprov.plan.records import HistoryRecord, RecordedChange, iso_utc
 from mailprov.plan.safety import evaluate
+from mailprov.plan.stored import Plural, stored
 
 USER_GONE = "user-gone"
 OVERRIDE_GONE = "override-removed"
@@ -93,16 +94,16 @@ class _Builder:
         later = _later_touching(change, self.later)
         if later:
             applies = ", ".join(f"#{i}" for i in later)
-            return self.conflict(change, CHANGED_LATER, ngettext(
+            return self.conflict(change, CHANGED_LATER, Plural.ngettext(
                 "changed again by apply {applies} since #{n}",
                 "changed again by applies {applies} since #{n}", len(later)).format(
                     applies=applies, n=n), live, later)
         moved = [name for name, (_before, after) in change.fields.items()
                  if not _same(live.get(name), after)]
         if moved:
-            return self.conflict(change, CHANGED_BY_HAND, _(
+            return self.conflict(change, CHANGED_BY_HAND, stored(N_(
                 "changed since #{n} outside mailprov ({fields} no longer as #{n} left "
-                "them)").format(n=n, fields=", ".join(moved)), live)
+                "them)"), n=n, fields=", ".join(moved)), live)
         return True
 
     def general(self, change: RecordedChange) -> None:
@@ -124,8 +125,8 @@ class _Builder:
         code = change.address[len(USER_PREFIX):]
         user = self.live.users.get(code)
         if user is None or user.number is None:
-            self.conflict(change, USER_GONE, _("user {code} is no longer in maestro*").format(
-                code=code), {}, restorable=False)
+            self.conflict(change, USER_GONE, stored(N_("user {code} is no longer in maestro*"),
+                                                    code=code), {}, restorable=False)
             return
         current = user.override.as_dict() if user.override is not None else None
         if change.action == "create":  # N enabled the override: remove it
@@ -145,16 +146,16 @@ class _Builder:
             if all(_same(current[n], before[n]) for n in OVERRIDE_FIELDS):
                 return  # on again, with the values it had before N
             restore = self._check(change, current) if later else self.conflict(
-                change, CHANGED_BY_HAND, _("its override is on again since #{n}, set outside "
-                                           "mailprov").format(n=self.record.applied.id),
+                change, CHANGED_BY_HAND, stored(N_("its override is on again since #{n}, set "
+                                                   "outside mailprov"), n=self.record.applied.id),
                 current)
             if restore:
                 self._update(change, current, before, user.number)
         else:
             if current is None:
-                self.conflict(change, OVERRIDE_GONE, _(
-                    "its override was removed since #{n}: re-create it from the files").format(
-                        n=self.record.applied.id), {}, _later_touching(change, self.later),
+                self.conflict(change, OVERRIDE_GONE, stored(N_(
+                    "its override was removed since #{n}: re-create it from the files"),
+                    n=self.record.applied.id), {}, _later_touching(change, self.later),
                     restorable=False)
                 return
             before = {name: before for name, (before, _after) in change.fields.items()

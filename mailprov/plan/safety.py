@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mailprov.i18n import N_
 from mailprov.model import Safety
 from mailprov.plan.format import Change, SafetyReport
+from mailprov.plan.stored import stored
 
 
 def evaluate(changes: Sequence[Change], existing_overrides: int, limits: Safety) -> SafetyReport:
@@ -18,16 +20,16 @@ def evaluate(changes: Sequence[Change], existing_overrides: int, limits: Safety)
                   if c.user_code is not None and c.before is not None and not c.follows_general)
     if any(c.follows_general for c in changes):
         counted += 1
-    reasons = []
+    reasons: list[str] = []  # stored in the plan in English (mailprov.plan.stored)
     if existing_overrides >= limits.min_existing and existing_overrides:
         percent = 100.0 * counted / existing_overrides
         if percent > limits.max_change_percent:
-            reasons.append(
-                f"it removes or changes {counted} of {existing_overrides} existing overrides "
-                f"({percent:.0f}%, limit {limits.max_change_percent:g}%)"
-            )
+            reasons.append(stored(N_(
+                "it removes or changes {counted} of {existing} existing overrides "
+                "({percent}%, limit {limit}%)"), counted=counted, existing=existing_overrides,
+                percent=f"{percent:.0f}", limit=f"{limits.max_change_percent:g}"))
     if limits.max_changes is not None and counted > limits.max_changes:
-        reasons.append(f"it removes or changes {counted} existing overrides "
-                       f"(limit {limits.max_changes})")
+        reasons.append(stored(N_("it removes or changes {counted} existing overrides "
+                                 "(limit {limit})"), counted=counted, limit=limits.max_changes))
     return SafetyReport(existing_overrides, counted, limits.max_change_percent,
                         limits.min_existing, limits.max_changes, tuple(reasons))
