@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mailprov.i18n import _, language, ngettext
+
 PathStep = str | int
 
 
@@ -25,13 +27,31 @@ class MailprovError(Exception):
         return self.message
 
 
+_FRENCH_SPACES = "\u00a0\u202f"
+"""The no-break spaces French typography puts inside « » and before `:`: harmless on a
+terminal, so French text keeps them (English text has none, and escapes any)."""
+
+
 def printable(text: str) -> str:
     """`text` with every character a file or a database could use to spoof a terminal or
     a CI log (CR, ESC, bidi overrides) written out (`\\x1b`): the one place this is done."""
     if text.isprintable():
         return text
+    kept = _FRENCH_SPACES if language() == "fr" else ""
+    return "".join(c if c.isprintable() or c in kept
+                   else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _escaped(text: str) -> str:
+    """`text` with every non-printable character written out, no-break spaces included:
+    inside guillemets a value's own spaces must show."""
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
                    for c in text)
+
+
+def _guillemets(text: str) -> str:
+    """« text », with the no-break spaces French typography (OQLF) puts inside."""
+    return "\u00ab\u00a0" + _escaped(text) + "\u00a0\u00bb"
 
 
 _shown = printable
@@ -52,7 +72,15 @@ def quoted(text: str, limit: int | None = None) -> str:
     clips a long text first: a 10 MB value must not make a 10 MB message."""
     if limit is not None and len(text) > limit:
         text = text[: limit - 3] + "..."
+    if language() == "fr":  # « text », French quotes; English keeps repr's exactly
+        return _guillemets(text)
     return repr(text)
+
+
+def in_quotes(text: str) -> str:
+    """`'text'`, as English messages quote a name they list (nothing escaped: the name is
+    checked already), or « text » in French."""
+    return _guillemets(text) if language() == "fr" else f"'{text}'"
 
 
 def visible(text: str) -> str:
@@ -60,7 +88,7 @@ def visible(text: str) -> str:
     `''` and `'a\\x1b[2J'`. For listings (plans, hints) where most values need no quotes."""
     if text and text.isprintable() and text[0] != " " and text[-1] != " ":
         return text
-    return repr(text)
+    return quoted(text)
 
 
 def format_path(path: tuple[Any, ...]) -> str:
@@ -103,11 +131,13 @@ class Problem:
         where = self.file
         if self.line:
             where = f"{where}:{self.line}:{self.column}"
-        label = "warning: " if self.severity == "warning" else ""
         message = _clipped(self.message, 1000)
+        if self.severity == "warning":
+            message = _("warning: {message}").format(message=message)
+        # `file:line:column: path: ` stays as compilers write it, for editors to read
         if self.path:
-            return _shown(f"{where}: {_clipped(self.dotted_path, 200)}: {label}{message}")
-        return _shown(f"{where}: {label}{message}")
+            return _shown(f"{where}: {_clipped(self.dotted_path, 200)}: {message}")
+        return _shown(f"{where}: {message}")
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -121,7 +151,8 @@ class ConfigError(MailprovError):
         self.problems = tuple(sorted(problems, key=lambda p: p.sort_key))
         lines = [p.format() for p in self.problems]
         count = len(self.problems)
-        lines.append(f"{count} error{'s' if count != 1 else ''} found.")
+        lines.append(ngettext("{count} error found.", "{count} errors found.", count).format(
+            count=count))
         super().__init__("\n".join(lines))
 
 

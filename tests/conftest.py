@@ -19,6 +19,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from mailprov import i18n
+
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 POSTGRES_URL_PREFIX = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 MARIADB_ADMIN_URL = "mysql+pymysql://root@127.0.0.1:3306/mysql"
@@ -96,6 +98,16 @@ def temporary_mariadb_database() -> Iterator[str]:
                 {"n": name},
             ).scalar_one()
             assert left == 0, f"MariaDB database {name} still exists after DROP DATABASE"
+
+
+@pytest.fixture(autouse=True)
+def english_messages(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts in English, whatever the machine's LANG: tests that want French
+    ask for it (i18n.set_language, MAILPROV_LANG), and do not leak it to the next test."""
+    monkeypatch.setenv(i18n.ENV_LANG, "en")
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
 
 
 TEMPORARY_DATABASES: dict[str, Callable[[], AbstractContextManager[str]]] = {

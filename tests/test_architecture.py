@@ -1,6 +1,7 @@
 """The package's shape: imports point one way, from the command line down to the errors.
 
     cli -> api -> render, scaffold -> live, apply, fleet -> db -> plan -> config -> model -> errors
+    -> i18n
 
 Every import counts, including those inside functions (they are how heavy modules are
 loaded late, but they are dependencies all the same). A module may import its own
@@ -16,7 +17,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mailprov"
 
 # the lower the number, the more basic the layer
 LAYERS = {
-    "errors": 0, "i18n": 0,
+    "i18n": -1,  # errors quote values the French way, so they need the language
+    "errors": 0,
     "keystore": 1,
     "model": 1,
     "config": 2, "passwords": 2, "smtp": 2,

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
+from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET_COLUMN, looks_like_secret
 from mailprov.errors import Problem
 from mailprov.i18n import N_, _
 
@@ -345,8 +345,7 @@ class _Reader:
 
 _SAVE_AS = N_("in Excel: File > Save As, type \"CSV UTF-8 (Comma delimited) (*.csv)\", in French "
             "\"CSV UTF-8 (délimité par des virgules) (*.csv)\"")
-_HOW_PASSWORDS = HOW_PASSWORDS_ARE_SET.replace("remove this key", "remove this column")
-"""The loader's message about passwords, for a column."""
+_HOW_PASSWORDS = HOW_PASSWORDS_ARE_SET_COLUMN
 
 
 def _not_utf8(data: bytes, offset: int) -> str:

@@ -82,7 +82,7 @@ def entry_from(profiles: Sequence[str], settings: Sequence[str]) -> dict[str, An
         key, equals, value = text.partition("=")
         name = key.strip().lower()
         if looks_like_secret(name):
-            raise EditError(_("--set {key}: {how}").format(key=key, how=HOW_PASSWORDS_ARE_SET))
+            raise EditError(_("--set {key}: {how}").format(key=key, how=_(HOW_PASSWORDS_ARE_SET)))
         field = _SHORT.get(name, name)
         if not equals or not field.startswith(("smtp.", "office365.")) or field not in FIELDS:
             raise EditError(_("--set {text}: expected FIELD=VALUE with a field of the smtp "

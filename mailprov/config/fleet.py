@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from mailprov.errors import TargetError
+from mailprov.errors import TargetError, quoted
 from mailprov.i18n import _
 
 _SHARD = re.compile(r"\s*([0-9]{1,6})\s*/\s*([0-9]{1,6})\s*\Z")
@@ -45,7 +45,7 @@ def parse_shard(text: str) -> Shard:
             return Shard(index, count)
     raise TargetError(_("--shard {text}: write K/N, the shard K of N (1 <= K <= N), as a CI "
                         "matrix numbers its jobs: --shard 1/3, --shard 2/3, --shard 3/3").format(
-                            text=repr(text)[:40]))
+                            text=quoted(text)[:40]))
 
 
 def shard_of(name: str, count: int) -> int:
@@ -80,7 +80,7 @@ def select_names(defined: Sequence[str], patterns: Sequence[str], *,
             if not matches:
                 raise TargetError(_("no target matches {pattern} (defined: {known}): check the "
                                     "pattern; it is matched against the names under `targets`, "
-                                    "case-sensitively").format(pattern=repr(pattern),
+                                    "case-sensitively").format(pattern=quoted(pattern),
                                                                known=known))
             chosen.extend(matches)
         elif pattern in defined:

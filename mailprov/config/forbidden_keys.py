@@ -5,16 +5,26 @@ from __future__ import annotations
 
 import re
 
+from mailprov.i18n import N_
+
 _CONTAINS = ("password", "passwd", "passphrase", "secret", "token", "motdepasse",
              "credential", "apikey", "privatekey")
 _EXACT_OR_SUFFIX = ("pwd", "pass", "mdp")
 _NORMALISE = re.compile(r"[^a-z0-9]")
 
-HOW_PASSWORDS_ARE_SET = (
+HOW_PASSWORDS_ARE_SET = N_(
     "passwords never go in mailprov files: each user types their own SMTP password "
     "in maestro* (Préférences > Courriel), and the database password comes from "
     "`mailprov login TARGET` or the MAILPROV_DB_PASSWORD environment variable; remove this key"
 )
+"""Marked only: translated (`_()`) where it is shown."""
+HOW_PASSWORDS_ARE_SET_COLUMN = N_(
+    "passwords never go in mailprov files: each user types their own SMTP password "
+    "in maestro* (Préférences > Courriel), and the database password comes from "
+    "`mailprov login TARGET` or the MAILPROV_DB_PASSWORD environment variable; remove this "
+    "column"
+)
+"""The same, for a column of a CSV user list."""
 
 
 def looks_like_secret(key: str) -> bool:

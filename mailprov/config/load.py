@@ -22,8 +22,8 @@ from mailprov.config.schema import check_csv_entries, check_document
 from mailprov.config.semantic import semantic_problems
 from mailprov.config.urls import anchor_sqlite
 from mailprov.config.yamlload import INVALID, YamlError, iter_paths, read_file, read_yaml
-from mailprov.errors import ConfigError, PathStep, Problem
-from mailprov.i18n import _, ngettext
+from mailprov.errors import ConfigError, PathStep, Problem, in_quotes
+from mailprov.i18n import N_, _, ngettext
 from mailprov.model import (
     GENERAL_SMTP_FIELDS,
     Config,
@@ -35,6 +35,7 @@ from mailprov.model import (
     Source,
     Target,
     ValueSource,
+    canonical_client,
 )
 
 DEFAULT_CONFIG = "mailprov.yaml"
@@ -68,14 +69,15 @@ class _Loader:
         try:
             real = path.resolve(strict=True)
         except (OSError, RuntimeError):  # missing, or a loop of symbolic links
-            self.problems.append(Problem(name, 0, 0, (), "file not found: check the path, "
-                                         f"or create it (default name: {DEFAULT_CONFIG})"))
+            self.problems.append(Problem(name, 0, 0, (), _(
+                "file not found: check the path, or create it (default name: {default})").format(
+                    default=DEFAULT_CONFIG)))
             return
         if not real.is_relative_to(path.absolute().parent.resolve()):
             # a repository's mailprov.yaml may be a link to ~/.pgpass: never read it
-            self.problems.append(Problem(name, 0, 0, (), "is a symbolic link to a file outside "
-                                         f"its folder ({real}): configuration files may not "
-                                         "point out of their folder"))
+            self.problems.append(Problem(name, 0, 0, (), _(
+                "is a symbolic link to a file outside its folder ({real}): configuration files "
+                "may not point out of their folder").format(real=real)))
             return
         self._load(real, name, is_root=True, root_folder=real.parent, chain=())
 
@@ -103,10 +105,11 @@ class _Loader:
         try:
             data = self.replacements[real] if real in self.replacements else read_file(real)
         except IsADirectoryError:
-            self.problems.append(Problem(name, 0, 0, (), "is a folder, not a file"))
+            self.problems.append(Problem(name, 0, 0, (), _("is a folder, not a file")))
             return
         except OSError as exc:
-            self.problems.append(Problem(name, 0, 0, (), f"cannot read the file: {exc.strerror}"))
+            self.problems.append(Problem(name, 0, 0, (), _("cannot read the file: {reason}").format(
+                reason=exc.strerror)))
             return
         try:
             parsed, refusals = read_yaml(data)
@@ -194,18 +197,19 @@ class _Loader:
                 continue
             path = ("targets", name, "mapping")
             if os.path.isabs(mapping):
-                self.problems.append(doc.problem(path, "the mapping file must be given relative "
-                                                 "to this file's folder, not as an absolute path"))
+                self.problems.append(doc.problem(path, _(
+                    "the mapping file must be given relative to this file's folder, not as an "
+                    "absolute path")))
             elif not Path(doc.folder, mapping).resolve().is_relative_to(root_folder):
-                self.problems.append(doc.problem(path, f"'{mapping}' is outside the folder of "
-                                                 "the configuration: keep mapping files beside "
-                                                 "it"))
+                self.problems.append(doc.problem(path, _(
+                    "'{mapping}' is outside the folder of the configuration: keep mapping files "
+                    "beside it").format(mapping=mapping)))
 
     def _include(self, doc: Document, path: tuple[PathStep, ...], pattern: str,
                  root_folder: Path, chain: tuple[Path, ...], scope: str | None) -> None:
         if os.path.isabs(pattern):
-            self.problems.append(doc.problem(path, "includes must be relative to this file's "
-                                             "folder, not absolute paths"))
+            self.problems.append(doc.problem(path, _("includes must be relative to this file's "
+                                                     "folder, not absolute paths")))
             return
         full = os.path.join(doc.folder, pattern)
         if not _inside(os.path.normpath(full), root_folder):  # before globbing `../../**`
@@ -214,18 +218,21 @@ class _Loader:
         link = _folder_link(doc.folder, pattern, root_folder) if "**" in pattern else None
         if link:
             self.problems.append(doc.problem(
-                path, f"'**' would follow {link}, a symbolic link to a folder (it may loop, or "
-                      "lead out of the folder): list the folders without '**', or remove the link"))
+                path, _("'**' would follow {link}, a symbolic link to a folder (it may loop, or "
+                        "lead out of the folder): list the folders without '**', or remove the "
+                        "link").format(link=link)))
             return
         matches = sorted(glob.glob(full, recursive=True)) if glob.has_magic(pattern) else [full]
         if not matches:
-            self.problems.append(doc.problem(path, f"'{pattern}' matches no file: check the "
-                                             "pattern, or remove it", severity="warning"))
+            self.problems.append(doc.problem(path, _("'{pattern}' matches no file: check the "
+                                                     "pattern, or remove it").format(
+                                                         pattern=pattern), severity="warning"))
             return
         for match in matches:
             target = Path(match)
             if not target.exists():
-                self.problems.append(doc.problem(path, f"included file '{pattern}' not found"))
+                self.problems.append(doc.problem(path, _("included file '{pattern}' not "
+                                                         "found").format(pattern=pattern)))
                 continue
             real = target.resolve()
             if not real.is_relative_to(root_folder):
@@ -234,7 +241,8 @@ class _Loader:
                 continue
             if real in chain:
                 cycle = " -> ".join(display_name(p) for p in (*chain[chain.index(real):], real))
-                self.problems.append(doc.problem(path, f"include cycle: {cycle}"))
+                self.problems.append(doc.problem(path, _("include cycle: {cycle}").format(
+                    cycle=cycle)))
                 continue
             self._load(real, display_name(target), is_root=False, root_folder=root_folder,
                        chain=chain, scope=scope, parent=doc, path=path)
@@ -262,8 +270,11 @@ def _inside(path: str, folder: Path, resolve: bool = False) -> bool:
 
 
 def _outside(pattern: str, root_folder: Path, what: str) -> str:
-    return (f"'{pattern}' is outside the folder of the configuration "
-            f"({display_name(root_folder)}): {what} may not climb out of it")
+    text = (_("'{pattern}' is outside the folder of the configuration ({folder}): user lists "
+              "may not climb out of it") if what == "user lists" else
+            _("'{pattern}' is outside the folder of the configuration ({folder}): includes may "
+              "not climb out of it"))
+    return text.format(pattern=pattern, folder=display_name(root_folder))
 
 
 def _folder_link(folder: str, pattern: str, root_folder: Path) -> str | None:
@@ -347,6 +358,8 @@ class _Merger:
 
     def setting(self, doc: Document, path: tuple[str, ...], value: Any,
                 place: tuple[PathStep, ...] | None = None) -> None:
+        if path == ("general", "client"):
+            value = canonical_client(value)  # `autre` and `other` are one value
         if path in self.inherited:  # a target's own value replaces the shared one
             self.inherited.discard(path)
             old = self.values[path][1]
@@ -366,8 +379,9 @@ class _Merger:
             first_doc, first_value = self.values[path]
             if first_value != value:
                 self.problems.append(doc.problem(
-                    place or path, f"also set to a different value at "
-                    f"{self._where(first_doc, path)}: keep one", key=True))
+                    place or path, _("also set to a different value at {where}: keep "
+                                     "one").format(where=self._where(first_doc, path)),
+                    key=True))
             return
         self.values[path] = (doc, value)
         if place is not None:
@@ -395,8 +409,9 @@ class _Merger:
             first_doc = table[name][0]
             path: tuple[str, ...] = (section, name) if section else (name,)
             self.problems.append(doc.problem(
-                path, f"{what} '{name}' is defined twice: here and at "
-                f"{self._where(first_doc, path)}; keep one", key=True))
+                path, _(_DEFINED_TWICE[what]).format(name=name,
+                                                     where=self._where(first_doc, path)),
+                key=True))
             return
         table[name] = (doc, value)
 
@@ -436,8 +451,16 @@ class _Merger:
         return default if entry is None else entry[1]
 
 
+_DEFINED_TWICE = {
+    "target": N_("target '{name}' is defined twice: here and at {where}; keep one"),
+    "profile": N_("profile '{name}' is defined twice: here and at {where}; keep one"),
+    "section": N_("section '{name}' is defined twice: here and at {where}; keep one"),
+    "user": N_("user '{name}' is defined twice: here and at {where}; keep one"),
+}
+
+
 def _version_problems(documents: Iterable[Document]) -> list[Problem]:
-    return [doc.problem((), "missing `version: 1` at the top of the file")
+    return [doc.problem((), _("missing `version: 1` at the top of the file"))
             for doc in documents if doc.is_root and "version" not in doc.data]
 
 
@@ -556,7 +579,7 @@ def parse_variables(assignments: Iterable[str]) -> dict[str, Any]:
         if any(looks_like_secret(part) for part in parts):
             problems.append(Problem("--var", 0, 0, (), _(
                 "variable '{name}' looks like a secret: {how}").format(
-                    name=key, how=HOW_PASSWORDS_ARE_SET)))
+                    name=key, how=_(HOW_PASSWORDS_ARE_SET))))
             continue
         node = variables
         for part in parts[:-1]:
@@ -762,7 +785,7 @@ def _for_targets(problem: Problem, names: list[str], documents: list[Document]) 
     own_files = {doc.name for doc in documents if doc.scope in names}
     if problem.path[:2] == ("targets", names[0]) or problem.file in own_files:
         return problem
-    shown = ", ".join(f"'{name}'" for name in names[:MAX_NAMED_TARGETS])
+    shown = ", ".join(in_quotes(name) for name in names[:MAX_NAMED_TARGETS])
     if len(names) > MAX_NAMED_TARGETS:
         shown += _(" and {count} more").format(count=len(names) - MAX_NAMED_TARGETS)
     suffix = ngettext(" (for target {names})", " (for targets {names})", len(names)).format(

@@ -30,7 +30,8 @@ def load_mapping(path: str | Path | None) -> DbMapping:
     try:
         raw = read_file(path)  # a regular file, bounded
     except OSError as exc:
-        raise MappingError(f"{name}: cannot read the mapping file: {exc.strerror}") from None
+        raise MappingError(_("{name}: cannot read the mapping file: {reason}").format(
+            name=name, reason=exc.strerror)) from None
     try:
         data = load_yaml(raw)
     except YamlError as exc:

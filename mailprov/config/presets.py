@@ -40,7 +40,9 @@ class Trap:
 
     def text(self) -> str:
         """The message in the chosen language, its placeholders filled."""
-        return _(self.message).format(**dict(self.values)) if self.values else _(self.message)
+        # values are names (left as they are) or places in a provider's menus (marked N_)
+        values = {key: _(value) for key, value in self.values}
+        return _(self.message).format(**values) if values else _(self.message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +72,12 @@ class Preset:
                 "the {label} settings ({server}:{port}) come from third-party listings, not from "
                 "a page of {label} that could be checked: confirm them with {label}, and send a "
                 "test with `mailprov test-send` before relying on them").format(
-                label=self.label, server=self.server, port=self.port)))
+                label=_(self.label), server=self.server, port=self.port)))
         if self.port == 465:
             found.append(("smtp-465-starttls", _(
                 "{label} documents only port 465 (implicit TLS), which maestro* cannot use: it "
                 "speaks STARTTLS only and hangs until timeout there; use a provider or relay "
-                "that offers port 587").format(label=self.label)))
+                "that offers port 587").format(label=_(self.label))))
         found.extend((trap.code, trap.text()) for trap in self.traps)
         return found
 
@@ -126,14 +128,14 @@ _PRESETS: tuple[Preset, ...] = (
         "gmail", "Gmail", "smtp.gmail.com", 587, True,
         "https://support.google.com/mail/answer/7126229",
         "address",
-        (_app_password("Gmail", "Google Account > Security > App passwords"),
+        (_app_password("Gmail", N_("Google Account > Security > App passwords")),
          Trap("google-workspace-use-relay", N_(
              "for Google Workspace accounts the administrator may forbid app passwords; the "
              "Workspace SMTP relay (`provider: google_relay`) is the usual choice for a "
              "company"))),
     ),
     Preset(
-        "google_relay", "Google Workspace SMTP relay", "smtp-relay.gmail.com", 587, True,
+        "google_relay", N_("Google Workspace SMTP relay"), "smtp-relay.gmail.com", 587, True,
         "https://support.google.com/a/answer/2956491",
         "address-or-ip",
         (Trap("relay-by-ip", N_(
@@ -161,14 +163,14 @@ _PRESETS: tuple[Preset, ...] = (
         "yahoo", "Yahoo Mail", "smtp.mail.yahoo.com", 587, True,
         "https://help.yahoo.com/kb/SLN4075.html",
         "address",
-        (_app_password("Yahoo Mail", "Yahoo Account Security > Generate app password"),),
+        (_app_password("Yahoo Mail", N_("Yahoo Account Security > Generate app password")),),
     ),
     Preset(
         "icloud", "iCloud Mail", "smtp.mail.me.com", 587, True,
         "https://support.apple.com/en-us/102525",
         "address",
-        (_app_password("iCloud Mail", "account.apple.com > Sign-In and Security > "
-                                      "App-Specific Passwords"),),
+        (_app_password("iCloud Mail", N_("account.apple.com > Sign-In and Security > "
+                                         "App-Specific Passwords")),),
     ),
     Preset(
         "zoho", "Zoho Mail", "smtp.zoho.com", 587, True,
@@ -269,11 +271,11 @@ def login_warning(name: str, username: str | None) -> tuple[str, str] | None:
     if preset.login == "address-or-ip":
         return ("login-not-address", _(
             "{label} takes either no login (relay by IP address) or a Workspace user's full "
-            "e-mail address; '{username}' is neither").format(label=preset.label,
+            "e-mail address; '{username}' is neither").format(label=_(preset.label),
                                                               username=username))
     return ("login-not-address", _(
         "{label} signs in with the full e-mail address (name@domain); '{username}' is not "
-        "one").format(label=preset.label, username=username))
+        "one").format(label=_(preset.label), username=username))
 
 
 def login_preset(server: str | None) -> Preset | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from mailprov.config.load import DEFAULT_CONFIG, _Loader, display_name, load_config
 from mailprov.config.yamlload import YamlError, load_yaml, read_file
-from mailprov.errors import ConfigError, Problem
+from mailprov.errors import ConfigError, Problem, in_quotes
 from mailprov.i18n import _, ngettext
 from mailprov.model import Config, DesiredUser
 
@@ -169,7 +169,7 @@ def _policy_problems(config: Config) -> list[Problem]:
     out = []
     for problem, names in found.values():
         if len(names) < len(views):  # not every target: say which
-            shown = ", ".join(f"'{name}'" for name in names)
+            shown = ", ".join(in_quotes(name) for name in names)
             problem = replace(problem, message=problem.message + ngettext(
                 " (for target {names})", " (for targets {names})", len(names)).format(
                     names=shown))

@@ -15,6 +15,7 @@ from mailprov.config.packaged import read_text
 from mailprov.config.yamlload import INVALID, iter_paths
 from mailprov.errors import SHOWN_CHARS, PathStep, Problem, quoted
 from mailprov.i18n import N_, _
+from mailprov.model.settings import CLIENT_ALIASES, CLIENTS
 
 _TYPE_NAMES = {
     "object": N_("a mapping"), "array": N_("a list"), "string": N_("text"),
@@ -118,6 +119,8 @@ def _message(error: Any) -> Finding | None:
                                                                  value=describe(value)) + hint,
                        path)
     if kind == "enum":
+        if any(o in CLIENT_ALIASES for o in rule):
+            return Finding(_client_message(value), path)
         options = ", ".join(str(o) for o in rule)
         hint = _suggest(str(value), [str(o) for o in rule]) if isinstance(value, str) else ""
         return Finding(_("{value} is not one of: {options}").format(
@@ -159,6 +162,22 @@ def _message(error: Any) -> Finding | None:
         return None
     return Finding(error.message if len(error.message) < 200 else error.message[:197] + "...",
                    path)
+
+
+def _client_message(value: Any) -> str:
+    """A mail client mailprov does not know: the canonical clients, as before the French
+    aliases existed, then (for a word close to none of them) the aliases too."""
+    text = _("{value} is not one of: {options}").format(value=describe(value),
+                                                        options=", ".join(CLIENTS))
+    if not isinstance(value, str):
+        return text
+    hint = _suggest(value, list(CLIENTS))
+    if hint:
+        return text + hint
+    aliases = ", ".join(_("{alias} (= {client})").format(alias=alias, client=client)
+                        for alias, client in CLIENT_ALIASES.items())
+    return (text + _("; French aliases: {aliases}").format(aliases=aliases)
+            + _suggest(value, list(CLIENT_ALIASES)))
 
 
 def _too_long(value: str, rule: int) -> str:
@@ -297,7 +316,7 @@ def _secret_target_vars(targets: Any) -> bool:
 
 def _secret_findings(doc: Document) -> list[Finding]:
     return [Finding(_("{key} looks like a secret: ").format(key=quoted(path[-1], SHOWN_CHARS))
-                    + HOW_PASSWORDS_ARE_SET, path, key=True)
+                    + _(HOW_PASSWORDS_ARE_SET), path, key=True)
             for path, _value in iter_paths(doc.data)
             if path and isinstance(path[-1], str) and not _is_name(path)
             and looks_like_secret(path[-1])]

@@ -223,7 +223,7 @@ def missing_message(username: str | None, from_address: str | None, server: str 
             return ("no-login", _(
                 "no SMTP login: {server} ({label}) accepts mail only from a signed-in "
                 "account; set `username` to the mailbox's address (`from` defaults to "
-                "it)").format(server=server, label=preset.label))
+                "it)").format(server=server, label=_(preset.label)))
     return None
 
 

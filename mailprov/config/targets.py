@@ -12,6 +12,7 @@ from typing import Any
 
 from mailprov.config.urls import anchor_sqlite, check_url_password, redact
 from mailprov.errors import MailprovError, TargetError
+from mailprov.i18n import _
 from mailprov.model import Config, DbMapping, mapping_from_data
 
 ENV_DB_URL = "MAILPROV_DB_URL"
@@ -67,18 +68,19 @@ def resolve_target(config: Config | None, target: str | None = None,
     if name is None:
         if db_url:
             return ResolvedTarget(redact(db_url), db_url)
-        raise TargetError("no target given: use -t NAME (one of the `targets` of the "
-                          "configuration), -t URL, or set `default_target`")
+        raise TargetError(_("no target given: use -t NAME (one of the `targets` of the "
+                            "configuration), -t URL, or set `default_target`"))
     if name not in targets:
         if db_url:
             return ResolvedTarget(name, db_url)
-        known = ", ".join(sorted(targets)) or "none defined"
-        raise TargetError(f"target '{name}' is not defined in the configuration (defined: "
-                          f"{known}): add it under `targets`, or give -t a database URL")
+        known = ", ".join(sorted(targets)) or _("none defined")
+        raise TargetError(_("target '{name}' is not defined in the configuration (defined: "
+                            "{known}): add it under `targets`, or give -t a database "
+                            "URL").format(name=name, known=known))
     spec = targets[name]
     url = db_url or spec.url
     if not url:
-        raise TargetError(f"target '{name}' has no URL")
+        raise TargetError(_("target '{name}' has no URL").format(name=name))
     return ResolvedTarget(name, url, spec.edition, spec.mapping)
 
 
@@ -88,8 +90,9 @@ def target_of_plan(plan_target: str, plan_url: str, plan_edition: str,
     """Where a saved plan applies: its own target. A saved plan belongs to the target it
     was made for, so `-t OTHER` is refused; `--db`/MAILPROV_DB_URL may replace the URL."""
     if target and target != plan_target:
-        raise MailprovError(f"{plan_file} is a plan for target '{plan_target}', not "
-                            f"'{target}': apply it without -t, or plan for '{target}'")
+        raise MailprovError(_("{file} is a plan for target '{planned}', not '{target}': "
+                              "apply it without -t, or plan for '{target}'").format(
+                                  file=plan_file, planned=plan_target, target=target))
     url = db_url or os.environ.get(ENV_DB_URL) or plan_url
     check_url_password(url)
     return ResolvedTarget(plan_target, url, plan_edition, None,

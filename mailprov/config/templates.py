@@ -37,7 +37,7 @@ from functools import lru_cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from mailprov.errors import MailprovError, Problem
+from mailprov.errors import MailprovError, Problem, quoted
 from mailprov.i18n import _
 
 if TYPE_CHECKING:
@@ -639,7 +639,7 @@ def _finalize(value: Any) -> Any:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    text = quoted(value) if isinstance(value, str) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from mailprov.config.fastyaml import parse_simple
+from mailprov.i18n import _
 
 MAX_DEPTH = 64
 MAX_BYTES = 32 * 1024 * 1024
@@ -71,17 +72,17 @@ def read_file(path: str | os.PathLike[str]) -> bytes:
     """
     mode = os.stat(path).st_mode
     if stat.S_ISDIR(mode):
-        raise IsADirectoryError(21, "is a folder, not a file")
+        raise IsADirectoryError(21, _("is a folder, not a file"))
     if not stat.S_ISREG(mode):
-        raise OSError(22, "not a regular file (a device, pipe or socket)")
+        raise OSError(22, _("not a regular file (a device, pipe or socket)"))
     with open(path, "rb") as handle:
         return handle.read(MAX_BYTES + 1)
 
 
 def _decode(data: bytes) -> str:
     if len(data) > MAX_BYTES:
-        raise YamlError(f"file is larger than {MAX_BYTES // (1024 * 1024)} MB; "
-                        "split it with `include:`")
+        raise YamlError(_("file is larger than {size} MB; split it with `include:`").format(
+            size=MAX_BYTES // (1024 * 1024)))
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -89,12 +90,12 @@ def _decode(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise YamlError("the file is not valid UTF-8 text: save it as UTF-8",
+        raise YamlError(_("the file is not valid UTF-8 text: save it as UTF-8"),
                         line, column) from None
     if "\x00" in text:
         offset = text.index("\x00")
         line = text.count("\n", 0, offset) + 1
-        raise YamlError("the file contains a NUL byte: is it a binary file?", line,
+        raise YamlError(_("the file contains a NUL byte: is it a binary file?"), line,
                         offset - (text.rfind("\n", 0, offset) + 1) + 1)
     return text
 

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from mailprov.config.yamlload import INVALID, MAX_DEPTH, YamlError, _Invalid
+from mailprov.i18n import _
 
 try:
     from yaml import CSafeLoader as _BaseLoader
@@ -50,21 +51,21 @@ class StrictLoader(_BaseLoader):
             # never expanded, so a billion laughs costs one problem per anchor.
             if node not in self._repeated:
                 self._repeated.add(node)
-                self._refuse(node, "this value has an anchor (&name) that an alias (*name) "
-                                   "repeats; aliases are not allowed in mailprov files: "
-                                   "write the value out in full")
+                self._refuse(node, _("this value has an anchor (&name) that an alias (*name) "
+                                     "repeats; aliases are not allowed in mailprov files: "
+                                     "write the value out in full"))
             return INVALID
         return super().construct_object(node, deep)
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, yaml.MappingNode):
-            raise _at(node, "expected a mapping")
+            raise _at(node, _("expected a mapping"))
         mapping: dict[str, Any] = {}
         first_keys: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
-                self._refuse(key_node, "merge keys (<<) are not allowed in mailprov files: "
-                                       "write the keys out in full")
+                self._refuse(key_node, _("merge keys (<<) are not allowed in mailprov files: "
+                                         "write the keys out in full"))
                 continue
             key = self.construct_object(key_node, deep)
             # the value is read even when its key is refused: its own problems count too
@@ -73,11 +74,13 @@ class StrictLoader(_BaseLoader):
                 continue
             if not isinstance(key, str):
                 raw = key_node.value if isinstance(key_node, yaml.ScalarNode) else "..."
-                self._refuse(key_node, f"keys must be text: write '{raw}' in quotes")
+                self._refuse(key_node, _("keys must be text: write '{raw}' in quotes").format(
+                    raw=raw))
             elif key in first_keys:
                 first = first_keys[key].start_mark
-                self._refuse(key_node, f"duplicate key '{key}' (first defined at line "
-                                       f"{first.line + 1}, column {first.column + 1}): keep one")
+                self._refuse(key_node, _("duplicate key '{key}' (first defined at line {line}, "
+                                         "column {column}): keep one").format(
+                    key=key, line=first.line + 1, column=first.column + 1))
             else:
                 first_keys[key] = key_node
                 mapping[key] = value
@@ -86,33 +89,39 @@ class StrictLoader(_BaseLoader):
     def construct_yaml_bool(self, node: yaml.ScalarNode) -> Any:  # bool, or INVALID
         value = self.construct_scalar(node)
         if value not in _TRUE_FALSE:
-            return self._refuse(node, f"'{value}' is read as a boolean by YAML 1.1: write true "
-                                      "or false, or put it in quotes if you meant the text")
+            return self._refuse(node, _("'{value}' is read as a boolean by YAML 1.1: write "
+                                        "true or false, or put it in quotes if you meant the "
+                                        "text").format(value=value))
         return _TRUE_FALSE[value]
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:  # int, or INVALID
         value = self.construct_scalar(node)
         if not _DECIMAL.match(value):
+            octal = 0
             if ":" in value:
-                reason = "is read as a base-60 number by YAML 1.1"
+                text = _("'{value}' is read as a base-60 number by YAML 1.1: write a plain "
+                         "decimal number (587), or put it in quotes if you meant the text")
             elif re.match(r"[-+]?0[0-7_]+\Z", value):
-                as_octal = int(value.replace("_", ""), 8)
-                reason = f"has a leading zero and is read as octal ({as_octal}) by YAML 1.1"
+                octal = int(value.replace("_", ""), 8)
+                text = _("'{value}' has a leading zero and is read as octal ({octal}) by YAML "
+                         "1.1: write a plain decimal number (587), or put it in quotes if you "
+                         "meant the text")
             else:
-                reason = "is not a plain decimal number"
-            return self._refuse(node, f"'{value}' {reason}: write a plain decimal number "
-                                      "(587), or put it in quotes if you meant the text")
+                text = _("'{value}' is not a plain decimal number: write a plain decimal number "
+                         "(587), or put it in quotes if you meant the text")
+            return self._refuse(node, text.format(value=value, octal=octal))
         return int(value)
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:  # float, or INVALID
         value = super().construct_yaml_float(node)
         if not math.isfinite(value):
-            return self._refuse(node, f"'{node.value}' is not a finite number: write a plain "
-                                      "number such as 30")
+            return self._refuse(node, _("'{value}' is not a finite number: write a plain "
+                                        "number such as 30").format(value=node.value))
         return float(value)
 
     def construct_undefined(self, node: yaml.Node) -> Any:  # INVALID
-        return self._refuse(node, f"unsupported YAML tag {node.tag}: remove the tag")
+        return self._refuse(node, _("unsupported YAML tag {tag}: remove the tag").format(
+            tag=node.tag))
 
 
 _CONSTRUCTORS: dict[str, Any] = {
@@ -150,12 +159,15 @@ def _check_depth(text: str) -> None:
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
                     line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-                    raise YamlError(f"nesting deeper than {MAX_DEPTH} levels is not allowed",
-                                    line, column)
+                    raise YamlError(_too_deep(), line, column)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.YAMLError as exc:
         raise _from_yaml_error(exc, text) from None
+
+
+def _too_deep() -> str:
+    return _("nesting deeper than {depth} levels is not allowed").format(depth=MAX_DEPTH)
 
 
 def _from_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
@@ -164,33 +176,39 @@ def _from_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
         line = text.count("\n", 0, offset) + 1
         column = offset - (text.rfind("\n", 0, offset) + 1) + 1
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        return YamlError(f"invalid character U+{char:04X}: control characters are not "
-                         "allowed in mailprov files; remove it", line, column)
+        return YamlError(_("invalid character U+{code}: control characters are not allowed "
+                           "in mailprov files; remove it").format(code=f"{char:04X}"),
+                         line, column)
     if not isinstance(exc, yaml.MarkedYAMLError):
-        return YamlError(f"invalid YAML: {exc}")
+        return YamlError(_("invalid YAML: {problem}").format(problem=exc))
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or "invalid YAML"
     if mark is None:
-        return YamlError(f"invalid YAML: {problem}")
+        return YamlError(_("invalid YAML: {problem}").format(problem=problem))
     if "maximum nesting depth" in problem:  # libyaml's own limit, met before ours by its scanner
-        return YamlError(f"nesting deeper than {MAX_DEPTH} levels is not allowed",
-                         mark.line + 1, mark.column + 1)
+        return YamlError(_too_deep(), mark.line + 1, mark.column + 1)
     lines = text.splitlines()
     bad_line = lines[mark.line] if mark.line < len(lines) else ""
     if "\t" in bad_line[: mark.column + 1]:
-        message = "invalid YAML: tab characters cannot indent YAML; use spaces"
+        message = _("invalid YAML: tab characters cannot indent YAML; use spaces")
     elif re.search(r":\s+[{][{%#]", bad_line):
-        message = ("invalid YAML: a template must be in quotes, or YAML reads its braces: "
-                   "write `username: \"{{ user.code | lower }}@{{ vars.domain }}\"`")
+        message = _("invalid YAML: a template must be in quotes, or YAML reads its braces: "
+                    "write `{example}`").format(
+                        example='username: "{{ user.code | lower }}@{{ vars.domain }}"')
     else:
-        message = f"invalid YAML: {problem}"
+        # PyYAML's own words (`problem`, `context`) are English: quoted as they are
         context_mark = exc.context_mark
         if (exc.context and exc.context.startswith("while ") and context_mark is not None
                 and context_mark.line != mark.line):
-            message += (f" ({exc.context} that starts at line {context_mark.line + 1}, "
-                        f"column {context_mark.column + 1})")
+            message = _("invalid YAML: {problem} ({context} that starts at line {line}, "
+                        "column {column})").format(problem=problem, context=exc.context,
+                                                   line=context_mark.line + 1,
+                                                   column=context_mark.column + 1)
         elif exc.context:
-            message += f" ({exc.context})"
+            message = _("invalid YAML: {problem} ({context})").format(problem=problem,
+                                                                      context=exc.context)
+        else:
+            message = _("invalid YAML: {problem}").format(problem=problem)
     return YamlError(message, mark.line + 1, mark.column + 1)
 
 
@@ -201,7 +219,7 @@ def strict_read(text: str) -> tuple[dict[str, Any], list[YamlError]]:
     # such as U+001E for blanks and line breaks, and a file of them is not "empty"
     if all(not line.strip(" \t") or line.lstrip(" \t").startswith("#")
            for line in re.split("[\r\n\x85\u2028\u2029]", text)):
-        raise YamlError("the file is empty: start with `version: 1`")
+        raise YamlError(_("the file is empty: start with `version: 1`"))
     loader = StrictLoader(text)
     try:
         document = loader.get_single_data()
@@ -212,13 +230,17 @@ def strict_read(text: str) -> tuple[dict[str, Any], list[YamlError]]:
     if not isinstance(document, dict):
         if loader.problems:  # a refused root value (`!!binary ...`): its own message
             raise loader.problems[0]
+        # never quote the text: a mistyped path may name a file that holds a secret
         if document is None:
-            kind = "nothing (null)"
+            text = _("the file must be a mapping of keys (version, general, users, ...), not "
+                     "nothing (null)")
+        elif isinstance(document, list):
+            text = _("the file must be a mapping of keys (version, general, users, ...), not "
+                     "a list")
         else:
-            # never quote the text: a mistyped path may name a file that holds a secret
-            kind = "a list" if isinstance(document, list) else "a single value"
-        raise YamlError(f"the file must be a mapping of keys (version, general, users, ...), "
-                        f"not {kind}", 1, 1)
+            text = _("the file must be a mapping of keys (version, general, users, ...), not "
+                     "a single value")
+        raise YamlError(text, 1, 1)
     return document, loader.problems
 
 

@@ -5,6 +5,7 @@
 from mailprov.model.mapping import REFERENCE, DbMapping, mapping_from_data
 from mailprov.model.policy import Policy, PolicyViolation
 from mailprov.model.settings import (
+    CLIENT_ALIASES,
     CLIENTS,
     EDITIONS,
     FIELD_BY_NAME,
@@ -39,6 +40,7 @@ from mailprov.model.settings import (
     Target,
     UserMode,
     ValueSource,
+    canonical_client,
     split_setting,
     state_mode,
     stored_values,
@@ -46,6 +48,7 @@ from mailprov.model.settings import (
 
 __all__ = [
     "CLIENTS",
+    "CLIENT_ALIASES",
     "EDITIONS",
     "FIELD_BY_NAME",
     "GENERAL_SMTP_FIELDS",
@@ -83,6 +86,7 @@ __all__ = [
     "Target",
     "UserMode",
     "ValueSource",
+    "canonical_client",
     "mapping_from_data",
     "split_setting",
     "state_mode",

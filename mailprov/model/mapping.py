@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailprov.i18n import _
 from mailprov.model.settings import OFFICE365, OVERRIDE
 
 GENERAL_COLUMNS = {"edition": "edition", "client": "mail_client", "server": "smtp_server",
@@ -131,14 +132,15 @@ def naming_problems(mapping: DbMapping) -> list[str]:
     write of one would overwrite the other)."""
     problems = []
     if mapping.users_table.lower() == mapping.general_table.lower():
-        problems.append(f"users.table and general.table both name '{mapping.users_table}': "
-                        "they are two tables; name each")
+        problems.append(_("users.table and general.table both name '{table}': they are two "
+                          "tables; name each").format(table=mapping.users_table))
     for section, columns in (("general", mapping.general_columns),
                              ("users", mapping.user_columns)):
         seen: dict[str, str] = {}
         for name, column in columns.items():
             other = seen.setdefault(column.lower(), name)
             if other != name:
-                problems.append(f"{section}.columns: `{other}` and `{name}` both name column "
-                                f"'{column}': give each field its own column")
+                problems.append(_("{section}.columns: `{other}` and `{name}` both name column "
+                                  "'{column}': give each field its own column").format(
+                                      section=section, other=other, name=name, column=column))
     return problems

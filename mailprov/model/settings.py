@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mailprov.errors import PathStep, Problem
+from mailprov.i18n import N_
 
 if TYPE_CHECKING:
     from mailprov.model.policy import Policy
@@ -20,6 +21,23 @@ if TYPE_CHECKING:
 CLIENTS = ("other", "outlook", "lotus_notes", "smtp", "office365")
 """Every default mail client mailprov knows; which ones a target offers depends on its
 maestro* version (mailprov.model.versions)."""
+CLIENT_ALIASES = {
+    "autre": "other",
+    "autre_logiciel": "other",
+    "autre_logiciel_de_courriel": "other",
+    "smtp_autre": "smtp",
+}
+"""French names a file may give `general.client` (maestro*'s French list: « Autre »,
+« SMTP – Autre »), read as the canonical client: plans, JSON and imports only ever show
+the canonical value (docs/configuration.md)."""
+
+
+def canonical_client(value: Any) -> Any:
+    """`autre` -> `other`: the canonical client of a French alias; any other value as is
+    (the schema says whether it is valid)."""
+    return CLIENT_ALIASES.get(value, value) if isinstance(value, str) else value
+
+
 EDITIONS = ("standard", "cloud")
 
 
@@ -88,7 +106,7 @@ class UserMode:
     name: str
     fields: tuple[OverrideField, ...]
     smtp_section: bool
-    label: str
+    label: str  # marked with N_: shown through _()
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -96,7 +114,8 @@ class UserMode:
 
 
 SMTP_MODE = UserMode("smtp", OVERRIDE, True, "SMTP")
-OFFICE365_MODE = UserMode("office365", OFFICE365, False, "Office 365 – Modern Authentication")
+OFFICE365_MODE = UserMode("office365", OFFICE365, False,
+                          N_("Office 365 – Modern Authentication"))
 USER_MODES: Mapping[str, UserMode] = {m.name: m for m in (SMTP_MODE, OFFICE365_MODE)}
 """The per-user modes, in the order maestro* lists them; a user in none follows general."""
 

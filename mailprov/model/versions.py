@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mailprov.i18n import N_, _
 from mailprov.model.settings import OFFICE365_MODE, SMTP_MODE
 
 
@@ -49,13 +50,22 @@ LATEST = 2
 """The version `mailprov sandbox` creates unless told otherwise."""
 
 CLIENT_LABELS = {
-    "other": "Other e-mail software (Autre logiciel de courriel)",
+    "other": N_("Other e-mail software (Autre logiciel de courriel)"),
     "outlook": "Microsoft Outlook",
     "lotus_notes": "Lotus Notes",
-    "smtp": "SMTP – Other (SMTP – Autre)",
-    "office365": "Office 365 – Modern Authentication (Office 365 – Authentification moderne)",
+    "smtp": N_("SMTP – Other (SMTP – Autre)"),
+    "office365": N_("Office 365 – Modern Authentication (Office 365 – Authentification "
+                    "moderne)"),
 }
-"""The clients as maestro*'s own list names them (the French label in brackets)."""
+"""The clients as maestro*'s own list names them (the French label in brackets), marked
+for translation: show them with client_label()."""
+
+
+def client_label(client: str) -> str:
+    """maestro*'s name of `client` in the chosen language (in French, its French label
+    alone); an unknown client as it is."""
+    label = CLIENT_LABELS.get(client)
+    return _(label) if label else client
 
 
 def version(number: int) -> ModelVersion:
@@ -63,4 +73,5 @@ def version(number: int) -> ModelVersion:
     try:
         return VERSIONS[number]
     except KeyError:
-        raise ValueError(f"no reference model version {number}") from None
+        raise ValueError(_("no reference model version {number}").format(
+            number=number)) from None
