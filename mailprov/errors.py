@@ -25,13 +25,17 @@ class MailprovError(Exception):
         return self.message
 
 
+# No-break spaces are how French typography spaces `:` and `« »`: harmless on a terminal.
+_KEPT_SPACES = frozenset("\u00a0\u202f")
+
+
 def printable(text: str) -> str:
     """`text` with every character a file or a database could use to spoof a terminal or
     a CI log (CR, ESC, bidi overrides) written out (`\\x1b`): the one place this is done."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in text)
+    return "".join(c if c.isprintable() or c in _KEPT_SPACES
+                   else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 _shown = printable

@@ -10,6 +10,7 @@ from mailprov.api.plans import _config_commit, apply_config, plan
 from mailprov.api.saved import apply_saved
 from mailprov.api.tracking import drift
 from mailprov.config.targets import ResolvedTarget, resolve_target
+from mailprov.i18n import _
 from mailprov.model import Config, Policy
 
 if TYPE_CHECKING:
@@ -48,7 +49,6 @@ def select_targets(config: Config | None, names: Sequence[str] = (), *,
     from mailprov.config.targets import ENV_DB_URL, looks_like_url
     from mailprov.config.urls import redact_text
     from mailprov.errors import TargetError
-    from mailprov.i18n import _
 
     urls = [name for name in names if looks_like_url(name)]
     if urls:
@@ -114,7 +114,6 @@ def apply_fleet(config: Config, targets: Sequence[ResolvedTarget], *, parallel: 
     missing from it is not applied). A failing target does not stop the others unless
     `fail_fast`."""
     from mailprov.errors import MailprovError
-    from mailprov.i18n import _
 
     commit = _config_commit(config)
 
@@ -146,7 +145,6 @@ def save_fleet_plan(run: FleetRun[Plan], path: str | os.PathLike[str], *,
                     shard: str | None = None) -> bool:
     """Write a fleet's plans to one file, each signed with the plan key when one is set
     (returns whether they were); targets that could not be planned are named in it."""
-    from mailprov.i18n import _
     from mailprov.plan.fleetfile import NotPlanned
     from mailprov.plan.fleetfile import save_fleet_plan as _save
     from mailprov.plan.planfile import plan_key
@@ -177,7 +175,6 @@ def apply_saved_fleet(saved: SavedFleetPlan, *, names: Sequence[str] = (),
     from mailprov.config.fleet import select_names
     from mailprov.config.targets import ENV_DB_URL
     from mailprov.errors import MailprovError, TargetError
-    from mailprov.i18n import _
 
     wanted = set(select_names(saved.targets, names)) if names else set(saved.targets)
     plans = {s.plan.target: s for s in saved.plans}

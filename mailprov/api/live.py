@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from mailprov.api.database import open_database, read_live
 from mailprov.config.targets import ResolvedTarget
+from mailprov.i18n import _
 from mailprov.model import Config
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def explain(code: str, target: ResolvedTarget, config: Config | None = None) -> 
     from mailprov.plan.diff import unknown_user_error
 
     with open_database(target, read_only=True) as db, db.connect() as conn, \
-            db.errors("reading"):
+            db.errors(_("reading")):
         general = read_general(conn, db.tables, db.backend)
         tables = versioned(conn, db.tables, db.backend)
         users = read_users(conn, tables, db.backend, [code])

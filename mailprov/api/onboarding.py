@@ -7,6 +7,7 @@ import os
 from mailprov.api.database import open_database, read_live
 from mailprov.api.files import schema_text
 from mailprov.config.targets import ResolvedTarget
+from mailprov.i18n import _
 
 
 def sandbox(url: str, *, users: int = 25, edition: str = "standard",
@@ -21,7 +22,7 @@ def sandbox(url: str, *, users: int = 25, edition: str = "standard",
 
     version(model)  # ValueError for a version mailprov does not know
     target = ResolvedTarget(url, url)
-    with open_database(target, create=True) as db, db.errors("creating the sandbox in"):
+    with open_database(target, create=True) as db, db.errors(_("creating the sandbox in")):
         tables = build_tables(db.tables.mapping, model)
         return len(create_sandbox(db.engine, tables, users=users, edition=edition,
                                   force=force))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailprov.api.database import open_database, read_live
 from mailprov.config.targets import ResolvedTarget
+from mailprov.i18n import _
 from mailprov.model import Config, LiveState, Policy
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def apply(plan_: Plan, target: ResolvedTarget, *, force: bool = False,
     if plan_.errors:
         raise UnknownUserError("\n".join(p.format() for p in plan_.errors))
     if plan_.policy_violations:
-        raise policy_error(plan_.policy_violations, done="Nothing was changed.")
+        raise policy_error(plan_.policy_violations, done=_("Nothing was changed."))
     check_safety(plan_, force)
     commit = plan_.git_commit
     if commit is None and config_dir is not None:

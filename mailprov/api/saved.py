@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from mailprov.api.plans import apply
 from mailprov.config.targets import ResolvedTarget
+from mailprov.i18n import _
 from mailprov.model import Policy
 
 if TYPE_CHECKING:
@@ -44,11 +45,11 @@ def signature_status(saved: SavedPlan) -> str:
 
     key = plan_key()
     if key is None and saved.signature is not None:
-        return "signed, not checked (no plan key on this machine)"
+        return _("signed, not checked (no plan key on this machine)")
     try:
         return saved.verify(key)
     except TamperedPlanError as exc:
-        return f"NOT VALID: {exc.message.rstrip('.')}"
+        return _("NOT VALID: {reason}").format(reason=exc.message.rstrip("."))
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:

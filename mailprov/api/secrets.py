@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from mailprov.api.database import open_database
 from mailprov.config.targets import ResolvedTarget
+from mailprov.i18n import _
 from mailprov.model import LiveState
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def password_status(target: ResolvedTarget) -> PasswordStatus:
     from mailprov.passwords.codec import describe_codec, get_codec
 
     with open_database(target, read_only=True) as db, db.connect() as conn, \
-            db.errors("reading"):
+            db.errors(_("reading")):
         tables = versioned(conn, db.tables, db.backend)
         live = LiveState(read_general(conn, tables, db.backend),
                          read_users(conn, tables, db.backend), model_version=tables.version)
@@ -123,7 +124,7 @@ def test_send(code: str, target: ResolvedTarget, *, to: str | None = None,
     check_recipient(to, check_only)
     context = tls_context(cafile)  # an unreadable --cafile fails before anything else
     with open_database(target, read_only=True) as db:
-        with db.connect() as conn, db.errors("reading"):
+        with db.connect() as conn, db.errors(_("reading")):
             general = read_general(conn, db.tables, db.backend)
             users = read_users(conn, db.tables, db.backend, [code])
             if code not in users:
@@ -169,7 +170,7 @@ def test_send_all(target: ResolvedTarget, *, to: str | None = None, check_only: 
     check_recipient(to, check_only)
     tls_context(cafile)
     with open_database(target, read_only=True) as db:
-        with db.connect() as conn, db.errors("reading"):
+        with db.connect() as conn, db.errors(_("reading")):
             live = LiveState(read_general(conn, db.tables, db.backend),
                              read_users(conn, db.tables, db.backend))
             users = smtp_users(live)

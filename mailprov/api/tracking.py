@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from mailprov.api.database import open_database, read_live
 from mailprov.api.plans import compute_plan
 from mailprov.config.targets import ResolvedTarget
+from mailprov.i18n import _
 from mailprov.model import Config, Policy, Safety
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ def history(target: ResolvedTarget, limit: int = 50) -> list[dict[str, Any]]:
     from mailprov.db.history import read_history
 
     with open_database(target, read_only=True) as db, db.connect() as conn, \
-            db.errors("reading history from"):
+            db.errors(_("reading history from")):
         return [dict(row) for row in read_history(conn, db.tables, limit)]
 
 
@@ -37,7 +38,7 @@ def drift(config: Config, target: ResolvedTarget) -> DriftReport:
     with open_database(target, read_only=True) as db:
         live = read_live(db)
         current = compute_plan(config, target, live, db.tables.mapping.to_json())
-        with translate_errors(db.url, "reading history from"), db.engine.connect() as conn:
+        with translate_errors(db.url, _("reading history from")), db.engine.connect() as conn:
             rows = iter_history(conn, db.tables)
             try:
                 return build_drift(current, config.for_target(target.name), live,
@@ -62,7 +63,7 @@ def history_record(target: ResolvedTarget, history_id: int) -> HistoryRecord:
     from mailprov.plan.records import record_from_row
 
     with open_database(target, read_only=True) as db, \
-            translate_errors(db.url, "reading history from"), db.engine.connect() as conn:
+            translate_errors(db.url, _("reading history from")), db.engine.connect() as conn:
         row = read_history_row(conn, db.tables, history_id)
     if row is None:
         raise MailprovError(_("no apply #{id} is recorded on target '{target}': "
@@ -85,7 +86,7 @@ def rollback(target: ResolvedTarget, history_id: int, *, include_later: bool = F
 
     with open_database(target, read_only=True) as db:
         live = read_live(db)
-        with db.connect() as conn, db.errors("reading history from"):
+        with db.connect() as conn, db.errors(_("reading history from")):
             row = read_history_row(conn, db.tables, history_id)
             later = read_history_after(conn, db.tables, history_id) if row else []
         mapping = db.tables.mapping.to_json()

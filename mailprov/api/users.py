@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mailprov.api.files import load_config
+from mailprov.i18n import _
 
 if TYPE_CHECKING:
     from mailprov.config.edit import EditResult
@@ -44,7 +45,6 @@ def remove_users(codes: Sequence[str], configs: Sequence[str] | None = None, *,
         remove_entries,
         write_checked,
     )
-    from mailprov.i18n import _
 
     config = load_config(list(configs) if configs else None, variables)
     by_file: dict[str, list[str]] = defaultdict(list)

@@ -17,36 +17,38 @@ from mailprov.cli.common import (
     target_option,
     template_option,
 )
+from mailprov.cli.translated import group, option
+from mailprov.i18n import N_, _
 
 if TYPE_CHECKING:
 
     from mailprov.plan.format import Plan
 
 
-@click.group()
+@group(help=N_(
+    "Helpers for CI steps: the comment body with its marker, the job summary, and the\n"
+    "comment or issue to update. The HTTP calls stay in the CI's own tools.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov ci comment --github prod.plan.json --json > comment.json\n"
+    "  mailprov ci find --comment -t prod < comments.json"))
 def ci() -> None:
-    """Helpers for CI steps: the comment body with its marker, the job summary, and the
-    comment or issue to update. The HTTP calls stay in the CI's own tools.
-
-    \b
-    Examples:
-      mailprov ci comment --github prod.plan.json --json > comment.json
-      mailprov ci find --comment -t prod < comments.json
-    """
+    pass
 
 
 provider_options = [
-    click.option("--github", "provider", flag_value="github", default=True,
-                 help="GitHub: comments up to 65,000 characters, link to the run (default)."),
-    click.option("--gitlab", "provider", flag_value="gitlab",
-                 help="GitLab: notes up to 1,000,000 characters, link to the job's "
-                 "artifacts."),
+    option("--github", "provider", flag_value="github", default=True,
+           help=N_("GitHub: comments up to 65,000 characters, link to the run (default).")),
+    option("--gitlab", "provider", flag_value="gitlab",
+           help=N_("GitLab: notes up to 1,000,000 characters, link to the job's "
+                   "artifacts.")),
 ]
 
 
 def _provider(function: Any) -> Any:
-    for option in reversed(provider_options):
-        function = option(function)
+    for decorate in reversed(provider_options):
+        function = decorate(function)
     return function
 
 
@@ -56,37 +58,37 @@ def _plan_for_ci(plan_file: str | None, configs: tuple[str, ...], target: str | 
 
     if plan_file:
         saved = api.read_saved_plan(plan_file)
-        click.echo(f"Signature: {api.signature_status(saved)}.", err=True)
+        click.echo(_("Signature: {status}.").format(status=api.signature_status(saved)),
+                   err=True)
         return saved.plan
     config, resolved = _config_and_target(configs, target, db_url, policies=policies)
     return api.plan(config, resolved)
 
 
-@ci.command()
+@ci.command(help=N_(
+    "Print the pull-request comment (or merge-request note) of a plan, with the hidden\n"
+    "marker that lets the next run update it in place.\n"
+    "\n"
+    "Without PLAN_FILE the files are planned (useful when no plan could be saved).\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov ci comment --github prod.plan.json --artifact mailprov-plan --json > comment.json\n"
+    "  mailprov ci comment --gitlab prod.plan.json > note.md"))
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False))
 @_provider
 @config_option
 @target_option
 @db_option
-@click.option("--artifact", metavar="NAME", help="The CI artifact that holds the saved plan "
-              "(named in the comment).")
+@option("--artifact", metavar="NAME", help=N_("The CI artifact that holds the saved plan "
+                                              "(named in the comment)."))
 @template_option
-@click.option("--json", "as_json", is_flag=True,
-              help='Print {"body": ...}, the payload of the comment APIs.')
+@option("--json", "as_json", is_flag=True,
+        help=N_('Print {"body": ...}, the payload of the comment APIs.'))
 @policy_option
 def comment(plan_file: str | None, provider: str, configs: tuple[str, ...],
             target: str | None, db_url: str | None, artifact: str | None,
             template: str | None, as_json: bool, policies: tuple[str, ...]) -> None:
-    """Print the pull-request comment (or merge-request note) of a plan, with the hidden
-    marker that lets the next run update it in place.
-
-    Without PLAN_FILE the files are planned (useful when no plan could be saved).
-
-    \b
-    Examples:
-      mailprov ci comment --github prod.plan.json --artifact mailprov-plan --json > comment.json
-      mailprov ci comment --gitlab prod.plan.json > note.md
-    """
     from mailprov.render.ci import full_plan_place, payload
     from mailprov.render.markdown import COMMENT_MAX, GITLAB_MAX, render_markdown
 
@@ -97,18 +99,17 @@ def comment(plan_file: str | None, provider: str, configs: tuple[str, ...],
     click.echo(payload(body) if as_json else body, nl=False)
 
 
-@ci.command()
+@ci.command(help=N_(
+    "Print a plan for GitHub's job summary ($GITHUB_STEP_SUMMARY), within its 1 MiB.\n"
+    "\n"
+    "\b\n"
+    "Example:\n"
+    "  mailprov ci summary prod.plan.json >> \"$GITHUB_STEP_SUMMARY\""))
 @click.argument("plan_file", type=click.Path(dir_okay=False))
-@click.option("--artifact", metavar="NAME", default="mailprov-plan", show_default=True,
-              help="The CI artifact that holds the saved plan.")
+@option("--artifact", metavar="NAME", default="mailprov-plan", show_default=True,
+        help=N_("The CI artifact that holds the saved plan."))
 @template_option
 def summary(plan_file: str, artifact: str, template: str | None) -> None:
-    """Print a plan for GitHub's job summary ($GITHUB_STEP_SUMMARY), within its 1 MiB.
-
-    \b
-    Example:
-      mailprov ci summary prod.plan.json >> "$GITHUB_STEP_SUMMARY"
-    """
     from mailprov.render.ci import full_plan_place
     from mailprov.render.markdown import STEP_SUMMARY_MAX_BYTES, render_markdown, utf8_bytes
 
@@ -118,27 +119,25 @@ def summary(plan_file: str, artifact: str, template: str | None) -> None:
                                template=template, measure=utf8_bytes), nl=False)
 
 
-@ci.command("fleet-summary")
+@ci.command("fleet-summary", help=N_(
+    "Gather the JSON of several fleet jobs (`--shard K/N ... --format json`, one file per\n"
+    "job) into one summary, and exit with the worst exit code of all their targets.\n"
+    "\n"
+    "Every shard of N must be there, and each target once: a missing shard (a job that\n"
+    "failed before writing its file) is an error, not a smaller fleet.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov ci fleet-summary shards/*.json >> \"$GITHUB_STEP_SUMMARY\"\n"
+    "  mailprov ci fleet-summary --format text plan-1.json plan-2.json plan-3.json"))
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["markdown", "text", "json"]),
-              default="markdown", show_default=True, help="Output format (markdown: for the "
-              "job summary).")
+@option("--format", "fmt", type=click.Choice(["markdown", "text", "json"]),
+        default="markdown", show_default=True, help=N_("Output format (markdown: for the "
+                                                       "job summary)."))
 def fleet_summary(files: tuple[str, ...], fmt: str) -> None:
-    """Gather the JSON of several fleet jobs (`--shard K/N ... --format json`, one file per
-    job) into one summary, and exit with the worst exit code of all their targets.
-
-    Every shard of N must be there, and each target once: a missing shard (a job that
-    failed before writing its file) is an error, not a smaller fleet.
-
-    \b
-    Examples:
-      mailprov ci fleet-summary shards/*.json >> "$GITHUB_STEP_SUMMARY"
-      mailprov ci fleet-summary --format text plan-1.json plan-2.json plan-3.json
-    """
     import json
 
     from mailprov.errors import MailprovError
-    from mailprov.i18n import _
     from mailprov.render import fleet as view
 
     documents = []
@@ -171,28 +170,26 @@ def fleet_summary(files: tuple[str, ...], fmt: str) -> None:
         sys.exit(summary.exit_code)
 
 
-@ci.command()
-@click.option("--comment", "kind", flag_value="comment", default=True,
-              help="Find the plan comment (GitHub comments, GitLab notes; the default).")
-@click.option("--issue", "kind", flag_value="issue",
-              help="Find the drift issue (GitHub or GitLab issues).")
-@click.option("-t", "--target", required=True, shell_complete=_complete_targets,
-              help="The target whose marker is looked for.")
-@click.option("--author", metavar="LOGIN", help="Only comments or issues this account "
-              "wrote (the account CI posts as, e.g. github-actions[bot]): anyone can paste "
-              "the marker into a comment of their own.")
+@ci.command(help=N_(
+    "Read a JSON listing of comments or issues on standard input (as `gh api\n"
+    "--paginate` or GitLab's API print it) and print the id of the one that carries the\n"
+    "target's marker; print nothing when there is none.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov ci find --comment -t prod < comments.json\n"
+    "  mailprov ci find --issue -t prod < issues.json"))
+@option("--comment", "kind", flag_value="comment", default=True,
+        help=N_("Find the plan comment (GitHub comments, GitLab notes; the default)."))
+@option("--issue", "kind", flag_value="issue",
+        help=N_("Find the drift issue (GitHub or GitLab issues)."))
+@option("-t", "--target", required=True, shell_complete=_complete_targets,
+        help=N_("The target whose marker is looked for."))
+@option("--author", metavar="LOGIN", help=N_(
+    "Only comments or issues this account wrote (the account CI posts as, e.g. "
+    "github-actions[bot]): anyone can paste the marker into a comment of their own."))
 def find(kind: str, target: str, author: str | None) -> None:
-    """Read a JSON listing of comments or issues on standard input (as `gh api
-    --paginate` or GitLab's API print it) and print the id of the one that carries the
-    target's marker; print nothing when there is none.
-
-    \b
-    Examples:
-      mailprov ci find --comment -t prod < comments.json
-      mailprov ci find --issue -t prod < issues.json
-    """
     from mailprov.errors import MailprovError
-    from mailprov.i18n import _
     from mailprov.render.ci import find_marked
     from mailprov.render.escape import marker_text
 

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
+from mailprov.cli.translated import option
+from mailprov.i18n import N_, _
+
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
@@ -22,13 +25,6 @@ T = TypeVar("T")
 
 
 EXIT_CHANGES = 2
-
-
-def _(message: str) -> str:
-    """mailprov.i18n's `_`, loaded when a message is first shown rather than at start-up."""
-    from mailprov.i18n import _ as translate
-
-    return translate(message)
 
 
 PLAN_FORMATS = ["text", "json", "markdown", "html"]
@@ -60,52 +56,54 @@ def _complete_users(ctx: click.Context, param: click.Parameter, incomplete: str
     return [CompletionItem(code) for code in _names(ctx)[1] if code.startswith(incomplete)]
 
 
-config_option = click.option(
+config_option = option(
     "-c", "--config", "configs", multiple=True, type=click.Path(dir_okay=False),
-    help="Configuration file (repeatable). Default: mailprov.yaml.")
+    help=N_("Configuration file (repeatable). Default: mailprov.yaml."))
 
 
-target_option = click.option(
+target_option = option(
     "-t", "--target", shell_complete=_complete_targets,
-    help="Target name from the configuration, or a database URL.")
+    help=N_("Target name from the configuration, or a database URL."))
 
 
-targets_option = click.option(
+targets_option = option(
     "-t", "--target", "targets", multiple=True, shell_complete=_complete_targets,
-    metavar="NAME|GLOB|URL", help="Target name from the configuration, or a database URL. "
-    "Repeatable, and globs over target names (-t 'client-*'): several targets make a fleet.")
+    metavar="NAME|GLOB|URL", help=N_(
+        "Target name from the configuration, or a database URL. Repeatable, and globs over "
+        "target names (-t 'client-*'): several targets make a fleet."))
 
 
 def fleet_options(function: Any) -> Any:
     """--all-targets, --shard, --parallel and --fail-fast: what a fleet command takes."""
     options = [
-        click.option("--all-targets", is_flag=True, help="Every target of the configuration."),
-        click.option("--shard", metavar="K/N", help="Only shard K of N of the selected targets "
-                     "(a stable slice by target name, for CI matrix jobs: --shard 2/3)."),
-        click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True,
-                     help="With several targets: how many to work on at once."),
-        click.option("--fail-fast", is_flag=True, help="With several targets: start no other "
-                     "target after the first error or refusal."),
+        option("--all-targets", is_flag=True, help=N_("Every target of the configuration.")),
+        option("--shard", metavar="K/N", help=N_(
+            "Only shard K of N of the selected targets (a stable slice by target name, for "
+            "CI matrix jobs: --shard 2/3).")),
+        option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True,
+               help=N_("With several targets: how many to work on at once.")),
+        option("--fail-fast", is_flag=True, help=N_(
+            "With several targets: start no other target after the first error or refusal.")),
     ]
-    for option in reversed(options):
-        function = option(function)
+    for decorate in reversed(options):
+        function = decorate(function)
     return function
 
 
-var_option = click.option(
+var_option = option(
     "--var", "variables", multiple=True, metavar="NAME=VALUE",
-    help="A template variable (repeatable); overrides `vars:` of the files.")
+    help=N_("A template variable (repeatable); overrides `vars:` of the files."))
 
 
-db_option = click.option(
-    "--db", "db_url", envvar="MAILPROV_DB_URL", help="Database URL that replaces the "
-    "target's URL (env MAILPROV_DB_URL).")
+db_option = option(
+    "--db", "db_url", envvar="MAILPROV_DB_URL", help=N_("Database URL that replaces the "
+                                                        "target's URL (env MAILPROV_DB_URL)."))
 
 
-policy_option = click.option(
+policy_option = option(
     "--policy", "policies", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
-    help="A policy file (repeatable): rules no plan may break, beside the files' `policy:`. "
-    "MAILPROV_POLICY (a path list) adds more.")
+    help=N_("A policy file (repeatable): rules no plan may break, beside the files' `policy:`. "
+            "MAILPROV_POLICY (a path list) adds more."))
 
 
 def _policy_files(policies: tuple[str, ...]) -> list[str]:
@@ -173,8 +171,8 @@ def _check_render_options(fmt: str, template: str | None, max_size: int | None) 
 
     if fmt != "markdown" and (template or max_size):
         option = "--template" if template else "--max-size"
-        raise MailprovError(f"{option} applies to --format markdown only: add "
-                            "--format markdown, or leave it out")
+        raise MailprovError(_("{option} applies to --format markdown only: add --format "
+                              "markdown, or leave it out").format(option=option))
 
 
 def _render(plan: Plan, fmt: str, *, template: str | None = None,
@@ -201,16 +199,16 @@ def _debug() -> bool:
     return bool((root and root.params.get("debug")) or os.environ.get("MAILPROV_DEBUG"))
 
 
-template_option = click.option(
+template_option = option(
     "--template", type=click.Path(dir_okay=False), metavar="FILE",
-    help="A team's own Jinja2 template for --format markdown (rendered in a sandbox, with "
-    "the plan's data only).")
+    help=N_("A team's own Jinja2 template for --format markdown (rendered in a sandbox, with "
+            "the plan's data only)."))
 
 
-max_size_option = click.option(
+max_size_option = option(
     "--max-size", type=click.IntRange(2000, 10_000_000), metavar="CHARS",
-    help="Markdown: the most characters to print (default 65000, under GitHub's "
-    "comment limit); the verdict, counts and warnings are always kept.")
+    help=N_("Markdown: the most characters to print (default 65000, under GitHub's "
+            "comment limit); the verdict, counts and warnings are always kept."))
 
 
 def _refuse_violations(result: Plan, *, listed: bool, done: str = "") -> None:

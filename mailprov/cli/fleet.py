@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mailprov.cli.common import T, _debug
+from mailprov.cli.errors import error_line
 from mailprov.errors import printable
+from mailprov.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -31,7 +33,6 @@ def _shard_text(shard: str | None) -> str | None:
 
 def _refuse_html(fmt: str) -> None:
     from mailprov.errors import MailprovError
-    from mailprov.i18n import _
 
     if fmt == "html":
         raise MailprovError(_("--format html is a page for one target: with several targets, "
@@ -56,7 +57,6 @@ def _emit_fleet(command: str, run: FleetRun[Any], fmt: str, shard: str | None,
                 summary_exit: bool = True) -> None:
     """A fleet's output: each target's section (its usual output, or its error), then the
     summary; or one JSON document."""
-    from mailprov.i18n import _
     from mailprov.render import fleet as view
     from mailprov.render.escape import md
 
@@ -76,7 +76,7 @@ def _emit_fleet(command: str, run: FleetRun[Any], fmt: str, shard: str | None,
             click.echo(section(outcome.value), nl=False)
             lines.extend(problems(outcome.value) if problems else [])
         if outcome.error:
-            lines.extend(f"Error: {outcome.error}".split("\n"))
+            lines.extend(error_line(outcome.error).split("\n"))
         elif not outcome.ran:
             lines.append(_("Not run: an earlier target failed (--fail-fast)."))
         for line in lines:
@@ -94,7 +94,6 @@ def _exit_fleet(run: FleetRun[Any]) -> None:
 
 
 def _saved_fleet_message(out: str, signed: bool, run: FleetRun[Plan]) -> None:
-    from mailprov.i18n import _, ngettext
 
     saved = sum(1 for o in run.outcomes if o.value is not None and not o.value.errors)
     how = _("signed with the plan key") if signed else _("not signed: no plan key is set")

@@ -26,27 +26,28 @@ from mailprov.cli.common import (
     targets_option,
 )
 from mailprov.cli.fleet import _emit_fleet, _exit_fleet, _one_target, _refuse_html, _with_progress
+from mailprov.cli.translated import command, option
+from mailprov.i18n import N_, _
 
 
-@click.command()
+@command(help=N_(
+    "List past applies on a target (newest first), or show one with its changes.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov history -t prod\n"
+    "  mailprov history --show 12\n"
+    "  mailprov history --format json"))
 @config_option
 @target_option
 @db_option
-@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
-@click.option("--show", "show_id", type=click.IntRange(1), metavar="N",
-              help="Show the changes of apply #N (from any history layout).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@option("--show", "show_id", type=click.IntRange(1), metavar="N",
+        help=N_("Show the changes of apply #N (from any history layout)."))
+@option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+        show_default=True, help=N_("Output format."))
 def history(configs: tuple[str, ...], target: str | None, db_url: str | None, limit: int,
             show_id: int | None, fmt: str) -> None:
-    """List past applies on a target (newest first), or show one with its changes.
-
-    \b
-    Examples:
-      mailprov history -t prod
-      mailprov history --show 12
-      mailprov history --format json
-    """
     import json
 
     from mailprov import api
@@ -67,36 +68,35 @@ def history(configs: tuple[str, ...], target: str | None, db_url: str | None, li
     click.echo(render_history(api.history(resolved, limit), resolved.name), nl=False)
 
 
-@click.command()
+@command(help=N_(
+    "Plan the rollback of apply N: every row it changed back to its value before it.\n"
+    "\n"
+    "The rollback is a plan like any other: shown here, saved with --out, applied with\n"
+    "`mailprov apply PLAN` (which refuses it if those rows changed since), and recorded\n"
+    "in the history as a rollback of N. Rows changed again since N are shown as\n"
+    "conflicts and left out. Afterwards the files in Git no longer match maestro*:\n"
+    "revert the commit of apply N (the output names it).\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov rollback 12 -t prod --out rollback-12.plan.json   # N from `mailprov history`\n"
+    "  mailprov rollback 12 --format markdown > rollback.md\n"
+    "  mailprov apply rollback-12.plan.json"))
 @click.argument("history_id", metavar="N", type=click.IntRange(1))
 @config_option
 @target_option
 @db_option
-@click.option("--out", "out", type=click.Path(dir_okay=False),
-              help="Save the rollback plan (JSON) for `mailprov apply PLAN`.")
-@click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS),
-              default="text", show_default=True, help="Output format.")
-@click.option("--include-later-changes", "include_later", is_flag=True,
-              help="Also restore rows changed again since apply N (shown as conflicts), "
-              "undoing those later changes.")
+@option("--out", "out", type=click.Path(dir_okay=False),
+        help=N_("Save the rollback plan (JSON) for `mailprov apply PLAN`."))
+@option("--format", "fmt", type=click.Choice(PLAN_FORMATS),
+        default="text", show_default=True, help=N_("Output format."))
+@option("--include-later-changes", "include_later", is_flag=True,
+        help=N_("Also restore rows changed again since apply N (shown as conflicts), "
+                "undoing those later changes."))
 @policy_option
 def rollback(history_id: int, configs: tuple[str, ...], target: str | None,
              db_url: str | None, out: str | None, fmt: str, include_later: bool,
              policies: tuple[str, ...]) -> None:
-    """Plan the rollback of apply N: every row it changed back to its value before it.
-
-    The rollback is a plan like any other: shown here, saved with --out, applied with
-    `mailprov apply PLAN` (which refuses it if those rows changed since), and recorded
-    in the history as a rollback of N. Rows changed again since N are shown as
-    conflicts and left out. Afterwards the files in Git no longer match maestro*:
-    revert the commit of apply N (the output names it).
-
-    \b
-    Examples:
-      mailprov rollback 12 -t prod --out rollback-12.plan.json   # N from `mailprov history`
-      mailprov rollback 12 --format markdown > rollback.md
-      mailprov apply rollback-12.plan.json
-    """
     from mailprov import api
 
     config = _optional_config(configs, target=target, policies=policies)
@@ -109,40 +109,39 @@ def rollback(history_id: int, configs: tuple[str, ...], target: str | None,
                           policies=in_force, safety=config.safety if config else None)
     signed = api.save_plan(result, out) if out and not result.policy_violations else False
     click.echo(_render(result, fmt, where=_place(out)), nl=False)
-    _refuse_violations(result, listed=fmt == "text", done="Nothing was saved." if out else "")
+    _refuse_violations(result, listed=fmt == "text", done=_("Nothing was saved.") if out else "")
     if out:
-        how = "signed with the plan key" if signed else "not signed: no plan key is set"
-        click.echo(f"Saved the rollback plan to {out} ({how}); apply it with "
-                   f"`mailprov apply {out}`.", err=True)
+        how = _("signed with the plan key") if signed else _("not signed: no plan key is set")
+        click.echo(_("Saved the rollback plan to {file} ({how}); apply it with `mailprov "
+                     "apply {file}`.").format(file=out, how=how), err=True)
 
 
-@click.command()
+@command(help=N_(
+    "Report where maestro* no longer matches the files (someone changed a user by\n"
+    "hand), field by field, with the apply that last set the files' value.\n"
+    "\n"
+    "Exit 0: no drift; 2: drift; 1: error. Users the files list that maestro* no longer\n"
+    "has are reported (and count as drift), not an error. Several targets: one section\n"
+    "each, a summary, and the worst exit code.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov drift -t prod\n"
+    "  mailprov drift --format markdown > drift.md   # an issue body\n"
+    "  mailprov drift --format json\n"
+    "  mailprov drift --all-targets --parallel 8"))
 @config_option
 @targets_option
 @fleet_options
 @db_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]),
-              default="text", show_default=True, help="Output format.")
+@option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]),
+        default="text", show_default=True, help=N_("Output format."))
 @max_size_option
-@click.option("--strict", is_flag=True, help="Count overrides on users no file lists as "
-              "drift too (they are always named).")
+@option("--strict", is_flag=True, help=N_("Count overrides on users no file lists as "
+                                          "drift too (they are always named)."))
 def drift(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
           shard: str | None, parallel: int, fail_fast: bool, db_url: str | None, fmt: str,
           max_size: int | None, strict: bool) -> None:
-    """Report where maestro* no longer matches the files (someone changed a user by
-    hand), field by field, with the apply that last set the files' value.
-
-    Exit 0: no drift; 2: drift; 1: error. Users the files list that maestro* no longer
-    has are reported (and count as drift), not an error. Several targets: one section
-    each, a summary, and the worst exit code.
-
-    \b
-    Examples:
-      mailprov drift -t prod
-      mailprov drift --format markdown > drift.md   # an issue body
-      mailprov drift --format json
-      mailprov drift --all-targets --parallel 8
-    """
     import json
 
     from mailprov import api

@@ -5,41 +5,42 @@ from __future__ import annotations
 import click
 
 from mailprov.cli.common import _target, config_option, db_option, target_option, var_option
+from mailprov.cli.translated import group, option
 from mailprov.errors import printable
+from mailprov.i18n import N_, _, ngettext
 
 
-@click.group()
+@group(help=N_(
+    "Office 365 – Modern Authentication (maestro* 3.05): who sends with it, and who has\n"
+    "authenticated in maestro*.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov office365 status\n"
+    "  mailprov office365 status --pending --format json"))
 def office365() -> None:
-    """Office 365 – Modern Authentication (maestro* 3.05): who sends with it, and who has
-    authenticated in maestro*.
-
-    \b
-    Examples:
-      mailprov office365 status
-      mailprov office365 status --pending --format json
-    """
+    pass
 
 
-@office365.command("status")
+@office365.command("status", help=N_(
+    "Every user who sends with Office 365 (their own mode, or the general default), their\n"
+    "account, and whether they have signed in once in maestro* (Préférences > Courriel >\n"
+    "Authentifier). mailprov never handles the OAuth tokens; it reads when the user\n"
+    "authenticated, so that you know whom to remind.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov office365 status -t prod\n"
+    "  mailprov office365 status --pending --format json"))
 @config_option
 @target_option
 @db_option
-@click.option("--pending", is_flag=True,
-              help="Only the users who have not authenticated yet.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@option("--pending", is_flag=True,
+        help=N_("Only the users who have not authenticated yet."))
+@option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+        show_default=True)
 def office365_status(configs: tuple[str, ...], target: str | None, db_url: str | None,
                      pending: bool, fmt: str) -> None:
-    """Every user who sends with Office 365 (their own mode, or the general default), their
-    account, and whether they have signed in once in maestro* (Préférences > Courriel >
-    Authentifier). mailprov never handles the OAuth tokens; it reads when the user
-    authenticated, so that you know whom to remind.
-
-    \b
-    Examples:
-      mailprov office365 status -t prod
-      mailprov office365 status --pending --format json
-    """
     from mailprov import api
     from mailprov.render.office365 import render_status_json, render_status_text
 
@@ -50,39 +51,37 @@ def office365_status(configs: tuple[str, ...], target: str | None, db_url: str |
         click.echo(render_status_text(status, pending_only=pending), nl=False)
 
 
-@click.group()
+@group(help=N_(
+    "Rewrite the configuration files for a change of maestro* or of a provider.\n"
+    "\n"
+    "\b\n"
+    "Example:\n"
+    "  mailprov migrate office365 --dry-run"))
 def migrate() -> None:
-    """Rewrite the configuration files for a change of maestro* or of a provider.
-
-    \b
-    Example:
-      mailprov migrate office365 --dry-run
-    """
+    pass
 
 
-@migrate.command("office365")
+@migrate.command("office365", help=N_(
+    "Move every user who sends through smtp.office365.com with a password to Office 365 –\n"
+    "Modern Authentication (maestro* 3.05), before Microsoft turns password-based SMTP\n"
+    "AUTH off (end of December 2026). The files are edited in place, comments and layout\n"
+    "kept: a user's `smtp:` becomes `office365: {email: LOGIN}`, or a profile that all its\n"
+    "users leave is rewritten once. The diff is printed; then `mailprov plan` shows the\n"
+    "moves.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov migrate office365 --dry-run\n"
+    "  mailprov migrate office365 --users 'COMPTA*,PAIE'"))
 @config_option
-@click.option("--users", "patterns", multiple=True, metavar="SELECTION",
-              help="Only the users whose code matches (globs such as 'COMPTA*', comma "
-                   "separated or repeated). Default: every user.")
-@click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
+@option("--users", "patterns", multiple=True, metavar="SELECTION",
+        help=N_("Only the users whose code matches (globs such as 'COMPTA*', comma "
+                "separated or repeated). Default: every user."))
+@option("--dry-run", is_flag=True, help=N_("Print the diff; write nothing."))
 @var_option
 def migrate_office365(configs: tuple[str, ...], patterns: tuple[str, ...], dry_run: bool,
                       variables: tuple[str, ...]) -> None:
-    """Move every user who sends through smtp.office365.com with a password to Office 365 –
-    Modern Authentication (maestro* 3.05), before Microsoft turns password-based SMTP
-    AUTH off (end of December 2026). The files are edited in place, comments and layout
-    kept: a user's `smtp:` becomes `office365: {email: LOGIN}`, or a profile that all its
-    users leave is rewritten once. The diff is printed; then `mailprov plan` shows the
-    moves.
-
-    \b
-    Examples:
-      mailprov migrate office365 --dry-run
-      mailprov migrate office365 --users 'COMPTA*,PAIE'
-    """
     from mailprov import api
-    from mailprov.i18n import _, ngettext
 
     selection = [p.strip() for text in patterns for p in text.split(",") if p.strip()]
     migration = api.migrate_office365(list(configs) or None, selection or None,
@@ -91,9 +90,10 @@ def migrate_office365(configs: tuple[str, ...], patterns: tuple[str, ...], dry_r
     if diff:
         click.echo("\n".join(printable(line) for line in diff.splitlines()))
     for moved in migration.moved:
-        click.echo(_("{who}: Office 365 account {email} ({file}, {where})").format(
-            who=moved.who, email=moved.email, file=moved.file, where=moved.where)
-            + (f"; {moved.note}" if moved.note else ""), err=True)
+        text = _("{who}: Office 365 account {email} ({file}, {where}); {note}") if moved.note \
+            else _("{who}: Office 365 account {email} ({file}, {where})")
+        click.echo(text.format(who=moved.who, email=moved.email, file=moved.file,
+                               where=moved.where, note=moved.note), err=True)
     for skipped in migration.skipped:
         click.echo(_("{who}: not moved: {reason}").format(who=skipped.who,
                                                           reason=skipped.reason), err=True)

@@ -27,6 +27,7 @@ from mailprov.cli.common import (
     template_option,
     var_option,
 )
+from mailprov.cli.errors import error_line
 from mailprov.cli.fleet import (
     _emit_fleet,
     _exit_fleet,
@@ -36,7 +37,9 @@ from mailprov.cli.fleet import (
     _shard_text,
     _with_progress,
 )
+from mailprov.cli.translated import command, option
 from mailprov.errors import printable
+from mailprov.i18n import N_, _, language, ngettext
 
 if TYPE_CHECKING:
 
@@ -45,19 +48,34 @@ if TYPE_CHECKING:
     from mailprov.plan.format import Plan
 
 
-@click.command()
+@command(help=N_(
+    "Show what apply would change in the maestro* database.\n"
+    "\n"
+    "Several targets (-t a -t b, -t 'client-*', --all-targets, --shard K/N) are planned\n"
+    "at once: one section per target, a summary, and the worst exit code.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov plan\n"
+    "  mailprov plan -t prod --out prod.plan.json\n"
+    "  mailprov plan --format markdown > plan.md\n"
+    "  mailprov plan --format html > plan.html   # for an approver\n"
+    "  mailprov plan --detailed-exitcode   # exit 2 on changes\n"
+    "  mailprov plan -t 'client-*' --out fleet.plan.json\n"
+    "  mailprov plan --all-targets --shard 2/3 --format json > shard-2.json\n"
+    "  mailprov plan --policy ../it-policy/policy.yaml   # rules no plan may break"))
 @config_option
 @targets_option
 @fleet_options
 @db_option
-@click.option("--out", "out", type=click.Path(dir_okay=False),
-              help="Save the plan (JSON) for `mailprov apply PLAN` (a fleet's plans: one file).")
-@click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS),
-              default="text", show_default=True, help="Output format.")
+@option("--out", "out", type=click.Path(dir_okay=False),
+        help=N_("Save the plan (JSON) for `mailprov apply PLAN` (a fleet's plans: one file)."))
+@option("--format", "fmt", type=click.Choice(PLAN_FORMATS),
+        default="text", show_default=True, help=N_("Output format."))
 @template_option
 @max_size_option
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when there are no changes, 2 when there are.")
+@option("--detailed-exitcode", is_flag=True,
+        help=N_("Exit 0 when there are no changes, 2 when there are."))
 @var_option
 @policy_option
 def plan(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
@@ -65,22 +83,6 @@ def plan(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
          out: str | None, fmt: str, template: str | None, max_size: int | None,
          detailed_exitcode: bool, variables: tuple[str, ...],
          policies: tuple[str, ...]) -> None:
-    """Show what apply would change in the maestro* database.
-
-    Several targets (-t a -t b, -t 'client-*', --all-targets, --shard K/N) are planned
-    at once: one section per target, a summary, and the worst exit code.
-
-    \b
-    Examples:
-      mailprov plan
-      mailprov plan -t prod --out prod.plan.json
-      mailprov plan --format markdown > plan.md
-      mailprov plan --format html > plan.html   # for an approver
-      mailprov plan --detailed-exitcode   # exit 2 on changes
-      mailprov plan -t 'client-*' --out fleet.plan.json
-      mailprov plan --all-targets --shard 2/3 --format json > shard-2.json
-      mailprov plan --policy ../it-policy/policy.yaml   # rules no plan may break
-    """
     from mailprov import api
     from mailprov.errors import ConfigError
 
@@ -114,61 +116,63 @@ def plan(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
                nl=False)
     if result.errors:  # users the target lacks: shown beside the plan, and an error
         raise ConfigError(result.errors)
-    _refuse_violations(result, listed=fmt == "text", done="Nothing was saved." if out else "")
+    _refuse_violations(result, listed=fmt == "text", done=_("Nothing was saved.") if out else "")
     if out:
-        how = "signed with the plan key" if signed else "not signed: no plan key is set"
-        click.echo(f"Saved the plan to {out} ({how}); apply it with "
-                   f"`mailprov apply {out}`.", err=True)
+        how = _("signed with the plan key") if signed else _("not signed: no plan key is set")
+        click.echo(_("Saved the plan to {file} ({how}); apply it with `mailprov apply "
+                     "{file}`.").format(file=out, how=how), err=True)
     if detailed_exitcode and result.changes_present:
         sys.exit(EXIT_CHANGES)
 
 
+# What approves an apply at the prompt, by language: English `yes` is always understood.
+APPROVALS = {"fr": ("oui", "yes")}
+
+
 def _confirm() -> bool:
-    click.echo("Apply these changes? Only 'yes' is accepted: ", nl=False)
+    click.echo(_("Apply these changes? Only 'yes' is accepted: "), nl=False)
     sys.stdout.flush()
     answer = sys.stdin.readline()
     if not answer:
         click.echo("")
-    return answer.strip() == "yes"
+    return answer.strip() in APPROVALS.get(language(), ("yes",))
 
 
-@click.command()
+@command(help=N_(
+    "Make the maestro* database match: a saved plan, or a new plan after 'yes'.\n"
+    "\n"
+    "Several targets (-t a -t b, -t 'client-*', --all-targets, --shard K/N), or a fleet's\n"
+    "saved plans: each target in its own transaction; a failing target does not stop the\n"
+    "others (unless --fail-fast); the summary names the targets changed and not.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov apply                      # plan, show, ask for 'yes'\n"
+    "  mailprov apply prod.plan.json       # exactly the saved plan (no prompt)\n"
+    "  mailprov apply prod.plan.json --policy ../it-policy/policy.yaml\n"
+    "  mailprov apply --auto-approve -t test\n"
+    "  mailprov apply fleet.plan.json      # each plan of a fleet, to its own target\n"
+    "  mailprov apply --auto-approve -t 'client-*' --parallel 8"))
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False))
 @config_option
 @targets_option
 @fleet_options
 @db_option
-@click.option("--auto-approve", is_flag=True, help="Do not ask for 'yes'.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format (json: with a plan file or "
-              "--auto-approve).")
-@click.option("--force", is_flag=True, help="Apply even if the plan exceeds a safety limit.")
-@click.option("--lock-timeout", type=click.FloatRange(0.1, 3600), default=10.0,
-              show_default=True, help="Seconds to wait for another apply to finish.")
+@option("--auto-approve", is_flag=True, help=N_("Do not ask for 'yes'."))
+@option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+        show_default=True, help=N_("Output format (json: with a plan file or "
+                                   "--auto-approve)."))
+@option("--force", is_flag=True, help=N_("Apply even if the plan exceeds a safety limit."))
+@option("--lock-timeout", type=click.FloatRange(0.1, 3600), default=10.0,
+        show_default=True, help=N_("Seconds to wait for another apply to finish."))
 @var_option
 @policy_option
 def apply(plan_file: str | None, configs: tuple[str, ...], targets: tuple[str, ...],
           all_targets: bool, shard: str | None, parallel: int, fail_fast: bool,
           db_url: str | None, auto_approve: bool, fmt: str, force: bool, lock_timeout: float,
           variables: tuple[str, ...], policies: tuple[str, ...]) -> None:
-    """Make the maestro* database match: a saved plan, or a new plan after 'yes'.
-
-    Several targets (-t a -t b, -t 'client-*', --all-targets, --shard K/N), or a fleet's
-    saved plans: each target in its own transaction; a failing target does not stop the
-    others (unless --fail-fast); the summary names the targets changed and not.
-
-    \b
-    Examples:
-      mailprov apply                      # plan, show, ask for 'yes'
-      mailprov apply prod.plan.json       # exactly the saved plan (no prompt)
-      mailprov apply prod.plan.json --policy ../it-policy/policy.yaml
-      mailprov apply --auto-approve -t test
-      mailprov apply fleet.plan.json      # each plan of a fleet, to its own target
-      mailprov apply --auto-approve -t 'client-*' --parallel 8
-    """
     from mailprov import api
     from mailprov.errors import ApplyDeclined, ConfigError, MailprovError
-    from mailprov.i18n import _
     from mailprov.plan.fleetfile import SavedFleetPlan
     from mailprov.render.text import render_text
 
@@ -216,13 +220,13 @@ def apply(plan_file: str | None, configs: tuple[str, ...], targets: tuple[str, .
             show(approved)
             if approved.errors:
                 raise ConfigError(approved.errors)
-            _refuse_violations(approved, listed=True, done="Nothing was changed.")
+            _refuse_violations(approved, listed=True, done=_("Nothing was changed."))
             if not approved.changes_present:
                 return
             api.check_safety(approved, force)
             if not _confirm():
-                raise ApplyDeclined("apply cancelled: the answer was not 'yes'. "
-                                    "Nothing was changed.")
+                raise ApplyDeclined(_("apply cancelled: the answer was not 'yes'. Nothing was "
+                                      "changed."))
         result = api.apply_config(config, resolved, approved=approved,
                                   show=show if auto_approve else None, force=force,
                                   lock_timeout=lock_timeout)
@@ -244,7 +248,6 @@ def _apply_json(result: ApplyResult) -> dict[str, Any]:
 
 
 def _apply_complete(result: ApplyResult) -> str:
-    from mailprov.i18n import _
 
     s = result.plan.summary
     rollback = result.plan.rollback_of
@@ -278,7 +281,6 @@ def _apply_fleet(configs: tuple[str, ...], targets: tuple[str, ...], all_targets
     from mailprov.apply.executor import ApplyResult
     from mailprov.errors import ApplyDeclined
     from mailprov.fleet.runner import FleetRun, Outcome
-    from mailprov.i18n import _, ngettext
     from mailprov.render import fleet as view
     from mailprov.render.text import render_text
 
@@ -308,7 +310,8 @@ def _apply_fleet(configs: tuple[str, ...], targets: tuple[str, ...], all_targets
                         "{count} targets have changes to apply: {names}.", len(changing)).format(
                             count=len(changing), names=", ".join(changing)))
     if not _confirm():
-        raise ApplyDeclined(_("apply cancelled: the answer was not 'yes'. Nothing was changed."))
+        raise ApplyDeclined(_("apply cancelled: the answer was not 'yes'. Nothing was "
+                              "changed."))
     chosen = [target for target in selected if target.name in changing]
     applied = _with_progress(len(chosen), lambda bar: api.apply_fleet(
         config, chosen, parallel=parallel, approved=approved, force=force,
@@ -343,7 +346,7 @@ def _apply_fleet(configs: tuple[str, ...], targets: tuple[str, ...], all_targets
         if done.value is not None:
             click.echo(_apply_complete(done.value) if done.value.history_id is not None
                        else _("No change was needed."))
-        for line in f"Error: {done.error}".split("\n") if done.error else ():
+        for line in error_line(done.error).split("\n") if done.error else ():
             click.echo(printable(line))
     click.echo("")
     click.echo(view.render_summary_text(view.summarize("apply", run, _shard_text(shard))),
@@ -351,24 +354,23 @@ def _apply_fleet(configs: tuple[str, ...], targets: tuple[str, ...], all_targets
     _exit_fleet(run)
 
 
-@click.command()
+@command(help=N_(
+    "Show a saved plan (for example the artifact CI uploaded) as `plan` printed it.\n"
+    "\n"
+    "The plan is checked as apply would check it: every value, and its signature when a\n"
+    "plan key is set. No database is read.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov show prod.plan.json\n"
+    "  mailprov show prod.plan.json --format markdown\n"
+    "  mailprov show prod.plan.json --format html > plan.html   # for an approver"))
 @click.argument("plan_file", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS),
-              default="text", show_default=True, help="Output format.")
+@option("--format", "fmt", type=click.Choice(PLAN_FORMATS),
+        default="text", show_default=True, help=N_("Output format."))
 @template_option
 @max_size_option
 def show(plan_file: str, fmt: str, template: str | None, max_size: int | None) -> None:
-    """Show a saved plan (for example the artifact CI uploaded) as `plan` printed it.
-
-    The plan is checked as apply would check it: every value, and its signature when a
-    plan key is set. No database is read.
-
-    \b
-    Examples:
-      mailprov show prod.plan.json
-      mailprov show prod.plan.json --format markdown
-      mailprov show prod.plan.json --format html > plan.html   # for an approver
-    """
     from mailprov import api
     from mailprov.plan.fleetfile import SavedFleetPlan
 
@@ -379,7 +381,7 @@ def show(plan_file: str, fmt: str, template: str | None, max_size: int | None) -
         return
     status = api.signature_status(saved)
     click.echo(_render(saved.plan, fmt, template=template, max_size=max_size), nl=False)
-    click.echo(f"Signature: {status}.", err=True)
+    click.echo(_("Signature: {status}.").format(status=status), err=True)
 
 
 def _show_fleet(saved: SavedFleetPlan, fmt: str, template: str | None,
@@ -388,7 +390,6 @@ def _show_fleet(saved: SavedFleetPlan, fmt: str, template: str | None,
     could not be planned, and the summary; each plan's signature on standard error."""
     from mailprov import api
     from mailprov.fleet.runner import FleetRun, Outcome
-    from mailprov.i18n import _
 
     _refuse_html(fmt)
     by_name: dict[str, Outcome[Plan]] = {s.plan.target: Outcome(s.plan.target, s.plan,

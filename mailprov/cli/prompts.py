@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from mailprov.cli.common import _
+from mailprov.i18n import _
 
 
 def _hidden_prompt(text: str, no_terminal: str) -> str:

@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from mailprov.cli.common import (
-    _,
     _load_config,
     _target,
     config_option,
@@ -19,21 +18,21 @@ from mailprov.cli.common import (
 )
 from mailprov.cli.fleet import _emit_fleet, _exit_fleet, _one_target, _with_progress
 from mailprov.cli.prompts import _hidden_prompt, _new_secret, _stdin_line
+from mailprov.cli.translated import command, group, option
+from mailprov.i18n import N_, _
 
 
-@click.command()
+@command(help=N_(
+    "Store a target's database password in the OS keyring (prompted, hidden).\n"
+    "\n"
+    "\b\n"
+    "Example:\n"
+    "  mailprov login prod"))
 @click.argument("target")
 @config_option
 def login(target: str, configs: tuple[str, ...]) -> None:
-    """Store a target's database password in the OS keyring (prompted, hidden).
-
-    \b
-    Example:
-      mailprov login prod
-    """
     from mailprov import api
     from mailprov.errors import MailprovError
-    from mailprov.i18n import _
 
     resolved = _target(configs, target, None)
     api.check_login(resolved)
@@ -41,10 +40,12 @@ def login(target: str, configs: tuple[str, ...]) -> None:
         raise MailprovError(_(
             "mailprov login asks for the password on a terminal, and standard input is not "
             "one: run it in a terminal, or give the password in MAILPROV_DB_PASSWORD"))
-    password = click.prompt(f"Database password for '{resolved.name}'", hide_input=True,
+    password = click.prompt(_("Database password for '{target}'").format(target=resolved.name),
+                            hide_input=True,
                             confirmation_prompt=True)
     api.login(resolved.name, password)
-    click.echo(f"Stored the password of '{resolved.name}' in the OS keyring.")
+    click.echo(_("Stored the password of '{target}' in the OS keyring.").format(
+        target=resolved.name))
 
 
 def _stdin_is_terminal() -> bool:
@@ -53,37 +54,36 @@ def _stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-@click.group()
+@group(help=N_(
+    "Users' SMTP passwords: set, clear, and which are missing or stale.\n"
+    "\n"
+    "Passwords are typed at a hidden prompt (or given on standard input with --stdin),\n"
+    "never on the command line or in a file; they are stored with the target's password\n"
+    "codec, and plan and apply never touch them.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov password set COMPTA -t prod\n"
+    "  mailprov password status -t prod"))
 def password() -> None:
-    """Users' SMTP passwords: set, clear, and which are missing or stale.
-
-    Passwords are typed at a hidden prompt (or given on standard input with --stdin),
-    never on the command line or in a file; they are stored with the target's password
-    codec, and plan and apply never touch them.
-
-    \b
-    Examples:
-      mailprov password set COMPTA -t prod
-      mailprov password status -t prod
-    """
+    pass
 
 
-@password.command("set")
+@password.command("set", help=N_(
+    "Store USER's SMTP password (asked twice, hidden).\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov password set COMPTA -t prod\n"
+    "  pass show mail/compta | mailprov password set COMPTA --stdin"))
 @click.argument("user")
 @config_option
 @target_option
 @db_option
-@click.option("--stdin", "from_stdin", is_flag=True,
-              help="Read the password from one line of standard input (scripted onboarding).")
+@option("--stdin", "from_stdin", is_flag=True,
+        help=N_("Read the password from one line of standard input (scripted onboarding)."))
 def password_set(user: str, configs: tuple[str, ...], target: str | None, db_url: str | None,
                  from_stdin: bool) -> None:
-    """Store USER's SMTP password (asked twice, hidden).
-
-    \b
-    Examples:
-      mailprov password set COMPTA -t prod
-      pass show mail/compta | mailprov password set COMPTA --stdin
-    """
     from mailprov import api
 
     resolved = _target(configs, target, db_url)
@@ -103,19 +103,18 @@ def password_set(user: str, configs: tuple[str, ...], target: str | None, db_url
         id=change.history_id))
 
 
-@password.command("clear")
+@password.command("clear", help=N_(
+    "Remove USER's stored SMTP password (for example after its override was removed).\n"
+    "\n"
+    "\b\n"
+    "Example:\n"
+    "  mailprov password clear OLDUSER -t prod"))
 @click.argument("user")
 @config_option
 @target_option
 @db_option
 def password_clear(user: str, configs: tuple[str, ...], target: str | None,
                    db_url: str | None) -> None:
-    """Remove USER's stored SMTP password (for example after its override was removed).
-
-    \b
-    Example:
-      mailprov password clear OLDUSER -t prod
-    """
     from mailprov import api
 
     resolved = _target(configs, target, db_url)
@@ -129,27 +128,26 @@ def password_clear(user: str, configs: tuple[str, ...], target: str | None,
                      "clear.").format(user=change.code, target=change.target))
 
 
-@password.command("status")
+@password.command("status", help=N_(
+    "Per SMTP user: password set or not, when, and whether it predates a login change.\n"
+    "\n"
+    "Never shows a password or its stored form. Several targets (-t a -t b, globs,\n"
+    "--all-targets, --shard K/N): one section each and a summary of whom to remind.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov password status -t prod\n"
+    "  mailprov password status --format json\n"
+    "  mailprov password status --all-targets"))
 @config_option
 @targets_option
 @fleet_options
 @db_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+        show_default=True, help=N_("Output format."))
 def password_status(configs: tuple[str, ...], targets: tuple[str, ...], all_targets: bool,
                     shard: str | None, parallel: int, fail_fast: bool, db_url: str | None,
                     fmt: str) -> None:
-    """Per SMTP user: password set or not, when, and whether it predates a login change.
-
-    Never shows a password or its stored form. Several targets (-t a -t b, globs,
-    --all-targets, --shard K/N): one section each and a summary of whom to remind.
-
-    \b
-    Examples:
-      mailprov password status -t prod
-      mailprov password status --format json
-      mailprov password status --all-targets
-    """
     import json
 
     from mailprov import api
@@ -174,26 +172,26 @@ def password_status(configs: tuple[str, ...], targets: tuple[str, ...], all_targ
     click.echo(render_password_status(status), nl=False)
 
 
-@click.group()
+@group(help=N_(
+    "The secret key that encrypts SMTP passwords, and the plan key (--plan).\n"
+    "\n"
+    "Both live in the OS keyring of this machine, or come from the environment\n"
+    "(MAILPROV_SECRET_KEY, MAILPROV_PLAN_KEY). Everyone who sets or tests the passwords\n"
+    "of one database needs the same secret key; everyone who saves or applies its plans\n"
+    "needs the same plan key: carry them with `export` and `import`.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov key init\n"
+    "  mailprov key export | pass insert -e mailprov/secret-key\n"
+    "  mailprov key status"))
 def key() -> None:
-    """The secret key that encrypts SMTP passwords, and the plan key (--plan).
-
-    Both live in the OS keyring of this machine, or come from the environment
-    (MAILPROV_SECRET_KEY, MAILPROV_PLAN_KEY). Everyone who sets or tests the passwords
-    of one database needs the same secret key; everyone who saves or applies its plans
-    needs the same plan key: carry them with `export` and `import`.
-
-    \b
-    Examples:
-      mailprov key init
-      mailprov key export | pass insert -e mailprov/secret-key
-      mailprov key status
-    """
+    pass
 
 
-plan_key_option = click.option("--plan", "plan_key", is_flag=True,
-                               help="The plan key (signs saved plans) instead of the secret "
-                               "key of SMTP passwords.")
+plan_key_option = option("--plan", "plan_key", is_flag=True,
+                         help=N_("The plan key (signs saved plans) instead of the secret "
+                                 "key of SMTP passwords."))
 
 
 def _report_key_change(change: Any, plan_key: bool, imported: bool) -> None:
@@ -218,18 +216,17 @@ def _report_key_change(change: Any, plan_key: bool, imported: bool) -> None:
                    err=True)
 
 
-@key.command("init")
+@key.command("init", help=N_(
+    "Create a key and store it in the OS keyring.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov key init\n"
+    "  mailprov key init --plan"))
 @plan_key_option
-@click.option("--force", is_flag=True, help="Replace a key already stored (what it "
-              "encrypted or signed becomes unusable).")
+@option("--force", is_flag=True, help=N_("Replace a key already stored (what it "
+                                         "encrypted or signed becomes unusable)."))
 def key_init(plan_key: bool, force: bool) -> None:
-    """Create a key and store it in the OS keyring.
-
-    \b
-    Examples:
-      mailprov key init
-      mailprov key init --plan
-    """
     from mailprov import api
 
     change = api.key_init(plan=plan_key, force=force)
@@ -238,16 +235,15 @@ def key_init(plan_key: bool, force: bool) -> None:
         plan=" --plan" if plan_key else ""), err=True)
 
 
-@key.command("export")
+@key.command("export", help=N_(
+    "Print the key in use (alone, on standard output), for a password manager or CI.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov key export | pass insert -e mailprov/secret-key\n"
+    "  mailprov key export --plan"))
 @plan_key_option
 def key_export(plan_key: bool) -> None:
-    """Print the key in use (alone, on standard output), for a password manager or CI.
-
-    \b
-    Examples:
-      mailprov key export | pass insert -e mailprov/secret-key
-      mailprov key export --plan
-    """
     from mailprov import api
 
     text, warning = api.key_export(plan=plan_key)
@@ -255,18 +251,17 @@ def key_export(plan_key: bool) -> None:
     click.echo(text)
 
 
-@key.command("import")
+@key.command("import", help=N_(
+    "Store a key exported elsewhere: typed at a hidden prompt, or one line of stdin.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov key import\n"
+    "  pass show mailprov/secret-key | mailprov key import\n"
+    "  mailprov key import --plan"))
 @plan_key_option
-@click.option("--force", is_flag=True, help="Replace a different key already stored.")
+@option("--force", is_flag=True, help=N_("Replace a different key already stored."))
 def key_import(plan_key: bool, force: bool) -> None:
-    """Store a key exported elsewhere: typed at a hidden prompt, or one line of stdin.
-
-    \b
-    Examples:
-      mailprov key import
-      pass show mailprov/secret-key | mailprov key import
-      mailprov key import --plan
-    """
     from mailprov import api
 
     what = _("the plan key") if plan_key else _("the secret key")
@@ -280,14 +275,13 @@ def key_import(plan_key: bool, force: bool) -> None:
     _report_key_change(change, plan_key, imported=True)
 
 
-@key.command("status")
+@key.command("status", help=N_(
+    "Which keys this machine has, where they come from, by fingerprint (never a key).\n"
+    "\n"
+    "\b\n"
+    "Example:\n"
+    "  mailprov key status"))
 def key_status() -> None:
-    """Which keys this machine has, where they come from, by fingerprint (never a key).
-
-    \b
-    Example:
-      mailprov key status
-    """
     from mailprov import api
 
     status = api.key_status()

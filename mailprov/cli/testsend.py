@@ -7,52 +7,53 @@ from typing import Any
 
 import click
 
-from mailprov.cli.common import _, _color, _target, config_option, db_option, target_option
+from mailprov.cli.common import _color, _target, config_option, db_option, target_option
 from mailprov.cli.prompts import _hidden_prompt
+from mailprov.cli.translated import command, option
+from mailprov.i18n import N_, _
 
 
-@click.command("test-send")
+@command("test-send", help=N_(
+    "Send a real test message the way maestro* would, and explain any failure.\n"
+    "\n"
+    "Uses USER's settings from the database and their stored password (decrypted with\n"
+    "the target's password codec), verifying the server's certificate. Prints each step\n"
+    "(connect, EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA) with its time. Exits 1 if\n"
+    "any check fails.\n"
+    "\n"
+    "\b\n"
+    "Examples:\n"
+    "  mailprov test-send COMPTA --to it@example.com\n"
+    "  mailprov test-send COMPTA --check --tls implicit\n"
+    "  mailprov test-send --all --check --format json"))
 @click.argument("user", required=False)
-@click.option("--to", "to", metavar="ADDRESS", help="Send the test message to this address.")
+@option("--to", "to", metavar="ADDRESS", help=N_("Send the test message to this address."))
 @config_option
 @target_option
 @db_option
-@click.option("--all", "all_users", is_flag=True,
-              help="Every user of the target who sends through SMTP of their own.")
-@click.option("--check", is_flag=True, help="Connect and log in, but send nothing.")
-@click.option("--tls", type=click.Choice(["starttls", "implicit", "none"]),
-              help="Try this TLS mode instead of maestro*'s (SSL checked = STARTTLS).")
-@click.option("--cafile", type=click.Path(dir_okay=False),
-              help="Also trust this CA certificate (PEM), for a private CA.")
-@click.option("--ask-password", is_flag=True,
-              help="Type the password at a hidden prompt instead of the stored one (not "
-              "stored).")
-@click.option("--timeout", type=click.FloatRange(0.1, 600), default=30.0, show_default=True,
-              help="Seconds to wait for each network operation.")
-@click.option("--parallel", type=click.IntRange(1, 32), default=4, show_default=True,
-              help="With --all: how many users are checked at once.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
-@click.option("--debug", "transcript", is_flag=True,
-              help="Also show the SMTP dialogue (passwords masked).")
+@option("--all", "all_users", is_flag=True,
+        help=N_("Every user of the target who sends through SMTP of their own."))
+@option("--check", is_flag=True, help=N_("Connect and log in, but send nothing."))
+@option("--tls", type=click.Choice(["starttls", "implicit", "none"]),
+        help=N_("Try this TLS mode instead of maestro*'s (SSL checked = STARTTLS)."))
+@option("--cafile", type=click.Path(dir_okay=False),
+        help=N_("Also trust this CA certificate (PEM), for a private CA."))
+@option("--ask-password", is_flag=True,
+        help=N_("Type the password at a hidden prompt instead of the stored one (not "
+                "stored)."))
+@option("--timeout", type=click.FloatRange(0.1, 600), default=30.0, show_default=True,
+        help=N_("Seconds to wait for each network operation."))
+@option("--parallel", type=click.IntRange(1, 32), default=4, show_default=True,
+        help=N_("With --all: how many users are checked at once."))
+@option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+        show_default=True, help=N_("Output format."))
+@option("--debug", "transcript", is_flag=True,
+        help=N_("Also show the SMTP dialogue (passwords masked)."))
 @click.pass_context
 def test_send(ctx: click.Context, user: str | None, to: str | None, configs: tuple[str, ...],
               target: str | None, db_url: str | None, all_users: bool, check: bool,
               tls: str | None, cafile: str | None, ask_password: bool, timeout: float,
               parallel: int, fmt: str, transcript: bool) -> None:
-    """Send a real test message the way maestro* would, and explain any failure.
-
-    Uses USER's settings from the database and their stored password (decrypted with
-    the target's password codec), verifying the server's certificate. Prints each step
-    (connect, EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA) with its time. Exits 1 if
-    any check fails.
-
-    \b
-    Examples:
-      mailprov test-send COMPTA --to it@example.com
-      mailprov test-send COMPTA --check --tls implicit
-      mailprov test-send --all --check --format json
-    """
     from mailprov import api
     from mailprov.errors import MailprovError
 
