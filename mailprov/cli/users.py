@@ -6,7 +6,7 @@ import click
 
 from mailprov.cli.common import config_option, var_option
 from mailprov.cli.translated import group, option
-from mailprov.i18n import N_, ngettext
+from mailprov.i18n import N_, _
 
 
 @group(help=N_(
@@ -51,10 +51,9 @@ def users_add(codes: tuple[str, ...], profiles: tuple[str, ...], settings: tuple
 
     result = api.add_users(list(codes), entry_from(profiles, settings), config_file,
                            variables=list(variables))
-    click.echo(ngettext("Added {count} user to {file}: {codes}. Review with `mailprov plan`.",
-                        "Added {count} users to {file}: {codes}. Review with `mailprov plan`.",
-                        len(result.changed)).format(count=len(result.changed), file=result.file,
-                                                    codes=", ".join(result.changed)))
+    click.echo(_("Added {count} user(s) to {file}: {codes}. Review with `mailprov plan`.")
+               .format(count=len(result.changed), file=result.file,
+                       codes=", ".join(result.changed)))
 
 
 @users.command("remove", help=N_(
@@ -76,16 +75,11 @@ def users_remove(codes: tuple[str, ...], configs: tuple[str, ...], disable: bool
 
     result = api.remove_users(list(codes), list(configs) or None, disable=disable,
                               variables=list(variables))
-    count = len(result.changed)
-    if disable:
-        text = ngettext("Disabled {count} user in {file}: {codes}. Review with `mailprov plan`.",
-                        "Disabled {count} users in {file}: {codes}. Review with `mailprov plan`.",
-                        count)
-    else:
-        text = ngettext("Removed {count} user in {file}: {codes}. Review with `mailprov plan`.",
-                        "Removed {count} users in {file}: {codes}. Review with `mailprov plan`.",
-                        count)
-    click.echo(text.format(count=count, file=result.file, codes=", ".join(result.changed)))
+    text = _("Disabled {count} user(s) in {file}: {codes}. Review with `mailprov plan`.") \
+        if disable else \
+        _("Removed {count} user(s) in {file}: {codes}. Review with `mailprov plan`.")
+    click.echo(text.format(count=len(result.changed), file=result.file,
+                           codes=", ".join(result.changed)))
 
 
 @users.command("import", help=N_(
@@ -102,12 +96,8 @@ def users_import(csv_file: str, config_file: str, variables: tuple[str, ...]) ->
     from mailprov import api
 
     result = api.import_users(csv_file, config_file, variables=list(variables))
-    added, skipped = len(result.changed), len(result.skipped)
-    if skipped:
-        text = ngettext("Added {count} user to {file}; {skipped} already listed, left as they are.",
-                        "Added {count} users to {file}; {skipped} already listed, left as they "
-                        "are.", added)
-    else:
-        text = ngettext("Added {count} user to {file}.", "Added {count} users to {file}.", added)
-    click.echo(text.format(count=added, file=result.file, skipped=skipped))
+    text = _("Added {count} user(s) to {file}; {skipped} already listed, left as they are.") \
+        if result.skipped else _("Added {count} user(s) to {file}.")
+    click.echo(text.format(count=len(result.changed), file=result.file,
+                           skipped=len(result.skipped)))
 
