@@ -190,7 +190,7 @@ def explain(user: str, configs: tuple[str, ...], target: str | None, db_url: str
 @option("--users", type=click.IntRange(0, 1_000_000), default=25, show_default=True,
         help=N_("How many users to create."))
 @option("--edition", type=click.Choice(["standard", "cloud"]), default="standard",
-        show_default=True)
+        show_default=True, help=N_("The maestro* edition (cloud: maestro*CLOUD)."))
 @option("--model", type=click.IntRange(1, 2), default=2, show_default=True,
         help=N_("Reference model version: 2 is maestro* 3.05 (Office 365 – Modern "
                 "Authentication), 1 an earlier maestro*."))

@@ -38,7 +38,7 @@ def office365() -> None:
 @option("--pending", is_flag=True,
         help=N_("Only the users who have not authenticated yet."))
 @option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-        show_default=True)
+        show_default=True, help=N_("Output format."))
 def office365_status(configs: tuple[str, ...], target: str | None, db_url: str | None,
                      pending: bool, fmt: str) -> None:
     from mailprov import api
