@@ -47,9 +47,10 @@ def signature_status(saved: SavedPlan) -> str:
     if key is None and saved.signature is not None:
         return _("signed, not checked (no plan key on this machine)")
     try:
-        return saved.verify(key)
+        status = saved.verify(key)
     except TamperedPlanError as exc:
         return _("NOT VALID: {reason}").format(reason=exc.message.rstrip("."))
+    return {"valid": _("valid"), "unsigned": _("unsigned")}.get(status, status)
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:
