@@ -68,7 +68,43 @@ def test_imports_point_one_way() -> None:
 
 def test_the_package_root_holds_only_the_foundations() -> None:
     loose = sorted(p.stem for p in PACKAGE.glob("*.py"))
-    assert loose == ["__init__", "__main__", "api", "cli", "errors", "i18n", "keystore"]
+    assert loose == ["__init__", "__main__", "errors", "i18n", "keystore"]
+
+
+def test_the_command_line_and_the_front_door_are_packages_of_small_modules() -> None:
+    """cli and api are folders, one module per family of commands, none a catch-all."""
+    for package in ("cli", "api"):
+        folder = PACKAGE / package
+        assert (folder / "__init__.py").is_file(), f"mailprov/{package}/ is a package"
+        for module in folder.glob("*.py"):
+            lines = module.read_text(encoding="utf-8").count("\n")
+            assert lines < 600, f"{module.relative_to(PACKAGE)} has {lines} lines: split it"
+
+
+def test_the_front_door_holds_no_logic_of_its_own() -> None:
+    """Helpers that do the work (paths, checks of values) live in the library; api's
+    modules only call it: their only private functions are the few they share."""
+    import ast
+
+    private = sorted(
+        f"{module.stem}.{node.name}"
+        for module in (PACKAGE / "api").glob("*.py")
+        for node in ast.parse(module.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("_")
+        and node.name != "__getattr__")
+    assert private == ["plans._config_commit", "plans._config_dir"]
+
+
+def test_the_entry_points_still_find_the_command() -> None:
+    """pyproject's `mailprov.cli:main`, `from mailprov.cli import cli`, and every name
+    api exported before it became a package."""
+    import click
+
+    import mailprov.api as api
+    from mailprov.cli import cli, main
+
+    assert isinstance(cli, click.Group) and callable(main)
+    assert all(hasattr(api, name) for name in api.__all__)
 
 
 def test_the_override_columns_are_defined_once() -> None:

@@ -173,7 +173,7 @@ def test_status_shows_fingerprints_and_sources(memory_keyring: MemoryKeyring,
 
 def test_without_a_keyring_one_clear_message(sqlite_url: str, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mailprov.cli._stdin_is_terminal", lambda: True)  # for `login`
+    monkeypatch.setattr("mailprov.cli.secrets._stdin_is_terminal", lambda: True)  # for `login`
     with keyring_installed(fail.Keyring()):
         result = mailprov("key", "init")
         assert (result.exit_code, result.stdout) == (1, "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from mailprov import cli as cli_module
+from mailprov.cli import common as cli_module
 from mailprov.plan.format import Change, Plan, SafetyReport
 from mailprov.render.text import render_text
 
@@ -118,9 +118,11 @@ def test_json_has_the_contract_keys_and_is_deterministic():
 def test_apply_of_a_saved_plan_refuses_another_target(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
+    from mailprov.cli import cli
+
     monkeypatch.chdir(tmp_path)
     (tmp_path / "p.json").write_text(_plan([CREATE]).dumps())
-    result = CliRunner().invoke(cli_module.cli, ["apply", "p.json", "-t", "test"])
+    result = CliRunner().invoke(cli, ["apply", "p.json", "-t", "test"])
     assert result.exit_code == 1
     assert result.stderr == ("Error: p.json is a plan for target 'prod', not 'test': apply it "
                              "without -t, or plan for 'test'\n")

@@ -169,7 +169,7 @@ def test_no_secret_anywhere(postgres_url, sqlite_url, tmp_path, monkeypatch, mem
         # --- database passwords from the keyring ----------------------------------------
         # CliRunner's stdin is no terminal: `mailprov login` would refuse it (test_login.py
         # runs it on a real pseudo-terminal)
-        monkeypatch.setattr("mailprov.cli._stdin_is_terminal", lambda: True)
+        monkeypatch.setattr("mailprov.cli.secrets._stdin_is_terminal", lambda: True)
         result = out.run(["login", "pg", "-c", config], 0, stdin=f"{KEYRING_PW}\n{KEYRING_PW}\n")
         assert result.stdout.endswith("Stored the password of 'pg' in the OS keyring.\n")
         assert memory_keyring.secrets == {("mailprov", "target:pg"): KEYRING_PW}

@@ -397,3 +397,19 @@ def apply_edits(text: str, edits: Sequence[TextEdit]) -> str:
     for edit in reversed(ordered):
         text = text[:edit.start] + edit.text + text[edit.end:]
     return text
+
+
+def edit_check(configs: Sequence[str | os.PathLike[str]],
+               variables: Mapping[str, Any] | Sequence[str] | None
+               ) -> Callable[[Mapping[Path, bytes]], None]:
+    """The check `write_checked` runs: the configuration `configs` loads, with the edited
+    texts in place of their files (ConfigError otherwise)."""
+    from mailprov.config.load import load_config, parse_variables
+
+    if variables is not None and not isinstance(variables, Mapping):
+        variables = parse_variables(variables)
+
+    def check(replacements: Mapping[Path, bytes]) -> None:
+        load_config(list(configs), variables, replacements=replacements)
+
+    return check

@@ -3,7 +3,9 @@ remove passwords before anything is printed, logged or saved."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
@@ -124,3 +126,20 @@ def anchor_sqlite(url: str, folder: str) -> str:
     path, query = rest.partition("?")[::2]
     full = os.path.normpath(os.path.join(folder, path))
     return f"{prefix}:///{full}" + (f"?{query}" if query else "")
+
+
+def relative_sqlite(url: str, folder: str | os.PathLike[str], typed: str | None = None) -> str:
+    """A SQLite path typed relative on the command line (`typed`, default `url`; `url` may
+    be it resolved against the working folder) stays relative in a file written in
+    `folder`: a path in a file is relative to the file's folder, and a configuration kept
+    in Git must not name one machine's folders. Other URLs are returned as they are."""
+    import os
+
+    prefix, sep, rest = url.partition(":///")
+    typed_rest = (url if typed is None else typed).partition(":///")[2]
+    if not sep or not prefix.startswith("sqlite") or not rest or rest.startswith(
+            (":memory:", "file:")) or not typed_rest or typed_rest.startswith("/"):
+        return url
+    path, query_sep, query = rest.partition("?")
+    rel = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(folder))).as_posix()
+    return f"{prefix}:///{rel}{query_sep}{query}"

@@ -30,6 +30,7 @@ import yaml
 from mailprov.config.addresses import address_error
 from mailprov.config.semantic import CLOUD_CLIENTS
 from mailprov.config.targets import ResolvedTarget
+from mailprov.config.urls import relative_sqlite
 from mailprov.errors import ConfigError, LiveDataError, MailprovError, printable
 from mailprov.i18n import N_, _, ngettext
 from mailprov.model import CLIENTS, EDITIONS, OFFICE365, OVERRIDE, DesiredOverride, LiveState
@@ -187,8 +188,8 @@ class _Builder:
     def target_spec(self, name: str) -> dict[str, Any]:
         assert self.target is not None
         general = self.live.general
-        spec: dict[str, Any] = {"url": _relative_sqlite(self.target.display_url, self.folder,
-                                                         self.target.name)}
+        spec: dict[str, Any] = {"url": relative_sqlite(self.target.display_url, self.folder,
+                                                        self.target.name)}
         if general.edition in EDITIONS:
             spec["edition"] = general.edition
         else:
@@ -504,20 +505,6 @@ def _literal(value: Any) -> str:
 
 def _target_name(target: ResolvedTarget) -> str:
     return target.name if "://" not in target.name and ":" not in target.name else "main"
-
-
-def _relative_sqlite(url: str, folder: str, typed: str) -> str:
-    """A SQLite path typed relative on the command line (`typed`; resolved against the
-    working folder into `url`) stays relative in the file, written for `folder`, the
-    file's own: a configuration kept in Git must not name one machine's folders."""
-    prefix, sep, rest = url.partition(":///")
-    typed_rest = typed.partition(":///")[2]
-    if not sep or not prefix.startswith("sqlite") or not rest or rest.startswith(
-            (":memory:", "file:")) or not typed_rest or typed_rest.startswith("/"):
-        return url
-    path, query_sep, query = rest.partition("?")
-    rel = Path(os.path.relpath(os.path.abspath(path), folder)).as_posix()
-    return f"{prefix}:///{rel}{query_sep}{query}"
 
 
 try:  # libyaml's emitter, when PyYAML has it, writes the same text four times faster

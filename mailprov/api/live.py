@@ -1,0 +1,70 @@
+"""What a target holds, for people: one user explained, or the whole as a file."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from mailprov.api.database import open_database, read_live
+from mailprov.config.targets import ResolvedTarget
+from mailprov.i18n import _
+from mailprov.model import Config
+
+if TYPE_CHECKING:
+    from mailprov.live.explain import Explanation
+    from mailprov.live.importer import Export
+
+
+def import_live(target: ResolvedTarget, schema: str | None = None, *,
+                folder: str | os.PathLike[str] | None = None) -> Export:
+    """The live configuration as a mailprov YAML file, and the live values that cannot be
+    written as valid configuration (commented out in the text; see mailprov.live.importer).
+
+    `schema` is what the editor modeline points at (default: the schema's $id); `folder`
+    is where the file will be written (default: the working folder): relative SQLite
+    URLs and mapping paths are written relative to it.
+    """
+    from mailprov.live.importer import SCHEMA_URL, build_export
+
+    with open_database(target, read_only=True) as db:
+        live = read_live(db)
+    return build_export(live, target, schema=schema or SCHEMA_URL,
+                        folder=os.fspath(folder) if folder is not None else None)
+
+
+def export_config(target: ResolvedTarget, schema: str | None = None, *,
+                  folder: str | os.PathLike[str] | None = None,
+                  allow_invalid: bool = False) -> str:
+    """The text of import_live; LiveDataError when live values cannot be written as valid
+    configuration, unless `allow_invalid` (then they are written commented out)."""
+    return import_live(target, schema, folder=folder).checked(allow_invalid)
+
+
+def explain(code: str, target: ResolvedTarget, config: Config | None = None) -> Explanation:
+    """The effective mail settings of one user, and why (general default or bi-mode override).
+
+    With `config`, also what the files make of the user and where each value comes from
+    (user entry, CSV row, profile, defaults, selection, preset, template, general.smtp)."""
+    from mailprov.db.read import read_general, read_users
+    from mailprov.db.version import versioned
+    from mailprov.live.explain import explain_user
+    from mailprov.plan.diff import unknown_user_error
+
+    with open_database(target, read_only=True) as db, db.connect() as conn, \
+            db.errors(_("reading")):
+        general = read_general(conn, db.tables, db.backend)
+        tables = versioned(conn, db.tables, db.backend)
+        users = read_users(conn, tables, db.backend, [code])
+        if code not in users:
+            raise unknown_user_error(code, target.name, read_users(conn, tables, db.backend))
+    explanation = explain_user(users[code], general, users[code].password_set, tables.version)
+    if config is None:
+        return explanation
+    config = config.for_target(target.name)
+    from dataclasses import replace
+
+    from mailprov.live.explain import configured_user
+
+    return replace(explanation, configured=configured_user(config, users[code], general),
+                   locator=config.locator)
+

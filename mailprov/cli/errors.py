@@ -1,0 +1,93 @@
+"""The root group's duties: the language, chosen before anything is printed, and domain
+errors, each one `Error: ...` line (or the configuration's problems) and its exit code;
+a traceback is shown only with --debug."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import click
+
+from mailprov.cli.translated import Group
+from mailprov.errors import printable
+from mailprov.i18n import _, language, ngettext, set_language
+
+LANGUAGES = ("fr", "en")
+
+
+def error_line(message: str) -> str:
+    """`Error: MESSAGE`, in the chosen language."""
+    return _("Error: {message}").format(message=message)
+
+
+def _fail(exc: BaseException, debug: bool) -> NoReturn:
+    from mailprov.errors import ConfigError, EditionError, MailprovError
+
+    if debug:
+        traceback.print_exc()
+    if isinstance(exc, ConfigError) and not isinstance(exc, EditionError):
+        for problem in exc.problems:
+            click.echo(problem.format(), err=True)
+        count = len(exc.problems)
+        click.echo(error_line(ngettext(
+            "{count} problem in the configuration; nothing was changed.",
+            "{count} problems in the configuration; nothing was changed.", count).format(
+                count=count)), err=True)
+        sys.exit(exc.exit_code)
+    if isinstance(exc, MailprovError):
+        # a message may quote a file's or a database's text: never let it drive the terminal
+        click.echo("\n".join(printable(line) for line in error_line(exc.message).split("\n")),
+                   err=True)
+        sys.exit(exc.exit_code)
+    click.echo(error_line(_("unexpected {kind}: {error}. This is a bug in mailprov; run again "
+                            "with --debug and report the traceback.").format(
+                                kind=exc.__class__.__name__, error=exc)), err=True)
+    sys.exit(1)
+
+
+def _lang_option(args: Sequence[str]) -> str | None:
+    """The value of the group's --lang in `args`, read before click parses them (so that
+    even the help of the group and of a command, which click prints as it parses, is in
+    that language); None when it is not given."""
+    for index, arg in enumerate(args):
+        if arg == "--lang":
+            return args[index + 1] if index + 1 < len(args) else None
+        if arg.startswith("--lang="):
+            return arg.partition("=")[2]
+        if arg == "--" or not arg.startswith("-"):
+            return None  # the command's name: what follows is the command's
+    return None
+
+
+class MailprovGroup(Group):
+    """The `mailprov` group: sets the language, maps domain errors raised by any command
+    to one message and an exit code."""
+
+    def main(self, args: Sequence[str] | None = None, *extra: Any, **kwargs: Any) -> Any:
+        # in one process (tests, a program calling the group) each run starts from the
+        # language it was called in, and leaves it as it found it
+        before = language()
+        try:
+            return super().main(args, *extra, **kwargs)
+        finally:
+            set_language(before)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        chosen = _lang_option(args)
+        set_language(chosen if chosen in LANGUAGES else None)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo(_("Interrupted; nothing more was changed."), err=True)
+            sys.exit(130)
+        except Exception as exc:
+            _fail(exc, bool(ctx.params.get("debug") or os.environ.get("MAILPROV_DEBUG")))

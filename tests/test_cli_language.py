@@ -1,0 +1,230 @@
+"""The command line in French (`--lang fr`, MAILPROV_LANG): help and messages translated,
+what scripts read (JSON, the plan summary line, exit codes) the same in every language.
+
+Tests whose name starts with `test_with_the_french_catalog_` check actual French text:
+they need mailprov/locale/fr/LC_MESSAGES/mailprov.mo, compiled from the catalog the lead
+merges (docs/translating.md). The others hold with or without a catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+from dbhelpers import dump, sandbox, smtp_user, users, write_config
+
+from mailprov import i18n
+from mailprov.cli import cli
+
+SUMMARY_LINE = re.compile(r"^(Plan: ([0-9]+) to add, ([0-9]+) to change, ([0-9]+) to remove\."
+                          r"|No changes\. maestro\* matches the configuration\.)$")
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """`mailprov ARGS` in tmp_path, with no language asked of the environment."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("MAILPROV_DB_URL", "MAILPROV_DB_PASSWORD", "MAILPROV_LANG", "LANGUAGE",
+                 "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(cli, list(args), input=input)
+
+    return invoke
+
+
+@pytest.fixture
+def company(tmp_path, sqlite_url):
+    """A sandbox with one apply recorded, a user changed by hand since (drift), and files
+    that want one more change (a plan with changes)."""
+    sandbox(sqlite_url, users=10)
+    write_config(tmp_path, sqlite_url, users={"COMPTA": smtp_user("COMPTA")})
+    runner = CliRunner()
+    assert runner.invoke(cli, ["apply", "--auto-approve"], catch_exceptions=False).exit_code == 0
+    write_config(tmp_path, sqlite_url, users={"COMPTA": smtp_user("COMPTA", port=2525),
+                                              "COORD": smtp_user("COORD")})
+    return sqlite_url
+
+
+def test_lang_takes_french_or_english_only(run):
+    result = run("--lang", "de", "validate")
+    assert result.exit_code == 2
+    assert "--lang" in result.stderr
+
+
+def test_a_run_leaves_the_language_as_it_found_it(run, company):
+    before = i18n.language()
+    assert run("--lang", "fr", "plan").exit_code == 0
+    assert i18n.language() == before == "en"
+
+
+@pytest.mark.parametrize("answer", ["oui", "yes"])
+def test_the_french_prompt_accepts_oui_as_well_as_yes(run, company, answer):
+    result = run("--lang", "fr", "apply", input=answer + "\n")
+    assert result.exit_code == 0, result.output
+    assert users(company)["COORD"]["mail_override"] == 1
+
+
+def test_the_english_prompt_accepts_yes_only(run, company):
+    before = dump(company)
+    declined = run("--lang", "en", "apply", input="oui\n")
+    assert declined.exit_code == 1
+    assert "the answer was not 'yes'" in declined.stderr
+    assert dump(company) == before
+    assert run("apply", input="yes\n").exit_code == 0
+    assert users(company)["COORD"]["mail_override"] == 1
+
+
+def test_the_french_prompt_refuses_anything_else(run, company):
+    before = dump(company)
+    for answer in ("non\n", "o\n", "OUI\n", "oui merci\n", ""):
+        assert run("--lang", "fr", "apply", input=answer).exit_code == 1, answer
+    assert dump(company) == before
+
+
+JSON_COMMANDS = [
+    ("validate", "--format", "json"),
+    ("plan", "--format", "json"),
+    ("drift", "--format", "json"),
+    ("explain", "COMPTA", "--format", "json"),
+    ("history", "--format", "json"),
+    ("history", "--show", "1", "--format", "json"),
+    ("password", "status", "--format", "json"),
+    ("office365", "status", "--format", "json"),
+    ("schema",),
+    # errors of a JSON run are in English too
+    ("explain", "NOBODY", "--format", "json"),
+    ("history", "--show", "99", "--format", "json"),
+]
+
+
+@pytest.mark.parametrize("args", JSON_COMMANDS, ids=" ".join)
+def test_json_output_is_the_same_in_every_language(run, company, args):
+    english = run("--lang", "en", *args)
+    french = run("--lang", "fr", *args)
+    assert (french.exit_code, french.stdout_bytes, french.stderr_bytes) == (
+        english.exit_code, english.stdout_bytes, english.stderr_bytes)
+    if english.exit_code == 0 and args[0] != "schema":
+        json.loads(english.stdout)
+
+
+def test_a_saved_plan_shows_the_same_json_in_every_language(run, company):
+    assert run("plan", "--out", "p.json").exit_code == 0
+    english = run("--lang", "en", "show", "p.json", "--format", "json")
+    french = run("--lang", "fr", "show", "p.json", "--format", "json")
+    assert english.exit_code == french.exit_code == 0
+    assert (french.stdout_bytes, french.stderr_bytes) == (english.stdout_bytes,
+                                                           english.stderr_bytes)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_plan_summary_line_and_exit_code_are_the_same_in_every_language(run, company,
+                                                                             lang):
+    result = run("--lang", lang, "plan", "--detailed-exitcode")
+    assert result.exit_code == 2
+    last = result.stdout.rstrip("\n").split("\n")[-1]
+    assert SUMMARY_LINE.match(last), last
+    assert last == "Plan: 1 to add, 1 to change, 0 to remove."
+
+
+def test_mailprov_lang_chooses_the_language_and_lang_overrides_it(run, company,
+                                                                  monkeypatch):
+    monkeypatch.setenv("MAILPROV_LANG", "fr")
+    assert run("--lang", "en", "apply", input="oui\n").exit_code == 1
+    assert run("apply", input="oui\n").exit_code == 0  # MAILPROV_LANG=fr: oui approves
+
+
+def test_every_help_text_is_extracted_for_translation():
+    """click would take a docstring as help, which Babel does not extract: every help of
+    every command and option is an explicit help=N_(...), so it is in the catalog."""
+    from pathlib import Path
+
+    import click
+    from babel.messages.extract import extract_from_dir
+
+    folder = Path(__file__).resolve().parent.parent / "mailprov" / "cli"
+    extracted = {message for _file, _line, message, _comments, _context
+                 in extract_from_dir(str(folder), [("**.py", "python")])
+                 if isinstance(message, str)}
+
+    def walk(command):
+        yield command
+        if isinstance(command, click.Group):
+            for sub in command.commands.values():
+                yield from walk(sub)
+
+    helps = [(c.name, c.help) for c in walk(cli)] + [
+        (f"{c.name} {p.name}", p.help) for c in walk(cli) for p in c.params
+        if isinstance(p, click.Option) and p.name != "help"]
+    assert [name for name, text in helps if not text] == []
+    assert [name for name, text in helps if text not in extracted] == []
+
+
+# --- with the French catalog (compiled from the catalog the lead merges) -------------------
+
+
+def test_with_the_french_catalog_the_help_of_plan_is_in_french(run):
+    english = run("--lang", "en", "plan", "--help")
+    french = run("--lang", "fr", "plan", "--help")
+    assert english.exit_code == french.exit_code == 0
+    assert "Show what apply would change in the maestro* database." in english.stdout
+    assert "Montrer ce qu'apply changerait dans la base de données maestro*." in french.stdout
+    assert "Exemples\u00a0:" in french.stdout
+    assert "Enregistrer le plan (JSON)" in french.stdout  # an option's help
+    assert french.stdout != english.stdout
+
+
+def test_with_the_french_catalog_mailprov_lang_translates_the_help(run, monkeypatch):
+    monkeypatch.setenv("MAILPROV_LANG", "fr")
+    result = run("--help")
+    assert "Langue des messages et de l'aide" in result.stdout
+    assert "Montrer ce qu'apply changerait" in result.stdout  # the commands' short help
+
+
+def test_with_the_french_catalog_every_command_and_option_has_french_help(run):
+    """Each command's help, and each option's that has one, reads differently in French:
+    none was left unmarked or untranslated."""
+    import click
+
+    def walk(command, path):
+        yield command, path
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from walk(sub, [*path, name])
+
+    untranslated = []
+    for command, path in walk(cli, []):
+        ctx = click.Context(command, info_name=" ".join(["mailprov", *path]))
+        i18n.set_language("en")
+        english = [command.get_short_help_str(), command.get_help(ctx)] + [
+            (p.get_help_record(ctx) or ("", ""))[1] for p in command.params
+            if isinstance(p, click.Option) and p.help and p.name != "help"]
+        i18n.set_language("fr")
+        try:
+            french = [command.get_short_help_str(), command.get_help(ctx)] + [
+                (p.get_help_record(ctx) or ("", ""))[1] for p in command.params
+                if isinstance(p, click.Option) and p.help and p.name != "help"]
+        finally:
+            i18n.set_language(None)
+        untranslated += [f"{' '.join(path)}: {e[:60]}" for e, f in zip(english, french,
+                                                                        strict=True)
+                         if e == f and e]
+    assert untranslated == []
+
+
+def test_with_the_french_catalog_messages_are_in_french(run, company):
+    result = run("--lang", "fr", "validate")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Valide\u00a0: 1 fichier(s), 2 usager(s)")
+    result = run("--lang", "fr", "history", "--show", "99")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Erreur\u00a0: aucune application n° 99")
+    declined = run("--lang", "fr", "apply", input="non\n")
+    assert "Seul «\u00a0oui\u00a0» (ou «\u00a0yes\u00a0») est accepté" in declined.stdout
+    assert declined.stderr == ("Erreur\u00a0: application annulée\u00a0: la réponse n'était "
+                               "pas «\u00a0oui\u00a0». Rien n'a été modifié.\n")
