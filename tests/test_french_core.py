@@ -18,7 +18,7 @@ from mailprov.cli import cli
 from mailprov.db.connect import database_error
 from mailprov.db.timeouts import Timeouts
 from mailprov.errors import StalePlanError
-from mailprov.plan.stored import Joined, Plural, shown, stored
+from mailprov.i18n import Joined, Plural, shown, stored
 from mailprov.smtp.advice import Symptom, diagnose
 
 NBSP = "\u00a0"
@@ -138,3 +138,24 @@ def test_a_plan_json_is_the_same_bytes_in_french(run, sqlite_url, tmp_path: Path
     english = (tmp_path / "en.json").read_text(encoding="utf-8")
     assert "apply will refuse this plan without --force" in english
     assert (tmp_path / "fr.json").read_text(encoding="utf-8") == english
+
+
+def test_a_configuration_warning_is_french_on_screen_and_english_in_the_saved_plan(
+        run, sqlite_url, tmp_path: Path, monkeypatch) -> None:
+    codes = sandbox(sqlite_url, users=5)
+    users = {code: smtp_user(code, server="smtp.acme.ca", port=465, ssl=True)
+             for code in codes[:3]}
+    write_config(tmp_path, sqlite_url, users=users)
+    english_run = run("plan", "--out", "en.json")
+    assert english_run.exit_code == 0, english_run.output
+    monkeypatch.setenv("MAILPROV_LANG", "fr")
+    i18n.set_language("fr")
+    try:
+        french_run = run("plan", "--out", "fr.json")
+    finally:
+        i18n.set_language("en")
+    english = (tmp_path / "en.json").read_text(encoding="utf-8")
+    assert "port 465 with `ssl: true`" in english and "(and 2 other users)" in english
+    assert (tmp_path / "fr.json").read_text(encoding="utf-8") == english
+    assert "port 465 avec `ssl: true`" in french_run.output
+    assert "port 465 with" not in french_run.output

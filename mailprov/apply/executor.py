@@ -45,12 +45,11 @@ from mailprov.errors import (
     UnknownUserError,
     WrongDatabaseError,
 )
-from mailprov.i18n import _
+from mailprov.i18n import _, shown
 from mailprov.model import GeneralSettings, Policy
 from mailprov.plan.digest import digest_rows
 from mailprov.plan.format import GENERAL, Plan
 from mailprov.plan.policy import change_violations, policy_error
-from mailprov.plan.stored import shown
 
 if TYPE_CHECKING:
     from mailprov.model import LiveState

@@ -44,7 +44,7 @@ from typing import Any, NamedTuple
 
 from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET_COLUMN, looks_like_secret
 from mailprov.errors import Problem
-from mailprov.i18n import N_, _
+from mailprov.i18n import N_, _, stored
 
 MAX_CSV_BYTES = 10 * 1024 * 1024
 """Size of a user-list file: ten thousand users take about 1 MB."""
@@ -217,7 +217,8 @@ class _Reader:
                 blank_from = blank_from or start
                 continue
             if blank_from:
-                self.add(blank_from, 1, (), _("blank line skipped"), severity="warning")
+                self.add(blank_from, 1, (), stored(N_("blank line skipped")),
+                         severity="warning")
                 blank_from = 0
             self.row(cells, columns, positions, start)
 

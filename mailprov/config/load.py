@@ -23,7 +23,7 @@ from mailprov.config.semantic import semantic_problems
 from mailprov.config.urls import anchor_sqlite
 from mailprov.config.yamlload import INVALID, YamlError, iter_paths, read_file, read_yaml
 from mailprov.errors import ConfigError, PathStep, Problem, in_quotes
-from mailprov.i18n import N_, _, ngettext
+from mailprov.i18n import N_, _, ngettext, stored
 from mailprov.model import (
     GENERAL_SMTP_FIELDS,
     Config,
@@ -224,9 +224,9 @@ class _Loader:
             return
         matches = sorted(glob.glob(full, recursive=True)) if glob.has_magic(pattern) else [full]
         if not matches:
-            self.problems.append(doc.problem(path, _("'{pattern}' matches no file: check the "
-                                                     "pattern, or remove it").format(
-                                                         pattern=pattern), severity="warning"))
+            self.problems.append(doc.problem(path, stored(N_(
+                "'{pattern}' matches no file: check the pattern, or remove it"),
+                pattern=pattern), severity="warning"))
             return
         for match in matches:
             target = Path(match)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailprov.errors import MailprovError
-from mailprov.i18n import N_, _
+from mailprov.i18n import N_, _, stored
 
 PROVIDER_KEY = "provider"
 """The key, in `general.smtp` and a user's `smtp`, that names a preset."""
@@ -41,8 +41,8 @@ class Trap:
     def text(self) -> str:
         """The message in the chosen language, its placeholders filled."""
         # values are names (left as they are) or places in a provider's menus (marked N_)
-        values = {key: _(value) for key, value in self.values}
-        return _(self.message).format(**values) if values else _(self.message)
+        # stored: English in a plan's JSON, translated where shown (mailprov.i18n.stored)
+        return stored(self.message, **{key: stored(value) for key, value in self.values})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +68,16 @@ class Preset:
         """(code, message) of every trap, translated, unverified and 465-only first."""
         found: list[tuple[str, str]] = []
         if not self.verified:
-            found.append(("preset-unverified", _(
+            found.append(("preset-unverified", stored(N_(
                 "the {label} settings ({server}:{port}) come from third-party listings, not from "
                 "a page of {label} that could be checked: confirm them with {label}, and send a "
-                "test with `mailprov test-send` before relying on them").format(
-                label=_(self.label), server=self.server, port=self.port)))
+                "test with `mailprov test-send` before relying on them"),
+                label=stored(self.label), server=self.server, port=self.port)))
         if self.port == 465:
-            found.append(("smtp-465-starttls", _(
+            found.append(("smtp-465-starttls", stored(N_(
                 "{label} documents only port 465 (implicit TLS), which maestro* cannot use: it "
                 "speaks STARTTLS only and hangs until timeout there; use a provider or relay "
-                "that offers port 587").format(label=_(self.label))))
+                "that offers port 587"), label=stored(self.label))))
         found.extend((trap.code, trap.text()) for trap in self.traps)
         return found
 

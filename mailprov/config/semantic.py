@@ -28,7 +28,7 @@ from mailprov.config.templates import (
 )
 from mailprov.config.urls import url_has_password
 from mailprov.errors import SHOWN_CHARS, PathStep, Problem, quoted
-from mailprov.i18n import _, ngettext
+from mailprov.i18n import N_, Joined, Plural, _, ngettext, stored
 from mailprov.model import (
     OFFICE365_FIELDS,
     Config,
@@ -55,7 +55,7 @@ def is_office365_host(server: str | None) -> bool:
 def basic_auth_message(server: str) -> str:
     """The warning of a password-based override on Exchange Online, with the date and the
     errors its users will get."""
-    return _("{server}: {message}").format(server=server, message=_(BASIC_AUTH_RETIREMENT))
+    return stored(N_("{server}: {message}"), server=server, message=stored(BASIC_AUTH_RETIREMENT))
 
 
 class _Checker:
@@ -446,16 +446,17 @@ def live_inheritors_note(count: int) -> str:
 def _trap_messages(server: str | None, port: int | None, ssl: bool | None
                    ) -> list[tuple[str, str]]:
     """(code, message) of the traps these settings fall into; codes are stable."""
-    messages = []
+    messages: list[tuple[str, str]] = []
     if port == 465 and ssl:
         messages.append(("smtp-465-starttls",
-                         _("port 465 with `ssl: true`: maestro* (.NET) speaks STARTTLS only "
-                           "and hangs until timeout on an implicit-TLS port; use port 587")))
+                         stored(N_("port 465 with `ssl: true`: maestro* (.NET) speaks STARTTLS "
+                                   "only and hangs until timeout on an implicit-TLS port; use "
+                                   "port 587"))))
     if port == 25 and ssl:
         messages.append(("smtp-25-ssl",
-                         _("port 25 with `ssl: true`: most servers offer STARTTLS for "
-                           "submission on port 587, and many networks block port 25; "
-                           "use 587")))
+                         stored(N_("port 25 with `ssl: true`: most servers offer STARTTLS for "
+                                   "submission on port 587, and many networks block port 25; "
+                                   "use 587"))))
     if server and is_office365_host(server):
         messages.append((BASIC_AUTH_RETIREMENT_CODE, basic_auth_message(server)))
     return messages
@@ -509,13 +510,15 @@ def _traps(check: _Checker) -> None:
     for (trap, message), places in seen.items():
         file, where = places[0]
         others = len(places) - 1
+        # stored texts: a plan's JSON keeps them in English (mailprov.i18n.stored)
         if all(path[:1] == ("users",) for _file, path in places):
-            more = ngettext(" (and {count} other user)", " (and {count} other users)",
-                            others).format(count=others) if others else ""
+            more = Plural.ngettext(" (and {count} other user)", " (and {count} other users)",
+                                   others).format(count=others) if others else ""
         else:
-            more = ngettext(" (and {count} other place)", " (and {count} other places)",
-                            others).format(count=others) if others else ""
-        check.add(file, where, message + more, severity="warning", code=trap)
+            more = Plural.ngettext(" (and {count} other place)", " (and {count} other places)",
+                                   others).format(count=others) if others else ""
+        check.add(file, where, Joined("", (message, more)) if more else message,
+                  severity="warning", code=trap)
 
 
 def _sets_own_connection(override: DesiredOverride) -> bool:

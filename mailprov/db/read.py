@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from mailprov.db.driver import compile_statement, execute, fetch_tuples
 from mailprov.db.tables import Tables, state_fields
 from mailprov.errors import DatabaseError, MappingError, printable
-from mailprov.i18n import N_, _
+from mailprov.i18n import N_, Plural, _, stored
 from mailprov.model import (
     OFFICE365_MODE,
     SMTP_MODE,
@@ -24,7 +24,6 @@ from mailprov.model import (
     MailSettings,
     Office365Settings,
 )
-from mailprov.plan.stored import Plural, stored
 
 if TYPE_CHECKING:
     from mailprov.db.backends import Backend
@@ -240,7 +239,7 @@ def _codeless_rows_warning(tables: Tables, numbers: list[Any]) -> str:
         numbers = sorted(numbers, key=str)
     listed = ", ".join(printable(str(n)) for n in numbers[:10])
     more = stored(N_(" and {count} more"), count=len(numbers) - 10) if len(numbers) > 10 else ""
-    # a plan stores it in English (mailprov.plan.stored)
+    # a plan stores it in English (mailprov.i18n.stored)
     return Plural.ngettext(
         "user number {numbers}{more} ({table}.{column}) has no user code: mailprov leaves it "
         "alone (the files name users by their code); give it a code in maestro*",

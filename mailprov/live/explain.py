@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mailprov.i18n import N_
+from mailprov.i18n import N_, stored
 from mailprov.model import (
     INHERITED_FIELDS,
     Config,
@@ -16,7 +16,6 @@ from mailprov.model import (
     Office365Settings,
     ValueSource,
 )
-from mailprov.plan.stored import stored
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from mailprov.errors import UnknownUserError, visible
-from mailprov.i18n import N_, _
+from mailprov.i18n import N_, _, shown, stored
 from mailprov.model import (
     INHERITED_FIELDS,
     MODE,
@@ -30,7 +30,6 @@ from mailprov.model import (
     state_mode,
 )
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, PlanWarning
-from mailprov.plan.stored import shown, stored
 
 USER_CODE = ValueSource("user-code")
 LIVE_GENERAL = ValueSource("general")

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from mailprov.errors import PlanFileError
-from mailprov.i18n import N_, _
+from mailprov.i18n import N_, Plural, _, stored
 from mailprov.plan.format import Plan
 from mailprov.plan.planfile import HOW_TO_SAVE, SavedPlan, plan_from_data, signature_of
-from mailprov.plan.stored import Plural, stored
 
 FLEET_KIND = "mailprov-fleet-plan"
 FLEET_FORMAT_VERSION = "1.0"
@@ -106,7 +105,7 @@ def save_fleet_plan(plans: Sequence[Plan], path: str | os.PathLike[str], *,
     """Write a fleet's plans atomically. A plan with errors (users its target lacks)
     cannot be applied: its target is written as not planned instead."""
     kept = [plan for plan in plans if not plan.errors and not plan.policy_violations]
-    # stored in English, as the plans are (mailprov.plan.stored)
+    # stored in English, as the plans are (mailprov.i18n.stored)
     skipped = [*not_planned, *(NotPlanned(plan.target, 1, stored(N_(
         "the plan has {count} error(s): users the files list that the target does not "
         "have"), count=len(plan.errors))) for plan in plans if plan.errors)]

@@ -15,10 +15,9 @@ from collections.abc import Iterable
 
 from mailprov.config.presets import BASIC_AUTH_RETIREMENT, BASIC_AUTH_RETIREMENT_CODE
 from mailprov.config.semantic import is_office365_host
-from mailprov.i18n import N_
+from mailprov.i18n import N_, stored
 from mailprov.model import LiveState, state_mode
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, PlanWarning
-from mailprov.plan.stored import stored
 
 REPLACED_CODES = frozenset({BASIC_AUTH_RETIREMENT_CODE})
 """Configuration warnings the plan says per user instead (but for general.smtp's)."""

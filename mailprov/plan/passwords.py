@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from mailprov.i18n import N_
+from mailprov.i18n import N_, stored
 from mailprov.model import LiveState, LiveUser, state_mode
 from mailprov.plan.format import (
     NEEDS_PASSWORD,
@@ -24,7 +24,6 @@ from mailprov.plan.format import (
     Change,
     PasswordNote,
 )
-from mailprov.plan.stored import stored
 
 
 def password_notes(changes: Iterable[Change], live: LiveState) -> tuple[PasswordNote, ...]:

@@ -10,7 +10,7 @@ from typing import Any
 from mailprov.config.resolve import resolve_users
 from mailprov.config.semantic import connection_problems, edition_problems
 from mailprov.errors import ConfigError, EditionError, Problem, quoted
-from mailprov.i18n import N_, _
+from mailprov.i18n import N_, Joined, _, stored
 from mailprov.model import Config, LiveState
 from mailprov.plan.diff import describe_lookalikes, diff, stored_did_you_mean, target_general
 from mailprov.plan.digest import base_digest
@@ -19,7 +19,6 @@ from mailprov.plan.office365 import office365_warnings, replaced
 from mailprov.plan.passwords import password_notes
 from mailprov.plan.policy import config_violations
 from mailprov.plan.safety import evaluate
-from mailprov.plan.stored import Joined, stored
 from mailprov.plan.versions import version_problems
 
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mailprov.errors import MailprovError
-from mailprov.i18n import N_, _
+from mailprov.i18n import N_, Plural, _, stored
 from mailprov.model import OVERRIDE_FIELDS, LiveState, Policy, Safety
 from mailprov.plan.digest import base_digest
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, Conflict, Plan, RollbackOf
@@ -32,7 +32,6 @@ from mailprov.plan.passwords import password_notes
 from mailprov.plan.policy import change_violations
 from mailprov.plan.records import HistoryRecord, RecordedChange, iso_utc
 from mailprov.plan.safety import evaluate
-from mailprov.plan.stored import Plural, stored
 
 USER_GONE = "user-gone"
 OVERRIDE_GONE = "override-removed"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mailprov.i18n import N_
+from mailprov.i18n import N_, stored
 from mailprov.model import Safety
 from mailprov.plan.format import Change, SafetyReport
-from mailprov.plan.stored import stored
 
 
 def evaluate(changes: Sequence[Change], existing_overrides: int, limits: Safety) -> SafetyReport:
@@ -20,7 +19,7 @@ def evaluate(changes: Sequence[Change], existing_overrides: int, limits: Safety)
                   if c.user_code is not None and c.before is not None and not c.follows_general)
     if any(c.follows_general for c in changes):
         counted += 1
-    reasons: list[str] = []  # stored in the plan in English (mailprov.plan.stored)
+    reasons: list[str] = []  # stored in the plan in English (mailprov.i18n.stored)
     if existing_overrides >= limits.min_existing and existing_overrides:
         percent = 100.0 * counted / existing_overrides
         if percent > limits.max_change_percent:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mailprov.errors import visible
-from mailprov.i18n import _, ngettext
+from mailprov.i18n import _, ngettext, shown
 from mailprov.model import MODE, state_mode
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, SelectionReport
 
@@ -19,12 +19,13 @@ _AS_SPACES = str.maketrans(dict.fromkeys(TYPOGRAPHIC_SPACES, " "))
 def show(value: Any) -> str:
     """A value for people: text as it is, unless something in it could hide (a space at
     either end, an empty text, a control character): then quoted as repr does, 'COMPTA '.
-    A no-break space inside the text is a space (French messages hold them)."""
+    A no-break space inside the text is a space (French messages hold them); a text a plan
+    stores in English (mailprov.i18n.stored) is shown in the reader's language."""
     if value is None:
         return _("(none)")
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value)
+    text = str(shown(value))
     spaced = text.translate(_AS_SPACES)
     return text if visible(spaced) == spaced else visible(text)
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mailprov.i18n import _, ngettext
+from mailprov.i18n import _, ngettext, shown
 from mailprov.model import MODE, OFFICE365_FIELDS, OVERRIDE_FIELDS, state_mode
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, Plan, problem_json
 from mailprov.render.escape import MdSafe, marker_text
@@ -186,7 +186,7 @@ def password_items(plan: Plan) -> list[dict[str, str]]:
         for note in notes:
             address = _note_text(note, "address") or _note_text(note, "user") or ""
             message = _note_text(note, "message") or str(note)
-            items.append({"user": user_name(str(address)), "text": str(message),
+            items.append({"user": user_name(str(address)), "text": str(shown(message)),
                           "code": str(_note_text(note, "code") or "")})
         return items
     for change in plan.changes:
