@@ -32,10 +32,12 @@ _UNUSUAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\u
 _LINE = re.compile(
     r"(?P<indent> *)"
     r"(?:(?P<dash>- )(?P<item>.*)"
-    r"|(?P<key>[^\s\-?:,\[\]{}#&*!|>'\"%@`][^:#]*?|'[^']*'|\"[^\"\\]*\")"
-    r" *:(?:[ ]+(?P<value>.*?))?)"
+    r"|(?P<key>[^\s\-?:,\[\]{}#&*!|>'\"%@`][^:#]*|'[^']*'|\"[^\"\\]*\")"
+    r" *:(?:[ ]+(?P<value>.*))?)"
     r" *\Z"
 )
+# Greedy on purpose: a lazy key or value would try the rest of the pattern at every
+# character, a second for a 10 MB line; the trailing spaces they take are stripped.
 # Possessive: the alternatives start with different characters, so there is nothing to
 # backtrack into, and a 10 MB scalar is matched in milliseconds instead of a second.
 _PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^#:]++|:(?=\S)|(?<=\S)#)*+\Z")
@@ -189,12 +191,14 @@ def _parse(text: str, max_depth: int) -> dict[str, Any]:
             raise _Fallback
         if line.index(":", match.end("key")) - match.start("key") > 1000:
             raise _Fallback  # YAML limits implicit keys to 1024 characters up to the ':'
-        raw_key = match.group("key")
+        raw_key = match.group("key").rstrip(" ")
         key = keys[raw_key] if raw_key in keys else keys.setdefault(
             raw_key, _scalar(raw_key, is_key=True))
         if not isinstance(key, str) or key in top:
             raise _Fallback
         value = match.group("value")
+        if value is not None:
+            value = value.rstrip(" ")
         if value is None or value.startswith("#"):
             top[key] = None
             pending = (indent, top, key)
