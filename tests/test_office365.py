@@ -629,7 +629,7 @@ def test_sandbox_model_2_by_default_and_1_on_request(tmp_path, monkeypatch):
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout == (
         "Created a standard sandbox with 30 users in sqlite:///new.db.\n"
-        "Reference model version 2 (maestro* 3.05): 6 send with Office 365 – Modern "
+        "Reference model version 2 (maestro* 3.05): 6 users send with Office 365 – Modern "
         "Authentication, 3 of them authenticated (`mailprov office365 status`).\n")
     rows = users2(f"sqlite:///{tmp_path}/new.db")
     assert sum(1 for r in rows.values() if r["mail_mode"] == "office365") == 6

@@ -208,10 +208,13 @@ def sandbox(url: str, users: int, edition: str, model: int, force: bool) -> None
         office365 = [u for u in with_office365(sample_users(users, edition), edition)
                      if u.office365]
         signed_in = sum(1 for u in office365 if u.authenticated_at)
-        click.echo(_("Reference model version 2 (maestro* 3.05): {count} send with Office 365 "
-                     "– Modern Authentication, {signed} of them authenticated "
-                     "(`mailprov office365 status`).").format(count=len(office365),
-                                                                signed=signed_in))
+        click.echo(ngettext(
+            "Reference model version 2 (maestro* 3.05): {count} user sends with Office 365 – "
+            "Modern Authentication, {signed} of them authenticated (`mailprov office365 "
+            "status`).",
+            "Reference model version 2 (maestro* 3.05): {count} users send with Office 365 – "
+            "Modern Authentication, {signed} of them authenticated (`mailprov office365 "
+            "status`).", len(office365)).format(count=len(office365), signed=signed_in))
 
 
 @command(help=N_(
