@@ -153,3 +153,35 @@ def test_mailprov_loads_the_compiled_french_catalog(catalog: Catalog) -> None:
 def test_the_language_comes_from_the_environment(environment: dict[str, str],
                                                  expected: str) -> None:
     assert i18n.detect_language(environment) == expected
+
+
+def test_the_wheel_ships_the_french_catalog_compiled_at_build_time(tmp_path: Path) -> None:
+    """Only the .po is in the repository: building a wheel from the sources alone (no .mo)
+    compiles it with Babel (setup.py), and the wheel carries the compiled catalog."""
+    import gettext
+    import io
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    source = tmp_path / "src"
+    shutil.copytree(ROOT / "mailprov", source / "mailprov",
+                    ignore=shutil.ignore_patterns("*.mo", "__pycache__"))
+    for name in ("pyproject.toml", "setup.py", "README.md", "babel.cfg"):
+        shutil.copy(ROOT / name, source / name)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+                            "-w", str(tmp_path / "dist"), str(source)],
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("mailprov-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        assert "mailprov/locale/fr/LC_MESSAGES/mailprov.mo" in names
+        assert not [name for name in names if name.endswith(".po")]
+        compiled = gettext.GNUTranslations(io.BytesIO(
+            archive.read("mailprov/locale/fr/LC_MESSAGES/mailprov.mo")))
+    with PO_FILE.open("rb") as handle:
+        catalog = read_po(handle, locale="fr")
+    sample = next(m for m in catalog if isinstance(m.id, str) and m.id and m.string)
+    assert compiled.gettext(sample.id) == sample.string
