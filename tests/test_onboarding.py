@@ -256,6 +256,31 @@ def test_vars_from_the_command_line_override_the_files(sqlite_url: str, tmp_path
     assert result.stderr.startswith("--var: variable 'smtp_password' looks like a secret")
 
 
+def test_a_var_that_nothing_reads_is_an_error_not_a_silent_no_op(sqlite_url: str,
+                                                                  tmp_path: Path) -> None:
+    codes = sandbox(sqlite_url, users=3)
+    write(tmp_path, "mailprov.yaml", head(sqlite_url) + textwrap.dedent(f"""\
+        vars: {{domain: example.com}}
+        general:
+          smtp: {{server: smtp.example.com, port: 587}}
+        users:
+          {codes[0]}: {{smtp: {{username: "{{{{ user.code | lower }}}}@{{{{ vars.site }}}}.ca"}}}}
+        """))
+    config = str(tmp_path / "mailprov.yaml")
+    runner = CliRunner()
+    typo = runner.invoke(cli, ["plan", "-c", config, "--var", "domian=acme.ca",
+                               "--var", "site=acme"])
+    assert (typo.exit_code, typo.stdout) == (1, "")
+    assert typo.stderr.splitlines()[0] == (
+        "--var: domian: no file declares it under `vars:` and no template reads "
+        "`vars.domian`, so it would change nothing; did you mean 'domain'?")
+    # declared under vars: (even if unread), or read by a template: both accepted
+    for assignment in ("domain=acme.ca", "site=acme"):
+        result = runner.invoke(cli, ["validate", "-c", config, "--var", assignment,
+                                     "--var", "site=x"])
+        assert result.exit_code == 0, result.output
+
+
 # --- errors: where they are, and whom they are about ---------------------------------------------
 
 

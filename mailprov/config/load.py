@@ -21,6 +21,7 @@ from mailprov.config.presets import PROVIDER_KEY, get_preset, preset_names
 from mailprov.config.schema import check_csv_entries, check_document
 from mailprov.config.semantic import semantic_problems
 from mailprov.config.urls import anchor_sqlite
+from mailprov.config.variables import unread_variables
 from mailprov.config.yamlload import INVALID, YamlError, iter_paths, read_file, read_yaml
 from mailprov.errors import ConfigError, PathStep, Problem, in_quotes
 from mailprov.i18n import N_, _, ngettext, stored
@@ -657,6 +658,9 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
             merger.add_csv(users)
     errors.extend(merger.problems)
     locator = DocumentLocator(loader.documents, positions)
+    errors.extend(unread_variables(variables or {}, [
+        *(doc.data for doc in loader.documents if isinstance(doc.data, dict)),
+        *({"users": {u.code: u.entry for u in users.users}} for _scope, users in lists)]))
     config, found = _build(merger, shared_docs, loader.digest(), locator, variables or {})
     errors.extend(found)
     refused.update(problem.path for problem in found)  # no follow-up error for those entries

@@ -1,0 +1,73 @@
+"""`--var NAME=VALUE` names that nothing reads: a typo must not vanish silently.
+
+`--var domian=acme.ca` next to files whose templates read `vars.domain` would plan with
+the files' own `domain`, and the admin would believe the override took. A `--var` name
+is accepted when a file declares it under `vars:` (shared or a target's) or when some
+template of the files or their CSV user lists reads it; anything else is an error.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from mailprov.config.templates import TemplateError, compile_template, is_template
+from mailprov.errors import Problem, quoted
+from mailprov.i18n import _
+
+
+def unread_variables(variables: Mapping[str, Any], documents: Iterable[Mapping[str, Any]]
+                     ) -> list[Problem]:
+    """One problem per `--var` group name that no `vars:` declares and no template reads."""
+    if not variables:
+        return []
+    declared: set[str] = set()
+    read: set[str] = set()
+    for data in documents:
+        declared.update(_declared(data))
+        for text in _template_texts(data):
+            try:
+                uses = compile_template(text).names
+            except TemplateError:
+                continue  # reported as the value's own error
+            read.update(use.parts[1] for use in uses
+                        if use.parts[0] == "vars" and len(use.parts) > 1)
+    known = sorted(declared | read)
+    problems = []
+    for name in variables:
+        if name in declared or name in read:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = (_("did you mean {name}?").format(name=quoted(close[0])) if close
+                else _("the files know: {names}").format(
+                    names=", ".join(known[:20]) or _("no variable")))
+        problems.append(Problem("--var", 0, 0, (), _(
+            "{name}: no file declares it under `vars:` and no template reads `vars.{name}`, "
+            "so it would change nothing; {hint}").format(name=name, hint=hint)))
+    return problems
+
+
+def _declared(data: Mapping[str, Any]) -> Iterator[str]:
+    sections = [data]
+    targets = data.get("targets")
+    if isinstance(targets, Mapping):
+        sections.extend(t for t in targets.values() if isinstance(t, Mapping))
+    for section in sections:
+        found = section.get("vars")
+        if isinstance(found, Mapping):
+            yield from (key for key in found if isinstance(key, str))
+
+
+def _template_texts(node: Any) -> Iterator[str]:
+    """Every templated text in a document, at any depth (iteratively: files may be deep)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if is_template(item):
+                yield item
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
