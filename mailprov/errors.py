@@ -66,6 +66,14 @@ SHOWN_CHARS = 60
 """How much of a rejected value an error message quotes."""
 
 
+def shell_word(text: str) -> str:
+    """`text` as one shell word, for a command a message tells people to run: a user code
+    with a space or a `$` in it must still paste as one argument (`'A B'`)."""
+    import shlex
+
+    return shlex.quote(text)
+
+
 def quoted(text: str, limit: int | None = None) -> str:
     """`text` as Python's repr writes it: in quotes, non-printable characters escaped, so
     that spaces at either end, an empty text and control characters all show. `limit`

@@ -165,3 +165,23 @@ def test_a_saved_plan_with_broken_notes_is_refused(sqlite_url: str, tmp_path: Pa
     data["mapping"] = None
     (tmp_path / "old.json").write_text(json.dumps(data), encoding="utf-8")
     assert mailprov("show", "old.json").exit_code == 0
+
+
+def test_a_command_a_message_suggests_pastes_as_one_argument(sqlite_url: str,
+                                                             tmp_path: Path) -> None:
+    import sqlite3
+
+    codes = sandbox(sqlite_url, users=3)
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as db:
+        db.execute("UPDATE app_user SET code = 'J DOE$' WHERE code = ?", (codes[0],))
+    write_config(tmp_path, sqlite_url, users={
+        "J DOE$": {"smtp": {"username": "jdoe@example.com"}}})
+    result = mailprov("plan", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (note,) = json.loads(result.stdout)["password_notes"]
+    assert "`mailprov password set 'J DOE$'`" in note["message"]
+    assert mailprov("apply", "--auto-approve").exit_code == 0
+    explained = mailprov("explain", "J DOE$")
+    assert "`mailprov password set 'J DOE$'`" in explained.stdout
+    status = mailprov("password", "status")
+    assert "`mailprov password set 'J DOE$'`" in status.stdout

@@ -85,6 +85,7 @@ def password() -> None:
 def password_set(user: str, configs: tuple[str, ...], target: str | None, db_url: str | None,
                  from_stdin: bool) -> None:
     from mailprov import api
+    from mailprov.errors import shell_word
 
     resolved = _target(configs, target, db_url)
 
@@ -92,7 +93,7 @@ def password_set(user: str, configs: tuple[str, ...], target: str | None, db_url
         if from_stdin:
             return _stdin_line(_("the password"))
         no_terminal = _("run `mailprov password set {user}` in a terminal, or give the "
-                        "password on standard input with --stdin").format(user=user)
+                        "password on standard input with --stdin").format(user=shell_word(user))
         return _new_secret(_("SMTP password of {user} (login {login})").format(
             user=who.code, login=who.login), no_terminal)
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from mailprov.errors import shell_word
 from mailprov.i18n import N_, stored
 from mailprov.model import (
     INHERITED_FIELDS,
@@ -151,7 +152,7 @@ def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool,
         if not password_set:
             notes.append(stored(N_("no SMTP password entered yet: the user types it in "
                                    "maestro* (Préférences > Courriel), or set it with "
-                                   "`mailprov password set {code}`"), code=user.code))
+                                   "`mailprov password set {code}`"), code=shell_word(user.code)))
         return Explanation(user.code, user.name, general.edition, "override", reason,
                            effective["server"], effective["port"], effective["ssl"],
                            override.username, user.code if cloud else override.from_address,

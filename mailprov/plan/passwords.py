@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from mailprov.errors import shell_word
 from mailprov.i18n import N_, stored
 from mailprov.model import LiveState, LiveUser, state_mode
 from mailprov.plan.format import (
@@ -74,17 +75,17 @@ def _note(change: Change, code: str, user: LiveUser) -> PasswordNote | None:
         return PasswordNote(change.address, NEEDS_PASSWORD, stored(N_(
             "needs a password: none is stored for the login {login}; set it with "
             "`mailprov password set {code}` (or the user types it in maestro*, "
-            "Préférences > Courriel)"), login=login, code=code))
+            "Préférences > Courriel)"), login=login, code=shell_word(code)))
     old = (change.before or {}).get("username") if change.action == "update" else None
     if old is None:
         return PasswordNote(change.address, PASSWORD_FOR_OLD_LOGIN, stored(N_(
             "check its password: the one stored{when} dates from before, not from the "
             "login {login}; if it is not that login's password, set it with `mailprov "
-            "password set {code}`"), when=when, login=login, code=code))
+            "password set {code}`"), when=when, login=login, code=shell_word(code)))
     return PasswordNote(change.address, PASSWORD_FOR_OLD_LOGIN, stored(N_(
         "needs a password again: the stored one{when} was entered for the old login "
         "{old}, not {login}; set it with `mailprov password set {code}`"), when=when, old=old,
-        login=login, code=code))
+        login=login, code=shell_word(code)))
 
 
 def _when(moment: datetime | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mailprov.errors import shell_word
 from mailprov.i18n import _, ngettext
 from mailprov.live.passwords import PasswordState, PasswordStatus
 from mailprov.render.values import show
@@ -16,11 +17,12 @@ def _when(moment: datetime | None) -> str:
 def _note(state: PasswordState) -> str:
     if state.orphaned:
         return _("orphaned: no SMTP login of its own any more; remove it with `mailprov "
-                 "password clear {code}`").format(code=state.code)
+                 "password clear {code}`").format(code=shell_word(state.code))
     if state.login is None:
         return _("no login: maestro* sends without authentication")
     if not state.password_set:
-        return _("needs a password: `mailprov password set {code}`").format(code=state.code)
+        return _("needs a password: `mailprov password set {code}`").format(
+            code=shell_word(state.code))
     change = state.login_change
     if state.stale and change is not None:
         return _("stale: set before the login changed from {before} to {after} on {at} "
