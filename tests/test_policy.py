@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from dbhelpers import dump, sandbox, smtp_user, update_general, update_user, write_config
+from dbhelpers import (
+    dump,
+    sandbox,
+    smtp_user,
+    update_general,
+    update_user,
+    users2,
+    write_config,
+)
 
 from mailprov import api
 from mailprov.cli import cli
@@ -486,3 +494,123 @@ def test_over_a_fleet_each_target_holds_to_the_shared_and_its_own_policies(run, 
     assert applied.exit_code == 1
     assert dump(urls["alpha"]) != before["alpha"]
     assert dump(urls["beta"]) == before["beta"] and dump(urls["gamma"]) == before["gamma"]
+
+
+# --- Office 365 – Modern Authentication: maestro* sends From the account ------------------
+
+
+def _office365(email: str) -> dict:
+    return {"office365": {"email": email}}
+
+
+def test_validate_checks_an_office365_account_as_a_from_address(run, sqlite_url, tmp_path):
+    """`from_domains` reads an Office 365 user's `email` at its place, a template rendered
+    for the stand-in user; the SMTP rules (SSL, servers, ports) are not that user's."""
+    path = tmp_path / "mailprov.yaml"
+    text = (
+        "version: 1\n"
+        f"targets:\n  db:\n    url: {sqlite_url}\n"
+        "general:\n  client: smtp\n  smtp: {server: smtp.acme-construction.ca, port: 587, "
+        "ssl: true}\n"
+        "users:\n"
+        "  COORD:\n    office365: {email: coord@gmail.com}\n"
+        f"  COMPTA:\n    office365: {{email: compta@{DOMAIN}}}\n"
+        "selections:\n  - match: 'K*'\n"
+        "    office365: {email: \"{{ user.code | lower }}@gmail.com\"}\n"
+        f"policy:\n  from_domains: [{DOMAIN}]\n  require_ssl: true\n"
+        "  allowed_servers: [smtp.acme-construction.ca]\n  forbidden_ports: [25, 465]\n")
+    path.write_text(text, encoding="utf-8")
+    result = run("validate")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "mailprov.yaml:10:24: users.COORD.office365.email: user COORD: email "
+        "'coord@gmail.com' is not in an allowed domain (acme-construction.ca): use an address "
+        "in one of them (policy rule from_domains, mailprov.yaml:17)\n"
+        "mailprov.yaml:15:24: selections[0].office365.email: the users selections[0] takes: "
+        "email 'jdoe@gmail.com' (rendered for the stand-in user JDOE from "
+        "'{{ user.code | lower }}@gmail.com') is not in an allowed domain "
+        "(acme-construction.ca): use an address in one of them (policy rule from_domains, "
+        "mailprov.yaml:17)\n"
+        "Error: 2 problems in the configuration; nothing was changed.\n")
+    problems = json.loads(run("validate", "--format", "json").stdout)["problems"]
+    assert [(p["code"], p["path"], p["line"], p["column"]) for p in problems] == [
+        ("policy-from-domains", "users.COORD.office365.email", 10, 24),
+        ("policy-from-domains", "selections[0].office365.email", 15, 24)]
+
+    path.write_text(text.replace("@gmail.com", f"@{DOMAIN}"), encoding="utf-8")
+    allowed = run("validate")
+    assert allowed.exit_code == 0, allowed.stderr
+
+
+def test_plan_and_a_saved_plan_check_an_office365_account(run, url, tmp_path):
+    sandbox(url, users=12, model=2)
+    users = {"COORD": _office365("coord@gmail.com"), "COMPTA": _office365(f"compta@{DOMAIN}")}
+    path = write_config(tmp_path, url, general=GENERAL, users=users)
+    _with_policy(path, POLICY)
+    lines = path.read_text().splitlines()
+    line, text = next((i, t) for i, t in enumerate(lines, 1) if "coord@gmail.com" in t)
+    rule = next(i for i, t in enumerate(lines, 1) if "from_domains:" in t)
+    message = (f"user COORD: email 'coord@gmail.com' is not in an allowed domain ({DOMAIN}): "
+               f"use an address in one of them (policy rule from_domains, mailprov.yaml:{rule})")
+
+    result = run("plan", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["policy_violations"] == [{
+        "code": "policy-from-domains", "rule": "from_domains", "address": "user.COORD",
+        "user": "COORD", "field": "email", "value": "coord@gmail.com", "message": message,
+        "policy": f"mailprov.yaml:{rule}", "file": "mailprov.yaml", "line": line,
+        "column": text.index("coord@") + 1, "path": "users.COORD.office365.email"}]
+    assert run("plan", "--out", "p.json").exit_code == 1
+
+    # allowed, saved; then the account edited into the plan file is found again
+    users["COORD"] = _office365(f"coord@{DOMAIN}")
+    path = write_config(tmp_path, url, general=GENERAL, users=users)
+    _with_policy(path, POLICY)
+    assert run("plan", "--out", "p.json").exit_code == 0
+    plan_path = tmp_path / "p.json"
+    data = json.loads(plan_path.read_text())
+    [coord] = [c for c in data["changes"] if c["address"] == "user.COORD"]
+    assert coord["after"] == {"mode": "office365", "email": f"coord@{DOMAIN}"}
+    coord["after"]["email"] = "coord@gmail.com"
+    plan_path.write_text(json.dumps(data))
+    before = dump(url)
+    expected = ("mailprov.yaml: policy.from_domains: user COORD: email 'coord@gmail.com' is "
+                f"not in an allowed domain ({DOMAIN}): use an address in one of them (policy "
+                "rule from_domains, mailprov.yaml)")
+    shown = run("show", "p.json")
+    assert ("Policy: 1 violation; this plan cannot be saved or applied (--force does not "
+            f"change that):\n  {expected}\n") in shown.stdout
+    result = run("apply", "p.json", "--force")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: the plan breaks the policy: 1 violation:\n"
+        f"  {expected}\n"
+        "Such a plan is never saved or applied, and --force does not change that: change the "
+        "files (or the policy), then plan again. Nothing was changed.\n")
+    assert dump(url) == before
+
+
+def test_the_smtp_rules_do_not_apply_to_office365_users(run, sqlite_url, tmp_path):
+    """An Office 365 user inherits no server, port or SSL from the general row: apply,
+    which reads that row for SMTP users' inherited values, does not hold them to it."""
+    sandbox(sqlite_url, users=12, model=2)
+    update_general(sqlite_url, smtp_server="relay.example.com", smtp_port=25, smtp_ssl=False)
+    write_config(tmp_path, sqlite_url, general={},
+                 users={"COORD": _office365(f"coord@{DOMAIN}"),
+                        "KMORIN": {"smtp": {"username": f"kmorin@{DOMAIN}"}}})
+    assert run("plan", "--out", "p.json").exit_code == 0
+    rules = {"from_domains": [DOMAIN], "require_ssl": True,
+             "allowed_servers": ["smtp.acme-construction.ca"], "forbidden_ports": [25]}
+    policy = _yaml(tmp_path / "policy.yaml", {"policy": rules})
+    refused = run("apply", "p.json", "--policy", str(policy))
+    assert refused.exit_code == 1
+    assert [line.split(": ")[2] for line in refused.stderr.splitlines()[1:-1]] == [
+        "user KMORIN"] * 3  # server, port and SSL: KMORIN's, never COORD's
+
+    write_config(tmp_path, sqlite_url, general={},
+                 users={"COORD": _office365(f"coord@{DOMAIN}")})
+    assert run("plan", "--out", "p.json").exit_code == 0
+    applied = run("apply", "p.json", "--policy", str(policy))
+    assert applied.exit_code == 0, applied.stderr
+    assert (users2(sqlite_url)["COORD"]["mail_mode"], users2(sqlite_url)["COORD"]["o365_email"]) \
+        == ("office365", f"coord@{DOMAIN}")

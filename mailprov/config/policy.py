@@ -30,7 +30,15 @@ from mailprov.config.templates import STAND_IN_USER, is_template
 from mailprov.config.yamlload import INVALID, YamlError, read_file, read_yaml
 from mailprov.errors import SHOWN_CHARS, PathStep, Problem, format_path, quoted
 from mailprov.i18n import _, ngettext
-from mailprov.model import Config, DesiredUser, Locator
+from mailprov.model import (
+    OFFICE365_FIELDS,
+    OVERRIDE_FIELDS,
+    Config,
+    DesiredOffice365,
+    DesiredOverride,
+    DesiredUser,
+    Locator,
+)
 from mailprov.model.policy import (
     ENV_POLICY,
     Policy,
@@ -217,21 +225,28 @@ class _Offline:
 
     def users(self, policy: Policy) -> None:
         for user in entries(self.config):
-            if user.override is not None:
+            if user.override is not None or user.office365 is not None:
                 self._user(policy, user)
 
     def _user(self, policy: Policy, user: DesiredUser) -> None:
-        override = user.override
-        assert override is not None
+        """The values of the user's own mode: the SMTP section's, or the Office 365
+        account (which maestro* sends From; no server, port or SSL of its own)."""
+        section: DesiredOverride | DesiredOffice365 | None = user.override
+        names: tuple[str, ...] = OVERRIDE_FIELDS
+        cloud_field = "from"  # maestro*CLOUD: the From address is the user code
+        if user.office365 is not None:
+            section, names, cloud_field = user.office365, OFFICE365_FIELDS, "email"
+        assert section is not None
         address = "user." + user.code
         who = None if user.code else _("the users {entry} takes").format(
             entry=format_path(entry_path(self.config, user)))
-        if self.cloud and user.code:  # maestro*CLOUD: the From address is the user code
-            for rule, why in policy.value_problems("from", user.code):
+        if self.cloud and user.code and (cloud_field == "from" or section.get("email") is None):
+            # maestro*CLOUD: the From address (or the Office 365 account) is the user code
+            for rule, why in policy.value_problems(cloud_field, user.code):
                 self._add((user.source.file, ("users", user.code)), rule, violation_message(
-                    address, "from", user.code, why, rule, policy), key=True)
-        for name in ("username", "from", "server", "port", "ssl"):
-            value = override.get(name)
+                    address, cloud_field, user.code, why, rule, policy), key=True)
+        for name in names:
+            value = section.get(name)
             if value is None:
                 continue  # inherited from general.smtp (checked there), or from the login
             source = source_of(user, name)

@@ -26,8 +26,9 @@ RULES = ("from_domains", "require_ssl", "allowed_servers", "allowed_ports",
          "forbidden_ports", "max_overrides")
 """Every rule a policy may hold, in the order they are checked and shown."""
 
-ADDRESS_FIELDS = ("username", "from")
-"""The fields `from_domains` reads: a login that is an e-mail address, and From."""
+ADDRESS_FIELDS = ("username", "from", "email")
+"""The fields `from_domains` reads: an SMTP login that is an e-mail address, From, and
+an Office 365 user's account (`email`), which maestro* sends From."""
 
 ENV_POLICY = "MAILPROV_POLICY"
 

@@ -26,16 +26,21 @@ from mailprov.errors import PolicyError, format_path
 from mailprov.i18n import _, ngettext
 from mailprov.model import (
     INHERITED_FIELDS,
+    OFFICE365_FIELDS,
+    OFFICE365_MODE,
     OVERRIDE_FIELDS,
     Config,
     GeneralSettings,
     LiveState,
+    MailSettings,
+    Office365Settings,
     Policy,
     PolicyViolation,
     ValueSource,
+    state_mode,
 )
 from mailprov.model.policy import overrides_message, shown_value, violation_message
-from mailprov.plan.diff import resolve_override, user_sources
+from mailprov.plan.diff import resolve_office365, resolve_override, user_sources
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change
 
 _GENERAL_FIELDS = ("server", "port", "ssl")
@@ -104,7 +109,8 @@ def config_violations(config: Config, live: LiveState, general: GeneralSettings,
 
     `general` is the general row the plan leaves. A user's server, port or ssl that it
     inherits is checked once, as the general SMTP account's; a `from` that defaults to
-    the login is checked as the login.
+    the login is checked as the login; an Office 365 user's account (`email`) is checked
+    as a From address, and no SMTP rule applies to that user.
     """
     if not config.policies:
         return ()
@@ -116,12 +122,19 @@ def config_violations(config: Config, live: LiveState, general: GeneralSettings,
         check.general(policy, general, config.general_sources, live_note)
     for code, desired in config.users.items():
         user = live.users.get(code)
-        if user is None or desired.override is None:
+        if user is None:
             continue
-        stored = resolve_override(code, desired.override, general, edition)
+        stored: MailSettings | Office365Settings
+        if desired.office365 is not None:  # the account it sends From; no SMTP values
+            stored, names = resolve_office365(code, desired.office365, edition), OFFICE365_FIELDS
+        elif desired.override is not None:
+            stored = resolve_override(code, desired.override, general, edition)
+            names = OVERRIDE_FIELDS
+        else:
+            continue
         sources = user_sources(config, desired, edition)
         address = USER_PREFIX + code
-        for name in OVERRIDE_FIELDS:
+        for name in names:
             source = sources.get(name)
             value = stored.get(name)
             if source is not None and source.kind in ("general", "username"):
@@ -166,7 +179,10 @@ def change_violations(policies: Sequence[Policy], changes: Sequence[Change],
         for change in changes:
             if change.user_code is None or change.after is None:
                 continue
-            for name in OVERRIDE_FIELDS:
+            # an Office 365 user: its account only (it inherits no server, port or SSL)
+            names = OFFICE365_FIELDS if state_mode(change.after) == OFFICE365_MODE.name \
+                else OVERRIDE_FIELDS
+            for name in names:
                 value = change.after.get(name)
                 if value is None and name in INHERITED_FIELDS and general is not None:
                     value = getattr(general, name)
