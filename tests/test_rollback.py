@@ -222,6 +222,7 @@ def test_rows_changed_since_are_conflicts_left_out_unless_asked(run, url, tmp_pa
          "fields": {"port": {"before": 587, "after": 2525, "live": 2526}}, "later": [],
          "included": False}]
     markdown = run("rollback", "2", "--format", "markdown").stdout
+    assert markdown.splitlines()[1].startswith("### mailprov rollback of apply #2 · ")
     assert "#### ↩️ Rollback of apply \\#2 \\(" in markdown
     assert "No existing override is left alone" not in markdown
     assert "- Conflict: <code>user\\.COMPTA</code>: changed again by apply \\#3 since \\#2 " \
