@@ -23,7 +23,6 @@ from mailprov.i18n import N_, _, stored
 
 PROVIDER_KEY = "provider"
 """The key, in `general.smtp` and a user's `smtp`, that names a preset."""
-FILLED_KEYS = ("server", "port", "ssl")
 
 
 class PresetError(MailprovError):

@@ -21,7 +21,6 @@ from mailprov.config.semantic import (
     is_address,
     missing_message,
     rendered_errors,
-    source_of,
 )
 from mailprov.config.templates import (
     TemplateError,
@@ -57,13 +56,6 @@ class Resolution:
     config: Config
     matches: tuple[SelectionMatch, ...]
     problems: tuple[Problem, ...]
-
-
-def has_templates(config: Config) -> bool:
-    """Whether any user or selection of the configuration has a templated value."""
-    users = [*config.users.values(), *(s.user for s in config.selections)]
-    return any(source.template is not None for user in users
-               for source in user.sources.values())
 
 
 def resolve_users(config: Config, live_users: Mapping[str, LiveUser], edition: str,
@@ -226,8 +218,3 @@ class _Renderer:
                     "... and {count} more users with a problem here").format(
                     count=count - MAX_SAME_PROBLEM)))
         return problems
-
-
-def source_for(user: DesiredUser, name: str) -> ValueSource:
-    """Where a user's value was written (re-exported for the planner and explain)."""
-    return source_of(user, name)

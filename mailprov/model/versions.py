@@ -46,8 +46,6 @@ VERSIONS: dict[int, ModelVersion] = {
     2: ModelVersion(2, "3.05", ("other", "outlook", "office365", "smtp"),
                     (SMTP_MODE.name, OFFICE365_MODE.name)),
 }
-LATEST = 2
-"""The version `mailprov sandbox` creates unless told otherwise."""
 
 CLIENT_LABELS = {
     "other": N_("Other e-mail software (Autre logiciel de courriel)"),

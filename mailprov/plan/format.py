@@ -134,7 +134,6 @@ class PlanWarning:
 NEEDS_PASSWORD = "needs-password"
 PASSWORD_FOR_OLD_LOGIN = "password-for-old-login"
 PASSWORD_STAYS = "password-stays"
-PASSWORD_NOTE_CODES = (NEEDS_PASSWORD, PASSWORD_FOR_OLD_LOGIN, PASSWORD_STAYS)
 
 
 @dataclass(frozen=True, slots=True)

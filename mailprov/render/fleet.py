@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mailprov.fleet.runner import EXIT_SEVERITY, FleetRun, Outcome, worst_exit_code
+from mailprov.fleet.runner import FleetRun, Outcome, worst_exit_code
 from mailprov.i18n import N_, _, ngettext
 from mailprov.plan.fleetfile import json_chunks
 from mailprov.render.escape import md, md_code
@@ -459,8 +459,3 @@ def gather(documents: Sequence[tuple[str, Any]]) -> FleetSummary:
     rows.sort(key=lambda row: row.target)
     command = str(next(iter(commands)))
     return FleetSummary(command, tuple(rows))
-
-
-def severity_order() -> tuple[int, ...]:
-    """Exit codes from the worst: for the docs."""
-    return tuple(sorted(EXIT_SEVERITY, key=lambda code: -EXIT_SEVERITY[code]))
