@@ -91,15 +91,15 @@ def test_yaml_traps_do_not_hide_the_other_problems_of_their_file(folder: Path) -
         ("mailprov.yaml", 3, 11, "general.client",
          "'smpt' is not one of: other, outlook, lotus_notes, smtp, office365; did you mean "
          "'smtp'?"),
-        ("mailprov.yaml", 6, 11, "", OCTAL_0465),
-        ("mailprov.yaml", 7, 10, "", boolean("yes")),
-        ("mailprov.yaml", 9, 3, "", "keys must be text: write '1234' in quotes"),
+        ("mailprov.yaml", 6, 11, "general.smtp.port", OCTAL_0465),
+        ("mailprov.yaml", 7, 10, "general.smtp.ssl", boolean("yes")),
+        ("mailprov.yaml", 9, 3, "users", "keys must be text: write '1234' in quotes"),
         ("mailprov.yaml", 13, 13, "users.COMPTA.smtp.from",
          f"'nobody' is not an e-mail address: {NO_AT}"),
-        ("mailprov.yaml", 15, 7, "", "duplicate key 'port' (first defined at line 14, column 7): "
-                                     "keep one"),
-        ("mailprov.yaml", 17, 11, "", ALIAS),
-        ("mailprov.yaml", 23, 7, "", MERGE),
+        ("mailprov.yaml", 15, 7, "users.COMPTA.smtp.port",
+         "duplicate key 'port' (first defined at line 14, column 7): keep one"),
+        ("mailprov.yaml", 17, 11, "users.COORD.smtp", ALIAS),
+        ("mailprov.yaml", 23, 7, "users.RH.smtp", MERGE),
         ("mailprov.yaml", 24, 7, "users.RH.smtp.usernme",
          "unknown key 'usernme'; did you mean 'username'?"),
     ]
@@ -149,13 +149,13 @@ def test_a_refused_value_brings_no_follow_up_errors(folder: Path) -> None:
               from: nobody
         """)
     assert problems("mailprov.yaml") == [
-        ("mailprov.yaml", 1, 10, "", "'0001' has a leading zero and is read as octal (1) by "
-                                     "YAML 1.1: write a plain decimal number (587), or put it "
-                                     "in quotes if you meant the text"),
-        ("mailprov.yaml", 4, 10, "", boolean("yes")),
-        ("mailprov.yaml", 10, 11, "", OCTAL_0465),
-        ("mailprov.yaml", 13, 11, "", boolean("on")),
-        ("mailprov.yaml", 16, 13, "", OCTAL_0465),
+        ("mailprov.yaml", 1, 10, "version", "'0001' has a leading zero and is read as octal (1) "
+                                            "by YAML 1.1: write a plain decimal number (587), or "
+                                            "put it in quotes if you meant the text"),
+        ("mailprov.yaml", 4, 10, "targets.prod.url", boolean("yes")),
+        ("mailprov.yaml", 10, 11, "general.smtp.port", OCTAL_0465),
+        ("mailprov.yaml", 13, 11, "users.COMPTA.smtp", boolean("on")),
+        ("mailprov.yaml", 16, 13, "users.COORD.smtp.port", OCTAL_0465),
         ("mailprov.yaml", 17, 13, "users.COORD.smtp.from",
          f"'nobody' is not an e-mail address: {NO_AT}"),
     ]
@@ -191,9 +191,9 @@ def test_problems_inside_a_duplicate_entry_are_reported_too(folder: Path) -> Non
               ssl: on
         """)
     assert problems("mailprov.yaml") == [
-        ("mailprov.yaml", 5, 3, "", "duplicate key 'COMPTA' (first defined at line 3, column 3): "
-                                    "keep one"),
-        ("mailprov.yaml", 7, 12, "", boolean("on")),
+        ("mailprov.yaml", 5, 3, "users.COMPTA",
+         "duplicate key 'COMPTA' (first defined at line 3, column 3): keep one"),
+        ("mailprov.yaml", 7, 12, "users.COMPTA.smtp.ssl", boolean("on")),
     ]
 
 
@@ -216,13 +216,13 @@ def test_every_file_reports_every_problem_and_an_unreadable_file_one(folder: Pat
         """)
     write(folder, "users/b.yaml", "users:\n  B:\n    smtp:\n     port: 1\n      ssl: true\n")
     assert problems("mailprov.yaml") == [
-        ("mailprov.yaml", 5, 10, "", boolean("Yes")),
+        ("mailprov.yaml", 5, 10, "general.smtp.ssl", boolean("Yes")),
         ("mailprov.yaml", 6, 5, "general.smtp.prot",
          "unknown key 'prot'; did you mean 'port'?"),
         ("users/a.yaml", 4, 13, "users.A.smtp.port", "port 0 is out of range: use 1 to 65535"),
         ("users/a.yaml", 5, 13, "users.A.smtp.from",
          "'a' is too short (1 characters, at least 3)"),
-        ("users/a.yaml", 6, 12, "", boolean("NO")),
+        ("users/a.yaml", 6, 12, "users.A.smtp.ssl", boolean("NO")),
         ("users/b.yaml", 5, 10, "", "invalid YAML: mapping values are not allowed in this "
                                     "context"),
     ]
@@ -238,7 +238,7 @@ def test_aliases_are_reported_once_per_repeated_value_without_expanding_them(
     started = time.perf_counter()
     found = problems("mailprov.yaml")
     assert time.perf_counter() - started < 1
-    anchors = [("mailprov.yaml", line, 7, "", ALIAS) for line in range(2, 12)]
+    anchors = [("mailprov.yaml", line, 7, f"lol{line - 2}", ALIAS) for line in range(2, 12)]
     unknown = [("mailprov.yaml", line, 1, f"lol{line - 2}",
                 f"unknown key 'lol{line - 2}' (allowed: all_users, default_target, defaults, "
                 "general, include, policy, profiles, prune, safety, selections, targets, users, "
@@ -483,4 +483,104 @@ def test_server_names_are_checked_in_general_and_in_users(folder: Path) -> None:
         ("mailprov.yaml", 11, 15, "users.COORD.smtp.server",
          "'relay.example.com:2525' includes a port: write the server alone (relay.example.com) "
          f"{PORT_UNDER} (2525)"),
+    ]
+
+
+# --- codes for scripts: every problem has its family's code, and its path ---------------------
+
+
+def json_problems(*args: str) -> list[tuple[str, str, int, int, str]]:
+    import json
+
+    result = CliRunner().invoke(cli, ["validate", "--format", "json", *args])
+    assert result.exit_code == 1, result.output
+    return [(p["code"], p["path"], p["line"], p["column"], p["severity"])
+            for p in json.loads(result.stdout)["problems"]]
+
+
+def test_validate_json_gives_each_yaml_trap_its_code_and_the_path_of_its_value(
+        folder: Path) -> None:
+    write(folder, "mailprov.yaml", """\
+        version: 1
+        general:
+          client: outlok
+          smtp:
+            server: smtp.example.com
+            port: 0465
+            ssl: yes
+            time: 1:30
+        users:
+          1234: {smtp: false}
+          COMPTA:
+            smtp:
+              port: 25
+              port: 26
+              from: nobody
+          COORD:
+            smtp: &coord {username: coord@example.com}
+          PAIE:
+            smtp: *coord
+            token: x
+          RH: {smtp: {<<: {port: 25}}, profile: staf}
+        """)
+    assert json_problems() == [
+        ("schema-enum", "general.client", 3, 11, "error"),
+        ("yaml-number", "general.smtp.port", 6, 11, "error"),
+        ("yaml-boolean", "general.smtp.ssl", 7, 10, "error"),
+        ("schema-unknown-key", "general.smtp.time", 8, 5, "error"),
+        ("yaml-number", "general.smtp.time", 8, 11, "error"),
+        ("yaml-key-not-text", "users", 10, 3, "error"),
+        ("yaml-duplicate-key", "users.COMPTA.smtp.port", 14, 7, "error"),
+        ("address-invalid", "users.COMPTA.smtp.from", 15, 13, "error"),
+        ("yaml-alias", "users.COORD.smtp", 17, 11, "error"),
+        ("secret-key", "users.PAIE.token", 20, 5, "error"),
+        ("yaml-alias", "users.RH.smtp", 21, 15, "error"),
+        ("unknown-profile", "users.RH.profile", 21, 41, "error"),
+    ]
+
+
+def test_validate_json_codes_of_files_includes_lists_and_rules(folder: Path) -> None:
+    write(folder, "mailprov.yaml", """\
+        version: 1
+        targets:
+          prod: {url: "postgresql://u:secret@db/maestro"}
+        default_target: test
+        include: [users/*.yaml, missing.yaml, /etc/mailprov.yaml]
+        users_from: people.csv
+        general:
+          client: smtp
+          smtp: {server: "smtp.example.com:587"}
+        """)
+    write(folder, "users/a.yaml", """\
+        users:
+          A: {smtp: {port: 70000, username: "{{ vars.nothing }}@x.ca"}}
+          B: {smtp: {usernme: b}}
+        """)
+    (folder / "people.csv").write_text("code;port;#name\nC;abc;\nC;;\n", encoding="utf-8")
+    assert json_problems("--var", "site=Québec") == [
+        ("var-unused", "", 0, 0, "error"),
+        ("url-password", "targets.prod.url", 3, 15, "error"),
+        ("unknown-target", "default_target", 4, 17, "error"),
+        ("include-not-found", "include[1]", 5, 25, "error"),
+        ("include-path", "include[2]", 5, 39, "error"),
+        ("smtp-incomplete", "general.client", 8, 11, "error"),
+        ("server-invalid", "general.smtp.server", 9, 18, "error"),
+        ("csv-value", "users.C.smtp.port", 2, 2, "error"),
+        ("csv-duplicate-user", "users.C", 3, 1, "error"),
+        ("schema-range", "users.A.smtp.port", 2, 20, "error"),
+        ("template-unknown-name", "users.A.smtp.username", 2, 37, "error"),
+        ("schema-unknown-key", "users.B.smtp.usernme", 3, 14, "error"),
+    ]
+
+
+def test_validate_json_codes_of_unreadable_files(folder: Path) -> None:
+    (folder / "bad.yaml").write_bytes(b"version: 1\nname: caf\xe9\n")
+    write(folder, "tabs.yaml", "version: 1\ngeneral:\n\tclient: smtp\n")
+    write(folder, "empty.yaml", "# nothing\n")
+    assert json_problems("-c", "bad.yaml", "-c", "tabs.yaml", "-c", "empty.yaml",
+                         "-c", "nowhere.yaml") == [
+        ("yaml-encoding", "", 2, 10, "error"),
+        ("yaml-syntax", "", 0, 0, "error"),
+        ("file-not-found", "", 0, 0, "error"),
+        ("yaml-syntax", "", 3, 1, "error"),
     ]

@@ -55,9 +55,9 @@ def test_a_config_error_in_french_keeps_its_place_and_french_typography(tmp_path
         "other, outlook, lotus_notes, smtp, office365; alias français" + NBSP + ": autre "
         "(= other), autre_logiciel (= other), autre_logiciel_de_courriel (= other), "
         "smtp_autre (= smtp)",
-        f"{path}:5:11: «{NBSP}070{NBSP}» commence par un zéro et est lu comme un nombre octal "
-        f"(56) par YAML 1.1{NBSP}: écrivez un simple nombre décimal (587), ou mettez-le entre "
-        "guillemets si vous vouliez le texte",
+        f"{path}:5:11: general.smtp.port: «{NBSP}070{NBSP}» commence par un zéro et est lu "
+        f"comme un nombre octal (56) par YAML 1.1{NBSP}: écrivez un simple nombre décimal "
+        "(587), ou mettez-le entre guillemets si vous vouliez le texte",
         f"{path}:8:40: users.COMPTA.smtp.port: le port 99999 est hors limites{NBSP}: utilisez "
         "1 à 65535",
         "3 erreurs trouvées.",
@@ -70,8 +70,8 @@ def test_the_same_errors_in_english_are_unchanged(tmp_path):
         f"{path}:3:11: general.client: 'courriel' is not one of: other, outlook, lotus_notes, "
         "smtp, office365; French aliases: autre (= other), autre_logiciel (= other), "
         "autre_logiciel_de_courriel (= other), smtp_autre (= smtp)",
-        f"{path}:5:11: '070' has a leading zero and is read as octal (56) by YAML 1.1: write a "
-        "plain decimal number (587), or put it in quotes if you meant the text",
+        f"{path}:5:11: general.smtp.port: '070' has a leading zero and is read as octal (56) by "
+        "YAML 1.1: write a plain decimal number (587), or put it in quotes if you meant the text",
         f"{path}:8:40: users.COMPTA.smtp.port: port 99999 is out of range: use 1 to 65535",
         "3 errors found.",
     ]

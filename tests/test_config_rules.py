@@ -670,11 +670,11 @@ def test_config_error_carries_structured_sorted_problems(folder: Path) -> None:
     assert error.exit_code == 1
     assert error.problems == (
         Problem("mailprov.yaml", 5, 13, ("users", "B", "smtp", "port"),
-                "port 0 is out of range: use 1 to 65535"),
+                "port 0 is out of range: use 1 to 65535", code="schema-range"),
         Problem("mailprov.yaml", 8, 7, ("users", "A", "smtp", "token"),
-                "'token' looks like a secret: " + HOW),
+                "'token' looks like a secret: " + HOW, code="secret-key"),
         Problem("mailprov.yaml", 10, 3, ("general", "clinet"),
-                "unknown key 'clinet'; did you mean 'client'?"),
+                "unknown key 'clinet'; did you mean 'client'?", code="schema-unknown-key"),
     )
     assert str(error).splitlines()[-1] == "3 errors found."
     assert str(error).splitlines()[0] == (

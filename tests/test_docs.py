@@ -177,3 +177,29 @@ def test_the_history_reader_reads_both_layouts_alike() -> None:
     assert ("update", "general", "smtp.port", 25, 587) in grouped
     assert ("delete", "user.COORD", "port", 25, None) in grouped
     assert len(grouped) == sum(len(change.changed) for change in plan.changes)
+
+
+def test_every_problem_code_the_configuration_doc_lists_is_one_mailprov_writes() -> None:
+    """The table of codes in docs/configuration.md (Errors and warnings) names codes that
+    exist: each is a string in the sources, or a policy rule's `policy-RULE`."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "docs" / "configuration.md").read_text(encoding="utf-8")
+    table = text[text.index("| code | problem |"):]
+    table = table[:table.index("\n\n")]
+    codes = re.findall(r"^\| ((?:`[a-z0-9-]+`(?:, )?)+) \|", table, re.MULTILINE)
+    listed = [code for cell in codes for code in re.findall(r"`([a-z0-9-]+)`", cell)]
+    assert len(listed) >= 60
+    sources = "".join(p.read_text(encoding="utf-8") for p in (root / "mailprov").rglob("*.py"))
+    rules = ("from_domains", "require_ssl", "allowed_servers", "allowed_ports",
+             "forbidden_ports", "max_overrides")
+    missing = [code for code in listed
+               if f'"{code}"' not in sources and code not in
+               {"policy-" + rule.replace("_", "-") for rule in rules}]
+    assert missing == []
+    french = (root / "docs" / "fr" / "configuration.md").read_text(encoding="utf-8")
+    french_table = french[french.index("| code | problème |"):]
+    assert re.findall(r"^\| (`[^|]+) \|", french_table[:french_table.index("\n\n")],
+                      re.MULTILINE) == re.findall(r"^\| (`[^|]+) \|", table, re.MULTILINE)

@@ -75,3 +75,20 @@ def test_invalid_file_is_refused_with_the_expected_errors(
         assert match, f"no FILE[:LINE:COLUMN] at the start of {line!r}"
         places.append((match["file"], int(match["line"] or 0), int(match["column"] or 0)))
     assert places == sorted(places), "problems are printed sorted by file and position"
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_every_problem_of_an_invalid_file_has_a_code_for_scripts(
+    case: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`validate --format json` never falls back to the generic `error`: each problem names
+    its family (docs/configuration.md, Errors and warnings)."""
+    import json
+
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(cli, ["validate", "--format", "json", "-c",
+                                      case.relative_to(REPO).as_posix()])
+    problems = json.loads(result.stdout)["problems"]
+    assert problems
+    assert [p["code"] for p in problems if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+",
+                                                             p["code"])] == []

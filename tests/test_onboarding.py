@@ -528,6 +528,35 @@ def test_users_remove_and_import(tmp_path: Path, monkeypatch) -> None:
            "  MROY: {profile: staff}\n\n  # trailing comment" in text
 
 
+def test_users_import_reports_every_bad_row_at_its_cell_and_changes_nothing(
+        tmp_path: Path, monkeypatch) -> None:
+    """A row that cannot be read does not hide the others: the port that is not a number,
+    the profile that does not exist, the From address that is not one, all at once, each
+    at its row and cell of the CSV file, and the YAML file keeps every byte."""
+    monkeypatch.chdir(tmp_path)
+    Path("mailprov.yaml").write_bytes(HAND_WRITTEN.encode("utf-8"))
+    Path("people.csv").write_text("code;profile;port;from\nLPAGE;staff;abc;\n"
+                                  "MROY;staf;;\nNEW;staff;;\nPAIE;;2525;paie\n",
+                                  encoding="utf-8")
+    result = CliRunner().invoke(cli, ["users", "import", "people.csv"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "people.csv:2:3: users.LPAGE.smtp.port: the port must be a whole number (e.g. 587), "
+        "got 'abc'\n"
+        "people.csv:3:2: users.MROY.profile: unknown profile 'staf'; did you mean 'staff'? "
+        "(profiles: staff)\n"
+        "people.csv:5:4: users.PAIE.smtp.from: 'paie' is not an e-mail address: An email "
+        "address must have an @-sign.\n"
+        "Error: 3 problems in the configuration; nothing was changed.\n")
+    assert Path("mailprov.yaml").read_bytes() == HAND_WRITTEN.encode("utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mailprov.yaml", "people.csv"]
+    with pytest.raises(ConfigError) as caught:
+        api.import_users("people.csv")
+    assert [(p.line, p.column, p.code) for p in caught.value.problems] == [
+        (2, 3, "csv-value"), (3, 2, "unknown-profile"), (5, 4, "address-invalid")]
+
+
 def test_explain_says_where_each_value_comes_from(tmp_path: Path, monkeypatch) -> None:
     folder = tmp_path / "onboarding"
     shutil.copytree(EXAMPLE, folder)

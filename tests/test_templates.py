@@ -249,13 +249,15 @@ def test_a_template_error_becomes_a_problem_at_the_file_line_and_user() -> None:
         assert error.problem("profiles.yaml", 7, 17, ("profiles", "staff", "smtp", "username"),
                              user="JTREMBLAY") == Problem(
             "profiles.yaml", 7, 17, ("profiles", "staff", "smtp", "username"),
-            UNKNOWN_NAME.format(name="usr") + "; did you mean `user`? (user JTREMBLAY)")
+            UNKNOWN_NAME.format(name="usr") + "; did you mean `user`? (user JTREMBLAY)",
+            code="template-unknown-name")
     try:
         compile_template("a\nb\n{{ usr }}")
     except TemplateError as error:  # a block value: the line inside it, from its first line
         assert error.problem("people.yaml", 10, 5, ("users", "A", "smtp", "from")) == Problem(
             "people.yaml", 12, 1, ("users", "A", "smtp", "from"),
-            UNKNOWN_NAME.format(name="usr") + "; did you mean `user`?")
+            UNKNOWN_NAME.format(name="usr") + "; did you mean `user`?",
+            code="template-unknown-name")
 
 
 def test_the_output_of_a_render_is_capped() -> None:

@@ -14,6 +14,7 @@ from mailprov.config.yamlload import (
     iter_paths,
     load_yaml,
     locate,
+    read_yaml,
 )
 
 VALID = b"""\
@@ -348,10 +349,32 @@ def test_billion_laughs_fails_fast_without_blowing_memory() -> None:
     assert error.line == 11  # the first value reached twice: lol9, through `users: *lol9`
 
 
-def test_error_carries_no_path_from_the_loader() -> None:
-    error = refused("version: 1\nssl: yes\n")
-    assert not hasattr(error, "path")  # the loader places errors by line and column only
+def test_a_refused_value_carries_its_path_and_code() -> None:
+    error = refused("version: 1\nsmtp:\n  ports: [25, 0465]\n")
+    assert (error.path, error.code, error.line, error.column) == (
+        ("smtp", "ports", 1), "yaml-number", 3, 15)
     assert str(error) == error.message
+
+
+@pytest.mark.parametrize(("text", "path", "code"), [
+    ("version: 1\nssl: yes\n", ("ssl",), "yaml-boolean"),
+    ("version: 1\na:\n  b: 1\n  b: 2\n", ("a", "b"), "yaml-duplicate-key"),
+    ("version: 1\na:\n  1234: x\n", ("a",), "yaml-key-not-text"),
+    ("version: 1\na: &x {b: 1}\nc: *x\n", ("a",), "yaml-alias"),
+    ("version: 1\na:\n  <<: {b: 1}\n", ("a",), "yaml-alias"),
+    ("version: 1\na: [1, !!binary aGk=]\n", ("a", 1), "yaml-tag"),
+    ("version: 1\ntime: 1:30\n", ("time",), "yaml-number"),
+])
+def test_every_refusal_has_its_code_and_the_path_of_its_value(
+        text: str, path: tuple[object, ...], code: str) -> None:
+    error = refused(text)
+    assert (error.path, error.code) == (path, code)
+
+
+def test_an_unreadable_file_has_no_path_and_the_syntax_code() -> None:
+    with pytest.raises(YamlError) as caught:
+        read_yaml(b"version: 1\na: [1\n")
+    assert (caught.value.path, caught.value.code) == ((), "yaml-syntax")
 
 
 # --- locate and iter_paths ----------------------------------------------------------------------

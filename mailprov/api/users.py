@@ -73,23 +73,30 @@ def import_users(csv_file: str, config_file: str = "mailprov.yaml", *,
                  configs: Sequence[str] | None = None,
                  variables: Mapping[str, Any] | Sequence[str] | None = None) -> EditResult:
     """Add the users of a CSV list (as `users_from:` reads it) to `users:` of
-    `config_file`, one line each; users the files list already are left as they are."""
+    `config_file`, one line each; users the files list already are left as they are.
+
+    Every problem of the list is reported at once, each at its row and cell of the
+    CSV file (a row that cannot be read does not hide the others' problems), and
+    nothing is written when there is any."""
     from pathlib import Path
 
-    from mailprov.config.csvusers import read_users_csv
+    from mailprov.config.csvusers import checked_at_rows, read_users_csv
     from mailprov.config.edit import EditResult, add_entries, edit_check, read_text, write_checked
     from mailprov.errors import ConfigError
 
     rows = read_users_csv(csv_file)
     errors = [p for p in rows.problems if p.severity == "error"]
-    if errors:
-        raise ConfigError(errors)
     config = load_config(list(configs) if configs else [config_file], variables)
     new = {code: entry for code, entry, _position in rows.users if code not in config.users}
     skipped = tuple(code for code, _entry, _position in rows.users if code in config.users)
-    if new:
-        path = Path(config_file)
-        text = add_entries(read_text(path), config_file, new)
-        write_checked(path, text, edit_check(configs or [config_file], variables))
+    if not new:
+        if errors:
+            raise ConfigError(errors)
+        return EditResult(config_file, (), skipped)
+    path = Path(config_file)
+    text = add_entries(read_text(path), config_file, new)
+    rows_at = {code: position for code, _entry, position in rows.users if code in new}
+    check = checked_at_rows(edit_check(configs or [config_file], variables), config_file,
+                            rows_at, errors)
+    write_checked(path, text, check)
     return EditResult(config_file, tuple(new), skipped)
-

@@ -37,13 +37,14 @@ import difflib
 import io
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET_COLUMN, looks_like_secret
-from mailprov.errors import Problem
+from mailprov.errors import ConfigError, Problem
 from mailprov.i18n import N_, _, stored
 
 MAX_CSV_BYTES = 10 * 1024 * 1024
@@ -61,6 +62,16 @@ _FALSE = frozenset(("false", "faux", "non", "no", "0"))
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,20}\Z")
 _SEP_LINE = re.compile(r"sep=([;,\t])\r?\Z")
 EXAMPLE_HEADER = "code;profile;smtp.username"
+UNREADABLE = "csv-not-found"
+"""The code of a user list that cannot be read (missing, a folder)."""
+ENCODING = "csv-encoding"
+"""The code of a file that is not UTF-8 CSV text (Excel's UTF-16, Windows-1252, tabs)."""
+SYNTAX = "csv-syntax"
+"""The code of a file or row that is not valid CSV, or not the shape of a user list."""
+COLUMN = "csv-column"
+"""The code of a column of the first line that is unknown, repeated, or missing."""
+VALUE = "csv-value"
+"""The code of a cell whose value cannot be read (a port that is not a number)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +86,12 @@ class CsvPosition:
         """The 1-based cell of `field` (`smtp.port`), or of the `code` cell if it has none."""
         return self.columns.get(field, self.columns.get("code", 1))
 
-    def problem(self, path: tuple[Any, ...], message: str, severity: str = "error") -> Problem:
+    def problem(self, path: tuple[Any, ...], message: str, severity: str = "error",
+                code: str = "") -> Problem:
         """A Problem at this row for a document path such as ("users", "JDOE", "smtp", "port")."""
         field = ".".join(str(step) for step in path[2:])
         return Problem(self.file, self.line, self.column(field), tuple(path), message,
-                       severity)
+                       severity, code)
 
 
 class CsvUser(NamedTuple):
@@ -104,10 +116,12 @@ def read_users_csv(path: str | os.PathLike[str], file: str | None = None) -> Csv
         with open(path, "rb") as handle:
             data = handle.read(MAX_CSV_BYTES + 1)
     except IsADirectoryError:
-        return CsvUsers([], [Problem(name, 0, 0, (), _("is a folder, not a file"))])
+        return CsvUsers([], [Problem(name, 0, 0, (), _("is a folder, not a file"),
+                                     code=UNREADABLE)])
     except OSError as exc:
         return CsvUsers([], [Problem(name, 0, 0, (), _("cannot read the file: {error}")
-                                     .format(error=exc.strerror or exc))])
+                                     .format(error=exc.strerror or exc),
+                                     code=UNREADABLE)])
     return parse_users_csv(data, name)
 
 
@@ -136,14 +150,15 @@ class _Reader:
         self.delimiter = ","
 
     def add(self, line: int, column: int, path: tuple[Any, ...], message: str,
+            code: str,
             severity: str = "error") -> None:
         if len(self.problems) == MAX_PROBLEMS:
             self.problems.append(Problem(self.file, line, 1, (), _(
                 "more than {count} problems: stopped reporting them; is this the right "
-                "file?").format(count=MAX_PROBLEMS)))
+                "file?").format(count=MAX_PROBLEMS), code="more-problems"))
         if len(self.problems) <= MAX_PROBLEMS:
             self.problems.append(Problem(self.file, line, column, tuple(path), message,
-                                         severity))
+                                         severity, code))
         if severity == "error":
             self.errors += 1
 
@@ -153,20 +168,21 @@ class _Reader:
         if len(data) > MAX_CSV_BYTES:
             self.add(0, 0, (), _("the file is larger than {size} MB: a user list of ten "
                                  "thousand users takes about 1 MB; is this the right file?")
-                     .format(size=MAX_CSV_BYTES // (1024 * 1024)))
+                     .format(size=MAX_CSV_BYTES // (1024 * 1024)), SYNTAX)
             return None
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             self.add(1, 1, (), _("the file is UTF-16 text (Excel's \"Unicode text\"): save it "
-                                 "again as \"CSV UTF-8\" ({how})").format(how=_(_SAVE_AS)))
+                                 "again as \"CSV UTF-8\" ({how})").format(how=_(_SAVE_AS)),
+                     ENCODING)
             return None
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            self.add(*_byte_place(data, exc.start), (), _not_utf8(data, exc.start))
+            self.add(*_byte_place(data, exc.start), (), _not_utf8(data, exc.start), ENCODING)
             return None
         if not text.strip():
             self.add(1, 1, (), _("the file is empty: its first line must name the columns, "
-                                 "e.g. {example}").format(example=EXAMPLE_HEADER))
+                                 "e.g. {example}").format(example=EXAMPLE_HEADER), SYNTAX)
             return None
         return text
 
@@ -198,12 +214,12 @@ class _Reader:
             except csv.Error as exc:
                 self.add(reader.line_num + first_line - 1, 1, (), _(
                     "this line is not valid CSV ({error}): a cell that holds a quote (\") must "
-                    "be in quotes, with the quote doubled (\"\")").format(error=exc))
+                    "be in quotes, with the quote doubled (\"\")").format(error=exc), SYNTAX)
                 return
             count += 1
             if count > MAX_ROWS + 1:
                 self.add(start, 1, (), _("more than {count} users in one file: split it")
-                         .format(count=MAX_ROWS))
+                         .format(count=MAX_ROWS), SYNTAX)
                 return
             cells = [cell.strip() for cell in row]
             if columns is None:
@@ -218,7 +234,7 @@ class _Reader:
                 continue
             if blank_from:
                 self.add(blank_from, 1, (), stored(N_("blank line skipped")),
-                         severity="warning")
+                         "csv-blank-line", severity="warning")
                 blank_from = 0
             self.row(cells, columns, positions, start)
 
@@ -226,11 +242,11 @@ class _Reader:
         """The columns named by the first line, or None when the file cannot be read on."""
         if not any(cells):
             self.add(line, 1, (), _("the first line is empty: it must name the columns, "
-                                    "e.g. {example}").format(example=EXAMPLE_HEADER))
+                                    "e.g. {example}").format(example=EXAMPLE_HEADER), SYNTAX)
             return None
         if len(cells) == 1 and "\t" in cells[0]:
             self.add(line, 1, (), _("the columns are separated by tabs: save the file as "
-                                    "\"CSV UTF-8\" ({how})").format(how=_(_SAVE_AS)))
+                                    "\"CSV UTF-8\" ({how})").format(how=_(_SAVE_AS)), ENCODING)
             return None
         columns: list[_Column] = []
         seen: dict[str, int] = {}
@@ -238,7 +254,7 @@ class _Reader:
             name = re.sub(r"\s+", "", title).lower()
             if looks_like_secret(name.lstrip("#")):
                 self.add(line, index, (), _("column '{title}' looks like a secret: {how}")
-                         .format(title=_clip(title), how=_(_HOW_PASSWORDS)))
+                         .format(title=_clip(title), how=_(_HOW_PASSWORDS)), "secret-key")
                 columns.append(_Column(None, title))
                 continue
             if not name or name.startswith("#"):
@@ -246,13 +262,13 @@ class _Reader:
                 continue
             field = _SHORTHANDS.get(name, name)
             if field not in FIELDS:
-                self.add(line, index, (), _unknown_column(title, name))
+                self.add(line, index, (), _unknown_column(title, name), COLUMN)
                 columns.append(_Column(None, title))
                 continue
             if field in seen:
                 self.add(line, index, (), _(
                     "column '{title}' repeats column {first} ({field}): keep one").format(
-                    title=_clip(title), first=seen[field], field=field))
+                    title=_clip(title), first=seen[field], field=field), COLUMN)
                 columns.append(_Column(None, title))
                 continue
             seen[field] = index
@@ -261,7 +277,7 @@ class _Reader:
             separator = {";": ";", ",": ","}.get(delimiter, ";")
             self.add(line, 1, (), _(
                 "no `code` column: the first line must name the columns, e.g. {example}")
-                .format(example=EXAMPLE_HEADER.replace(";", separator)))
+                .format(example=EXAMPLE_HEADER.replace(";", separator)), COLUMN)
             return None
         return columns
 
@@ -274,7 +290,7 @@ class _Reader:
             self.add(line, len(cells) + 1, where, _(
                 "this row has {count} cells but the first line names {expected} columns: a "
                 "separator is missing, or a cell holding a line break is not in quotes").format(
-                count=len(cells), expected=len(columns)))
+                count=len(cells), expected=len(columns)), SYNTAX)
             return
         extra = next((index for index, cell in enumerate(cells[len(columns):], len(columns) + 1)
                       if cell), None)
@@ -282,16 +298,17 @@ class _Reader:
             self.add(line, extra, where, _(
                 "this row has more cells than the first line names ({expected}): a cell holding "
                 "a '{delimiter}' must be in quotes").format(
-                expected=len(columns), delimiter=self.delimiter))
+                expected=len(columns), delimiter=self.delimiter), SYNTAX)
             return
         if not code:
             self.add(line, positions["code"], (), _(
-                "no user code: every row needs one in the `code` column"))
+                "no user code: every row needs one in the `code` column"), VALUE)
             return
         if code in self.first_line:
             self.add(line, positions["code"], ("users", code), _(
                 "user '{code}' is already listed on line {first}: keep one row per user")
-                .format(code=_clip(code), first=self.first_line[code]))
+                .format(code=_clip(code), first=self.first_line[code]),
+                "csv-duplicate-user")
             return
         self.first_line[code] = line
         entry: dict[str, Any] = {}
@@ -315,7 +332,7 @@ class _Reader:
         self.unnamed_reported.add(index)
         self.add(line, index, ("users", code), _(
             "a value in a column without a name: name the column in the first line, or start "
-            "its name with # to ignore it"))
+            "its name with # to ignore it"), COLUMN)
 
     def value(self, field: str, cell: str, line: int, index: int, code: str) -> Any:
         path = ("users", code, *field.split("."))
@@ -324,13 +341,13 @@ class _Reader:
             if not all(names):
                 self.add(line, index, path, _(
                     "empty profile name in '{value}': separate several profiles with |, e.g. "
-                    "staff|compta-shared").format(value=_clip(cell)))
+                    "staff|compta-shared").format(value=_clip(cell)), VALUE)
                 return None
             return names[0] if len(names) == 1 else names
         if field == "smtp.port":
             if not _WHOLE_NUMBER.match(cell):
                 self.add(line, index, path, _("the port must be a whole number (e.g. 587), "
-                                              "got '{value}'").format(value=_clip(cell)))
+                                              "got '{value}'").format(value=_clip(cell)), VALUE)
                 return None
             return int(cell)
         if field == "smtp.ssl":
@@ -339,7 +356,7 @@ class _Reader:
                 return word in _TRUE
             self.add(line, index, path, _(
                 "ssl must be true or false (or vrai/faux, oui/non, yes/no, 1/0), got '{value}'")
-                .format(value=_clip(cell)))
+                .format(value=_clip(cell)), VALUE)
             return None
         return cell
 
@@ -395,3 +412,37 @@ def _unknown_column(title: str, name: str) -> str:
 
 def _clip(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def checked_at_rows(check: Callable[[Mapping[Path, bytes]], None], config_file: str,
+                    rows: Mapping[str, CsvPosition], errors: Sequence[Problem]
+                    ) -> Callable[[Mapping[Path, bytes]], None]:
+    """`check` (config.edit.edit_check) for `users import`: the problems of the users the
+    import adds to `config_file` are placed at their row and cell of the CSV file (the
+    YAML lines they would take do not exist yet), and `errors`, the rows that could not
+    be read, are added, so that every problem of the list is said at once."""
+
+    def checked(replacements: Mapping[Path, bytes]) -> None:
+        found: list[Problem] = []
+        try:
+            check(replacements)
+        except ConfigError as exc:
+            found = [_at_row(problem, config_file, rows) for problem in exc.problems]
+        if errors or found:
+            unique: dict[tuple[object, ...], Problem] = {}
+            for problem in [*errors, *found]:  # a row's problem both may find: said once
+                unique.setdefault((*problem.sort_key, problem.message), problem)
+            raise ConfigError(list(unique.values()))
+
+    return checked
+
+
+def _at_row(problem: Problem, config_file: str, rows: Mapping[str, CsvPosition]) -> Problem:
+    """`problem` at the CSV row and cell of the user it is about, when it is about a user
+    the import adds to `config_file`; else as it is."""
+    path = problem.path
+    if (len(path) < 2 or path[0] != "users" or not isinstance(path[1], str)
+            or path[1] not in rows or Path(problem.file).resolve() != Path(config_file).resolve()):
+        return problem
+    return replace(rows[path[1]].problem(path, problem.message, problem.severity),
+                   code=problem.code)

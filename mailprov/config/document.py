@@ -44,9 +44,9 @@ class Document:
         return self._positions[cache_key]
 
     def problem(self, path: tuple[Any, ...], message: str, *, key: bool = False,
-                severity: str = "error") -> Problem:
+                severity: str = "error", code: str = "") -> Problem:
         line, column = self.position(path, key=key)
-        return Problem(self.name, line, column, tuple(path), message, severity)
+        return Problem(self.name, line, column, tuple(path), message, severity, code)
 
 
 class DocumentLocator:
@@ -69,14 +69,14 @@ class DocumentLocator:
         return rows.get(path[1])
 
     def problem(self, file: str, path: tuple[PathStep, ...], message: str, *,
-                key: bool = False, severity: str = "error") -> Problem:
+                key: bool = False, severity: str = "error", code: str = "") -> Problem:
         row = self._row(file, path)
         if row is not None:
-            return row.problem(path, message, severity)
+            return row.problem(path, message, severity, code)
         doc = self._by_name.get(file)
         if doc is None:
-            return Problem(file, 0, 0, tuple(path), message, severity)
-        return doc.problem(path, message, key=key, severity=severity)
+            return Problem(file, 0, 0, tuple(path), message, severity, code)
+        return doc.problem(path, message, key=key, severity=severity, code=code)
 
     def position(self, file: str, path: tuple[PathStep, ...],
                  key: bool = False) -> tuple[int, int]:

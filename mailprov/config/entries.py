@@ -56,6 +56,8 @@ class Layer:
 
 
 EMPTY = Layer({}, {})
+ENTRY_CONFLICT = "entry-conflict"
+"""The code of an entry whose keys contradict each other (`smtp` and `office365`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ class EntryProblem:
     path: tuple[PathStep, ...]
     message: str
     key: bool = False
+    code: str = ""
 
 
 def make_layer(smtp: Any, kind: str, file: str, path: tuple[PathStep, ...],
@@ -129,7 +132,7 @@ def entry_layer(entry: Any, kind: str, file: str, path: tuple[PathStep, ...],
         problem = EntryProblem(file, (*path, "office365"), _(
             "`smtp` and `office365` are two ways of sending: keep one (`office365` sends with "
             "the user's Office 365 account, Modern Authentication; `smtp` through an SMTP "
-            "server with a password)"), key=True)
+            "server with a password)"), key=True, code=ENTRY_CONFLICT)
     if "office365" in entry:
         return make_office365_layer(office365, kind, file, (*path, "office365"), name), problem
     return make_layer(smtp, kind, file, (*path, "smtp"), name), problem
@@ -221,7 +224,7 @@ class EntryBuilder:
             if profiles:
                 self.problems.append(EntryProblem(file, (*path, "profile"), _(
                     "`smtp: false` removes the user's override and a profile gives one: keep "
-                    "one of them"), key=True))
+                    "one of them"), key=True, code=ENTRY_CONFLICT))
             return DesiredUser(code, None, Source(file), {}, profiles, kind)
         layers = [own]
         for index, profile in enumerate(profiles):
@@ -229,7 +232,8 @@ class EntryBuilder:
             if layer is None:
                 where = (*path, "profile") if isinstance(entry.get("profile"), str) \
                     else (*path, "profile", index)
-                self.problems.append(EntryProblem(file, where, self._unknown(profile)))
+                self.problems.append(EntryProblem(file, where, self._unknown(profile),
+                                                  code="unknown-profile"))
                 continue
             layers.append(layer)
         if self.defaults.values or self.defaults.mode is not None:

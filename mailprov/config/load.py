@@ -72,13 +72,13 @@ class _Loader:
         except (OSError, RuntimeError):  # missing, or a loop of symbolic links
             self.problems.append(Problem(name, 0, 0, (), _(
                 "file not found: check the path, or create it (default name: {default})").format(
-                    default=DEFAULT_CONFIG)))
+                    default=DEFAULT_CONFIG), code="file-not-found"))
             return
         if not real.is_relative_to(path.absolute().parent.resolve()):
             # a repository's mailprov.yaml may be a link to ~/.pgpass: never read it
             self.problems.append(Problem(name, 0, 0, (), _(
                 "is a symbolic link to a file outside its folder ({real}): configuration files "
-                "may not point out of their folder").format(real=real)))
+                "may not point out of their folder").format(real=real), code="file-outside"))
             return
         self._load(real, name, is_root=True, root_folder=real.parent, chain=())
 
@@ -95,7 +95,7 @@ class _Loader:
             self.problems.append(doc.problem(path, _(
                 "{name} is read both for {first} and for {second}: a file belongs to every "
                 "target or to one").format(name=name, first=_scope_text(first),
-                                           second=_scope_text(scope))))
+                                           second=_scope_text(scope)), code="include-scope"))
         return True
 
     def _load(self, real: Path, name: str, *, is_root: bool, root_folder: Path,
@@ -106,20 +106,22 @@ class _Loader:
         try:
             data = self.replacements[real] if real in self.replacements else read_file(real)
         except IsADirectoryError:
-            self.problems.append(Problem(name, 0, 0, (), _("is a folder, not a file")))
+            self.problems.append(Problem(name, 0, 0, (), _("is a folder, not a file"),
+                                         code="file-unreadable"))
             return
         except OSError as exc:
             self.problems.append(Problem(name, 0, 0, (), _("cannot read the file: {reason}").format(
-                reason=exc.strerror)))
+                reason=exc.strerror), code="file-unreadable"))
             return
         try:
             parsed, refusals = read_yaml(data)
         except YamlError as exc:
-            self.problems.append(Problem(name, exc.line, exc.column, (), exc.message))
+            self.problems.append(Problem(name, exc.line, exc.column, exc.path, exc.message,
+                                         code=exc.code))
             return
         if refusals:  # the file is read all the same: its other problems count too
             self.with_refused_values.add(name)
-            self.problems.extend(Problem(name, r.line, r.column, (), r.message)
+            self.problems.extend(Problem(name, r.line, r.column, r.path, r.message, code=r.code)
                                  for r in refusals)
         text = data.decode("utf-8-sig")
         doc = Document(name, text, parsed, is_root, str(real.parent), scope)
@@ -155,22 +157,25 @@ class _Loader:
         """Read one CSV user list, with the same folder rules as includes."""
         if os.path.isabs(name):
             self.problems.append(doc.problem(path, _(
-                "user lists must be relative to this file's folder, not absolute paths")))
+                "user lists must be relative to this file's folder, not absolute paths"),
+                code="csv-path"))
             return
         full = os.path.normpath(os.path.join(doc.folder, name))
         if not _inside(full, root_folder) or not _inside(full, root_folder, resolve=True):
-            self.problems.append(doc.problem(path, _outside(name, root_folder, "user lists")))
+            self.problems.append(doc.problem(path, _outside(name, root_folder, "user lists"),
+                                             code="csv-path"))
             return
         try:
             mode = os.stat(full).st_mode
         except OSError:
             self.problems.append(doc.problem(path, _(
                 "user list '{name}' not found: check the path (relative to this file's "
-                "folder)").format(name=name)))
+                "folder)").format(name=name), code="csv-not-found"))
             return
         if not stat.S_ISREG(mode):
             self.problems.append(doc.problem(path, _(
-                "user list '{name}' is not a regular file").format(name=name)))
+                "user list '{name}' is not a regular file").format(name=name),
+                code="csv-not-found"))
             return
         shown = display_name(Path(full))
         real = Path(full).resolve()
@@ -200,50 +205,54 @@ class _Loader:
             if os.path.isabs(mapping):
                 self.problems.append(doc.problem(path, _(
                     "the mapping file must be given relative to this file's folder, not as an "
-                    "absolute path")))
+                    "absolute path"), code="mapping-path"))
             elif not Path(doc.folder, mapping).resolve().is_relative_to(root_folder):
                 self.problems.append(doc.problem(path, _(
                     "'{mapping}' is outside the folder of the configuration: keep mapping files "
-                    "beside it").format(mapping=mapping)))
+                    "beside it").format(mapping=mapping), code="mapping-path"))
 
     def _include(self, doc: Document, path: tuple[PathStep, ...], pattern: str,
                  root_folder: Path, chain: tuple[Path, ...], scope: str | None) -> None:
         if os.path.isabs(pattern):
             self.problems.append(doc.problem(path, _("includes must be relative to this file's "
-                                                     "folder, not absolute paths")))
+                                                     "folder, not absolute paths"),
+                                             code="include-path"))
             return
         full = os.path.join(doc.folder, pattern)
         if not _inside(os.path.normpath(full), root_folder):  # before globbing `../../**`
-            self.problems.append(doc.problem(path, _outside(pattern, root_folder, "includes")))
+            self.problems.append(doc.problem(path, _outside(pattern, root_folder, "includes"),
+                                             code="include-path"))
             return
         link = _folder_link(doc.folder, pattern, root_folder) if "**" in pattern else None
         if link:
             self.problems.append(doc.problem(
                 path, _("'**' would follow {link}, a symbolic link to a folder (it may loop, or "
                         "lead out of the folder): list the folders without '**', or remove the "
-                        "link").format(link=link)))
+                        "link").format(link=link), code="include-path"))
             return
         matches = sorted(glob.glob(full, recursive=True)) if glob.has_magic(pattern) else [full]
         if not matches:
             self.problems.append(doc.problem(path, stored(N_(
                 "'{pattern}' matches no file: check the pattern, or remove it"),
-                pattern=pattern), severity="warning"))
+                pattern=pattern), severity="warning", code="include-no-match"))
             return
         for match in matches:
             target = Path(match)
             if not target.exists():
                 self.problems.append(doc.problem(path, _("included file '{pattern}' not "
-                                                         "found").format(pattern=pattern)))
+                                                         "found").format(pattern=pattern),
+                                                 code="include-not-found"))
                 continue
             real = target.resolve()
             if not real.is_relative_to(root_folder):
                 self.problems.append(doc.problem(path, _outside(pattern, root_folder,
-                                                                "includes")))
+                                                                "includes"),
+                                                 code="include-path"))
                 continue
             if real in chain:
                 cycle = " -> ".join(display_name(p) for p in (*chain[chain.index(real):], real))
                 self.problems.append(doc.problem(path, _("include cycle: {cycle}").format(
-                    cycle=cycle)))
+                    cycle=cycle), code="include-cycle"))
                 continue
             self._load(real, display_name(target), is_root=False, root_folder=root_folder,
                        chain=chain, scope=scope, parent=doc, path=path)
@@ -310,8 +319,8 @@ class _CsvRow:
         return self.position.line, self.position.column("code")
 
     def problem(self, path: tuple[Any, ...], message: str, *, key: bool = False,
-                severity: str = "error") -> Problem:
-        return self.position.problem(path, message, severity)
+                severity: str = "error", code: str = "") -> Problem:
+        return self.position.problem(path, message, severity, code)
 
 
 class _Merger:
@@ -382,7 +391,7 @@ class _Merger:
                 self.problems.append(doc.problem(
                     place or path, _("also set to a different value at {where}: keep "
                                      "one").format(where=self._where(first_doc, path)),
-                    key=True))
+                    key=True, code="setting-conflict"))
             return
         self.values[path] = (doc, value)
         if place is not None:
@@ -412,7 +421,7 @@ class _Merger:
             self.problems.append(doc.problem(
                 path, _(_DEFINED_TWICE[what]).format(name=name,
                                                      where=self._where(first_doc, path)),
-                key=True))
+                key=True, code="defined-twice"))
             return
         table[name] = (doc, value)
 
@@ -461,7 +470,8 @@ _DEFINED_TWICE = {
 
 
 def _version_problems(documents: Iterable[Document]) -> list[Problem]:
-    return [doc.problem((), _("missing `version: 1` at the top of the file"))
+    return [doc.problem((), _("missing `version: 1` at the top of the file"),
+                        code="version-missing")
             for doc in documents if doc.is_root and "version" not in doc.data]
 
 
@@ -537,7 +547,8 @@ def _build(merger: _Merger, documents: list[Document], digest: str,
         general_sources=general_sources,
         profiles=profiles,
     )
-    problems = [locator.problem(p.file, p.path, p.message, key=p.key) for p in builder.problems]
+    problems = [locator.problem(p.file, p.path, p.message, key=p.key, code=p.code)
+                for p in builder.problems]
     return config, problems
 
 
@@ -575,12 +586,13 @@ def parse_variables(assignments: Iterable[str]) -> dict[str, Any]:
         if not equals or not all(_VAR_NAME.match(part) for part in parts):
             problems.append(Problem("--var", 0, 0, (), _(
                 "'{text}' is not NAME=VALUE (a name is letters, digits and _, starting with a "
-                "letter; groups with dots: site.city=Québec)").format(text=key[:60])))
+                "letter; groups with dots: site.city=Québec)").format(text=key[:60]),
+                code="var-invalid"))
             continue
         if any(looks_like_secret(part) for part in parts):
             problems.append(Problem("--var", 0, 0, (), _(
                 "variable '{name}' looks like a secret: {how}").format(
-                    name=key, how=_(HOW_PASSWORDS_ARE_SET))))
+                    name=key, how=_(HOW_PASSWORDS_ARE_SET)), code="secret-key"))
             continue
         node = variables
         for part in parts[:-1]:
@@ -742,7 +754,8 @@ def _scope_problems(documents: Iterable[Document]) -> list[Problem]:
     """A file a target includes for itself cannot define targets."""
     return [doc.problem((key,), _("a file included by target '{name}' cannot set `{key}`: "
                                   "targets are defined in the shared files").format(
-                                      name=doc.scope, key=key), key=True)
+                                      name=doc.scope, key=key), key=True,
+                        code="include-scope")
             for doc in documents if doc.scope is not None
             for key in _NOT_IN_A_TARGET_FILE if key in doc.data]
 
@@ -776,8 +789,8 @@ def _placed_for(problem: Problem, name: str, merger: _Merger,
     if not own or merger.values[own[0]][0].name != problem.file:
         return problem
     placed = locator.problem(problem.file, ("targets", name, *path), problem.message,
-                             severity=problem.severity)
-    return replace(placed, code=problem.code)
+                             severity=problem.severity, code=problem.code)
+    return placed
 
 
 MAX_NAMED_TARGETS = 5

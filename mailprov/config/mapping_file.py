@@ -35,7 +35,8 @@ def load_mapping(path: str | Path | None) -> DbMapping:
     try:
         data = load_yaml(raw)
     except YamlError as exc:
-        raise ConfigError([Problem(name, exc.line, exc.column, (), exc.message)]) from None
+        raise ConfigError([Problem(name, exc.line, exc.column, exc.path, exc.message,
+                                   code=exc.code)]) from None
     doc = Document(name, raw.decode("utf-8-sig"), data, True)
     problems = schema_problems(doc, "mapping") + _codec_problems(doc)
     if problems:
@@ -43,7 +44,8 @@ def load_mapping(path: str | Path | None) -> DbMapping:
     mapping = mapping_from_data(data, name)
     naming = naming_problems(mapping)
     if naming:
-        raise ConfigError([Problem(name, 0, 0, (), message) for message in naming])
+        raise ConfigError([Problem(name, 0, 0, (), message, code="mapping-invalid")
+                           for message in naming])
     return mapping
 
 
@@ -56,4 +58,4 @@ def _codec_problems(doc: Document) -> list[Problem]:
     return [doc.problem((CODEC_KEY,), _(
         "must be the name of a password codec: letters, digits, '.', '_' or '-' (for "
         "example fernet, or the name a codec package declares in the entry-point group "
-        "mailprov.password_codecs)"))]
+        "mailprov.password_codecs)"), code="mapping-invalid")]

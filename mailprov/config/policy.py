@@ -60,6 +60,12 @@ def policy_paths(given: Iterable[str], environ: Mapping[str, str] | None = None)
     return list(dict.fromkeys(paths))
 
 
+POLICY_INVALID = "policy-invalid"
+"""The code of a policy rule whose own value is wrong (a domain that is not one)."""
+POLICY_FILE = "policy-file"
+"""The code of a --policy file that holds other things than `policy:`, or not it."""
+
+
 def read_policy(doc: Document, data: Any, locator: Locator,
                 path: tuple[PathStep, ...] = (POLICY_KEY,)) -> tuple[Policy | None, list[Problem]]:
     """The policy of a `policy:` mapping already checked by the schema (values it refused
@@ -81,13 +87,13 @@ def read_policy(doc: Document, data: Any, locator: Locator,
             if rule in _HOST_RULES:
                 error = _host_error(rule, item)
                 if error:
-                    problems.append(doc.problem((*path, rule, index), error))
+                    problems.append(doc.problem((*path, rule, index), error, code=POLICY_INVALID))
                     continue
             kept.append(item)
         if not value and rule != "forbidden_ports":
             problems.append(doc.problem((*path, rule), _(
                 "lists nothing, so every value would break it: list at least one, or remove "
-                "the rule"), key=True))
+                "the rule"), key=True, code=POLICY_INVALID))
         lists[rule] = tuple(kept)
     limit = data.get("max_overrides")
     ssl = data.get("require_ssl")
@@ -136,18 +142,21 @@ def load_policy_files(paths: Sequence[str | os.PathLike[str]]
         except FileNotFoundError:
             problems.append(Problem(name, 0, 0, (), _(
                 "policy file not found: check the path given with --policy or in "
-                "{env}").format(env=ENV_POLICY)))
+                "{env}").format(env=ENV_POLICY), code="file-not-found"))
             continue
         except OSError as exc:
             problems.append(Problem(name, 0, 0, (), _(
-                "cannot read the policy file: {reason}").format(reason=exc.strerror)))
+                "cannot read the policy file: {reason}").format(reason=exc.strerror),
+                code="file-unreadable"))
             continue
         try:
             parsed, refusals = read_yaml(data)
         except YamlError as exc:
-            problems.append(Problem(name, exc.line, exc.column, (), exc.message))
+            problems.append(Problem(name, exc.line, exc.column, exc.path, exc.message,
+                                    code=exc.code))
             continue
-        problems.extend(Problem(name, r.line, r.column, (), r.message) for r in refusals)
+        problems.extend(Problem(name, r.line, r.column, r.path, r.message, code=r.code)
+                        for r in refusals)
         doc = Document(name, data.decode("utf-8-sig"), parsed, True, str(Path(path).parent))
         found = _policy_file(doc)
         problems.extend(found[1])
@@ -163,10 +172,12 @@ def _policy_file(doc: Document) -> tuple[Policy | None, list[Problem]]:
     for key in other:
         problems.append(doc.problem((key,), _(
             "a policy file holds `policy:` only (and `version: 1`): move {key} to the "
-            "configuration files").format(key=quoted(str(key), SHOWN_CHARS)), key=True))
+            "configuration files").format(key=quoted(str(key), SHOWN_CHARS)), key=True,
+            code=POLICY_FILE))
     if POLICY_KEY not in data:
         problems.append(doc.problem((), _(
-            "no `policy:` section: a policy file holds the rules under `policy:`")))
+            "no `policy:` section: a policy file holds the rules under `policy:`"),
+            code=POLICY_FILE))
         return None, problems
     if problems:
         return None, problems
@@ -207,7 +218,8 @@ class _Offline:
         if found is not None:
             self.found[(*place, rule)] = (found[0], found[1] + 1)
             return
-        problem = self.config.problem(place[0], place[1], message, key=key)
+        problem = self.config.problem(place[0], place[1], message, key=key,
+                                      code=rule_code(rule))
         self.found[(*place, rule)] = (problem, 0)
 
     def general(self, policy: Policy) -> None:

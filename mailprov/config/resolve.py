@@ -21,6 +21,7 @@ from mailprov.config.semantic import (
     is_address,
     missing_message,
     rendered_errors,
+    value_code,
 )
 from mailprov.config.templates import (
     TemplateError,
@@ -104,6 +105,7 @@ class _Renderer:
         self.variables = TemplateVars(config.vars)
         self.problems: list[Problem] = []
         self.counts: dict[tuple[str, int, int, str], int] = {}
+        self.codes: dict[tuple[str, int, int, str], str] = {}  # the code of each place's first
 
     def user(self, user: DesiredUser, live: LiveUser,
              place: tuple[str, tuple[PathStep, ...]] | None) -> DesiredUser:
@@ -133,7 +135,8 @@ class _Renderer:
                     self._add(self.config.problem(
                         source.file, source.path, _("{error} (rendered for user {code} from "
                                                     "{template})").format(
-                            error=error, code=live.code, template=source.template)))
+                            error=error, code=live.code, template=source.template),
+                        code=value_code(name, value)))
                 failed = True
                 continue
             changes[_ATTRS[name]] = value
@@ -153,11 +156,12 @@ class _Renderer:
                 code, message = found
                 if place is None:
                     problem = self.config.problem(user.source.file, ("users", live.code),
-                                                  message, key=True)
+                                                  message, key=True, code=code)
                 else:  # a selected user: the selection is the place, the user is named
                     problem = self.config.problem(place[0], place[1], _(
-                        "{message} (user {code})").format(message=message, code=live.code))
-                self._add(replace(problem, code=code))
+                        "{message} (user {code})").format(message=message, code=live.code),
+                        code=code)
+                self._add(problem)
         if override is user.override:
             return user
         return replace(user, override=override, sources=sources)
@@ -184,7 +188,8 @@ class _Renderer:
                 self._add(self.config.problem(
                     source.file, source.path, _("{error} (rendered for user {code} from "
                                                 "{template})").format(
-                        error=error, code=live.code, template=source.template)))
+                        error=error, code=live.code, template=source.template),
+                    code=value_code("email", email)))
             if errors:
                 return user
         if email is None and not self.cloud:
@@ -192,11 +197,12 @@ class _Renderer:
                         "signs in to Office 365 with)")
             if place is None:
                 problem = self.config.problem(user.source.file, ("users", live.code),
-                                              message, key=True)
+                                              message, key=True, code="no-office365-email")
             else:
                 problem = self.config.problem(place[0], place[1], _(
-                    "{message} (user {code})").format(message=message, code=live.code))
-            self._add(replace(problem, code="no-office365-email"))
+                    "{message} (user {code})").format(message=message, code=live.code),
+                    code="no-office365-email")
+            self._add(problem)
         if email == office365.email:
             return user
         return replace(user, office365=replace(office365, email=email))
@@ -207,14 +213,16 @@ class _Renderer:
         key = (problem.file, problem.line, problem.column, problem.dotted_path)
         count = self.counts.get(key, 0) + 1
         self.counts[key] = count
+        self.codes.setdefault(key, problem.code)
         if count <= MAX_SAME_PROBLEM:
             self.problems.append(problem)
 
     def finish(self) -> list[Problem]:
         problems = list(self.problems)
-        for (file, line, column, _path), count in self.counts.items():
+        for key, count in self.counts.items():
             if count > MAX_SAME_PROBLEM:
+                file, line, column, _path = key
                 problems.append(Problem(file, line, column, (), _(
                     "... and {count} more users with a problem here").format(
-                    count=count - MAX_SAME_PROBLEM)))
+                    count=count - MAX_SAME_PROBLEM), code=self.codes[key]))
         return problems

@@ -125,7 +125,8 @@ def validate_files(files: Sequence[str], roots: Sequence[str] = (),
         try:
             real = Path(name).resolve(strict=True)
         except (OSError, RuntimeError):
-            problems.append(Problem(name, 0, 0, (), _("file not found: check the path")))
+            problems.append(Problem(name, 0, 0, (), _("file not found: check the path"),
+                                    code="file-not-found"))
             continue
         if real in covered:
             continue
@@ -134,10 +135,10 @@ def validate_files(files: Sequence[str], roots: Sequence[str] = (),
             covered |= covered_files([name])
             continue
         where = ", ".join(display_name(Path(r)) for r in roots) or DEFAULT_CONFIG
-        problems.append(replace(Problem(name, 0, 0, (), _(
+        problems.append(Problem(name, 0, 0, (), _(
             "is neither a configuration file (it has no `version: 1`) nor included by "
             "{roots}: add it to `include:` there, or check it with -c {file}").format(
-                roots=where, file=name)), code=NOT_INCLUDED))
+                roots=where, file=name), code=NOT_INCLUDED))
     configs = []
     for root_set in sets:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -34,6 +34,8 @@ class Finding:
     """The key at `path` is the problem (unknown, secret-like, not a valid name)."""
     refused: bool = True
     """The value at `path` cannot be used; False when something is missing instead."""
+    code: str = ""
+    """The family of the problem, for scripts (`schema-type`); by default the validator's."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,24 @@ def _suggest(word: str, choices: list[str]) -> str:
 
 
 def _message(error: Any) -> Finding | None:
-    """The finding of one jsonschema error, None to drop it."""
+    """The finding of one jsonschema error, None to drop it; its code is the validator's
+    family unless the finding names a more precise one."""
+    found = _finding(error)
+    if found is None or found.code:
+        return found
+    return replace(found, code=_CODES.get(error.validator, "schema"))
+
+
+_CODES = {
+    "required": "schema-required", "minProperties": "schema-required", "type": "schema-type",
+    "enum": "schema-enum", "const": "schema-enum", "minimum": "schema-range",
+    "maximum": "schema-range", "minLength": "schema-length", "maxLength": "schema-length",
+    "pattern": "schema-format",
+}
+"""The code of a schema problem, by JSON Schema validator (docs/configuration.md)."""
+
+
+def _finding(error: Any) -> Finding | None:
     path = tuple(error.absolute_path)
     kind = error.validator
     value = error.instance
@@ -128,7 +147,7 @@ def _message(error: Any) -> Finding | None:
     if kind == "const":
         if path and path[-1] == "smtp":
             return Finding(_("`smtp: true` is not allowed: give the user's SMTP settings, or "
-                             "`smtp: false` to remove the override"), path)
+                             "`smtp: false` to remove the override"), path, code="schema-type")
         return Finding(_("must be {rule}, got {value}").format(rule=json.dumps(rule),
                                                                value=describe(value)), path)
     if kind == "minProperties":
@@ -185,21 +204,26 @@ def _too_long(value: str, rule: int) -> str:
         value=describe(value), count=len(value), rule=rule)
 
 
+NAME = "schema-name"
+"""The code of a user code, profile, target or variable name that is not allowed."""
+
+
 def _name_message(path: tuple[Any, ...], name: str) -> Finding:
+    """A user code, profile, target or variable name the schema refuses (code NAME)."""
     if path[0] == "profiles":
         return Finding(_("profile name {name} is not allowed: use letters, digits, '_', '.' or "
                          "'-', starting with a letter or digit").format(name=describe(name)),
-                       path, key=True)
+                       path, key=True, code=NAME)
     if "vars" in path[:-1]:
         return Finding(_("variable name {name} is not allowed: use letters, digits and '_', "
                          "starting with a letter (templates read it as vars.NAME)").format(
-                             name=describe(name)), path, key=True)
+                             name=describe(name)), path, key=True, code=NAME)
     if path[0] == "users":
         return Finding(_("user code {code} contains control characters: remove them").format(
-            code=describe(name)), path, key=True)
+            code=describe(name)), path, key=True, code=NAME)
     return Finding(_("target name {name} is not allowed: use letters, digits, '_', '.' or '-' "
                      "(at most 64, starting with a letter or digit)").format(
-                         name=describe(name)), path, key=True)
+                         name=describe(name)), path, key=True, code=NAME)
 
 
 def _property_name_errors(error: Any) -> list[Finding]:
@@ -214,9 +238,10 @@ def _property_name_errors(error: Any) -> list[Finding]:
         if sub.validator == "pattern" and key:  # an empty key is reported by minLength
             out.append(_name_message(path, key))
         elif sub.validator == "maxLength":
-            out.append(Finding(_too_long(key, sub.validator_value), path, key=True))
+            out.append(Finding(_too_long(key, sub.validator_value), path, key=True,
+                               code="schema-length"))
         elif sub.validator == "minLength":
-            out.append(Finding(_("must not be empty"), path, key=True))
+            out.append(Finding(_("must not be empty"), path, key=True, code="schema-length"))
     return out
 
 
@@ -249,7 +274,7 @@ def _unknown_keys(root: dict[str, Any], data: Any, node_schema: dict[str, Any],
                 message = (_("unknown key {key}").format(key=shown) + hint if hint else
                            _("unknown key {key} (allowed: {allowed})").format(
                                key=shown, allowed=", ".join(choices)))
-            out.append(Finding(message, (*path, key), key=True))
+            out.append(Finding(message, (*path, key), key=True, code="schema-unknown-key"))
 
 
 def _resolve(root: dict[str, Any], node_schema: dict[str, Any]) -> dict[str, Any]:
@@ -316,7 +341,7 @@ def _secret_target_vars(targets: Any) -> bool:
 
 def _secret_findings(doc: Document) -> list[Finding]:
     return [Finding(_("{key} looks like a secret: ").format(key=quoted(path[-1], SHOWN_CHARS))
-                    + _(HOW_PASSWORDS_ARE_SET), path, key=True)
+                    + _(HOW_PASSWORDS_ARE_SET), path, key=True, code="secret-key")
             for path, _value in iter_paths(doc.data)
             if path and isinstance(path[-1], str) and not _is_name(path)
             and looks_like_secret(path[-1])]
@@ -371,7 +396,8 @@ def _placed(doc: Document, found: list[Finding]) -> DocumentCheck:
         if (finding.message, finding.path) in seen:
             continue
         seen.add((finding.message, finding.path))
-        check.problems.append(doc.problem(finding.path, finding.message, key=finding.key))
+        check.problems.append(doc.problem(finding.path, finding.message, key=finding.key,
+                                          code=finding.code))
         if finding.refused:
             check.refused.append((finding.path, finding.key))
     return check
@@ -393,7 +419,7 @@ def check_csv_entries(users: CsvUsers
         if position is None or (finding.message, finding.path) in seen:
             continue
         seen.add((finding.message, finding.path))
-        problems.append(position.problem(finding.path, finding.message))
+        problems.append(position.problem(finding.path, finding.message, code=finding.code))
         if finding.refused:
             drops.append((finding.path, finding.key))
     return problems, drops

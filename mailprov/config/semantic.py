@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Container
-from dataclasses import replace
 from typing import Any
 
 from mailprov.config.addresses import address_error
@@ -69,11 +68,13 @@ class _Checker:
 
     def add(self, file: str, path: tuple[Any, ...], message: str, *, key: bool = False,
             severity: str = "error", code: str = "") -> None:
-        problem = self.config.problem(file, path, message, key=key, severity=severity)
-        self.problems.append(replace(problem, code=code) if code else problem)
+        self.problems.append(self.config.problem(file, path, message, key=key,
+                                                 severity=severity, code=code))
 
-    def setting(self, dotted: str, message: str, severity: str = "error") -> None:
-        self.add(self.config.origin(dotted), split_setting(dotted), message, severity=severity)
+    def setting(self, dotted: str, message: str, severity: str = "error",
+                code: str = "") -> None:
+        self.add(self.config.origin(dotted), split_setting(dotted), message, severity=severity,
+                 code=code)
 
     def targets(self) -> list[Target]:
         """The targets the configuration is for: all, or the one it is the scope of."""
@@ -123,14 +124,15 @@ def _targets(check: _Checker) -> None:
             check.add(file, ("targets", target.name, "url"),
                       _("the URL contains a password: remove it; the database password comes "
                         "from `mailprov login {target}` or MAILPROV_DB_PASSWORD").format(
-                          target=target.name))
+                          target=target.name), code="url-password")
     name = config.default_target
     if name is not None and name not in config.targets:
         known = ", ".join(sorted(config.targets))
         text = (_("target {name} is not defined under `targets` (defined: {known})") if known
                 else _("target {name} is not defined under `targets` (no target is defined)"))
         check.setting("default_target", text.format(name=quoted(name, SHOWN_CHARS),
-                                                    known=known))
+                                                    known=known),
+                      code="unknown-target")
 
 
 def _general(check: _Checker) -> None:
@@ -138,16 +140,18 @@ def _general(check: _Checker) -> None:
     if general.smtp.server is not None:
         error = server_error(general.smtp.server)
         if error:
-            check.setting("general.smtp.server", error)
+            check.setting("general.smtp.server", error, code="server-invalid")
     if general.client == "smtp":
         missing = [k for k in ("server", "port") if getattr(general.smtp, k) is None
                    and not check.was_refused(("general", "smtp", k))]
         if len(missing) == 2:
             check.setting("general.client", _("`client: smtp` needs general.smtp.server and "
-                                              "general.smtp.port: add them"))
+                                              "general.smtp.port: add them"),
+                          code=SMTP_INCOMPLETE)
         elif missing:
             check.setting("general.client", _("`client: smtp` needs general.smtp.{key}: "
-                                              "add it").format(key=missing[0]))
+                                              "add it").format(key=missing[0]),
+                          code=SMTP_INCOMPLETE)
 
 
 def entries(config: Config) -> list[DesiredUser]:
@@ -188,6 +192,15 @@ def value_error(name: str, value: str) -> str | None:
         return _("{value} contains control characters: remove them").format(
             value=quoted(value, SHOWN_CHARS))
     return None
+
+
+def value_code(name: str, value: str) -> str:
+    """The code of the problems value_error and rendered_errors find in `name`'s value."""
+    if name == "server":
+        return "server-invalid"
+    if name in ("from", "email") or "@" in value:
+        return ADDRESS_INVALID
+    return "control-character"
 
 
 def rendered_errors(name: str, value: str) -> list[str]:
@@ -256,6 +269,11 @@ class StandIn:
         return None if isinstance(found, TemplateError) else found
 
 
+SMTP_INCOMPLETE = "smtp-incomplete"
+"""The code of an override (or `client: smtp`) left without an SMTP server or port."""
+ADDRESS_INVALID = "address-invalid"
+CLOUD = "cloud-edition"
+"""The code of what maestro*CLOUD does not allow (docs/configuration.md)."""
 MAX_SAME_PROBLEM = 20
 """Users reported for one identical problem before the rest are counted in one line."""
 
@@ -282,7 +300,7 @@ def _users(check: _Checker) -> None:
                 error = value_error(name, value)
                 if error:
                     bad.add((source.file, source.path))
-                    check.add(source.file, source.path, error)
+                    check.add(source.file, source.path, error, code=value_code(name, value))
                 continue
             result = stand_in.render(value)
             if isinstance(result, TemplateError) or rendered_errors(name, result):
@@ -295,7 +313,8 @@ def _users(check: _Checker) -> None:
                 check.add(source.file, source.path, _(
                     "{error} (as rendered for the stand-in user {code}; templates are "
                     "rendered for each user at plan time)").format(error=error,
-                                                                    code=STAND_IN_USER.code))
+                                                                    code=STAND_IN_USER.code),
+                          code=value_code(name, result))
     targets = check.targets()
     if targets and all(t.edition == "cloud" for t in targets):
         return  # maestro*CLOUD: the login and the From address are the user code
@@ -303,6 +322,7 @@ def _users(check: _Checker) -> None:
     # addresses: such a user is checked by the plan, which reads the edition
     maybe_cloud = not any(t.edition == "standard" for t in targets)
     counts: dict[str, int] = {}
+    codes: dict[str, str] = {}
     for user in users:
         override = user.override
         if maybe_cloud and is_address(user.code):
@@ -313,6 +333,7 @@ def _users(check: _Checker) -> None:
                 message = _("no Office 365 account: set `office365.email` (the address the "
                             "user signs in to Office 365 with)")
                 counts[message] = counts.get(message, 0) + 1
+                codes[message] = "no-office365-email"
                 if counts[message] <= MAX_SAME_PROBLEM:
                     check.add(user.source.file, entry_path(config, user), message, key=True,
                               code="no-office365-email")
@@ -332,6 +353,7 @@ def _users(check: _Checker) -> None:
             continue
         code, message = found
         counts[message] = counts.get(message, 0) + 1
+        codes[message] = code
         if counts[message] <= MAX_SAME_PROBLEM:
             check.add(user.source.file, entry_path(config, user), message, key=True, code=code)
     for message, count in counts.items():
@@ -339,7 +361,7 @@ def _users(check: _Checker) -> None:
             check.problems.append(Problem(config.files[0] if config.files else "", 0, 0, (),
                                           _("... and {count} more users: {message}").format(
                                               count=count - MAX_SAME_PROBLEM,
-                                              message=message)))
+                                              message=message), code=codes[message]))
 
 
 def edition_problems(config: Config, edition: str, target: str, *,
@@ -359,14 +381,14 @@ def edition_problems(config: Config, edition: str, target: str, *,
             "set `client: smtp` (or `client: office365` from maestro* 3.05 on): maestro*CLOUD "
             "has no desktop mail program, so no Outlook mode") if listed else _(
             "{why}, which has no desktop mail program (no Outlook mode): set `client: smtp` "
-            "(or `client: office365` from maestro* 3.05 on)").format(why=why))
+            "(or `client: office365` from maestro* 3.05 on)").format(why=why), code=CLOUD)
     for code, user in config.users.items():
         if address_error(code):
             check.add(user.source.file, ("users", code), (_(
                 "list this user by its e-mail address: maestro*CLOUD user codes are e-mail "
                 "addresses, and {code} is not one") if listed else _(
                 "{why}, where user codes are e-mail addresses; {code} is not one")).format(
-                why=why, code=quoted(code, SHOWN_CHARS)), key=True)
+                why=why, code=quoted(code, SHOWN_CHARS)), key=True, code=CLOUD)
         email = None if user.office365 is None else user.office365.email
         if email is not None and email != code and not is_template(email):
             source = source_of(user, "email")
@@ -376,7 +398,7 @@ def edition_problems(config: Config, edition: str, target: str, *,
                     "remove `email`: in maestro*CLOUD the Office 365 account is the user "
                     "code") if listed else _(
                     "{why}: the Office 365 account is the user code and cannot be set; "
-                    "remove `email`").format(why=why), key=True)
+                    "remove `email`").format(why=why), key=True, code=CLOUD)
         if user.override is not None and user.override.from_address is not None:
             source = source_of(user, "from")
             if (source.file, source.path) in seen:
@@ -385,7 +407,7 @@ def edition_problems(config: Config, edition: str, target: str, *,
             check.add(source.file, source.path, _(
                 "remove `from`: in maestro*CLOUD the From address is the user code") if listed
                 else _("{why}: the From address is the user code and cannot be set; "
-                       "remove `from`").format(why=why), key=True)
+                       "remove `from`").format(why=why), key=True, code=CLOUD)
     return check.problems
 
 
@@ -417,7 +439,8 @@ def connection_problems(config: Config, server: str | None, port: int | None, ta
                      "general configuration of target {target} has none: set it here or in "
                      "general.smtp")
         check.add(user.source.file, ("users", code, "smtp"),
-                  text.format(name=missing[0], target=quoted(target)))
+                  text.format(name=missing[0], target=quoted(target)),
+                  code=SMTP_INCOMPLETE)
     return check.problems
 
 

@@ -53,6 +53,10 @@ RENDER_SECONDS = 0.25
 """Time one render may take."""
 
 USER_FIELDS = ("code", "name", "number")
+UNKNOWN_NAME = "template-unknown-name"
+"""The code of a template that names a variable or user field that does not exist."""
+RENDER = "template-render"
+"""The code of a template that compiles but fails when rendered."""
 _MARKERS = ("{{", "{%", "{#")
 _ALLOWED_TAGS = "{{ ... }}, {% if %} / {% elif %} / {% else %} / {% endif %}, {# ... #}"
 _EXAMPLE = "{{ user.code | lower }}@{{ vars.domain }}"
@@ -65,9 +69,10 @@ class TemplateError(MailprovError):
     loader can point at the file line of a multi-line value.
     """
 
-    def __init__(self, message: str, line: int = 1) -> None:
+    def __init__(self, message: str, line: int = 1, code: str = "template-syntax") -> None:
         super().__init__(message)
         self.line = line
+        self.code = code
 
     def problem(self, file: str, line: int, column: int, path: tuple[str | int, ...],
                 user: str | None = None) -> Problem:
@@ -77,7 +82,7 @@ class TemplateError(MailprovError):
             message = _("{message} (user {code})").format(message=message, code=user)
         if self.line > 1 and line:
             line, column = line + self.line - 1, 1
-        return Problem(file, line, column, path, message)
+        return Problem(file, line, column, path, message, code=self.code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +188,9 @@ def check_names(template: CompiledTemplate, variables: TemplateVars | Mapping[st
         for depth in range(1, len(use.parts)):
             if not isinstance(node, _Namespace):
                 raise TemplateError(_not_a_group(".".join(use.parts[:depth]),
-                                                 use.parts[depth]), use.line)
+                                                 use.parts[depth]), use.line, UNKNOWN_NAME)
             if use.parts[depth] not in node.values:
-                raise TemplateError(node.unknown(use.parts[depth]), use.line)
+                raise TemplateError(node.unknown(use.parts[depth]), use.line, UNKNOWN_NAME)
             node = node.values[use.parts[depth]]
 
 
@@ -215,10 +220,11 @@ def render(template: CompiledTemplate, context: TemplateContext) -> str:
             _tick()
         return "".join(parts)
     except _Refused as exc:
-        raise TemplateError(exc.message, _template_line(jinja, exc.__traceback__)) from None
+        raise TemplateError(exc.message, _template_line(jinja, exc.__traceback__),
+                            RENDER) from None
     except Exception as exc:  # any failure inside the template is the template's
-        raise TemplateError(_runtime_message(exc), _template_line(jinja, exc.__traceback__)) \
-            from None
+        raise TemplateError(_runtime_message(exc), _template_line(jinja, exc.__traceback__),
+                            RENDER) from None
     finally:
         budget.deadline = None
 
@@ -740,13 +746,15 @@ class _Checker:
             hint = _("; did you mean `{name}`?").format(name=close[0]) if close else ""
             raise TemplateError(_("unknown name `{name}`: templates can use user.code, "
                                   "user.name, user.number and vars.NAME{hint}")
-                                .format(name=root, hint=hint), line)
+                                .format(name=root, hint=hint), line, UNKNOWN_NAME)
         path = (root, *reversed(parts))
         if root == "user" and len(path) >= 2:
             if path[1] not in USER_FIELDS:
-                raise TemplateError(_unknown("user", path[1], list(USER_FIELDS)), line)
+                raise TemplateError(_unknown("user", path[1], list(USER_FIELDS)), line,
+                                    UNKNOWN_NAME)
             if len(path) >= 3:
-                raise TemplateError(_not_a_group(f"user.{path[1]}", path[2]), line)
+                raise TemplateError(_not_a_group(f"user.{path[1]}", path[2]), line,
+                                    UNKNOWN_NAME)
         self.names.append(NameUse(path, line, optional))
 
     @staticmethod

@@ -44,7 +44,8 @@ def unread_variables(variables: Mapping[str, Any], documents: Iterable[Mapping[s
                     names=", ".join(known[:20]) or _("no variable")))
         problems.append(Problem("--var", 0, 0, (), _(
             "{name}: no file declares it under `vars:` and no template reads `vars.{name}`, "
-            "so it would change nothing; {hint}").format(name=name, hint=hint)))
+            "so it would change nothing; {hint}").format(name=name, hint=hint),
+            code="var-unused"))
     return problems
 
 

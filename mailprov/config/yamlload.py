@@ -28,6 +28,10 @@ from mailprov.i18n import _
 
 MAX_DEPTH = 64
 MAX_BYTES = 32 * 1024 * 1024
+SYNTAX = "yaml-syntax"
+"""The code of a file that is not readable YAML (or is empty, or not a mapping)."""
+ENCODING = "yaml-encoding"
+"""The code of bytes that are not text: not UTF-8, a NUL byte, a control character."""
 
 
 class _Invalid:
@@ -54,13 +58,18 @@ before the document is merged."""
 
 
 class YamlError(Exception):
-    """A load problem at a known place (1-based line and column)."""
+    """A load problem at a known place (1-based line and column); `code` names its family
+    for scripts (`yaml-boolean`), `path` is the refused value's place in the document
+    when it is known (`('general', 'smtp', 'ssl')`)."""
 
-    def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
+    def __init__(self, message: str, line: int = 0, column: int = 0, code: str = SYNTAX,
+                 path: tuple[Any, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
+        self.code = code
+        self.path = path
 
 
 def read_file(path: str | os.PathLike[str]) -> bytes:
@@ -82,7 +91,7 @@ def read_file(path: str | os.PathLike[str]) -> bytes:
 def _decode(data: bytes) -> str:
     if len(data) > MAX_BYTES:
         raise YamlError(_("file is larger than {size} MB; split it with `include:`").format(
-            size=MAX_BYTES // (1024 * 1024)))
+            size=MAX_BYTES // (1024 * 1024)), code="yaml-too-large")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -91,12 +100,12 @@ def _decode(data: bytes) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise YamlError(_("the file is not valid UTF-8 text: save it as UTF-8"),
-                        line, column) from None
+                        line, column, ENCODING) from None
     if "\x00" in text:
         offset = text.index("\x00")
         line = text.count("\n", 0, offset) + 1
         raise YamlError(_("the file contains a NUL byte: is it a binary file?"), line,
-                        offset - (text.rfind("\n", 0, offset) + 1) + 1)
+                        offset - (text.rfind("\n", 0, offset) + 1) + 1, ENCODING)
     return text
 
 

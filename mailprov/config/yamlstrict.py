@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from mailprov.config.yamlload import INVALID, MAX_DEPTH, YamlError, _Invalid
+from mailprov.config.yamlload import ENCODING, INVALID, MAX_DEPTH, YamlError, _Invalid
 from mailprov.i18n import _
 
 try:
@@ -25,11 +25,12 @@ _DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
 _TRUE_FALSE = {"true": True, "True": True, "TRUE": True,
                "false": False, "False": False, "FALSE": False}
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+TOO_DEEP = "yaml-too-deep"
 
 
-def _at(node: yaml.Node, message: str) -> YamlError:
+def _at(node: yaml.Node, message: str, code: str = "yaml-syntax") -> YamlError:
     mark = node.start_mark
-    return YamlError(message, mark.line + 1, mark.column + 1)
+    return YamlError(message, mark.line + 1, mark.column + 1, code)
 
 
 class StrictLoader(_BaseLoader):
@@ -39,10 +40,12 @@ class StrictLoader(_BaseLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.problems: list[YamlError] = []
+        self.refused: list[yaml.Node] = []  # the node of each problem, to find its path
         self._repeated: set[yaml.Node] = set()
 
-    def _refuse(self, node: yaml.Node, message: str) -> _Invalid:
-        self.problems.append(_at(node, message))
+    def _refuse(self, node: yaml.Node, message: str, code: str) -> _Invalid:
+        self.problems.append(_at(node, message, code))
+        self.refused.append(node)
         return INVALID
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
@@ -53,7 +56,7 @@ class StrictLoader(_BaseLoader):
                 self._repeated.add(node)
                 self._refuse(node, _("this value has an anchor (&name) that an alias (*name) "
                                      "repeats; aliases are not allowed in mailprov files: "
-                                     "write the value out in full"))
+                                     "write the value out in full"), "yaml-alias")
             return INVALID
         return super().construct_object(node, deep)
 
@@ -65,7 +68,7 @@ class StrictLoader(_BaseLoader):
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 self._refuse(key_node, _("merge keys (<<) are not allowed in mailprov files: "
-                                         "write the keys out in full"))
+                                         "write the keys out in full"), "yaml-alias")
                 continue
             key = self.construct_object(key_node, deep)
             # the value is read even when its key is refused: its own problems count too
@@ -75,12 +78,13 @@ class StrictLoader(_BaseLoader):
             if not isinstance(key, str):
                 raw = key_node.value if isinstance(key_node, yaml.ScalarNode) else "..."
                 self._refuse(key_node, _("keys must be text: write '{raw}' in quotes").format(
-                    raw=raw))
+                    raw=raw), "yaml-key-not-text")
             elif key in first_keys:
                 first = first_keys[key].start_mark
                 self._refuse(key_node, _("duplicate key '{key}' (first defined at line {line}, "
                                          "column {column}): keep one").format(
-                    key=key, line=first.line + 1, column=first.column + 1))
+                    key=key, line=first.line + 1, column=first.column + 1),
+                    "yaml-duplicate-key")
             else:
                 first_keys[key] = key_node
                 mapping[key] = value
@@ -91,7 +95,7 @@ class StrictLoader(_BaseLoader):
         if value not in _TRUE_FALSE:
             return self._refuse(node, _("'{value}' is read as a boolean by YAML 1.1: write "
                                         "true or false, or put it in quotes if you meant the "
-                                        "text").format(value=value))
+                                        "text").format(value=value), "yaml-boolean")
         return _TRUE_FALSE[value]
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:  # int, or INVALID
@@ -109,19 +113,20 @@ class StrictLoader(_BaseLoader):
             else:
                 text = _("'{value}' is not a plain decimal number: write a plain decimal number "
                          "(587), or put it in quotes if you meant the text")
-            return self._refuse(node, text.format(value=value, octal=octal))
+            return self._refuse(node, text.format(value=value, octal=octal), "yaml-number")
         return int(value)
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:  # float, or INVALID
         value = super().construct_yaml_float(node)
         if not math.isfinite(value):
             return self._refuse(node, _("'{value}' is not a finite number: write a plain "
-                                        "number such as 30").format(value=node.value))
+                                        "number such as 30").format(value=node.value),
+                                "yaml-number")
         return float(value)
 
     def construct_undefined(self, node: yaml.Node) -> Any:  # INVALID
         return self._refuse(node, _("unsupported YAML tag {tag}: remove the tag").format(
-            tag=node.tag))
+            tag=node.tag), "yaml-tag")
 
 
 _CONSTRUCTORS: dict[str, Any] = {
@@ -158,7 +163,7 @@ def _check_depth(text: str) -> None:
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
                     line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-                    raise YamlError(_too_deep(), line, column)
+                    raise YamlError(_too_deep(), line, column, TOO_DEEP)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.YAMLError as exc:
@@ -187,7 +192,7 @@ def _from_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
         return YamlError(_("invalid character U+{code}: control characters are not allowed "
                            "in mailprov files; remove it").format(code=f"{char:04X}"),
-                         line, column)
+                         line, column, ENCODING)
     if not isinstance(exc, yaml.MarkedYAMLError):
         return YamlError(_("invalid YAML: {problem}").format(problem=exc))
     mark = exc.problem_mark or exc.context_mark
@@ -195,7 +200,7 @@ def _from_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
     if mark is None:
         return YamlError(_("invalid YAML: {problem}").format(problem=problem))
     if "maximum nesting depth" in problem:  # libyaml's own limit, met before ours by its scanner
-        return YamlError(_too_deep(), mark.line + 1, mark.column + 1)
+        return YamlError(_too_deep(), mark.line + 1, mark.column + 1, TOO_DEEP)
     lines = text.splitlines()
     bad_line = lines[mark.line] if mark.line < len(lines) else ""
     if "\t" in bad_line[: mark.column + 1]:
@@ -231,11 +236,16 @@ def strict_read(text: str) -> tuple[dict[str, Any], list[YamlError]]:
         raise YamlError(_("the file is empty: start with `version: 1`"))
     loader = StrictLoader(text)
     try:
-        document = loader.get_single_data()
+        root = loader.get_single_node()
+        document = None if root is None else loader.construct_document(root)
     except yaml.YAMLError as exc:
         raise _from_yaml_error(exc, text) from None
     finally:
         loader.dispose()
+    if loader.problems:
+        paths = _node_paths(root)
+        loader.problems = [_with_path(problem, paths.get(id(node)))
+                           for problem, node in zip(loader.problems, loader.refused, strict=True)]
     if not isinstance(document, dict):
         if loader.problems:  # a refused root value (`!!binary ...`): its own message
             raise loader.problems[0]
@@ -251,6 +261,36 @@ def strict_read(text: str) -> tuple[dict[str, Any], list[YamlError]]:
                      "a single value")
         raise YamlError(text, 1, 1)
     return document, loader.problems
+
+
+def _with_path(problem: YamlError, path: tuple[Any, ...] | None) -> YamlError:
+    if not path:
+        return problem
+    return YamlError(problem.message, problem.line, problem.column, problem.code, path)
+
+
+def _node_paths(root: yaml.Node | None) -> dict[int, tuple[Any, ...]]:
+    """The document path of every node (by id), the first place met for a node an alias
+    repeats; a key's node has the path of its value. A merge key, and a key that is not
+    text, have the path of their mapping. Run only when a value was refused."""
+    found: dict[int, tuple[Any, ...]] = {}
+    stack: list[tuple[yaml.Node, tuple[Any, ...]]] = [] if root is None else [(root, ())]
+    while stack:  # depth first, in document order; no recursion, whatever the nesting
+        node, path = stack.pop()
+        if id(node) in found:
+            continue
+        found[id(node)] = path
+        children: list[tuple[yaml.Node, tuple[Any, ...]]] = []
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                text = (isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG
+                        and key_node.tag == "tag:yaml.org,2002:str")
+                where = (*path, key_node.value) if text else path
+                children += [(key_node, where), (value_node, where)]
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(item, (*path, index)) for index, item in enumerate(node.value)]
+        stack.extend(reversed(children))
+    return found
 
 
 class Positions:

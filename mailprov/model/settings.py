@@ -293,7 +293,7 @@ class Locator(Protocol):
     """Turns a path in the files into a Problem at its file, line and column."""
 
     def problem(self, file: str, path: tuple[PathStep, ...], message: str, *,
-                key: bool = False, severity: str = "error") -> Problem: ...
+                key: bool = False, severity: str = "error", code: str = "") -> Problem: ...
 
     def position(self, file: str, path: tuple[PathStep, ...],
                  key: bool = False) -> tuple[int, int]: ...
@@ -303,8 +303,8 @@ class NoPositions:
     """A Locator for a Config built without files (tests, the library): no positions."""
 
     def problem(self, file: str, path: tuple[PathStep, ...], message: str, *,
-                key: bool = False, severity: str = "error") -> Problem:
-        return Problem(file, 0, 0, tuple(path), message, severity)
+                key: bool = False, severity: str = "error", code: str = "") -> Problem:
+        return Problem(file, 0, 0, tuple(path), message, severity, code)
 
     def position(self, file: str, path: tuple[PathStep, ...],
                  key: bool = False) -> tuple[int, int]:
@@ -361,9 +361,11 @@ class Config:
         return self.locator.position(file, path, key=key)
 
     def problem(self, file: str, path: tuple[PathStep, ...], message: str, *,
-                key: bool = False, severity: str = "error") -> Problem:
-        """A Problem at `path` of `file`, with its line and column when known."""
-        return self.locator.problem(file, path, message, key=key, severity=severity)
+                key: bool = False, severity: str = "error", code: str = "") -> Problem:
+        """A Problem at `path` of `file`, with its line and column when known; `code`
+        names its family for scripts (docs/configuration.md, Errors and warnings)."""
+        return self.locator.problem(file, path, message, key=key, severity=severity,
+                                    code=code)
 
     def origin(self, setting: str) -> str:
         """The file that set a dotted setting such as `general.smtp.port`, or, for a

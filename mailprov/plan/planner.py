@@ -4,7 +4,6 @@ password notes, the safety verdict and the base digest. Pure: no I/O."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from mailprov.config.resolve import resolve_users
@@ -116,7 +115,7 @@ def _check_edition(config: Config, target_name: str, declared: str | None,
             spec.source.file if spec.source else config.files[0],
             ("targets", target_name, "edition"),
             _("write `edition: {edition}`: the database says {edition}").format(
-                edition=edition)))
+                edition=edition), code="edition-mismatch"))
     problems.extend(edition_problems(config, edition, target_name, listed=True))
     if not problems:
         return
@@ -138,5 +137,5 @@ def _unknown_user(config: Config, code: str, target_name: str, live: LiveState) 
         stored(N_("no user '{code}' in target '{target}'{lookalikes}{hint} mailprov "
                   "configures existing maestro* users; it never creates them"),
                code=code, target=target_name, lookalikes=describe_lookalikes(code), hint=hint),
-        key=True)
-    return replace(problem, code="unknown-user")
+        key=True, code="unknown-user")
+    return problem
