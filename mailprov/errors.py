@@ -27,26 +27,30 @@ class MailprovError(Exception):
         return self.message
 
 
-_FRENCH_SPACES = "\u00a0\u202f"
+TYPOGRAPHIC_SPACES = "\u00a0\u202f"
 """The no-break spaces French typography puts inside « » and before `:`: harmless on a
 terminal, so French text keeps them (English text has none, and escapes any)."""
 
 
-def printable(text: str) -> str:
-    """`text` with every character a file or a database could use to spoof a terminal or
-    a CI log (CR, ESC, bidi overrides) written out (`\\x1b`): the one place this is done."""
+def written_out(text: str, kept: str = "") -> str:
+    """`text` with every non-printable character but those of `kept` written out
+    (`\\x1b`): the one place this is done."""
     if text.isprintable():
         return text
-    kept = _FRENCH_SPACES if language() == "fr" else ""
     return "".join(c if c.isprintable() or c in kept
                    else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def printable(text: str) -> str:
+    """`text` with every character a file or a database could use to spoof a terminal or
+    a CI log (CR, ESC, bidi overrides) written out; French text keeps its no-break spaces."""
+    return written_out(text, TYPOGRAPHIC_SPACES if language() == "fr" else "")
 
 
 def _escaped(text: str) -> str:
     """`text` with every non-printable character written out, no-break spaces included:
     inside guillemets a value's own spaces must show."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in text)
+    return written_out(text)
 
 
 def _guillemets(text: str) -> str:

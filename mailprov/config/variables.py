@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from mailprov.config.templates import TemplateError, compile_template, is_template
+from mailprov.config.yamlload import iter_paths
 from mailprov.errors import Problem, quoted
 from mailprov.i18n import _
 
@@ -26,7 +27,8 @@ def unread_variables(variables: Mapping[str, Any], documents: Iterable[Mapping[s
     read: set[str] = set()
     for data in documents:
         declared.update(_declared(data))
-        for text in _template_texts(data):
+        for text in (value for _path, value in iter_paths(data)
+                     if isinstance(value, str) and is_template(value)):
             try:
                 uses = compile_template(text).names
             except TemplateError:
@@ -59,16 +61,3 @@ def _declared(data: Mapping[str, Any]) -> Iterator[str]:
         if isinstance(found, Mapping):
             yield from (key for key in found if isinstance(key, str))
 
-
-def _template_texts(node: Any) -> Iterator[str]:
-    """Every templated text in a document, at any depth (iteratively: files may be deep)."""
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if is_template(item):
-                yield item
-        elif isinstance(item, Mapping):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)

@@ -6,7 +6,6 @@ through :func:`database_error`, which removes the password from the text.
 
 from __future__ import annotations
 
-import shlex
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from mailprov.config.urls import check_url_password, redact, redact_text
 from mailprov.db.timeouts import ENV_CONNECT_TIMEOUT, ENV_TIMEOUT, Timeouts, timeouts_from_env
-from mailprov.errors import DatabaseError, TargetError
+from mailprov.errors import DatabaseError, TargetError, shell_word
 from mailprov.i18n import N_, _
 
 __all__ = ["ENGINE_CACHE_SIZE", "cached_engines", "database_error", "engine_for", "make_engine",
@@ -157,7 +156,7 @@ def database_error(exc: BaseException, url: URL, action: str, *, target: str | N
     message = _("{action} {url} failed: {text}").format(action=action, url=redact(url),
                                                        text=text)
     if _login_refused(orig):
-        name = shlex.quote(target) if target else "TARGET"
+        name = shell_word(target) if target else "TARGET"
         message += _("; give the database password with `mailprov login {name}` (stored in "
                      "the OS keyring) or in MAILPROV_DB_PASSWORD").format(name=name)
     return DatabaseError(message)

@@ -21,7 +21,13 @@ from typing import Any
 from mailprov.errors import PlanFileError
 from mailprov.i18n import N_, Plural, _, stored
 from mailprov.plan.format import Plan
-from mailprov.plan.planfile import HOW_TO_SAVE, SavedPlan, plan_from_data, signature_of
+from mailprov.plan.planfile import (
+    HOW_TO_SAVE,
+    SavedPlan,
+    plan_from_data,
+    read_bounded,
+    signature_of,
+)
 
 FLEET_KIND = "mailprov-fleet-plan"
 FLEET_FORMAT_VERSION = "1.0"
@@ -126,14 +132,8 @@ def read_fleet_plan(path: str | os.PathLike[str]) -> SavedFleetPlan:
     """Read and check a fleet's plan file: its shape, then every plan as a saved plan
     is checked (values, addresses, safety). PlanFileError names the file and target."""
     source = os.fspath(path)
-    try:
-        with open(source, "rb") as handle:
-            raw = handle.read(MAX_FLEET_PLAN_BYTES + 1)
-    except OSError as exc:
-        raise PlanFileError(_("{file}: cannot read the plan file: {reason}").format(
-            file=source, reason=exc.strerror)) from None
-    if len(raw) > MAX_FLEET_PLAN_BYTES:
-        raise PlanFileError(_("{file}: the plan file is larger than {size} MB").format(
+    raw = read_bounded(source, MAX_FLEET_PLAN_BYTES, _(
+        "{file}: the plan file is larger than {size} MB").format(
             file=source, size=MAX_FLEET_PLAN_BYTES // (1024 * 1024)))
     try:
         data = json.loads(raw.decode("utf-8"))

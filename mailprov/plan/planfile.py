@@ -156,18 +156,26 @@ class SavedPlan:
         return "valid"
 
 
+def read_bounded(source: str, limit: int, too_large: str) -> bytes:
+    """A plan file's bytes, at most `limit` of them (`too_large` is the error beyond);
+    PlanFileError names the file when it cannot be read."""
+    try:
+        with open(source, "rb") as handle:
+            raw = handle.read(limit + 1)
+    except OSError as exc:
+        raise PlanFileError(_("{file}: cannot read the plan file: {reason}").format(
+            file=source, reason=exc.strerror)) from None
+    if len(raw) > limit:
+        raise PlanFileError(too_large)
+    return raw
+
+
 def read_plan(path: str | os.PathLike[str]) -> SavedPlan:
     """Read and check a saved plan. Raises PlanFileError (exit 1) naming the file and
     every change that breaks a rule."""
     source = os.fspath(path)
-    try:
-        with open(source, "rb") as handle:
-            raw = handle.read(MAX_PLAN_BYTES + 1)
-    except OSError as exc:
-        raise PlanFileError(_("{file}: cannot read the plan file: {reason}").format(
-            file=source, reason=exc.strerror)) from None
-    if len(raw) > MAX_PLAN_BYTES:
-        raise PlanFileError(_("{file}: the plan file is larger than {size} MB. {how}").format(
+    raw = read_bounded(source, MAX_PLAN_BYTES, _(
+        "{file}: the plan file is larger than {size} MB. {how}").format(
             file=source, size=MAX_PLAN_BYTES // (1024 * 1024), how=_(HOW_TO_SAVE)))
     try:
         text = raw.decode("utf-8")

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mailprov.errors import visible
+from mailprov.errors import TYPOGRAPHIC_SPACES, visible, written_out
 from mailprov.i18n import _, ngettext, shown
 from mailprov.model import MODE, state_mode
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, SelectionReport
 
 # French typography's no-break spaces (before `:`, inside « »): spaces, not hidden
 # characters; like a space, one at either end of a value is still quoted
-TYPOGRAPHIC_SPACES = "\u00a0\u202f"
 _AS_SPACES = str.maketrans(dict.fromkeys(TYPOGRAPHIC_SPACES, " "))
 
 
@@ -33,10 +32,7 @@ def show(value: Any) -> str:
 def printable_text(text: str) -> str:
     """mailprov.errors.printable that keeps French typography's no-break spaces: a line of
     mailprov's own text with values in it, every control character written out."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() or c in TYPOGRAPHIC_SPACES
-                   else c.encode("unicode_escape").decode("ascii") for c in text)
+    return written_out(text, TYPOGRAPHIC_SPACES)
 
 
 def show_address(change: Change) -> str:
