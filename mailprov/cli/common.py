@@ -199,6 +199,11 @@ def _debug() -> bool:
     return bool((root and root.params.get("debug")) or os.environ.get("MAILPROV_DEBUG"))
 
 
+plan_format_option = option(
+    "--format", "fmt", type=click.Choice(PLAN_FORMATS), default="text", show_default=True,
+    help=N_("Output format."))
+
+
 template_option = option(
     "--template", type=click.Path(dir_okay=False), metavar="FILE",
     help=N_("A team's own Jinja2 template for --format markdown (rendered in a sandbox, with "

@@ -8,7 +8,6 @@ import click
 
 from mailprov.cli.common import (
     EXIT_CHANGES,
-    PLAN_FORMATS,
     _config_and_target,
     _load_config,
     _optional_config,
@@ -21,6 +20,7 @@ from mailprov.cli.common import (
     db_option,
     fleet_options,
     max_size_option,
+    plan_format_option,
     policy_option,
     target_option,
     targets_option,
@@ -89,8 +89,7 @@ def history(configs: tuple[str, ...], target: str | None, db_url: str | None, li
 @db_option
 @option("--out", "out", type=click.Path(dir_okay=False),
         help=N_("Save the rollback plan (JSON) for `mailprov apply PLAN`."))
-@option("--format", "fmt", type=click.Choice(PLAN_FORMATS),
-        default="text", show_default=True, help=N_("Output format."))
+@plan_format_option
 @option("--include-later-changes", "include_later", is_flag=True,
         help=N_("Also restore rows changed again since apply N (shown as conflicts), "
                 "undoing those later changes."))

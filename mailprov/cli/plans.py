@@ -9,7 +9,6 @@ import click
 
 from mailprov.cli.common import (
     EXIT_CHANGES,
-    PLAN_FORMATS,
     _check_render_options,
     _color,
     _config_and_target,
@@ -22,6 +21,7 @@ from mailprov.cli.common import (
     db_option,
     fleet_options,
     max_size_option,
+    plan_format_option,
     policy_option,
     targets_option,
     template_option,
@@ -70,8 +70,7 @@ if TYPE_CHECKING:
 @db_option
 @option("--out", "out", type=click.Path(dir_okay=False),
         help=N_("Save the plan (JSON) for `mailprov apply PLAN` (a fleet's plans: one file)."))
-@option("--format", "fmt", type=click.Choice(PLAN_FORMATS),
-        default="text", show_default=True, help=N_("Output format."))
+@plan_format_option
 @template_option
 @max_size_option
 @option("--detailed-exitcode", is_flag=True,
@@ -366,8 +365,7 @@ def _apply_fleet(configs: tuple[str, ...], targets: tuple[str, ...], all_targets
     "  mailprov show prod.plan.json --format markdown\n"
     "  mailprov show prod.plan.json --format html > plan.html   # for an approver"))
 @click.argument("plan_file", type=click.Path(dir_okay=False))
-@option("--format", "fmt", type=click.Choice(PLAN_FORMATS),
-        default="text", show_default=True, help=N_("Output format."))
+@plan_format_option
 @template_option
 @max_size_option
 def show(plan_file: str, fmt: str, template: str | None, max_size: int | None) -> None:
