@@ -41,9 +41,12 @@ def unread_variables(variables: Mapping[str, Any], documents: Iterable[Mapping[s
         if name in declared or name in read:
             continue
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = (_("did you mean {name}?").format(name=quoted(close[0])) if close
-                else _("the files know: {names}").format(
-                    names=", ".join(known[:20]) or _("no variable")))
+        if close:
+            hint = _("did you mean {name}?").format(name=quoted(close[0]))
+        elif known:
+            hint = _("the files know: {names}").format(names=", ".join(known[:20]))
+        else:
+            hint = _("the files declare no variable")
         problems.append(Problem("--var", 0, 0, (), _(
             "{name}: no file declares it under `vars:` and no template reads `vars.{name}`, "
             "so it would change nothing; {hint}").format(name=name, hint=hint),
