@@ -511,9 +511,12 @@ def bench_fleet(folder: Path, targets: int, repeat: int) -> list[Result]:
 
 @contextmanager
 def count_statements() -> Iterator[list[tuple[str, bool, int]]]:
-    """Every statement any SQLAlchemy engine sends: (verb, executemany, rows)."""
+    """Every statement any SQLAlchemy engine sends, and the SQLite file reader that plans
+    without SQLAlchemy (mailprov.db.sqlitefile): (verb, executemany, rows)."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
+
+    from mailprov.db import sqlitefile
 
     seen: list[tuple[str, bool, int]] = []
 
@@ -522,11 +525,16 @@ def count_statements() -> Iterator[list[tuple[str, bool, int]]]:
         verb = statement.split(None, 1)[0].upper() if statement.strip() else "?"
         seen.append((verb, executemany, len(parameters) if executemany else 1))
 
+    def file_reader(statement: str) -> None:
+        listener(None, None, statement, None, None, False)
+
     event.listen(Engine, "before_cursor_execute", listener)
+    sqlitefile.LISTENERS.append(file_reader)
     try:
         yield seen
     finally:
         event.remove(Engine, "before_cursor_execute", listener)
+        sqlitefile.LISTENERS.remove(file_reader)
 
 
 def _summary(seen: list[tuple[str, bool, int]]) -> dict[str, Any]:

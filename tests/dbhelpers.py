@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from mailprov import api
+from mailprov.db import sqlitefile
 from mailprov.db.sandbox import sample_users
 from mailprov.db.tables import HISTORY_TABLE, build_tables
 from mailprov.model import REFERENCE
@@ -194,8 +195,9 @@ def passwords(url: str) -> dict[str, tuple[str | None, datetime | None]]:
 
 
 class StatementLog:
-    """Every statement sent to any database while active (a `before_cursor_execute` listener
-    on the Engine class, so it also sees the engines mailprov creates inside the API)."""
+    """Every statement sent to any database while active: a `before_cursor_execute` listener
+    on the Engine class, so it also sees the engines mailprov creates inside the API, and
+    one on the reader that plans SQLite files without SQLAlchemy (mailprov.db.sqlitefile)."""
 
     def __init__(self) -> None:
         self.statements: list[str] = []
@@ -204,12 +206,17 @@ class StatementLog:
                   context: Any, executemany: bool) -> None:
         self.statements.append(statement)
 
+    def _sqlite_file_statement(self, statement: str) -> None:
+        self.statements.append(statement)
+
     def __enter__(self) -> StatementLog:
         event.listen(Engine, "before_cursor_execute", self._listener)
+        sqlitefile.LISTENERS.append(self._sqlite_file_statement)
         return self
 
     def __exit__(self, *exc: object) -> None:
         event.remove(Engine, "before_cursor_execute", self._listener)
+        sqlitefile.LISTENERS.remove(self._sqlite_file_statement)
 
     def __len__(self) -> int:
         return len(self.statements)

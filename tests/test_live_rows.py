@@ -171,3 +171,26 @@ def test_what_the_database_holds_is_escaped_in_every_output(run, db_url, tmp_pat
     result = run("history")
     assert result.exit_code == 0
     assert "  'ad\\x1b[2Jmin'@'host\\rx'  0 to add, 0 to change, 1 to remove\n" in result.stdout
+
+
+def test_a_date_that_is_not_a_date_is_read_as_unknown(run, sqlite_url, tmp_path):
+    """A hand-edited SQLite row: plan, explain and password status still work, and the plan
+    says which user and column to correct."""
+    installation(sqlite_url, [{"user_no": 1, "code": "COMPTA", "name": "Compta",
+                               **override("COMPTA"), "password_set_at": None}])
+    with engine_for(sqlite_url) as engine, engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE app_user SET password_set_at = 'hier', "
+                             "smtp_password = 'x' WHERE user_no = 1")
+    write_config(tmp_path, sqlite_url, general={"client": "smtp", "smtp": SMTP},
+                 users={"COMPTA": smtp_user("COMPTA")})
+    message = ("user COMPTA (app_user.password_set_at) holds 'hier', which is not a date: "
+               "mailprov reads it as unknown; correct or clear it in maestro*")
+    result = run("plan")
+    assert (result.exit_code, result.stderr) == (0, ""), result.output
+    assert f"Warning: user.COMPTA: {message}\n" in result.stdout
+    document = json.loads(run("plan", "--format", "json").stdout)
+    assert document["warnings"] == [{"code": "unreadable-date", "address": "user.COMPTA",
+                                     "message": message}]
+    assert plan_schema_errors(document) == []
+    result = run("explain", "COMPTA")
+    assert (result.exit_code, result.stderr) == (0, ""), result.output

@@ -7,7 +7,10 @@ as the schema and e-mail rules allow). Plan, apply, then every row holds exactly
 values, every table still exists, and a second plan is empty.
 
 A static check then reads mailprov/'s source: no SQL is built by string formatting,
-except the lock-timeout statements (and SQLite's BEGIN) whose values mailprov computes.
+except the lock-timeout statements (and SQLite's BEGIN) whose values mailprov computes,
+and the statements of the SQLite file reader, whose only interpolations are identifiers
+from the mapping, quoted by that reader's own functions (a table and columns named with
+quotes and semicolons are read back alike by both readers).
 """
 
 from __future__ import annotations
@@ -198,8 +201,66 @@ def formatted_sql() -> set[tuple[str, str]]:
     return found
 
 
+# The SQLite file reader (mailprov.db.sqlitefile) interpolates identifiers only, through these.
+QUOTING = {"_name", "_column", "_columns"}
+
+
 def test_no_sql_is_built_by_string_formatting() -> None:
-    assert formatted_sql() == ALLOWED
+    found = formatted_sql()
+    reader = {segment for rel, segment in found if rel == "db/sqlitefile.py"}
+    assert found - {("db/sqlitefile.py", segment) for segment in reader} == ALLOWED
+    assert len(reader) == 3  # the general row, the users, the version's columns
+    for segment in reader:
+        node = ast.parse(segment.replace("\n", " "), mode="eval").body
+        assert isinstance(node, ast.JoinedStr)
+        for value in (v.value for v in node.values if isinstance(v, ast.FormattedValue)):
+            assert isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
+                and value.func.id in QUOTING, f"{segment}: {ast.unparse(value)} is not quoted"
+
+
+def test_hostile_identifiers_in_a_mapping_are_quoted_by_the_sqlite_file_reader(tmp_path) -> None:
+    """Tables and columns named with quotes, semicolons and comment markers: the reader
+    that plans SQLite files without SQLAlchemy reads them as SQLAlchemy does, and they
+    stay identifiers."""
+    import sqlite3
+
+    from mailprov.config.mapping_file import load_mapping
+    from mailprov.db.database import open_database, read_live
+    from mailprov.db.sqlitefile import read_live_file
+
+    general = 'cfg"; DROP TABLE x; --'
+    users = "usr' OR '1'='1"
+    columns = {field: f'{field}"--;' for field in (
+        "number", "code", "name", "override", "username", "from", "server", "port", "ssl",
+        "password", "password_set_at")}
+    path = tmp_path / "odd.db"
+    q = '"{}"'.format
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE x (a)")
+        conn.execute(f"CREATE TABLE {q(general.replace(chr(34), chr(34) * 2))} "
+                     "(id, edition, client, server, port, ssl)")
+        conn.execute(f"INSERT INTO {q(general.replace(chr(34), chr(34) * 2))} VALUES "
+                     "(1, 'standard', 'smtp', 'smtp.example.com', 587, 1)")
+        names = ", ".join(q(c.replace('"', '""')) for c in columns.values())
+        conn.execute(f"CREATE TABLE {q(users)} ({names})")
+        conn.execute(f"INSERT INTO {q(users)} VALUES (1, 'A''B', 'Name', 1, 'u', "
+                     "'u@example.com', 'smtp.example.com', 587, 1, NULL, NULL)")
+    conn.close()
+    (tmp_path / "mapping.yaml").write_text(yaml.safe_dump({
+        "version": 1, "model_version": 1,
+        "general": {"table": general, "columns": {f: f for f in ("edition", "client",
+                                                                 "server", "port", "ssl")}},
+        "users": {"table": users, "columns": columns}}), encoding="utf-8")
+    mapping = load_mapping(tmp_path / "mapping.yaml")
+    url = f"sqlite:///{path}"
+    fast = read_live_file(url, mapping)
+    with open_database("db", url, mapping, read_only=True) as db:
+        slow = read_live(db)
+    assert fast is not None and fast == slow
+    assert list(fast.users) == ["A'B"] and fast.general.server == "smtp.example.com"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM x").fetchone() == (0,)
+    conn.close()
 
 
 def test_the_allowed_statements_only_interpolate_numbers_or_constants() -> None:

@@ -22,6 +22,16 @@ def open_database(target: ResolvedTarget, *, lock_timeout: float = 10.0,
                  read_only=read_only, create=create)
 
 
+def read_sqlite_file(target: ResolvedTarget) -> LiveState | None:
+    """The live state of a target that is a plainly named SQLite file, read without
+    loading SQLAlchemy (mailprov.db.sqlitefile); None for any other target, or anything
+    out of the ordinary: then read it with `open_database` and `read_live`, whose
+    errors say what is wrong."""
+    from mailprov.db.sqlitefile import read_live_file
+
+    return read_live_file(target.url, target.mapping())
+
+
 def read_live(db: Database) -> LiveState:
     """The live state of an open target (read-only)."""
     from mailprov.db.database import read_live as _read

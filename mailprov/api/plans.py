@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mailprov.api.database import open_database, read_live
+from mailprov.api.database import open_database, read_live, read_sqlite_file
 from mailprov.config.targets import ResolvedTarget
 from mailprov.i18n import _
 from mailprov.model import Config, LiveState, Policy
@@ -37,10 +37,11 @@ def plan(config: Config, target: ResolvedTarget, *, with_commit: bool = False,
     commit, already read)."""
     if with_commit and commit is None:
         commit = _config_commit(config)
-    with open_database(target, read_only=True) as db:
-        live = read_live(db)
-        return compute_plan(config, target, live, db.tables.mapping.to_json(),
-                            git_commit=commit)
+    live = read_sqlite_file(target)
+    if live is None:
+        with open_database(target, read_only=True) as db:
+            live = read_live(db)
+    return compute_plan(config, target, live, target.mapping().to_json(), git_commit=commit)
 
 
 def _config_commit(config: Config) -> str | None:

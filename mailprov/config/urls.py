@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 def redact(url: URL | str) -> str:
     """The URL with any password removed, safe to print, log or save."""
+    if isinstance(url, str) and _PLAIN_SQLITE.fullmatch(url):
+        return url  # no password, and SQLAlchemy would write it back as it is
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -38,6 +40,18 @@ def redact(url: URL | str) -> str:
 
 
 _PASSWORD_QUERY_KEYS = ("password", "passwd", "pwd")
+
+# A SQLite URL naming a file with only the characters SQLAlchemy's URL parser and renderer
+# keep as they are (no %-escape, query, `:` or `@`): what most people write.
+_PLAIN_SQLITE = re.compile(r"sqlite(?:\+pysqlite)?:///([A-Za-z0-9+\-./_~ ]+)")
+
+
+def plain_sqlite_path(url: str) -> str | None:
+    """The file a plainly written SQLite URL names (`sqlite:///data/erp.db`,
+    `sqlite:////srv/erp.db`), or None for any other URL: in memory, a `file:` URI, a
+    query, %-escapes or characters SQLAlchemy would escape."""
+    match = _PLAIN_SQLITE.fullmatch(url)
+    return match.group(1) if match else None
 
 
 def redact_text(raw: str) -> str:

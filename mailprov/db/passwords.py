@@ -24,7 +24,8 @@ from sqlalchemy import Connection, bindparam, select, update
 from mailprov.db.backends import Backend
 from mailprov.db.connect import redact
 from mailprov.db.driver import compile_statement
-from mailprov.db.read import run_query, user_from_row, users_query
+from mailprov.db.livestate import parse_dates
+from mailprov.db.read import fetch_rows, run_query, user_from_row, users_query
 from mailprov.db.tables import Tables
 from mailprov.errors import DatabaseError, WriteCheckError
 from mailprov.i18n import _
@@ -40,8 +41,10 @@ def lock_user(conn: Connection, tables: Tables, backend: Backend, code: str) -> 
 
     tables = versioned(conn, tables, backend)
     query = users_query(tables).where(tables.ucol("code") == code)
-    row = run_query(conn, tables, backend, backend.lock_rows(query, tables.users)).first()
-    return None if row is None else user_from_row(row, tables)
+    rows = fetch_rows(run_query(conn, tables, backend, backend.lock_rows(query, tables.users)),
+                      backend)
+    rows, _unreadable = parse_dates(rows, tables.mapping, tables.version)
+    return user_from_row(rows[0], tables) if rows else None
 
 
 def write_password(conn: Connection, tables: Tables, number: int, stored: str | None,

@@ -3,27 +3,19 @@ whether one is stored, and since when)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, case, inspect, literal_column, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from mailprov.db import livestate
 from mailprov.db.driver import compile_statement, execute, fetch_tuples
-from mailprov.db.tables import Tables, state_fields
-from mailprov.errors import DatabaseError, MappingError, printable
-from mailprov.i18n import N_, Plural, _, stored
-from mailprov.model import (
-    OFFICE365_MODE,
-    SMTP_MODE,
-    GeneralSettings,
-    LiveState,
-    LiveUser,
-    MailSettings,
-    Office365Settings,
-)
+from mailprov.db.livestate import GENERAL_FIELDS, general_settings, state_fields
+from mailprov.db.tables import Tables
+from mailprov.errors import DatabaseError, MappingError
+from mailprov.i18n import _
+from mailprov.model import GeneralSettings, LiveState, LiveUser
 
 if TYPE_CHECKING:
     from mailprov.db.backends import Backend
@@ -32,11 +24,6 @@ if TYPE_CHECKING:
 # in model version 1; Tables.state_fields and Tables.user_fields give them for any version.
 STATE_FIELDS = state_fields(1)
 USER_FIELDS = ("name", *STATE_FIELDS)  # a user's stored state is its row without the name
-GENERAL_FIELDS = ("edition", "client", "server", "port", "ssl")
-
-
-def _reverse(values: Any) -> dict[Any, str]:
-    return {stored: name for name, stored in (values or {}).items()}
 
 
 def read_general(conn: Connection, tables: Tables, backend: Backend, *,
@@ -58,16 +45,7 @@ def read_general(conn: Connection, tables: Tables, backend: Backend, *,
             "maestro* database? (`mailprov sandbox URL` creates a test one)").format(
                 column=m.general_key_column, value=repr(m.general_key_value),
                 table=m.general_table))
-    edition, client, server, port, ssl = row
-    editions = _reverse(m.edition_values)
-    clients = _reverse(m.client_values)
-    return GeneralSettings(
-        edition=editions.get(edition, str(edition)) if editions else str(edition),
-        client=clients.get(client, str(client)) if clients else str(client),
-        server=server,
-        port=port,
-        ssl=bool(ssl),
-    )
+    return general_settings(row, m)
 
 
 def _general_query(tables: Tables, backend: Backend, for_update: bool) -> Any:
@@ -81,34 +59,15 @@ def _general_query(tables: Tables, backend: Backend, for_update: bool) -> Any:
 def user_from_row(row: Iterable[Any], tables: Tables | None = None) -> LiveUser:
     """A LiveUser from the columns of `users_query`: `tables.user_fields` (USER_FIELDS when
     no tables are given), in that order, then whether a password is stored and when it
-    was set.
-
-    From model version 2 the user's mode is read as maestro* 3.05 keeps it: the SMTP
-    section flag first (`mail_override`, as in version 1), else the Office 365 mode when
-    `mail_mode` says so; a user in neither follows the general mode."""
-    if tables is None or tables.version < 2:
-        name, number, code, override, *values, password_set, password_set_at = row
-        return LiveUser(code, name, MailSettings.from_stored(values) if override else None,
-                        number, bool(password_set), password_set_at)
-    (name, number, code, override, *values, mode, email, authenticated_at, password_set,
-     password_set_at) = row
-    smtp = MailSettings.from_stored(values) if override else None
-    office365 = None
-    if smtp is None and stored_mode(tables, mode) == OFFICE365_MODE.name:
-        office365 = Office365Settings(email)
-    return LiveUser(code, name, smtp, number, bool(password_set), password_set_at,
-                    office365, authenticated_at)
+    was set (mailprov.db.livestate.user_from_row)."""
+    if tables is None:
+        return livestate.user_from_row(row, None, 1)
+    return livestate.user_from_row(row, tables.mapping, tables.version)
 
 
 def stored_mode(tables: Tables, value: Any) -> str | None:
     """The mode a stored `mail_mode` value names (through the mapping's mode_values)."""
-    values = tables.mapping.mode_values
-    if values:
-        for name, stored in values.items():
-            if stored == value and name != "general":
-                return name
-        return None
-    return value if value in (SMTP_MODE.name, OFFICE365_MODE.name) else None
+    return livestate.stored_mode(tables.mapping, value)
 
 
 def mode_value(tables: Tables, mode: str | None) -> Any:
@@ -144,57 +103,35 @@ def read_users(conn: Connection, tables: Tables, backend: Backend,
     from mailprov.db.version import versioned
 
     tables = versioned(conn, tables, backend)
-    return _users(_user_rows(conn, tables, backend, codes), tables)
+    rows, _unreadable = livestate.parse_dates(_user_rows(conn, tables, backend, codes),
+                                              tables.mapping, tables.version)
+    return {row[2]: user_from_row(row, tables) for row in rows if row[2] is not None}
 
 
 def _user_rows(conn: Connection, tables: Tables, backend: Backend,
                codes: Iterable[str] | None = None) -> list[tuple[Any, ...]]:
     """User rows as tuples of `tables.user_fields`, then the password columns of
-    `users_query`. Where the backend runs driver statements, the rows are the driver's
-    own, exactly as apply's re-check reads them (the base digest compares the two)."""
+    `users_query`. Where the backend runs driver statements, as the driver gives them
+    (dates as text on SQLite: see livestate.parse_dates), as apply's re-check reads
+    them (the base digest compares the two reads); elsewhere as SQLAlchemy converts
+    them, as that backend's re-check does."""
     query = users_query(tables)
     if codes is None and backend.driver_statements:
         statement = compile_statement(conn, query, [], key=("users", tables.key))
-        rows = fetch_tuples(run_query(conn, tables, backend,
+        return fetch_tuples(run_query(conn, tables, backend,
                                       lambda: execute(conn, statement, [])))
-        return _dates(conn, tables, rows)
-    if codes is None:
-        return [tuple(row) for row in run_query(conn, tables, backend, query).all()]
-    return [tuple(row) for where in backend.in_filter(tables.ucol("code"), list(codes))
-            for row in run_query(conn, tables, backend, query.where(where)).all()]
+    queries = [query] if codes is None else [
+        query.where(where) for where in backend.in_filter(tables.ucol("code"), list(codes))]
+    return [row for one in queries
+            for row in fetch_rows(run_query(conn, tables, backend, one), backend)]
 
 
-def _dates(conn: Connection, tables: Tables, rows: list[tuple[Any, ...]]
-           ) -> list[tuple[Any, ...]]:
-    """The dates of the user rows (`password_set_at`, last, and from version 2 the Office
-    365 authentication date, third from last) as datetimes where the driver gives text
-    (SQLite), converted as SQLAlchemy would; the rows are otherwise left as the driver
-    gave them."""
-    at = [(-1, "password_set_at")]
-    if tables.version >= 2:
-        at.append((-3, "authenticated_at"))
-    for index, field in at:
-        if not any(isinstance(row[index], str) for row in rows):
-            continue
-        column = tables.ucol(field)
-        convert = column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
-        if convert is None:
-            continue
-        rows = [_replaced(row, index, convert(row[index])) if isinstance(row[index], str)
-                else row for row in rows]
-    return rows
-
-
-def _replaced(row: tuple[Any, ...], index: int, value: Any) -> tuple[Any, ...]:
-    values = list(row)
-    values[index] = value
-    return tuple(values)
-
-
-def _users(rows: list[tuple[Any, ...]], tables: Tables | None = None) -> dict[str, LiveUser]:
-    """Users by code. A row without a code (a real installation's table may allow it)
-    cannot be named by the files: it is left out, and read_live_state says so."""
-    return {row[2]: user_from_row(row, tables) for row in rows if row[2] is not None}
+def fetch_rows(result: Any, backend: Backend) -> list[tuple[Any, ...]]:
+    """A user query's rows as tuples: the driver's values where the backend runs driver
+    statements (as its plan and re-check read them), else SQLAlchemy's."""
+    if backend.driver_statements:
+        return fetch_tuples(result)
+    return [tuple(row) for row in result]
 
 
 def read_row_states(conn: Connection, tables: Tables, backend: Backend,
@@ -206,11 +143,7 @@ def read_row_states(conn: Connection, tables: Tables, backend: Backend,
 def database_id(conn: Connection, tables: Tables, backend: Backend) -> str | None:
     """A fingerprint of what identifies the database itself (Backend.identity), or None
     when the backend knows nothing better than the URL."""
-    parts = backend.identity(conn, tables)
-    if not parts:
-        return None
-    text = json.dumps([backend.name, *parts], default=str, separators=(",", ":"))
-    return "db:" + hashlib.sha256(text.encode()).hexdigest()[:24]
+    return livestate.identity_fingerprint(backend.name, backend.identity(conn, tables))
 
 
 def read_live_state(conn: Connection, tables: Tables, backend: Backend, *,
@@ -222,33 +155,8 @@ def read_live_state(conn: Connection, tables: Tables, backend: Backend, *,
 
     general = read_general(conn, tables, backend, for_update=for_update)
     tables = versioned(conn, tables, backend)
-    rows = _user_rows(conn, tables, backend)
-    codeless = [row[1] for row in rows if row[2] is None]
-    warnings = (_codeless_rows_warning(tables, codeless),) if codeless else ()
-    end = 1 + len(tables.state_fields)  # not the dates nor the password columns
-    return LiveState(general, _users(rows, tables), database_id(conn, tables, backend),
-                     {row[1]: row[1:end] for row in rows}, warnings, tables.version,
-                     (tables.mapping.source or "") if tables.mapping.model_version else "")
-
-
-def _codeless_rows_warning(tables: Tables, numbers: list[Any]) -> str:
-    """Name the rows without a user code by their user number."""
-    try:
-        numbers = sorted(numbers)
-    except TypeError:  # a mapped key of mixed types
-        numbers = sorted(numbers, key=str)
-    listed = ", ".join(printable(str(n)) for n in numbers[:10])
-    more = stored(N_(" and {count} more"), count=len(numbers) - 10) if len(numbers) > 10 else ""
-    # a plan stores it in English (mailprov.i18n.stored)
-    return Plural.ngettext(
-        "user number {numbers}{more} ({table}.{column}) has no user code: mailprov leaves it "
-        "alone (the files name users by their code); give it a code in maestro*",
-        "users number {numbers}{more} ({table}.{column}) have no user code: mailprov leaves them "
-        "alone (the files name users by their code); give them a code in maestro*",
-        len(numbers)).format(numbers=listed, more=more, table=tables.users.name,
-                             column=tables.mapping.user_columns["number"])
-
-
+    return livestate.live_state(general, _user_rows(conn, tables, backend), tables.mapping,
+                                tables.version, database_id(conn, tables, backend))
 
 
 def password_is_set(conn: Connection, tables: Tables, backend: Backend, code: str) -> bool:

@@ -21,17 +21,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from mailprov.model import OFFICE365, OFFICE365_FIELDS, OVERRIDE, OVERRIDE_FIELDS, DbMapping
+from mailprov.db import livestate
+from mailprov.db.livestate import state_fields as state_fields  # where it used to live
+from mailprov.model import OFFICE365, OVERRIDE, DbMapping
 
 HISTORY_TABLE = "mailprov_history"
-
-
-def state_fields(version: int) -> tuple[str, ...]:
-    """A user's stored state as plan reads it and apply's re-check fingerprints
-    (mailprov.plan.digest): the number, code and SMTP section flag, the SMTP section's
-    columns, and from model version 2 the mode and the Office 365 account."""
-    state = ("number", "code", "override", *OVERRIDE_FIELDS)
-    return (*state, "mode", *OFFICE365_FIELDS) if version >= 2 else state
 
 
 def write_order(version: int) -> tuple[str, ...]:
@@ -66,8 +60,7 @@ class Tables:
         """What plan reads of a user: the name, the stored state, and from version 2 when
         the user last authenticated with Office 365 (not fingerprinted: maestro* writes
         it, and a user signing in between plan and apply changes nothing planned)."""
-        extra = ("authenticated_at",) if self.version >= 2 else ()
-        return ("name", *self.state_fields, *extra)
+        return livestate.user_fields(self.version)
 
     @property
     def write_order(self) -> tuple[str, ...]:

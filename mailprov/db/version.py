@@ -21,11 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, false, literal_column, select
 
+from mailprov.db.livestate import check_mapping, version_columns
 from mailprov.db.tables import Tables, build_tables
 from mailprov.errors import MappingError
 from mailprov.i18n import _
-from mailprov.model.mapping import VERSION2_USER_FIELDS, DbMapping
-from mailprov.model.versions import VERSIONS
 
 if TYPE_CHECKING:
     from mailprov.db.backends import Backend
@@ -36,7 +35,10 @@ _DETECTED: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDi
 def forget_detected() -> None:
     """Forget every version read so far (a sandbox was just created: the same database
     may now have other tables)."""
+    from mailprov.db.sqlitefile import forget_versions
+
     _DETECTED.clear()
+    forget_versions()
 
 
 def versioned(conn: Connection, tables: Tables, backend: Backend) -> Tables:
@@ -63,46 +65,18 @@ def _read_version(conn: Connection, tables: Tables, backend: Backend) -> int:
 
     query: Any = select(literal_column("*")).select_from(tables.users).where(false())
     result = run_query(conn, tables, backend, query)
-    names = {str(name).lower() for name in list(result.keys())}
+    names = list(result.keys())
     result.close()
-    columns = {field: tables.mapping.user_columns[field] for field in VERSION2_USER_FIELDS}
-    present = [f for f, column in columns.items() if column.lower() in names]
+    present, missing = version_columns(tables.mapping, names)
     if not present:
         return 1
-    if len(present) == len(columns):
+    if not missing:
         return 2
-    missing = [columns[f] for f in columns if f not in present]
     where = (_("mapping file {file}").format(file=tables.mapping.source)
              if tables.mapping.source else _("reference model"))
     raise MappingError(_(
         "table '{table}' has {present} but not {missing} ({where}): maestro* 3.05 (model "
         "version 2) has all of them, earlier versions none. Map the missing columns in the "
         "mapping file, or declare `model_version: 1` there to leave Office 365 aside").format(
-            table=tables.users.name, present=", ".join(columns[f] for f in present),
+            table=tables.users.name, present=", ".join(present),
             missing=", ".join(missing), where=where))
-
-
-def check_mapping(mapping: DbMapping, number: int) -> None:
-    """The mapping's stored client values must name exactly the clients of version
-    `number` (a 3.05 installation has `office365` and no `lotus_notes`)."""
-    values = mapping.client_values
-    if not values:
-        return
-    model = VERSIONS[number]
-    missing = [c for c in model.clients if c not in values]
-    extra = [c for c in values if c not in model.clients]
-    if not missing and not extra:
-        return
-    where = mapping.source or _("the mapping")
-    parts = []
-    if missing:
-        parts.append(_("it lacks {clients}").format(clients=", ".join(missing)))
-    if extra:
-        parts.append(_("it has {clients}, which this version does not offer").format(
-            clients=", ".join(extra)))
-    raise MappingError(_(
-        "{where}: general.client_values do not fit model version {version} (maestro* "
-        "{maestro}, clients {clients}): {problems}. Fix client_values, or declare the right "
-        "`model_version:`").format(where=where, version=number, maestro=model.maestro,
-                                   clients=", ".join(model.clients),
-                                   problems="; ".join(parts)))

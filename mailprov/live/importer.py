@@ -58,7 +58,7 @@ class LiveProblem:
 @dataclass(frozen=True)
 class Export:
     """The file text, the live values left out of it (commented out), and what was read
-    but could not be imported at all (rows without a user code)."""
+    but could not be imported at all (rows without a user code) or read as unknown."""
 
     text: str
     problems: tuple[LiveProblem, ...]
@@ -96,7 +96,7 @@ def build_export(live: LiveState, target: ResolvedTarget | None = None, *,
         leftovers = _loader_problems(text)
         if not leftovers:
             problems = sorted(builder.problems, key=_problem_order)
-            return Export(text, tuple(problems), live.warnings)
+            return Export(text, tuple(problems), tuple(w.message for w in live.warnings))
         for path, message in leftovers:
             place, subject = _comment_place(path)
             forced.setdefault(place, LiveProblem(place, subject, message))

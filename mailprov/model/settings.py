@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from mailprov.errors import PathStep, Problem
 from mailprov.i18n import N_
@@ -478,6 +478,16 @@ class LiveUser:
         return None if self.office365 is None else self.office365.as_dict()
 
 
+class LiveWarning(NamedTuple):
+    """Something read from the database that mailprov leaves out or reads as unknown:
+    `code` as plan warnings have (docs/plan-format.md), `address` the row (`database`,
+    `user.CODE`), and the text, stored in English (mailprov.i18n.stored)."""
+
+    code: str
+    address: str
+    message: str
+
+
 @dataclass(frozen=True)
 class LiveState:
     """What the target database holds, read in a constant number of queries.
@@ -491,7 +501,7 @@ class LiveState:
     # each user's row as the database returned it, by number (number, code, override
     # flag, then the OVERRIDE columns): what the base digest fingerprints
     stored_rows: Mapping[Any, tuple[Any, ...]] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()  # what was read but left out (rows without a user code)
+    warnings: tuple[LiveWarning, ...] = ()  # what was read but left out or read as unknown
     # the reference model's version of the target (mailprov.model.versions), and how it is
     # known: the mapping file that declares it, or "" when read from the schema
     model_version: int = 1

@@ -219,7 +219,7 @@ def diff(config: Config, live: LiveState) -> DiffResult:
             ):
                 stale_followers += 1
     user_changes.sort(key=lambda c: c.address)
-    warnings = [PlanWarning("users-without-code", "database", w) for w in live.warnings]
+    warnings = [PlanWarning(w.code, w.address, w.message) for w in live.warnings]
     if stale_followers:
         warnings.append(PlanWarning("unlisted-overrides-keep-old-smtp", GENERAL, stored(N_(
             "{count} override(s) on users not listed in the files use the old general SMTP "

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import TYPE_CHECKING, Any
 
 from mailprov.db.backends.base import DriverBackend
@@ -43,15 +42,10 @@ class SqliteBackend(DriverBackend):
 
     def identity(self, conn: Connection, tables: Tables) -> list[Any]:
         """The file itself: its real path, device and inode (a copy is another file)."""
+        from mailprov.db.livestate import sqlite_file_identity
+
         rows = conn.exec_driver_sql("PRAGMA database_list").fetchall()
-        path = next((row[2] for row in rows if row[1] == "main"), "")
-        if not path:
-            return ["memory"]
-        try:
-            stat = os.stat(path)
-        except OSError:
-            return [os.path.realpath(path)]
-        return [os.path.realpath(path), stat.st_dev, stat.st_ino]
+        return sqlite_file_identity(next((row[2] for row in rows if row[1] == "main"), ""))
 
     def lock_rows(self, query: Select[Any], table: Table) -> Select[Any]:
         return query  # BEGIN IMMEDIATE already holds the database's write lock
