@@ -151,3 +151,19 @@ def test_a_relative_sqlite_url_is_the_working_folders_file(tmp_path, monkeypatch
                                read_only=True) as db:
             counts[folder] = len(api.read_live(db).users)
         assert counts[folder] == users, folder
+
+
+def test_postgresql_arrays_go_in_binary_with_psycopg_only():
+    """psycopg's text format quotes every element of an array; `%(name)b` sends them as
+    they are. psycopg2 (a `postgresql+psycopg2://` URL) knows no `%b`."""
+    from mailprov.db.backends.postgresql import binary_arrays
+
+    statement = compile_statement(mock("postgresql+psycopg://"), port_update(),
+                                  ["k_code", "v_port"])
+    binary = binary_arrays(mock("postgresql+psycopg://"), statement)
+    assert "%(v_port)b" in binary.sql and "%(k_code)b" in binary.sql and "s" not in (
+        binary.sql.split("%(v_port)")[1][0])
+    assert binary.rows([("COMPTA", 25)]) == statement.rows([("COMPTA", 25)])
+    other = compile_statement(mock("postgresql+psycopg2://"), port_update(),
+                              ["k_code", "v_port"])
+    assert binary_arrays(mock("postgresql+psycopg2://"), other) == other

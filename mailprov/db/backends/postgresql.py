@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
     from mailprov.db.batch import Batch
+    from mailprov.db.driver import DriverStatement
     from mailprov.db.tables import Tables
     from mailprov.db.timeouts import Timeouts
 
@@ -88,6 +89,7 @@ class PostgresqlBackend(DriverBackend):
 
         statement = compile_statement(conn, build, [] if every else ["numbers"],
                                       key=("row states", tables.key, every, lock, columns))
+        statement = binary_arrays(conn, statement)
         params = [] if numbers is None else [numbers]
         return run_query(conn, tables, self, lambda: execute(conn, statement, params))
 
@@ -109,7 +111,21 @@ class PostgresqlBackend(DriverBackend):
             given = func.unnest(*arrays).table_valued(*names).render_derived(name="given")
             return update_statement(tables, batch, lambda name: given.c[name])
 
-        statement = compile_statement(conn, build, names,
-                                      key=("update from unnest", tables.key, batch.fields))
+        statement = binary_arrays(conn, compile_statement(
+            conn, build, names, key=("update from unnest", tables.key, batch.fields)))
         columns = [list(values) for values in zip(*batch.rows, strict=True)]
         return execute(conn, statement, columns).rowcount
+
+
+def binary_arrays(conn: Connection, statement: DriverStatement) -> DriverStatement:
+    """The statement with its parameters (all arrays here) sent in psycopg's binary format
+    (`%(name)b`): the text format quotes each element of each array, a sixth of a
+    1,000-row apply. Other drivers (a `postgresql+psycopg2://` URL) get it unchanged."""
+    from dataclasses import replace
+
+    if conn.dialect.driver != "psycopg":
+        return statement
+    sql = statement.sql
+    for name in statement.names:
+        sql = sql.replace(f"%({name})s", f"%({name})b")
+    return replace(statement, sql=sql)
