@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from test_import_live import plan_schema_errors
 
+from mailprov import api
 from mailprov.cli import cli
 from mailprov.config.urls import redact
 
@@ -194,3 +195,23 @@ def test_a_date_that_is_not_a_date_is_read_as_unknown(run, sqlite_url, tmp_path)
     assert plan_schema_errors(document) == []
     result = run("explain", "COMPTA")
     assert (result.exit_code, result.stderr) == (0, ""), result.output
+
+
+def test_unreadable_dates_in_password_and_office365_status(run, sqlite_url, tmp_path):
+    """A number and a date with a time zone where a date is kept: the status commands still
+    answer, and office365 status says which sign-in date it could not read."""
+    api.sandbox(sqlite_url, users=12, model=2)
+    with engine_for(sqlite_url) as engine, engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE app_user SET password_set_at = 1700000000, "
+                             "smtp_password = 'x' WHERE user_no = 1")
+        conn.exec_driver_sql("UPDATE app_user SET password_set_at = "
+                             "'2026-11-30T08:37:00+05:00', smtp_password = 'y' WHERE user_no = 2")
+        conn.exec_driver_sql("UPDATE app_user SET o365_authenticated_at = '2026-13-01' "
+                             "WHERE mail_mode = 'office365'")
+    write_config(tmp_path, sqlite_url, general={"client": "smtp", "smtp": SMTP}, users={})
+    result = run("password", "status")
+    assert result.exit_code == 0, result.output
+    result = run("office365", "status")
+    assert result.exit_code == 0, result.output
+    assert "Warning: user " in result.stderr and "which is not a date" in result.stderr
+    assert "Traceback" not in result.output

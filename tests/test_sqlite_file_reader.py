@@ -279,3 +279,44 @@ def test_a_plain_sqlite_url_is_one_sqlalchemy_writes_back_as_it_is(char):
         assert redact(url) == url
     else:
         assert redact(url) == parsed.render_as_string(hide_password=False)
+
+
+def test_a_missing_column_named_like_a_lock_is_left_to_sqlalchemy(sqlite_url, tmp_path):
+    """The busy test reads SQLite's error code, not the words of its message."""
+    api.sandbox(sqlite_url, users=3, model=1)
+    (tmp_path / "mapping.yaml").write_text(
+        "version: 1\nusers:\n  columns: {password_set_at: pw_locked_at}\n", encoding="utf-8")
+    mapping = load_mapping(tmp_path / "mapping.yaml")
+    assert read_live_file(sqlite_url, mapping) is None
+    config = write_config(tmp_path, sqlite_url, users={}, mapping="mapping.yaml")
+    with pytest.raises(MappingError, match="column 'pw_locked_at' does not exist"):
+        plan_file(config)
+
+
+def test_a_file_made_anew_in_its_place_is_read_again(tmp_path):
+    """The model version is kept per file for the process: a new file at the same path
+    (another inode) is another database."""
+    old, new = tmp_path / "maestro.db", tmp_path / "next.db"
+    api.sandbox(f"sqlite:///{old}", users=3, model=1)
+    assert read_live_file(f"sqlite:///{old}", REFERENCE).model_version == 1
+    api.sandbox(f"sqlite:///{new}", users=3, model=2)
+    new.replace(old)
+    live = agree(f"sqlite:///{old}")
+    assert live.model_version == 2
+
+
+@pytest.mark.parametrize("stored, read", [
+    (1700000000, None), (3.5, None), ("2026-13-01", None),
+    ("2026-11-30T08:37:00+05:00", datetime(2026, 11, 30, 3, 37)),
+    ("2026-11-30", datetime(2026, 11, 30)),
+])
+def test_dates_are_naive_utc_or_unknown(sqlite_url, stored, read):
+    api.sandbox(sqlite_url, users=3, model=1)
+    first = sample_users(3)[0].code
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE app_user SET password_set_at = ?, smtp_password = 'x' "
+                     "WHERE code = ?", (stored, first))
+    conn.close()
+    live = agree(sqlite_url)
+    assert live.users[first].password_set_at == read
+    assert [w.code for w in live.warnings] == ([] if read else ["unreadable-date"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mailprov.config.targets import ResolvedTarget
-from mailprov.model import LiveState
+from mailprov.model import DbMapping, LiveState
 
 if TYPE_CHECKING:
     from mailprov.db.database import Database
@@ -22,14 +22,15 @@ def open_database(target: ResolvedTarget, *, lock_timeout: float = 10.0,
                  read_only=read_only, create=create)
 
 
-def read_sqlite_file(target: ResolvedTarget) -> LiveState | None:
+def read_sqlite_file(target: ResolvedTarget, mapping: DbMapping | None = None
+                     ) -> LiveState | None:
     """The live state of a target that is a plainly named SQLite file, read without
     loading SQLAlchemy (mailprov.db.sqlitefile); None for any other target, or anything
     out of the ordinary: then read it with `open_database` and `read_live`, whose
-    errors say what is wrong."""
+    errors say what is wrong. `mapping`: the target's, when already loaded."""
     from mailprov.db.sqlitefile import read_live_file
 
-    return read_live_file(target.url, target.mapping())
+    return read_live_file(target.url, mapping or target.mapping())
 
 
 def read_live(db: Database) -> LiveState:

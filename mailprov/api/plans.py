@@ -37,11 +37,12 @@ def plan(config: Config, target: ResolvedTarget, *, with_commit: bool = False,
     commit, already read)."""
     if with_commit and commit is None:
         commit = _config_commit(config)
-    live = read_sqlite_file(target)
+    mapping = target.mapping()
+    live = read_sqlite_file(target, mapping)
     if live is None:
         with open_database(target, read_only=True) as db:
             live = read_live(db)
-    return compute_plan(config, target, live, target.mapping().to_json(), git_commit=commit)
+    return compute_plan(config, target, live, mapping.to_json(), git_commit=commit)
 
 
 def _config_commit(config: Config) -> str | None:

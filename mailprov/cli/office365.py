@@ -7,7 +7,7 @@ import click
 from mailprov.cli.common import _target, config_option, db_option, target_option, var_option
 from mailprov.cli.translated import group, option
 from mailprov.errors import printable
-from mailprov.i18n import N_, _, ngettext
+from mailprov.i18n import N_, _, ngettext, shown
 
 
 @group(help=N_(
@@ -45,6 +45,8 @@ def office365_status(configs: tuple[str, ...], target: str | None, db_url: str |
     from mailprov.render.office365 import render_status_json, render_status_text
 
     status = api.office365_status(_target(configs, target, db_url))
+    for warning in status.warnings:
+        click.echo(_("Warning: {message}").format(message=shown(warning)), err=True)
     if fmt == "json":
         click.echo(render_status_json(status, pending_only=pending), nl=False)
     else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from mailprov.errors import MappingError, printable
@@ -171,26 +171,25 @@ _DATE_FIELDS = {-1: "password_set_at", -3: "authenticated_at"}
 
 def parse_dates(rows: list[tuple[Any, ...]], mapping: DbMapping, version: int
                 ) -> tuple[list[tuple[Any, ...]], tuple[LiveWarning, ...]]:
-    """User rows with the dates SQLite gives as text turned into datetimes, as
-    SQLAlchemy's SQLite dialect reads them (`datetime.fromisoformat`); other databases
-    give datetimes, left as they are.
+    """User rows with their dates as naive datetimes in UTC, as mailprov writes them:
+    SQLite gives text, read as SQLAlchemy's SQLite dialect reads it
+    (`datetime.fromisoformat`); a date with a time zone (text, or a `timestamptz` column
+    of a mapped installation) is turned to UTC, so that dates compare.
 
-    A date that does not parse (a hand-edited row) is read as unknown, with a warning
-    naming the user: it only tells how old a password or an Office 365 sign-in is, which
-    is no reason to stop a plan."""
+    A value that is no date (a hand-edited row: text that does not parse, a number) is
+    read as unknown, with a warning naming the user: it only tells how old a password or
+    an Office 365 sign-in is, which is no reason to stop a plan."""
     warnings = []
     for index in date_positions(version):
-        if not any(isinstance(row[index], str) for row in rows):
+        if all(row[index] is None or _naive(row[index]) for row in rows):
             continue
         converted = []
         for row in rows:
             value = row[index]
-            if isinstance(value, str):
+            if value is not None and not _naive(value):
                 values = list(row)
-                try:
-                    values[index] = datetime.fromisoformat(value)
-                except ValueError:
-                    values[index] = None
+                values[index] = _as_date(value)
+                if values[index] is None:
                     warnings.append(_unreadable_date(row, mapping, _DATE_FIELDS[index], value))
                 row = tuple(values)
             converted.append(row)
@@ -198,12 +197,32 @@ def parse_dates(rows: list[tuple[Any, ...]], mapping: DbMapping, version: int
     return rows, tuple(sorted(warnings))
 
 
-def _unreadable_date(row: tuple[Any, ...], mapping: DbMapping, field: str, value: str
+def _naive(value: Any) -> bool:
+    return isinstance(value, datetime) and value.tzinfo is None
+
+
+def _as_date(value: Any) -> datetime | None:
+    """A stored date as a naive datetime in UTC, or None when it is no date."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo is None else value.astimezone(UTC).replace(
+            tzinfo=None)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    return None
+
+
+def _unreadable_date(row: tuple[Any, ...], mapping: DbMapping, field: str, value: Any
                      ) -> LiveWarning:
     code = row[2]
     who = printable(str(code)) if code is not None else stored(
         N_("number {number}"), number=printable(str(row[1])))
-    shown = printable(value if len(value) <= 40 else value[:39] + "…")
+    text = value if isinstance(value, str) else repr(value)
+    shown = printable(text if len(text) <= 40 else text[:39] + "…")
     address = f"user.{code}" if isinstance(code, str) else "database"
     return LiveWarning("unreadable-date", address, stored(N_(
         "user {user} ({table}.{column}) holds '{value}', which is not a date: mailprov "

@@ -65,11 +65,6 @@ def user_from_row(row: Iterable[Any], tables: Tables | None = None) -> LiveUser:
     return livestate.user_from_row(row, tables.mapping, tables.version)
 
 
-def stored_mode(tables: Tables, value: Any) -> str | None:
-    """The mode a stored `mail_mode` value names (through the mapping's mode_values)."""
-    return livestate.stored_mode(tables.mapping, value)
-
-
 def mode_value(tables: Tables, mode: str | None) -> Any:
     """What `mail_mode` stores for `mode` (None: follows general)."""
     values = tables.mapping.mode_values

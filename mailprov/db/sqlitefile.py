@@ -9,9 +9,10 @@ two to the same answers.
 It takes only the plain case: a file named by a plainly written URL, tables in the main
 schema, and queries that succeed. For anything else it returns None and the caller
 reads through SQLAlchemy, whose errors name the problem (a missing file, table or
-column, a value it cannot read). The one error it reports itself is a database kept
-busy by another connection beyond the lock timeout: waiting the same time again would
-tell nothing more.
+column, a value it cannot read). It reports two errors itself, as that reader would:
+a database kept busy by another connection beyond the lock timeout (waiting the same
+time again would tell nothing more), and a mapping whose client values do not fit the
+model version (mailprov.db.livestate.check_mapping).
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ from mailprov.model import DbMapping, LiveState
 LISTENERS: list[Callable[[str], None]] = []
 """Called with each statement this reader sends (round-trip counts in tests and bench/)."""
 
-_VERSIONS: dict[tuple[int, int, str], int] = {}
-"""The model version read from each file (device, inode) and mapping, kept for the process
-as mailprov.db.version keeps it per engine (forget_versions clears it)."""
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+_VERSIONS: dict[tuple[str, int, int, str], int] = {}
+"""The model version read from each file (its path, device and inode: a file made anew
+in its place, or elsewhere on a reused inode, is read again) and mapping, kept for the
+process as mailprov.db.version keeps it per engine (forget_versions clears it)."""
 
 
 def forget_versions() -> None:
@@ -66,13 +70,12 @@ def read_live_file(url: str, mapping: DbMapping, *, lock_timeout: float = 10.0
     try:
         if LISTENERS:
             conn.set_trace_callback(_tell_listeners)
-        return _read(conn, mapping, (stat.st_dev, stat.st_ino, _mapping_key(mapping)))
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
+        file_key = (os.path.abspath(path), stat.st_dev, stat.st_ino, _mapping_key(mapping))
+        return _read(conn, mapping, file_key)
+    except sqlite3.Error as exc:
+        if exc.sqlite_errorcode & 0xFF in _BUSY:  # the primary code, not the message's words
             raise DatabaseError(_("{action} {url} failed: {text}").format(
                 action=_("reading"), url=anchored, text=exc)) from None
-        return None
-    except sqlite3.Error:
         return None
     finally:
         conn.close()
@@ -106,7 +109,7 @@ def _mapping_key(mapping: DbMapping) -> str:
     return json.dumps([mapping.to_json(), mapping.source], sort_keys=True)
 
 
-def _read(conn: sqlite3.Connection, mapping: DbMapping, file_key: tuple[int, int, str]
+def _read(conn: sqlite3.Connection, mapping: DbMapping, file_key: tuple[str, int, int, str]
           ) -> LiveState | None:
     """One read transaction: the general row, the model version (unless the mapping
     declares it), every user, and the file's identity."""

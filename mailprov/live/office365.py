@@ -47,6 +47,8 @@ class Office365Status:
     model_version: int
     general_client: str
     rows: tuple[SigninRow, ...]
+    # what was read as unknown (a sign-in date that is no date: livestate.parse_dates)
+    warnings: tuple[str, ...] = ()
 
     @property
     def pending(self) -> tuple[SigninRow, ...]:
@@ -78,4 +80,5 @@ def office365_status(live: LiveState, target: str, target_url: str) -> Office365
             rows.append(SigninRow(code, user.name, None, "general",
                                   user.o365_authenticated_at))
     return Office365Status(target, target_url, live.general.edition, live.model_version,
-                           live.general.client, tuple(rows))
+                           live.general.client, tuple(rows),
+                           tuple(w.message for w in live.warnings if w.code == "unreadable-date"))
