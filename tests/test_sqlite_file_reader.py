@@ -320,3 +320,14 @@ def test_dates_are_naive_utc_or_unknown(sqlite_url, stored, read):
     live = agree(sqlite_url)
     assert live.users[first].password_set_at == read
     assert [w.code for w in live.warnings] == ([] if read else ["unreadable-date"])
+
+
+def test_a_wrong_timeout_setting_is_refused_here_too(sqlite_url, monkeypatch):
+    """MAILPROV_DB_*TIMEOUT are checked whatever the database: a plan of a SQLite file says
+    so as one through SQLAlchemy does."""
+    from mailprov.errors import TargetError
+
+    api.sandbox(sqlite_url, users=3)
+    monkeypatch.setenv("MAILPROV_DB_TIMEOUT", "soon")
+    with pytest.raises(TargetError, match="MAILPROV_DB_TIMEOUT must be a number of seconds"):
+        read_live_file(sqlite_url, REFERENCE)

@@ -126,3 +126,12 @@ def test_validate_of_international_addresses_still_needs_no_email_validator(
     modules = modules_of(["validate"], tmp_path)
     assert "mailprov.config.semantic" in modules
     assert denied(modules, {"email_validator", "yaml"}) == set()
+
+
+@pytest.mark.parametrize("argv", [["office365", "status"], ["import", "-o", "imported.yaml"]])
+def test_read_only_commands_read_a_sqlite_file_without_sqlalchemy(company: Path, argv) -> None:
+    """What reads the whole live state and nothing else (no history, no lock) goes through
+    the standard sqlite3 module too (mailprov.api.read_target)."""
+    modules = modules_of(argv, company)
+    assert "mailprov.db.sqlitefile" in modules
+    assert denied(modules, {"sqlalchemy"}) == set()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailprov.api.database import open_database, read_live
+from mailprov.api.database import open_database, read_live, read_target
 from mailprov.api.files import load_config, load_policies, schema_text, validate
 from mailprov.api.fleet import (
     apply_fleet,
@@ -64,7 +64,7 @@ __all__ = [
     "import_live", "import_users", "init", "key_export", "key_import", "key_init",
     "key_status", "load_config", "load_plan", "load_policies", "login", "migrate_office365",
     "office365_status", "open_database", "password_status", "password_user", "plan",
-    "plan_fleet", "read_any_plan", "read_live", "read_saved_plan", "remove_users",
+    "plan_fleet", "read_any_plan", "read_live", "read_saved_plan", "read_target", "remove_users",
     "resolve_target", "rollback", "run_fleet", "sandbox", "save_fleet_plan", "save_plan",
     "schema_text", "select_targets", "set_password", "signature_status", "target_of_plan",
     "test_send", "test_send_all", "validate",

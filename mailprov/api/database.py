@@ -33,6 +33,16 @@ def read_sqlite_file(target: ResolvedTarget, mapping: DbMapping | None = None
     return read_live_file(target.url, mapping or target.mapping())
 
 
+def read_target(target: ResolvedTarget, mapping: DbMapping | None = None) -> LiveState:
+    """The live state of a target, read-only: a plain SQLite file without SQLAlchemy
+    (read_sqlite_file), anything else through it (open_database, read_live)."""
+    live = read_sqlite_file(target, mapping)
+    if live is None:
+        with open_database(target, read_only=True) as db:
+            live = read_live(db)
+    return live
+
+
 def read_live(db: Database) -> LiveState:
     """The live state of an open target (read-only)."""
     from mailprov.db.database import read_live as _read

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from mailprov.api.database import open_database, read_live
+from mailprov.api.database import open_database, read_target
 from mailprov.config.targets import ResolvedTarget
 from mailprov.i18n import _
 from mailprov.model import Config
@@ -26,9 +26,7 @@ def import_live(target: ResolvedTarget, schema: str | None = None, *,
     """
     from mailprov.live.importer import SCHEMA_URL, build_export
 
-    with open_database(target, read_only=True) as db:
-        live = read_live(db)
-    return build_export(live, target, schema=schema or SCHEMA_URL,
+    return build_export(read_target(target), target, schema=schema or SCHEMA_URL,
                         folder=os.fspath(folder) if folder is not None else None)
 
 

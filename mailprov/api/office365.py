@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mailprov.api.database import open_database, read_live
+from mailprov.api.database import read_target
 from mailprov.api.files import load_config
 from mailprov.config.targets import ResolvedTarget
 
@@ -19,9 +19,7 @@ def office365_status(target: ResolvedTarget) -> Office365Status:
     has authenticated in maestro* (mailprov.live.office365)."""
     from mailprov.live.office365 import office365_status as _status
 
-    with open_database(target, read_only=True) as db:
-        live = read_live(db)
-    return _status(live, target.name, target.display_url)
+    return _status(read_target(target), target.name, target.display_url)
 
 
 def migrate_office365(configs: Sequence[str] | None = None, users: Sequence[str] | None = None,

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mailprov.api.database import open_database, read_live, read_sqlite_file
+from mailprov.api.database import open_database, read_target
 from mailprov.config.targets import ResolvedTarget
 from mailprov.i18n import _
 from mailprov.model import Config, LiveState, Policy
@@ -38,11 +38,8 @@ def plan(config: Config, target: ResolvedTarget, *, with_commit: bool = False,
     if with_commit and commit is None:
         commit = _config_commit(config)
     mapping = target.mapping()
-    live = read_sqlite_file(target, mapping)
-    if live is None:
-        with open_database(target, read_only=True) as db:
-            live = read_live(db)
-    return compute_plan(config, target, live, mapping.to_json(), git_commit=commit)
+    return compute_plan(config, target, read_target(target, mapping), mapping.to_json(),
+                        git_commit=commit)
 
 
 def _config_commit(config: Config) -> str | None:

@@ -26,6 +26,7 @@ from urllib.parse import quote
 from mailprov.config.urls import anchor_sqlite, plain_sqlite_path
 from mailprov.db import livestate
 from mailprov.db.livestate import GENERAL_FIELDS
+from mailprov.db.timeouts import timeouts_from_env
 from mailprov.errors import DatabaseError
 from mailprov.i18n import _
 from mailprov.model import DbMapping, LiveState
@@ -52,6 +53,7 @@ def read_live_file(url: str, mapping: DbMapping, *, lock_timeout: float = 10.0
     mailprov.db.read.read_live_state; None when this reader does not take the case (see
     the module's docstring). A relative path is the working folder's, as for
     mailprov.db.database.open_database."""
+    timeouts_from_env()  # a wrong MAILPROV_DB_*TIMEOUT is refused whatever the database
     anchored = anchor_sqlite(url, os.getcwd())
     path = plain_sqlite_path(anchored)
     if path is None or mapping.schema:
