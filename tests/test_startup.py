@@ -128,10 +128,12 @@ def test_validate_of_international_addresses_still_needs_no_email_validator(
     assert denied(modules, {"email_validator", "yaml"}) == set()
 
 
-@pytest.mark.parametrize("argv", [["office365", "status"], ["import", "-o", "imported.yaml"]])
+@pytest.mark.parametrize("argv", [["office365", "status"], ["import", "-o", "imported.yaml"],
+                                  ["explain", "NOBODY"]])
 def test_read_only_commands_read_a_sqlite_file_without_sqlalchemy(company: Path, argv) -> None:
-    """What reads the whole live state and nothing else (no history, no lock) goes through
-    the standard sqlite3 module too (mailprov.api.read_target)."""
+    """What reads the live state and nothing else (no history, no lock) goes through the
+    standard sqlite3 module too (mailprov.api.read_target); an unknown user is an error
+    only once the users are read."""
     modules = modules_of(argv, company)
     assert "mailprov.db.sqlitefile" in modules
     assert denied(modules, {"sqlalchemy"}) == set()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from mailprov.api.database import open_database, read_target
+from mailprov.api.database import read_target
 from mailprov.config.targets import ResolvedTarget
-from mailprov.i18n import _
 from mailprov.model import Config
 
 if TYPE_CHECKING:
@@ -43,19 +42,14 @@ def explain(code: str, target: ResolvedTarget, config: Config | None = None) -> 
 
     With `config`, also what the files make of the user and where each value comes from
     (user entry, CSV row, profile, defaults, selection, preset, template, general.smtp)."""
-    from mailprov.db.read import read_general, read_users
-    from mailprov.db.version import versioned
     from mailprov.live.explain import explain_user
     from mailprov.plan.diff import unknown_user_error
 
-    with open_database(target, read_only=True) as db, db.connect() as conn, \
-            db.errors(_("reading")):
-        general = read_general(conn, db.tables, db.backend)
-        tables = versioned(conn, db.tables, db.backend)
-        users = read_users(conn, tables, db.backend, [code])
-        if code not in users:
-            raise unknown_user_error(code, target.name, read_users(conn, tables, db.backend))
-    explanation = explain_user(users[code], general, users[code].password_set, tables.version)
+    live = read_target(target)  # every user: one query, and the names an unknown code misses
+    user = live.users.get(code)
+    if user is None:
+        raise unknown_user_error(code, target.name, live.users)
+    explanation = explain_user(user, live.general, user.password_set, live.model_version)
     if config is None:
         return explanation
     config = config.for_target(target.name)
@@ -63,6 +57,6 @@ def explain(code: str, target: ResolvedTarget, config: Config | None = None) -> 
 
     from mailprov.live.explain import configured_user
 
-    return replace(explanation, configured=configured_user(config, users[code], general),
+    return replace(explanation, configured=configured_user(config, user, live.general),
                    locator=config.locator)
 
