@@ -22,21 +22,14 @@ def open_database(target: ResolvedTarget, *, lock_timeout: float = 10.0,
                  read_only=read_only, create=create)
 
 
-def read_sqlite_file(target: ResolvedTarget, mapping: DbMapping | None = None
-                     ) -> LiveState | None:
-    """The live state of a target that is a plainly named SQLite file, read without
-    loading SQLAlchemy (mailprov.db.sqlitefile); None for any other target, or anything
-    out of the ordinary: then read it with `open_database` and `read_live`, whose
-    errors say what is wrong. `mapping`: the target's, when already loaded."""
+def read_target(target: ResolvedTarget, mapping: DbMapping | None = None) -> LiveState:
+    """The live state of a target, read-only: a plainly named SQLite file without loading
+    SQLAlchemy (mailprov.db.sqlitefile), anything else, or anything out of the ordinary,
+    through it (open_database, read_live), whose errors say what is wrong. `mapping`:
+    the target's, when already loaded."""
     from mailprov.db.sqlitefile import read_live_file
 
-    return read_live_file(target.url, mapping or target.mapping())
-
-
-def read_target(target: ResolvedTarget, mapping: DbMapping | None = None) -> LiveState:
-    """The live state of a target, read-only: a plain SQLite file without SQLAlchemy
-    (read_sqlite_file), anything else through it (open_database, read_live)."""
-    live = read_sqlite_file(target, mapping)
+    live = read_live_file(target.url, mapping or target.mapping())
     if live is None:
         with open_database(target, read_only=True) as db:
             live = read_live(db)

@@ -21,6 +21,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable
+from stat import S_ISREG
 from urllib.parse import quote
 
 from mailprov.config.urls import anchor_sqlite, plain_sqlite_path
@@ -58,21 +59,22 @@ def read_live_file(url: str, mapping: DbMapping, *, lock_timeout: float = 10.0
     path = plain_sqlite_path(anchored)
     if path is None or mapping.schema:
         return None
+    path = os.path.abspath(path)
     try:
         stat = os.stat(path)
     except OSError:
         return None
-    if not os.path.isfile(path):
+    if not S_ISREG(stat.st_mode):
         return None
     try:
-        conn = sqlite3.connect("file:" + quote(os.path.abspath(path)) + "?mode=ro", uri=True,
+        conn = sqlite3.connect("file:" + quote(path) + "?mode=ro", uri=True,
                                timeout=lock_timeout, isolation_level=None)
     except sqlite3.Error:
         return None
     try:
         if LISTENERS:
             conn.set_trace_callback(_tell_listeners)
-        file_key = (os.path.abspath(path), stat.st_dev, stat.st_ino, _mapping_key(mapping))
+        file_key = (path, stat.st_dev, stat.st_ino, _mapping_key(mapping))
         return _read(conn, mapping, file_key)
     except sqlite3.Error as exc:
         if exc.sqlite_errorcode & 0xFF in _BUSY:  # the primary code, not the message's words
