@@ -6,8 +6,9 @@ process exit code the CLI must use (docs/exit-codes.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from mailprov.i18n import _, language, ngettext
 
@@ -118,8 +119,7 @@ def format_path(path: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(msgspec.Struct, frozen=True):
     """One finding in a configuration file, with its place.
 
     `path` is the path in the document as a tuple of keys and list indexes

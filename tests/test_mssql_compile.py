@@ -8,12 +8,12 @@ database; the recorded statements are compiled with `sqlalchemy.dialects.mssql.d
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from msgspec.structs import replace
 from sqlalchemy import create_mock_engine, select
 from sqlalchemy.dialects import mssql
 from sqlalchemy.exc import OperationalError

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlite3
 import string
 import time
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from dbhelpers import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 from sqlalchemy.engine import make_url
 from test_office365 import MAPPING_305, _installation_305
 

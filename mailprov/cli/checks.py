@@ -45,8 +45,6 @@ from mailprov.i18n import N_, _, ngettext
 @policy_option
 def validate(files: tuple[str, ...], configs: tuple[str, ...], fmt: str,
              variables: tuple[str, ...], policies: tuple[str, ...]) -> None:
-    import json
-
     from mailprov import api
     from mailprov.config.semantic import live_inheritors, live_inheritors_note
     from mailprov.errors import ConfigError
@@ -54,6 +52,8 @@ def validate(files: tuple[str, ...], configs: tuple[str, ...], fmt: str,
     result = api.validate(files, configs, variables=list(variables),
                           policy_files=_policy_files(policies))
     if fmt == "json":
+        import json
+
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         if not result.valid:
             sys.exit(1)

@@ -38,10 +38,12 @@ import io
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
+
+import msgspec
+from msgspec.structs import replace
 
 from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET_COLUMN, looks_like_secret
 from mailprov.errors import ConfigError, Problem
@@ -74,8 +76,7 @@ VALUE = "csv-value"
 """The code of a cell whose value cannot be read (a port that is not a number)."""
 
 
-@dataclass(frozen=True, slots=True)
-class CsvPosition:
+class CsvPosition(msgspec.Struct, frozen=True):
     """Where a user's row is: its file, the line it starts on, and each field's cell number."""
 
     file: str

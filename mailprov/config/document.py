@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mailprov.config.csvusers import CsvPosition
+import msgspec
+
 from mailprov.errors import PathStep, Problem
 
 if TYPE_CHECKING:
+    from mailprov.config.csvusers import CsvPosition
     from mailprov.config.yamlstrict import Positions
 
 __all__ = ["Document", "DocumentLocator"]
 
 
-@dataclass
-class Document:
+class Document(msgspec.Struct):
     """A parsed file: its display name, text, data, and whether it was named by `-c`.
 
     `scope` is the target whose own section includes the file (`targets.NAME.include`),
@@ -28,10 +28,8 @@ class Document:
     is_root: bool
     folder: str = ""
     scope: str | None = None
-    _positions: dict[tuple[tuple[Any, ...], bool], tuple[int, int]] = field(
-        default_factory=dict, repr=False
-    )
-    _places: Positions | None = field(default=None, repr=False, compare=False)
+    _positions: dict[tuple[tuple[Any, ...], bool], tuple[int, int]] = {}
+    _places: Positions | None = None
 
     def position(self, path: tuple[Any, ...], key: bool = False) -> tuple[int, int]:
         cache_key = (path, key)

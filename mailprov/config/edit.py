@@ -20,10 +20,11 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from mailprov.config.csvusers import FIELDS
 from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
@@ -39,8 +40,7 @@ class EditError(MailprovError):
     """An edit mailprov will not make (nothing was written)."""
 
 
-@dataclass(frozen=True)
-class EditResult:
+class EditResult(msgspec.Struct, frozen=True):
     """What an edit did: the file written, and the users it changed or left alone."""
 
     file: str
@@ -118,8 +118,7 @@ def _typed(field: str, value: str) -> Any:
 # --- finding the lines of `users:` -----------------------------------------------------------
 
 
-@dataclass
-class _Users:
+class _Users(msgspec.Struct):
     """The `users:` section of a text: where its key is, its entries and their lines."""
 
     key_line: int | None  # 0-based line of `users:`, None when the file has none
@@ -281,8 +280,7 @@ def write_checked(path: Path, text: str, check: Callable[[Mapping[Path, bytes]],
 # --- editing one entry: a key replaced by another, or a key added -----------------------------
 
 
-@dataclass(frozen=True)
-class TextEdit:
+class TextEdit(msgspec.Struct, frozen=True):
     """Characters `start` to `end` of a text replaced by `text`."""
 
     start: int

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from mailprov.config.presets import PROVIDER_KEY, get_preset, preset_names
 from mailprov.config.templates import is_template
@@ -42,8 +43,7 @@ from mailprov.model import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Layer:
+class Layer(msgspec.Struct, frozen=True):
     """One section's values (a provider already expanded) and where each came from, and
     the per-user mode the section chooses (`smtp`, `office365`, or None when it has
     neither key)."""
@@ -60,8 +60,7 @@ ENTRY_CONFLICT = "entry-conflict"
 """The code of an entry whose keys contradict each other (`smtp` and `office365`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class EntryProblem:
+class EntryProblem(msgspec.Struct, frozen=True):
     """A problem of an entry, placed later by the loader (which knows the files)."""
 
     file: str

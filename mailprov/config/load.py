@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import copy
-import glob
-import hashlib
 import os
 import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mailprov.config.csvusers import CsvPosition, CsvUsers, read_users_csv
+import msgspec
+from msgspec.structs import replace
+
 from mailprov.config.document import Document, DocumentLocator
 from mailprov.config.entries import EMPTY, EntryBuilder, EntryProblem, entry_layer, resolve_layers
 from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
@@ -39,6 +37,9 @@ from mailprov.model import (
     canonical_client,
 )
 
+if TYPE_CHECKING:  # read only when a file lists users in a CSV file
+    from mailprov.config.csvusers import CsvPosition, CsvUsers
+
 DEFAULT_CONFIG = "mailprov.yaml"
 
 
@@ -59,7 +60,7 @@ class _Loader:
         self.problems: list[Problem] = []
         self.loaded: set[Path] = set()
         self.scope_of: dict[Path, str | None] = {}  # which target a file is read for
-        self.digest_parts: list[tuple[str, bytes, str | None]] = []
+        self.file_parts: list[tuple[str, bytes, str | None]] = []
         self.with_refused_values: set[str] = set()  # names of documents holding INVALID
         self.csv_lists: list[tuple[Document, CsvUsers]] = []
         # the text an edit would write, read in place of a file's (`users add` checks it)
@@ -126,7 +127,7 @@ class _Loader:
         text = data.decode("utf-8-sig")
         doc = Document(name, text, parsed, is_root, str(real.parent), scope)
         self.documents.append(doc)
-        self.digest_parts.append((os.path.relpath(real, root_folder), data, scope))
+        self.file_parts.append((os.path.relpath(real, root_folder), data, scope))
         self._check_mapping_paths(doc, root_folder)
         includes = parsed.get("include")
         if isinstance(includes, list):
@@ -181,12 +182,14 @@ class _Loader:
         real = Path(full).resolve()
         if self._seen(real, doc.scope, doc, path, shown):
             return
+        from mailprov.config.csvusers import read_users_csv
+
         result = read_users_csv(full, shown)
         self.problems.extend(result.problems)
         self.csv_lists.append((doc, result))
         try:
             with open(full, "rb") as handle:
-                self.digest_parts.append((os.path.relpath(real, root_folder), handle.read(),
+                self.file_parts.append((os.path.relpath(real, root_folder), handle.read(),
                                           doc.scope))
         except OSError:  # pragma: no cover - read a moment ago
             pass
@@ -218,6 +221,8 @@ class _Loader:
                                                      "folder, not absolute paths"),
                                              code="include-path"))
             return
+        import glob  # only for includes
+
         full = os.path.join(doc.folder, pattern)
         if not _inside(os.path.normpath(full), root_folder):  # before globbing `../../**`
             self.problems.append(doc.problem(path, _outside(pattern, root_folder, "includes"),
@@ -257,13 +262,12 @@ class _Loader:
             self._load(real, display_name(target), is_root=False, root_folder=root_folder,
                        chain=chain, scope=scope, parent=doc, path=path)
 
-    def digest(self, scope: str | None = None) -> str:
-        """The digest of the files every target shares, and of `scope`'s own files."""
-        hasher = hashlib.sha256()
-        for rel, data, of in sorted(self.digest_parts, key=lambda part: part[:2]):
-            if of is None or of == scope:
-                hasher.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
-        return "sha256:" + hasher.hexdigest()
+    def contents(self, scope: str | None = None) -> tuple[tuple[str, bytes], ...]:
+        """The files every target shares, and `scope`'s own files, in a stable order: what
+        Config.digest fingerprints."""
+        return tuple((rel, data) for rel, data, of
+                     in sorted(self.file_parts, key=lambda part: part[:2])
+                     if of is None or of == scope)
 
 
 def _scope_text(scope: str | None) -> str:
@@ -293,6 +297,8 @@ def _folder_link(folder: str, pattern: str, root_folder: Path) -> str | None:
     glob follows such links: two links to `.` make `**` search 2^40 paths, and a
     link to / searches the whole disk. The walk itself does not follow links.
     """
+    import glob
+
     fixed: list[str] = []
     for part in pattern.replace(os.sep, "/").split("/"):
         if glob.has_magic(part):
@@ -308,8 +314,7 @@ def _folder_link(folder: str, pattern: str, root_folder: Path) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class _CsvRow:
+class _CsvRow(msgspec.Struct, frozen=True):
     """Where a user of a CSV list is written: quacks like a Document for the merger."""
 
     name: str
@@ -475,7 +480,7 @@ def _version_problems(documents: Iterable[Document]) -> list[Problem]:
             for doc in documents if doc.is_root and "version" not in doc.data]
 
 
-def _build(merger: _Merger, documents: list[Document], digest: str,
+def _build(merger: _Merger, documents: list[Document], contents: tuple[tuple[str, bytes], ...],
            locator: DocumentLocator, variables: Mapping[str, Any]) -> tuple[Config,
                                                                             list[Problem]]:
     targets = {}
@@ -533,7 +538,7 @@ def _build(merger: _Merger, documents: list[Document], digest: str,
                  if path[0] == "vars" and len(path) == 2}
     config = Config(
         files=tuple(doc.name for doc in documents),
-        digest=digest,
+        contents=contents,
         targets=targets,
         default_target=merger.get("default_target"),
         general=general,
@@ -658,6 +663,8 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
         errors.extend(problems)
         if drops:
             data = _without_refused({"users": {u.code: u.entry for u in users.users}}, drops)
+            from mailprov.config.csvusers import CsvUsers
+
             users = CsvUsers([u._replace(entry=data["users"].get(u.code, {}))
                               for u in users.users], users.problems)
         lists.append((doc.scope, users))
@@ -673,7 +680,7 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
     errors.extend(unread_variables(variables or {}, [
         *(doc.data for doc in loader.documents if isinstance(doc.data, dict)),
         *({"users": {u.code: u.entry for u in users.users}} for _scope, users in lists)]))
-    config, found = _build(merger, shared_docs, loader.digest(), locator, variables or {})
+    config, found = _build(merger, shared_docs, loader.contents(), locator, variables or {})
     errors.extend(found)
     refused.update(problem.path for problem in found)  # no follow-up error for those entries
     scoped: dict[str, tuple[Config, _Merger]] = {}
@@ -691,7 +698,7 @@ def load_config(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
                 sub.add_csv(users)
         errors.extend(sub.problems)
         if own:  # files of its own: users, profiles... built again with them
-            target_config, found = _build(sub, [*shared_docs, *own], loader.digest(name),
+            target_config, found = _build(sub, [*shared_docs, *own], loader.contents(name),
                                           locator, variables or {})
             errors.extend(found)
             refused.update(problem.path for problem in found)
@@ -854,6 +861,8 @@ def _without_refused(data: dict[str, Any],
     whole entry is refused stays, empty, so that its name still counts (a duplicate, the
     default target); one whose name is refused goes.
     """
+    import copy
+
     cleaned = copy.deepcopy(data)
     for path, key in refused:
         if not path:

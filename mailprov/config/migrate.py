@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from mailprov.config.edit import (
     EditError,
@@ -56,8 +57,7 @@ Key = tuple[str, str]
 """An entry or a shared section by where it is written: (file, dotted path)."""
 
 
-@dataclass(frozen=True)
-class Moved:
+class Moved(msgspec.Struct, frozen=True):
     """A user (or a selection's users) that moves, its account, and where the edit is."""
 
     who: str
@@ -67,16 +67,14 @@ class Moved:
     note: str = ""  # e.g. the From address that changes
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(msgspec.Struct, frozen=True):
     """A user that qualifies but is not moved, and why."""
 
     who: str
     reason: str
 
 
-@dataclass(frozen=True)
-class Migration:
+class Migration(msgspec.Struct, frozen=True):
     """What `migrate office365` does: the files' texts before and after, who moves and who
     does not."""
 
@@ -97,8 +95,7 @@ class Migration:
         return "".join(line if line.endswith("\n") else line + "\n" for line in out)
 
 
-@dataclass
-class _Consumer:
+class _Consumer(msgspec.Struct):
     """Something the files give settings to, in one target's view of them: a listed user,
     a selection, all_users."""
 
@@ -107,7 +104,7 @@ class _Consumer:
     user: DesiredUser
     file: str
     path: tuple[PathStep, ...]
-    chain: list[Key] = field(default_factory=list)  # the layers naming a mode, in order
+    chain: list[Key] = msgspec.field(default_factory=list)  # the layers naming a mode, in order
     decides: Key | None = None  # the layer that decides the mode
     email: str | None = None
     reason: str | None = None  # why it does not move (None: it qualifies; "": not concerned)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from mailprov.errors import MailprovError
 from mailprov.i18n import N_, _, stored
@@ -29,8 +30,7 @@ class PresetError(MailprovError):
     """An unknown provider name."""
 
 
-@dataclass(frozen=True, slots=True)
-class Trap:
+class Trap(msgspec.Struct, frozen=True):
     """A known pitfall of a provider: a stable code, and a message translated when shown."""
 
     code: str
@@ -44,8 +44,7 @@ class Trap:
         return stored(self.message, **{key: stored(value) for key, value in self.values})
 
 
-@dataclass(frozen=True, slots=True)
-class Preset:
+class Preset(msgspec.Struct, frozen=True):
     """One provider's documented submission settings, login rule and traps."""
 
     name: str

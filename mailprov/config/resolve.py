@@ -14,7 +14,9 @@ CSV cell) and name the user they were rendered for.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+
+import msgspec
+from msgspec.structs import replace
 
 from mailprov.config.semantic import (
     MAX_SAME_PROBLEM,
@@ -41,16 +43,14 @@ _ATTRS = {"username": "username", "from": "from_address", "server": "server"}
 FROM_USERNAME = ValueSource("username")
 
 
-@dataclass(frozen=True, slots=True)
-class SelectionMatch:
+class SelectionMatch(msgspec.Struct, frozen=True):
     """How many live users a selection took (users listed in the files excepted)."""
 
     selection: Selection
     matched: int
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(msgspec.Struct, frozen=True):
     """The configuration with every user concrete, what the selections matched, and the
     problems met (empty when the plan can go on)."""
 
@@ -141,7 +141,7 @@ class _Renderer:
                 continue
             changes[_ATTRS[name]] = value
         if changes:
-            override = replace(override, **changes)  # type: ignore[arg-type]
+            override = replace(override, **changes)
         if failed:
             return replace(user, override=override)
         if not self.cloud and override.from_address is None and "from" not in override.empty \

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from mailprov.config.load import DEFAULT_CONFIG, _Loader, display_name, load_config
 from mailprov.config.yamlload import YamlError, load_yaml, read_file
@@ -44,8 +46,7 @@ def _starts_a_configuration(path: str) -> bool:
     return isinstance(data, dict) and "version" in data
 
 
-@dataclass(frozen=True)
-class Validation:
+class Validation(msgspec.Struct, frozen=True):
     """The outcome of checking files offline: every configuration they belong to, and
     every problem found (errors and warnings)."""
 

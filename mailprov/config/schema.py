@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import json
-from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mailprov.config.csvusers import CsvUsers
+import msgspec
+from msgspec.structs import replace
+
 from mailprov.config.document import Document
 from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET, looks_like_secret
 from mailprov.config.packaged import read_text
@@ -17,6 +17,9 @@ from mailprov.errors import SHOWN_CHARS, PathStep, Problem, quoted
 from mailprov.i18n import N_, _
 from mailprov.model.settings import CLIENT_ALIASES, CLIENTS
 
+if TYPE_CHECKING:
+    from mailprov.config.csvusers import CsvUsers
+
 _TYPE_NAMES = {
     "object": N_("a mapping"), "array": N_("a list"), "string": N_("text"),
     "integer": N_("a whole number"), "number": N_("a number"), "boolean": N_("true or false"),
@@ -24,8 +27,7 @@ _TYPE_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
     """One schema problem, before it is placed in its file."""
 
     message: str
@@ -38,14 +40,13 @@ class Finding:
     """The family of the problem, for scripts (`schema-type`); by default the validator's."""
 
 
-@dataclass(frozen=True)
-class DocumentCheck:
+class DocumentCheck(msgspec.Struct, frozen=True):
     """What the schema says of one document: its problems, and the places whose value
     cannot be used (path, whether the key itself is wrong), so that the later checks
     can skip those values and still check the rest."""
 
-    problems: list[Problem] = field(default_factory=list)
-    refused: list[tuple[tuple[PathStep, ...], bool]] = field(default_factory=list)
+    problems: list[Problem] = msgspec.field(default_factory=list)
+    refused: list[tuple[tuple[PathStep, ...], bool]] = msgspec.field(default_factory=list)
 
 
 def schema_text() -> str:
@@ -55,7 +56,8 @@ def schema_text() -> str:
 
 @cache
 def schema() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(schema_text())
+    # msgspec's decoder is loaded already (the model's types); the json module is not
+    data: dict[str, Any] = msgspec.json.decode(schema_text())
     return data
 
 
@@ -66,7 +68,7 @@ def mapping_schema_text() -> str:
 
 @cache
 def mapping_schema() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(mapping_schema_text())
+    data: dict[str, Any] = msgspec.json.decode(mapping_schema_text())
     return data
 
 
@@ -148,6 +150,8 @@ def _finding(error: Any) -> Finding | None:
         if path and path[-1] == "smtp":
             return Finding(_("`smtp: true` is not allowed: give the user's SMTP settings, or "
                              "`smtp: false` to remove the override"), path, code="schema-type")
+        import json
+
         return Finding(_("must be {rule}, got {value}").format(rule=json.dumps(rule),
                                                                value=describe(value)), path)
     if kind == "minProperties":

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from mailprov.config.urls import anchor_sqlite, check_url_password, redact
 from mailprov.errors import MailprovError, TargetError
@@ -18,8 +19,7 @@ from mailprov.model import Config, DbMapping, mapping_from_data
 ENV_DB_URL = "MAILPROV_DB_URL"
 
 
-@dataclass(frozen=True)
-class ResolvedTarget:
+class ResolvedTarget(msgspec.Struct, frozen=True):
     """A database to work on: its name, URL (may hold a command-line password), mapping."""
 
     name: str

@@ -32,10 +32,11 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from mailprov.errors import MailprovError, Problem, quoted
 from mailprov.i18n import _
@@ -85,8 +86,7 @@ class TemplateError(MailprovError):
         return Problem(file, line, column, path, message, code=self.code)
 
 
-@dataclass(frozen=True, slots=True)
-class TemplateUser:
+class TemplateUser(msgspec.Struct, frozen=True):
     """What a template knows of a maestro* user: code, name and number (`user_no`)."""
 
     code: str
@@ -98,8 +98,7 @@ STAND_IN_USER = TemplateUser("JDOE", "Jane Doe", 1)
 """The user `validate` renders every template for, offline."""
 
 
-@dataclass(frozen=True, slots=True)
-class NameUse:
+class NameUse(msgspec.Struct, frozen=True):
     """A dotted name a template reads (``("vars", "domain")``), where, and whether it
     may be missing (under ``| default`` or ``is defined``)."""
 
@@ -108,8 +107,7 @@ class NameUse:
     optional: bool
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledTemplate:
+class CompiledTemplate(msgspec.Struct, frozen=True):
     """A checked, compiled template; `names` are the dotted names it reads."""
 
     source: str
@@ -133,8 +131,7 @@ class TemplateVars:
         return tuple(sorted(self.namespace.values))
 
 
-@dataclass(frozen=True, slots=True)
-class TemplateContext:
+class TemplateContext(msgspec.Struct, frozen=True):
     """The values one render sees (see `make_context`)."""
 
     values: Mapping[str, Any]

@@ -1,6 +1,11 @@
 """Frozen value types shared by every layer: the desired state read from the files
 (`settings`), the live state read from maestro*, and where a database keeps them
-(`mapping`). Nothing here does I/O."""
+(`mapping`). Nothing here does I/O.
+
+They, and the configuration loader's own records, are msgspec Structs rather than
+dataclasses: every command defines them at start-up, and a Struct class costs ~0.02 ms
+to create where a frozen dataclass costs ~0.6 ms (its methods are generated source,
+compiled each time). Types a single command builds later stay dataclasses."""
 
 from mailprov.model.mapping import REFERENCE, DbMapping, mapping_from_data
 from mailprov.model.policy import Policy, PolicyViolation

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from mailprov.i18n import _
 from mailprov.model.settings import OFFICE365, OVERRIDE
@@ -37,19 +38,19 @@ def is_codec_name(value: object) -> bool:
     return isinstance(value, str) and _CODEC_NAME.fullmatch(value) is not None
 
 
-@dataclass(frozen=True)
-class DbMapping:
+class DbMapping(msgspec.Struct, frozen=True):
     """Resolved table/column names and stored-value translations."""
 
     schema: str | None = None
     general_table: str = "general_config"
     general_key_column: str = "id"
     general_key_value: int | str = 1
-    general_columns: Mapping[str, str] = field(default_factory=lambda: dict(GENERAL_COLUMNS))
+    general_columns: Mapping[str, str] = msgspec.field(
+        default_factory=lambda: dict(GENERAL_COLUMNS))
     client_values: Mapping[str, int | str] | None = None
     edition_values: Mapping[str, int | str] | None = None
     users_table: str = "app_user"
-    user_columns: Mapping[str, str] = field(default_factory=lambda: dict(USER_COLUMNS))
+    user_columns: Mapping[str, str] = msgspec.field(default_factory=lambda: dict(USER_COLUMNS))
     source: str | None = None
     # the codec `mailprov password set` stores SMTP passwords with (an entry point of the
     # `mailprov.password_codecs` group): maestro*'s own format on a real installation

@@ -14,12 +14,14 @@ them and checks what the files alone tell, `mailprov.plan.policy` checks plans.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, ClassVar
+
+import msgspec
 
 from mailprov.errors import SHOWN_CHARS, PathStep, quoted, visible
 from mailprov.i18n import _, ngettext
+from mailprov.model.partly import PartlyCompared
 from mailprov.model.settings import Locator
 
 RULES = ("from_domains", "require_ssl", "allowed_servers", "allowed_ports",
@@ -66,14 +68,15 @@ def shown_value(value: Any) -> str:
     return str(value)
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
+class Policy(PartlyCompared, frozen=True):
     """One policy's rules, and where they are written (`file`, at `path`).
 
     A rule left out is not checked: `from_domains`, `allowed_servers` and
     `allowed_ports` None, `forbidden_ports` empty, `require_ssl` False,
     `max_overrides` None.
     """
+
+    uncompared: ClassVar[frozenset[str]] = frozenset({"locator"})
 
     file: str
     from_domains: tuple[str, ...] | None = None
@@ -84,7 +87,7 @@ class Policy:
     max_overrides: int | None = None
     path: tuple[PathStep, ...] = ("policy",)
     # finds the rules' lines when a message names one (None: a policy read from a plan)
-    locator: Locator | None = field(default=None, compare=False, repr=False)
+    locator: Locator | None = None
 
     def where(self, rule: str) -> str:
         """`policy.yaml:3`: where the rule is written (the file alone when unknown).
@@ -208,8 +211,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyViolation:
+class PolicyViolation(msgspec.Struct, frozen=True):
     """One value that breaks one rule: whose (`address`: `general` or `user.CODE`), which
     field, the value, the rule and the policy that holds it (`policy`: `file:line`), and
     where the value is written (`file`, `line`, `column`, dotted `path`; the rule's own

@@ -7,14 +7,14 @@ start from the same answer, so it is computed once, here. Pure: no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+import msgspec
 
 from mailprov.model.settings import GeneralSettings, LiveUser
 
 
-@dataclass(frozen=True, slots=True)
-class SmtpIdentity:
+class SmtpIdentity(msgspec.Struct, frozen=True):
     """How one user sends through SMTP: `via` their own section (bi-mode) or the general
     SMTP account (maestro*CLOUD, where the user code is the login and the From address).
 

@@ -8,12 +8,14 @@ kept (for `general`) or inherited from `general.smtp` (for a user override).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
+
+import msgspec
 
 from mailprov.errors import PathStep, Problem
 from mailprov.i18n import N_
+from mailprov.model.partly import PartlyCompared
 
 if TYPE_CHECKING:
     from mailprov.model.policy import Policy
@@ -41,8 +43,7 @@ def canonical_client(value: Any) -> Any:
 EDITIONS = ("standard", "cloud")
 
 
-@dataclass(frozen=True, slots=True)
-class OverrideField:
+class OverrideField(msgspec.Struct, frozen=True):
     """One setting of a per-user SMTP section, defined once for every layer.
 
     `name` is the key in YAML (`smtp:`), in plan JSON and in the history; `attr`
@@ -96,8 +97,7 @@ MODE = "mode"
 "email": ...}`), and in `changed` when an update moves a user from one mode to another."""
 
 
-@dataclass(frozen=True, slots=True)
-class UserMode:
+class UserMode(msgspec.Struct, frozen=True):
     """A per-user sending mode of maestro* (Gestion de la sécurité > Description >
     « Configuration d'envoi »), defined once: `name` is its YAML key, its plan `mode` and
     its stored `mail_mode` value; `fields` its settings; `smtp_section` whether maestro*'s
@@ -134,8 +134,7 @@ def split_setting(name: str) -> tuple[str, ...]:
     return tuple(name.split("."))
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
+class Source(msgspec.Struct, frozen=True):
     """Where a value was written: file, 1-based line and column."""
 
     file: str
@@ -149,8 +148,7 @@ class Source:
 # --- desired state (from the files) -----------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class SmtpServer:
+class SmtpServer(msgspec.Struct, frozen=True):
     """`general.smtp`: the server every SMTP user sends through unless overridden."""
 
     server: str | None = None
@@ -158,16 +156,14 @@ class SmtpServer:
     ssl: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DesiredGeneral:
+class DesiredGeneral(msgspec.Struct, frozen=True):
     """`general`: the default mail client and the general SMTP account."""
 
     client: str | None = None
-    smtp: SmtpServer = field(default_factory=SmtpServer)
+    smtp: SmtpServer = msgspec.field(default_factory=SmtpServer)
 
 
-@dataclass(frozen=True, slots=True)
-class DesiredOverride:
+class DesiredOverride(msgspec.Struct, frozen=True):
     """A user's `smtp` section; server/port/ssl left `None` inherit `general.smtp`.
 
     `empty` names the fields the file sets to `null`: stored empty (NULL) in the user's
@@ -192,8 +188,7 @@ class DesiredOverride:
         return getattr(self, FIELD_BY_NAME[name].attr)
 
 
-@dataclass(frozen=True, slots=True)
-class DesiredOffice365:
+class DesiredOffice365(msgspec.Struct, frozen=True):
     """A user's `office365` section: the Office 365 account maestro* sends with. `email`
     may be a template until the plan renders it; None in maestro*CLOUD, where it is the
     user code."""
@@ -205,8 +200,7 @@ class DesiredOffice365:
         return getattr(self, name)
 
 
-@dataclass(frozen=True, slots=True)
-class ValueSource:
+class ValueSource(msgspec.Struct, frozen=True):
     """Where one effective value came from, so `explain` and plans can say it.
 
     `kind` is one of SOURCE_KINDS; `file` and `path` are where the value (or the
@@ -230,8 +224,7 @@ from general.smtp (or the target's live general row when `file` is empty); `user
 `from` defaults to the login; `user-code`: maestro*CLOUD's rule."""
 
 
-@dataclass(frozen=True, slots=True)
-class DesiredUser:
+class DesiredUser(PartlyCompared, frozen=True):
     """One entry of `users`: its SMTP section (`override`), or its Office 365 mode
     (`office365`, and then `override` is None), or neither (`smtp: false`: the user
     follows the general mode).
@@ -242,10 +235,12 @@ class DesiredUser:
     or `all_users`).
     """
 
+    uncompared: ClassVar[frozenset[str]] = frozenset({"sources"})
+
     code: str
     override: DesiredOverride | None
     source: Source
-    sources: Mapping[str, ValueSource] = field(default_factory=dict, compare=False)
+    sources: Mapping[str, ValueSource] = msgspec.field(default_factory=dict)
     profiles: tuple[str, ...] = ()
     listed_by: str = "user"
     office365: DesiredOffice365 | None = None
@@ -258,8 +253,7 @@ class DesiredUser:
         return None if self.override is None else SMTP_MODE.name
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
+class Selection(msgspec.Struct, frozen=True):
     """`selections: [{match: ...}]` or `all_users:`: settings for live users the files
     do not list, matched at plan time. `user` holds the settings (its code is empty)."""
 
@@ -278,8 +272,7 @@ class Selection:
         return any(fnmatchcase(code, pattern) for pattern in self.patterns)
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(msgspec.Struct, frozen=True):
     """A maestro* database this repository manages."""
 
     name: str
@@ -311,8 +304,7 @@ class NoPositions:
         return (0, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Safety:
+class Safety(msgspec.Struct, frozen=True):
     """Thresholds above which apply refuses a plan without `--force`."""
 
     max_change_percent: float = 30.0
@@ -320,35 +312,50 @@ class Safety:
     max_changes: int | None = None
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(PartlyCompared, frozen=True):
     """Everything the files say, merged across `-c` files and includes."""
 
+    uncompared: ClassVar[frozenset[str]] = frozenset({"locator", "scopes"})
+
     files: tuple[str, ...]
-    digest: str
+    contents: tuple[tuple[str, bytes], ...]
+    """Every file read (path relative to the root folder, bytes), sorted: what `digest`
+    fingerprints."""
     targets: Mapping[str, Target]
     default_target: str | None
     general: DesiredGeneral
     users: Mapping[str, DesiredUser]
     prune: bool = False
-    safety: Safety = field(default_factory=Safety)
+    safety: Safety = msgspec.field(default_factory=Safety)
     warnings: tuple[Any, ...] = ()
-    origins: Mapping[str, str] = field(default_factory=dict)
-    locator: Locator = field(default_factory=NoPositions, compare=False, repr=False)
-    vars: Mapping[str, Any] = field(default_factory=dict)
+    origins: Mapping[str, str] = msgspec.field(default_factory=dict)
+    locator: Locator = msgspec.field(default_factory=NoPositions)
+    vars: Mapping[str, Any] = msgspec.field(default_factory=dict)
     """Template variables: `vars:` of the files, then --var."""
     selections: tuple[Selection, ...] = ()
     """`selections` in file order, then `all_users`: expanded from the live users."""
-    general_sources: Mapping[str, ValueSource] = field(default_factory=dict)
+    general_sources: Mapping[str, ValueSource] = msgspec.field(default_factory=dict)
     """Where general.smtp's server, port and ssl came from (file, or a preset)."""
-    profiles: Mapping[str, DesiredUser] = field(default_factory=dict)
+    profiles: Mapping[str, DesiredUser] = msgspec.field(default_factory=dict)
     """Each profile's settings (code empty), `defaults` under the name `defaults`:
     checked even when no user takes them."""
     policies: tuple[Policy, ...] = ()
     """The policies in force: the files' `policy:` section, then `--policy` files."""
-    scopes: Mapping[str, Config] = field(default_factory=dict, compare=False, repr=False)
+    scopes: Mapping[str, Config] = msgspec.field(default_factory=dict)
     """The configuration of each target that has settings or files of its own
     (`targets.NAME.general`, `.vars`, `.include`): the shared one with those applied."""
+
+    @property
+    def digest(self) -> str:
+        """`sha256:...` of the files, so that a plan names the configuration it was made
+        from. Computed when asked: importing hashlib (OpenSSL) alone costs a command that
+        only validates about 3 ms."""
+        import hashlib
+
+        hasher = hashlib.sha256()
+        for rel, data in self.contents:
+            hasher.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+        return "sha256:" + hasher.hexdigest()
 
     def for_target(self, name: str) -> Config:
         """What the files say for the target `name`: its own configuration when it has
@@ -381,8 +388,7 @@ class Config:
 # --- live state (from the database) ------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class MailSettings:
+class MailSettings(msgspec.Struct, frozen=True):
     """A concrete per-user SMTP section as maestro* stores it (values copied)."""
 
     username: str | None
@@ -409,8 +415,7 @@ class MailSettings:
         return getattr(self, FIELD_BY_NAME[name].attr)
 
 
-@dataclass(frozen=True, slots=True)
-class Office365Settings:
+class Office365Settings(msgspec.Struct, frozen=True):
     """A user's Office 365 mode as maestro* stores it: the account's address."""
 
     email: str | None
@@ -423,8 +428,7 @@ class Office365Settings:
         return getattr(self, name)
 
 
-@dataclass(frozen=True, slots=True)
-class GeneralSettings:
+class GeneralSettings(msgspec.Struct, frozen=True):
     """The general configuration row: edition, default client, general SMTP account."""
 
     edition: str
@@ -441,8 +445,7 @@ class GeneralSettings:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class LiveUser:
+class LiveUser(msgspec.Struct, frozen=True):
     """A maestro* user; `override` is None when the per-user SMTP section is off, and
     `office365` is set when the user sends with Office 365 – Modern Authentication (model
     version 2). `name` is None when the row has none (a real installation's table may
@@ -488,8 +491,7 @@ class LiveWarning(NamedTuple):
     message: str
 
 
-@dataclass(frozen=True)
-class LiveState:
+class LiveState(msgspec.Struct, frozen=True):
     """What the target database holds, read in a constant number of queries.
 
     `warnings` say what was read but left out (rows without a user code)."""
@@ -500,7 +502,7 @@ class LiveState:
     database_id: str | None = None
     # each user's row as the database returned it, by number (number, code, override
     # flag, then the OVERRIDE columns): what the base digest fingerprints
-    stored_rows: Mapping[Any, tuple[Any, ...]] = field(default_factory=dict)
+    stored_rows: Mapping[Any, tuple[Any, ...]] = msgspec.field(default_factory=dict)
     warnings: tuple[LiveWarning, ...] = ()  # what was read but left out or read as unknown
     # the reference model's version of the target (mailprov.model.versions), and how it is
     # known: the mapping file that declares it, or "" when read from the schema

@@ -11,14 +11,13 @@ mapping file declares it (`model_version:`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from mailprov.i18n import N_, _
 from mailprov.model.settings import OFFICE365_MODE, SMTP_MODE
 
 
-@dataclass(frozen=True, slots=True)
-class ModelVersion:
+class ModelVersion(msgspec.Struct, frozen=True):
     """One version of the reference model: the maestro* releases it stands for, the
     default mail clients they offer, and the per-user modes."""
 

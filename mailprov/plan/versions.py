@@ -8,7 +8,7 @@ mapping file) and how to tell mailprov when that is wrong. Pure: no I/O.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from mailprov.errors import Problem, quoted
 from mailprov.i18n import _, ngettext
