@@ -195,6 +195,14 @@ def test_a_date_that_is_not_a_date_is_read_as_unknown(run, sqlite_url, tmp_path)
     assert plan_schema_errors(document) == []
     result = run("explain", "COMPTA")
     assert (result.exit_code, result.stderr) == (0, ""), result.output
+    # the user's own row: explain says it among its notes, password status on stderr
+    assert message in " ".join(result.stdout.split())
+    assert json.loads(run("explain", "COMPTA", "--format", "json").stdout)["notes"][-1] \
+        == message
+    result = run("password", "status")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"Warning: {message}\n"
+    assert message not in run("password", "status", "--format", "json").stdout
 
 
 def test_unreadable_dates_in_password_and_office365_status(run, sqlite_url, tmp_path):
@@ -211,6 +219,18 @@ def test_unreadable_dates_in_password_and_office365_status(run, sqlite_url, tmp_
     write_config(tmp_path, sqlite_url, general={"client": "smtp", "smtp": SMTP}, users={})
     result = run("password", "status")
     assert result.exit_code == 0, result.output
+    # the number is no date, the date with a time zone is one; and the sign-in dates of
+    # the Office 365 users, whom password status lists too
+    lines = result.stderr.splitlines()
+    assert lines[0] == ("Warning: user COMPTA (app_user.password_set_at) holds '1700000000', "
+                        "which is not a date: mailprov reads it as unknown; correct or clear "
+                        "it in maestro*")
+    assert len(lines) == 3 and all("(app_user.o365_authenticated_at) holds '2026-13-01'" in line
+                                   for line in lines[1:]), lines
+    # in a fleet, after the target's section
+    result = run("password", "status", "--all-targets")
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stdout.splitlines() if "not a date" in line] == lines
     result = run("office365", "status")
     assert result.exit_code == 0, result.output
     assert "Warning: user " in result.stderr and "which is not a date" in result.stderr

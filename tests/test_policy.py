@@ -327,8 +327,9 @@ def test_max_overrides_counts_every_override_after_the_plan(run, sqlite_url, tmp
     [violation] = json.loads(result.stdout)["policy_violations"]
     line = len(path.read_text().splitlines())
     assert violation["message"] == (
-        "6 per-user SMTP overrides after this plan, more than the 5 the policy allows: remove "
-        f"some, or raise the limit (policy rule max_overrides, mailprov.yaml:{line})")
+        "6 per-user overrides (SMTP or Office 365) after this plan, more than the 5 the "
+        "policy allows: remove some, or raise the limit (policy rule max_overrides, "
+        f"mailprov.yaml:{line})")
     assert (violation["file"], violation["line"], violation["path"]) == (
         "mailprov.yaml", line, "policy.max_overrides")
     assert (violation["address"], violation["field"], violation["value"]) == (
@@ -614,3 +615,25 @@ def test_the_smtp_rules_do_not_apply_to_office365_users(run, sqlite_url, tmp_pat
     assert applied.exit_code == 0, applied.stderr
     assert (users2(sqlite_url)["COORD"]["mail_mode"], users2(sqlite_url)["COORD"]["o365_email"]) \
         == ("office365", f"coord@{DOMAIN}")
+
+
+def test_max_overrides_counts_office365_users_too(run, sqlite_url, tmp_path):
+    """A user's own Office 365 mode is a per-user override too: those of the model-2
+    sandbox count with the SMTP overrides the files add."""
+    sandbox(sqlite_url, users=12, model=2)
+    live = api.read_target(api.ResolvedTarget("t", sqlite_url))
+    office365 = [code for code, user in live.users.items() if user.office365 is not None]
+    plain = [code for code, user in live.users.items() if user.mode is None]
+    assert len(office365) == 2
+    path = write_config(tmp_path, sqlite_url, users={c: smtp_user(c) for c in plain[:2]})
+    _with_policy(path, {"max_overrides": 3})
+    result = run("plan", "--format", "json")
+    assert result.exit_code == 1
+    [violation] = json.loads(result.stdout)["policy_violations"]
+    assert violation["message"].startswith(
+        "4 per-user overrides (SMTP or Office 365) after this plan, more than the 3 the "
+        "policy allows")
+    path = write_config(tmp_path, sqlite_url, users={c: smtp_user(c) for c in plain[:2]})
+    _with_policy(path, {"max_overrides": 4})
+    result = run("plan")
+    assert result.exit_code == 0, result.output

@@ -49,7 +49,8 @@ def explain(code: str, target: ResolvedTarget, config: Config | None = None) -> 
     user = live.users.get(code)
     if user is None:
         raise unknown_user_error(code, target.name, live.users)
-    explanation = explain_user(user, live.general, user.password_set, live.model_version)
+    explanation = explain_user(user, live.general, user.password_set, live.model_version,
+                               live.warnings)
     if config is None:
         return explanation
     config = config.for_target(target.name)

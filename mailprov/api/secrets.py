@@ -78,8 +78,7 @@ def password_status(target: ResolvedTarget) -> PasswordStatus:
     """Per SMTP user: password stored or not, when, and whether it predates the last login
     change; plus orphaned passwords. Reads whether a password is stored, never its value."""
     from mailprov.db.history import read_history_since
-    from mailprov.db.read import read_general, read_users
-    from mailprov.db.version import versioned
+    from mailprov.db.read import read_live_state
     from mailprov.errors import MailprovError
     from mailprov.live.passwords import history_since
     from mailprov.live.passwords import password_status as _status
@@ -87,9 +86,7 @@ def password_status(target: ResolvedTarget) -> PasswordStatus:
 
     with open_database(target, read_only=True) as db, db.connect() as conn, \
             db.errors(_("reading")):
-        tables = versioned(conn, db.tables, db.backend)
-        live = LiveState(read_general(conn, tables, db.backend),
-                         read_users(conn, tables, db.backend), model_version=tables.version)
+        live = read_live_state(conn, db.tables, db.backend)
         needed, since = history_since(live)
         rows = read_history_since(conn, db.tables, since) if needed else []
         codec_name = db.tables.mapping.password_codec

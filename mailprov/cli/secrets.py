@@ -19,7 +19,7 @@ from mailprov.cli.common import (
 from mailprov.cli.fleet import _emit_fleet, _exit_fleet, _one_target, _with_progress
 from mailprov.cli.prompts import _hidden_prompt, _new_secret, _stdin_line
 from mailprov.cli.translated import command, group, option
-from mailprov.i18n import N_, _
+from mailprov.i18n import N_, _, shown
 
 
 @command(help=N_(
@@ -162,11 +162,15 @@ def password_status(configs: tuple[str, ...], targets: tuple[str, ...], all_targ
             selected, api.password_status, parallel=parallel, fail_fast=fail_fast,
             on_done=bar))
         _emit_fleet("password-status", run, fmt, shard, render_password_status,
-                    detail=lambda status: {"password_status": status.to_json()})
+                    detail=lambda status: {"password_status": status.to_json()},
+                    problems=lambda status: [_("Warning: {message}").format(
+                        message=shown(warning)) for warning in status.warnings])
         _exit_fleet(run)
         return
     resolved = _target(configs, _one_target(targets), db_url)
     status = api.password_status(resolved)
+    for warning in status.warnings:
+        click.echo(_("Warning: {message}").format(message=shown(warning)), err=True)
     if fmt == "json":
         click.echo(json.dumps(status.to_json(), indent=2, ensure_ascii=False))
         return

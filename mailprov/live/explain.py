@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from mailprov.errors import shell_word
@@ -13,6 +13,7 @@ from mailprov.model import (
     Config,
     GeneralSettings,
     LiveUser,
+    LiveWarning,
     MailSettings,
     Office365Settings,
     ValueSource,
@@ -120,8 +121,18 @@ def authentication_note(user: LiveUser) -> str:
 
 
 def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool,
-                 model_version: int = 1) -> Explanation:
-    """The Explanation of `user`, from the general row and the user's own mode."""
+                 model_version: int = 1, warnings: Sequence[LiveWarning] = ()
+                 ) -> Explanation:
+    """The Explanation of `user`, from the general row and the user's own mode; what the
+    database read of the user's row as unknown (`warnings` about `user.CODE`, such as a
+    date that is no date) is added to its notes."""
+    explanation = _explained(user, general, password_set, model_version)
+    own = tuple(w.message for w in warnings if w.address == f"user.{user.code}")
+    return replace(explanation, notes=(*explanation.notes, *own)) if own else explanation
+
+
+def _explained(user: LiveUser, general: GeneralSettings, password_set: bool,
+               model_version: int) -> Explanation:
     cloud = general.edition == "cloud"
     override = user.override
     notes: list[str] = []

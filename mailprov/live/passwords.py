@@ -90,6 +90,9 @@ class PasswordStatus:
     codec_description: str
     users: tuple[PasswordState, ...]
     office365: tuple[SigninRow, ...] = ()
+    # what the database read as unknown or left out (a date that is no date, a row
+    # without a user code: mailprov.db.livestate), for stderr; not part of the JSON
+    warnings: tuple[str, ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:
@@ -148,7 +151,8 @@ def password_status(target: str, live: LiveState, history: Sequence[Mapping[str,
             stale=change is not None, login_change=change,
             orphaned=identity is None))
     return PasswordStatus(target, live.general.edition, codec, codec_description, tuple(states),
-                          office365_status(live, target, "").rows)
+                          office365_status(live, target, "").rows,
+                          tuple(w.message for w in live.warnings))
 
 
 # -- the history ----------------------------------------------------------------------------

@@ -160,10 +160,10 @@ class Policy(PartlyCompared, frozen=True):
         if self.max_overrides is None or count <= self.max_overrides:
             return None
         return ngettext(
-            "{count} per-user SMTP override after this plan, more than the {limit} the policy "
-            "allows: remove some, or raise the limit",
-            "{count} per-user SMTP overrides after this plan, more than the {limit} the policy "
-            "allows: remove some, or raise the limit", count).format(
+            "{count} per-user override (SMTP or Office 365) after this plan, more than the "
+            "{limit} the policy allows: remove some, or raise the limit",
+            "{count} per-user overrides (SMTP or Office 365) after this plan, more than the "
+            "{limit} the policy allows: remove some, or raise the limit", count).format(
                 count=count, limit=self.max_overrides)
 
 
