@@ -228,3 +228,41 @@ def test_with_the_french_catalog_messages_are_in_french(run, company):
     assert "Seul «\u00a0oui\u00a0» (ou «\u00a0yes\u00a0») est accepté" in declined.stdout
     assert declined.stderr == ("Erreur\u00a0: application annulée\u00a0: la réponse n'était "
                                "pas «\u00a0oui\u00a0». Rien n'a été modifié.\n")
+
+
+def test_click_s_own_texts_go_through_mailprov_s_catalog():
+    """click looks its messages up in the environment's language; mailprov points its
+    modules at mailprov.i18n (mailprov.cli.clicktexts). A click release that renames
+    those module names would leave its texts English: this says so first."""
+    from mailprov.cli import clicktexts
+
+    assert clicktexts.installed()
+
+
+def test_with_the_french_catalog_click_s_texts_follow_lang(run):
+    """The usage line, the help option, option defaults and click's parsing errors are in
+    the language of each run, French then English in one process (CliRunner names the
+    program `cli`)."""
+    french = run("--lang", "fr", "validate", "--help")
+    assert french.stdout.startswith("Utilisation\u00a0: cli validate [OPTIONS]")
+    assert "-h, --help            Afficher ce message et quitter." in french.stdout
+    assert "[par défaut\u00a0: text]" in french.stdout
+    english = run("validate", "--help")
+    assert english.stdout.startswith("Usage: cli validate [OPTIONS]")
+    assert "-h, --help            Show this message and exit." in english.stdout
+    assert "[default: text]" in english.stdout
+
+    result = run("--lang", "fr", "validate", "--nope")
+    assert result.exit_code == 2
+    assert result.stderr == ("Utilisation\u00a0: cli validate [OPTIONS] [FILES]...\n"
+                             "Essayez 'cli validate --help' pour obtenir de l'aide.\n\n"
+                             "Erreur\u00a0: Option '--nope' inconnue.\n")
+    result = run("--lang", "fr", "plan", "--format", "xml")
+    assert result.stderr.endswith("Erreur\u00a0: Valeur invalide pour '--format'\u00a0: 'xml' "
+                                  "n'est pas parmi 'text', 'json', 'markdown', 'html'.\n")
+    result = run("--lang", "fr", "valider")
+    assert result.stderr.endswith("Erreur\u00a0: Commande 'valider' inconnue. Vouliez-vous "
+                                  "dire 'validate'?\n")
+    assert run("--lang", "fr", "validate", "-c").stderr == (
+        "Erreur\u00a0: L'option '-c' demande un argument.\n")
+    assert run("validate", "-c").stderr == "Error: Option '-c' requires an argument.\n"

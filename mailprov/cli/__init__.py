@@ -10,7 +10,17 @@ from __future__ import annotations
 import click
 
 from mailprov import __version__
-from mailprov.cli import checks, ci, history, office365, plans, secrets, testsend, users
+from mailprov.cli import (
+    checks,
+    ci,
+    clicktexts,
+    history,
+    office365,
+    plans,
+    secrets,
+    testsend,
+    users,
+)
 from mailprov.cli.errors import LANGUAGES, MailprovGroup
 from mailprov.cli.translated import Option, group, option
 from mailprov.i18n import N_
@@ -49,6 +59,9 @@ for _command in (
         secrets.login, secrets.password, secrets.key, testsend.test_send,
         users.users, ci.ci, office365.office365, office365.migrate):
     cli.add_command(_command)
+
+
+clicktexts.install()  # click's own texts in the chosen language, once the commands exist
 
 
 def main() -> None:

@@ -53,6 +53,16 @@ class _TranslatedHelp(click.Command):
         with _translated(self, "epilog"):
             super().format_epilog(ctx, formatter)
 
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        # click makes the option once per command, its help in the language of that run:
+        # give it the language of this one
+        from mailprov.cli.clicktexts import HELP_OPTION
+
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = _(HELP_OPTION)
+        return option
+
     def invoke(self, ctx: click.Context) -> Any:
         if self.json_only or ctx.params.get("fmt") == "json":
             # JSON is for scripts: its messages, and the errors of the run, in English
