@@ -6,9 +6,7 @@ process exit code the CLI must use (docs/exit-codes.md).
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
+from typing import Any, NamedTuple
 
 from mailprov.i18n import _, language, ngettext
 
@@ -119,12 +117,13 @@ def format_path(path: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
-class Problem(msgspec.Struct, frozen=True):
+class Problem(NamedTuple):
     """One finding in a configuration file, with its place.
 
     `path` is the path in the document as a tuple of keys and list indexes
     (``('users', 'COMPTA', 'smtp', 'port')``), shown dotted; `line` and `column`
-    are 1-based, or 0 when the place is unknown.
+    are 1-based, or 0 when the place is unknown. A NamedTuple, not a msgspec Struct as
+    the model's types are: every command imports this module, `--version` included.
     """
 
     file: str

@@ -43,7 +43,6 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import msgspec
-from msgspec.structs import replace
 
 from mailprov.config.forbidden_keys import HOW_PASSWORDS_ARE_SET_COLUMN, looks_like_secret
 from mailprov.errors import ConfigError, Problem
@@ -445,5 +444,5 @@ def _at_row(problem: Problem, config_file: str, rows: Mapping[str, CsvPosition])
     if (len(path) < 2 or path[0] != "users" or not isinstance(path[1], str)
             or path[1] not in rows or Path(problem.file).resolve() != Path(config_file).resolve()):
         return problem
-    return replace(rows[path[1]].problem(path, problem.message, problem.severity),
-                   code=problem.code)
+    return rows[path[1]].problem(path, problem.message, problem.severity)._replace(
+        code=problem.code)

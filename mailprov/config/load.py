@@ -814,7 +814,7 @@ def _for_targets(problem: Problem, names: list[str], documents: list[Document]) 
         shown += _(" and {count} more").format(count=len(names) - MAX_NAMED_TARGETS)
     suffix = ngettext(" (for target {names})", " (for targets {names})", len(names)).format(
         names=shown)
-    return replace(problem, message=problem.message + suffix)
+    return problem._replace(message=problem.message + suffix)
 
 
 def _own_policy(sub: _Merger, shared: _Merger, locator: DocumentLocator

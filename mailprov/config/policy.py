@@ -21,8 +21,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from msgspec.structs import replace
-
 from mailprov.config.document import Document, DocumentLocator
 from mailprov.config.schema import check_document
 from mailprov.config.semantic import StandIn, entries, entry_path, source_of
@@ -287,10 +285,10 @@ class _Offline:
         out = []
         for (_file, _path, rule), (problem, more) in self.found.items():
             if more:
-                problem = replace(problem, message=problem.message + ngettext(
+                problem = problem._replace(message=problem.message + ngettext(
                     " (and {count} other entry)", " (and {count} other entries)",
                     more).format(count=more))
-            out.append(replace(problem, code=rule_code(rule)))
+            out.append(problem._replace(code=rule_code(rule)))
         return out
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from msgspec.structs import replace
 
 from mailprov.config.load import DEFAULT_CONFIG, _Loader, display_name, load_config
 from mailprov.config.yamlload import YamlError, load_yaml, read_file
@@ -172,7 +171,7 @@ def _policy_problems(config: Config) -> list[Problem]:
     for problem, names in found.values():
         if len(names) < len(views):  # not every target: say which
             shown = ", ".join(in_quotes(name) for name in names)
-            problem = replace(problem, message=problem.message + ngettext(
+            problem = problem._replace(message=problem.message + ngettext(
                 " (for target {names})", " (for targets {names})", len(names)).format(
                     names=shown))
         out.append(problem)

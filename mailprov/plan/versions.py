@@ -8,8 +8,6 @@ mapping file) and how to tell mailprov when that is wrong. Pure: no I/O.
 
 from __future__ import annotations
 
-from msgspec.structs import replace
-
 from mailprov.errors import Problem, quoted
 from mailprov.i18n import _, ngettext
 from mailprov.model import Config, LiveState
@@ -52,11 +50,11 @@ def version_problems(config: Config, live: LiveState, target: str) -> list[Probl
     problems = []
     client = config.general.client
     if client is not None and not model.offers_client(client):
-        problems.append(replace(config.problem(
+        problems.append(config.problem(
             config.origin("general.client"), ("general", "client"),
             _("{known}, which has no {label}: choose one of {clients}. {wrong}").format(
                 known=_known(live, model, target), label=CLIENT_LABELS.get(client, client),
-                clients=", ".join(model.clients), wrong=_wrong(live, model))), code=CODE))
+                clients=", ".join(model.clients), wrong=_wrong(live, model)), code=CODE))
     if not model.offers_mode("office365"):
         users = sorted(code for code, user in config.users.items()
                        if user.office365 is not None)
@@ -69,11 +67,11 @@ def version_problems(config: Config, live: LiveState, target: str) -> list[Probl
             asked = ngettext("{count} user asks for it ({users})",
                              "{count} users ask for it ({users})", len(users)).format(
                 count=len(users), users=shown)
-            problems.append(replace(config.problem(
+            problems.append(config.problem(
                 first.source.file,
                 ("users", users[0], "office365") if listed else ("users", users[0]),
                 _("{known}, which has no Office 365 – Modern Authentication mode: {asked}. "
                   "Keep them on `smtp:` until maestro* is 3.05. {wrong}").format(
                     known=_known(live, model, target), asked=asked,
-                    wrong=_wrong(live, model)), key=True), code=CODE))
+                    wrong=_wrong(live, model)), key=True, code=CODE))
     return problems
