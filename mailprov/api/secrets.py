@@ -156,10 +156,9 @@ def test_send_all(target: ResolvedTarget, *, to: str | None = None, check_only: 
     from mailprov.db.read import read_general, read_users
     from mailprov.errors import MailprovError
     from mailprov.i18n import _
-    from mailprov.live.sending import incomplete, sending_settings, smtp_users, unusable_report
-    from mailprov.model.sending import smtp_identity
-    from mailprov.passwords.codec import decode_password, get_codec
-    from mailprov.smtp.batch import CheckRequest, check_many
+    from mailprov.live.sending import batch_checks, smtp_users
+    from mailprov.passwords.codec import get_codec
+    from mailprov.smtp.batch import check_many
     from mailprov.smtp.recipient import check_recipient
     from mailprov.smtp.session import DEFAULT_TIMEOUT
     from mailprov.smtp.tls import tls_context
@@ -180,29 +179,8 @@ def test_send_all(target: ResolvedTarget, *, to: str | None = None, check_only: 
             "nothing to test. Give users an `smtp` section under `users:` and run `mailprov "
             "apply`").format(target=target.name))
     codec = get_codec(codec_name) if stored else None
-    reports: dict[str, SendReport] = {}
-    requests: list[CheckRequest] = []
-    for user in users:
-        identity = smtp_identity(user, live.general)
-        assert identity is not None
-        problem = incomplete(identity, user.code, target.name)
-        if problem is not None:
-            reports[user.code] = unusable_report(
-                user, live.general, reason="incomplete-settings", message=problem, to=to,
-                tls=tls, check_only=check_only)
-            continue
-        password = None
-        if identity.login and user.code in stored and codec is not None:
-            try:
-                password = decode_password(codec, stored[user.code], user=user.code)
-            except MailprovError as exc:
-                reports[user.code] = unusable_report(
-                    user, live.general, reason="password-unreadable", message=exc.message,
-                    to=to, tls=tls, check_only=check_only)
-                continue
-        requests.append(CheckRequest(sending_settings(user, live.general, target.name),
-                                     password=password, to=to, tls=tls,
-                                     check_only=check_only))
+    reports, requests = batch_checks(live, users, stored, codec, target.name, to=to, tls=tls,
+                                     check_only=check_only)
     total, done_before = len(users), len(reports)
     if progress is not None:
         for done, report in enumerate(reports.values(), start=1):

@@ -9,6 +9,9 @@ maestro*CLOUD the general SMTP account names no login or From address for a user
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
 from mailprov.errors import MailprovError
 from mailprov.i18n import _
 from mailprov.live.explain import CLIENT_LABELS
@@ -16,6 +19,10 @@ from mailprov.model import GeneralSettings, LiveState, LiveUser
 from mailprov.model.sending import SmtpIdentity, smtp_identity
 from mailprov.smtp.report import Failure, SendReport, Step
 from mailprov.smtp.settings import SmtpSettings, TlsMode, effective_tls
+
+if TYPE_CHECKING:
+    from mailprov.passwords.codec import PasswordCodec
+    from mailprov.smtp.batch import CheckRequest
 
 
 class NotSendingError(MailprovError):
@@ -104,3 +111,40 @@ def _where(server: str | None, port: int | None) -> str:
     if not server:
         return _("no server")
     return f"{server}:{port}" if port else server
+
+
+def batch_checks(live: LiveState, users: Sequence[LiveUser], stored: Mapping[str, str],
+                 codec: PasswordCodec | None, target: str, *, to: str | None,
+                 tls: TlsMode | None, check_only: bool
+                 ) -> tuple[dict[str, SendReport], list[CheckRequest]]:
+    """What `test-send --all` does for each of `users`: a failed report, by user code, for
+    one whose settings are incomplete or whose stored password (`stored`, by code) the
+    codec cannot read; else the check to run, with the password decoded."""
+    from mailprov.passwords.codec import decode_password
+    from mailprov.smtp.batch import CheckRequest
+
+    reports: dict[str, SendReport] = {}
+    requests: list[CheckRequest] = []
+    for user in users:
+        identity = smtp_identity(user, live.general)
+        assert identity is not None
+        problem = incomplete(identity, user.code, target)
+        if problem is not None:
+            reports[user.code] = unusable_report(
+                user, live.general, reason="incomplete-settings", message=problem, to=to,
+                tls=tls, check_only=check_only)
+            continue
+        password = None
+        if identity.login and user.code in stored and codec is not None:
+            try:
+                password = decode_password(codec, stored[user.code], user=user.code)
+            except MailprovError as exc:
+                reports[user.code] = unusable_report(
+                    user, live.general, reason="password-unreadable", message=exc.message,
+                    to=to, tls=tls, check_only=check_only)
+                continue
+        requests.append(CheckRequest(sending_settings(user, live.general, target),
+                                     password=password, to=to, tls=tls,
+                                     check_only=check_only))
+    return reports, requests
+
