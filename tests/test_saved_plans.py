@@ -140,6 +140,17 @@ def test_a_saved_plan_applies_only_to_the_database_it_was_made_from(
     (lambda p: p["changes"][0].update(changed=["smtp_password"]),
      'changes[0] ("user.COMPTA"): unknown field "smtp_password" (allowed: mode, username, '
      "from, server, port, ssl, email)"),
+    # what apply writes is `after`; what show, the history and drift name is `changed`: a
+    # value written but not named would be written unseen
+    (lambda p: p["changes"][0]["after"].update({"from": "ceo@evil.example"}),
+     'changes[0] ("user.COMPTA"): `changed` must name exactly the fields `before` and '
+     "`after` differ in, in this order: from, port"),
+    (lambda p: p["changes"][0].update(changed=["port", "ssl"]),
+     'changes[0] ("user.COMPTA"): `changed` must name exactly the fields `before` and '
+     "`after` differ in, in this order: port"),
+    (lambda p: p["changes"][0]["after"].update(port=p["changes"][0]["before"]["port"]),
+     'changes[0] ("user.COMPTA"): `changed` must name exactly the fields `before` and '
+     "`after` differ in, in this order: (none: the change changes nothing)"),
     (lambda p: p["changes"][0].update(address="app_user"),
      'changes[0] ("app_user"): unknown address "app_user" (general or user.CODE)'),
     (lambda p: p.update(target_url="postgresql://u:hunter2@db/maestro"),
@@ -359,3 +370,19 @@ def test_a_mapping_file_naming_one_column_twice_is_refused(run, sqlite_url, tmp_
         "m.yaml: users.columns: `username` and `from` both name column 'from_address': give "
         "each field its own column\n"
         "Error: 1 problem in the configuration; nothing was changed.\n")
+
+
+@pytest.mark.parametrize("command", ["show", "apply"])
+def test_a_number_too_long_for_python_is_not_a_plan(run, sqlite_url, tmp_path, command):
+    """json refuses a number of more than 4,300 digits with a ValueError of its own: the
+    plan file is refused as a plan, not reported as a bug."""
+    _saved_plan(run, tmp_path, sqlite_url)
+    path = tmp_path / "p.json"
+    text = path.read_text()
+    path.write_text(text.replace('"port": 2525', '"port": 1' + "0" * 5000, 1))
+    before = dump(sqlite_url)
+    result = run(command, "p.json")
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: p.json: not a mailprov plan (a number too long to be one "
+                             "a plan holds). Save plans with `mailprov plan --out FILE`.\n")
+    assert dump(sqlite_url) == before

@@ -41,6 +41,9 @@ _LINE = re.compile(
 # Possessive: the alternatives start with different characters, so there is nothing to
 # backtrack into, and a 10 MB scalar is matched in milliseconds instead of a second.
 _PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^#:]++|:(?=\S)|(?<=\S)#)*+\Z")
+MAX_DIGITS = 100
+"""The longest whole number a file may write: far more than any setting takes, far less
+than the 4,300 digits Python refuses to read."""
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
 # Plain scalars that YAML 1.1 resolves to something other than a string, or
 # that the strict loader refuses (booleans other than true/false, numbers that
@@ -120,7 +123,7 @@ def _scalar(raw: str, is_key: bool = False) -> Any:
             raise _Fallback
         return _BOOLS[value]
     if _INT.match(value):
-        if is_key:
+        if is_key or len(value) > MAX_DIGITS:  # the strict reader says why it refuses it
             raise _Fallback
         return int(value)
     if _SPECIAL.match(value):

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from mailprov.config.fastyaml import MAX_DIGITS
 from mailprov.config.yamlload import ENCODING, INVALID, MAX_DEPTH, YamlError, _Invalid
 from mailprov.i18n import _
 
@@ -114,6 +115,10 @@ class StrictLoader(_BaseLoader):
                 text = _("'{value}' is not a plain decimal number: write a plain decimal number "
                          "(587), or put it in quotes if you meant the text")
             return self._refuse(node, text.format(value=value, octal=octal), "yaml-number")
+        digits = len(value.lstrip("+-"))
+        if digits > MAX_DIGITS:  # Python refuses to read more than 4,300 digits anyway
+            return self._refuse(node, _("a number of {digits} digits: no setting takes one "
+                                        "that long").format(digits=digits), "yaml-number")
         return int(value)
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:  # float, or INVALID

@@ -137,7 +137,8 @@ def read_fleet_plan(path: str | os.PathLike[str]) -> SavedFleetPlan:
             file=source, size=MAX_FLEET_PLAN_BYTES // (1024 * 1024)))
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # ValueError: JSON, or a
+        # number too long for Python to read
         raise PlanFileError(_("{file}: not a mailprov plan (invalid JSON). {how}").format(
             file=source, how=_(HOW_TO_SAVE))) from None
     return fleet_plan_from_data(data, source)
@@ -193,7 +194,7 @@ def read_any_plan(path: str | os.PathLike[str]) -> SavedPlan | SavedFleetPlan:
         with open(source, "rb") as handle:
             raw = handle.read(MAX_FLEET_PLAN_BYTES + 1)
         data = json.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (OSError, ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError
         return read_plan(path)  # which says what is wrong, where
     if is_fleet_plan(data):
         if len(raw) > MAX_FLEET_PLAN_BYTES:

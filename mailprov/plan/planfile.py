@@ -197,6 +197,10 @@ def plan_from_json(text: str, source: str) -> SavedPlan:
     except RecursionError:
         raise PlanFileError(_("{file}: not a mailprov plan (nested too deeply). {how}").format(
             file=source, how=_(HOW_TO_SAVE))) from None
+    except ValueError:  # a number of more than 4,300 digits: Python refuses to read it
+        raise PlanFileError(_("{file}: not a mailprov plan (a number too long to be one a "
+                              "plan holds). {how}").format(file=source, how=_(HOW_TO_SAVE))
+                            ) from None
     return plan_from_data(data, source)
 
 
@@ -226,7 +230,7 @@ class _Checker:
         self.model_version = 1
 
     def fail(self, where: str, message: str) -> None:
-        self.problems.append(f"{where}: {message}")
+        self.problems.append(_("{where}: {message}").format(where=where, message=message))
 
     def plan(self, data: Any) -> Plan | None:
         if not isinstance(data, dict):
@@ -390,6 +394,7 @@ class _Checker:
 
     def change(self, index: int, item: Any, edition: Any) -> Change | None:
         where = f"changes[{index}]"
+        found_before = len(self.problems)
         if not isinstance(item, dict):
             self.fail(where, _("must be an object"))
             return None
@@ -421,6 +426,15 @@ class _Checker:
                 address=_shown(address)))
             return None
         if not ok:
+            return None
+        expected = _changed_fields(address, before, after)
+        if len(self.problems) == found_before and list(changed) != list(expected):
+            # what show, the history and drift list is `changed`; what apply writes is
+            # `after`: a field written but not named would be written unseen
+            self.fail(where, _("`changed` must name exactly the fields `before` and `after` "
+                               "differ in, in this order: {expected}").format(
+                                   expected=", ".join(expected) or _("(none: the change "
+                                                                     "changes nothing)")))
             return None
         return Change(address, action, before, after, tuple(changed),
                       follows_general=bool(item.get("follows_general", False)),
@@ -636,3 +650,18 @@ def _is_int(value: Any) -> bool:
 def _host_like(value: str) -> bool:
     """A host name or IP literal: no scheme, port, path, space or user part."""
     return not any(c in value for c in " /:@?#\\") or value.startswith("[")
+
+
+def _changed_fields(address: str, before: Any, after: Any) -> tuple[str, ...]:
+    """The `changed` a plan writes for this change (mailprov.plan.diff): the fields its
+    `before` and `after` (already checked to be well formed) differ in."""
+    from mailprov.plan.diff import user_change
+
+    if address == GENERAL:
+        smtp_before = before.get("smtp") if isinstance(before.get("smtp"), dict) else {}
+        fields = ["client"] if before.get("client") != after.get("client") else []
+        return (*fields, *(f"smtp.{name}" for name in GENERAL_SMTP_FIELDS
+                           if smtp_before.get(name) != after["smtp"].get(name)))
+    change = user_change(address, before, after, None)
+    return () if change is None else change.changed
+
