@@ -263,6 +263,68 @@ def test_with_the_french_catalog_click_s_texts_follow_lang(run):
     result = run("--lang", "fr", "valider")
     assert result.stderr.endswith("Erreur\u00a0: Commande 'valider' inconnue. Vouliez-vous "
                                   "dire 'validate'?\n")
+    result = run("--lang", "fr", "pla")  # click's plural names commands as well as options
+    assert result.stderr.endswith("Erreur\u00a0: Commande 'pla' inconnue. (Vouliez-vous "
+                                  "dire\u00a0: 'explain', 'plan'?)\n")
+    # a path's kind is click's word, named before any language is chosen
+    result = run("--lang", "fr", "validate", "-c", ".")
+    assert result.stderr.endswith("Erreur\u00a0: Valeur invalide pour '-c' / '--config'\u00a0: "
+                                  "Fichier '.' est un dossier.\n"), result.stderr
+    assert "-c, --config FICHIER" in run("--lang", "fr", "validate", "--help").stdout
+    assert "-c, --config FILE" in run("validate", "--help").stdout
+    assert run("validate", "-c", ".").stderr.endswith(
+        "Error: Invalid value for '-c' / '--config': File '.' is a directory.\n")
     assert run("--lang", "fr", "validate", "-c").stderr == (
         "Erreur\u00a0: L'option '-c' demande un argument.\n")
     assert run("validate", "-c").stderr == "Error: Option '-c' requires an argument.\n"
+
+
+def test_with_the_french_catalog_headings_and_command_lists_keep_french_spacing(run):
+    """click writes a heading followed by ':' and shortens each command's help by splitting
+    it on whitespace, no-break spaces included: both keep the no-break space before ':'."""
+    result = run("--lang", "fr", "--help")
+    assert "\nOptions\u00a0:\n" in result.stdout and "\nCommandes\u00a0:\n" in result.stdout
+    apply_line = next(line for line in result.stdout.splitlines()
+                      if line.startswith("  apply "))
+    assert "maestro*\u00a0: un plan" in apply_line
+    assert "\nCommands:\n" in run("--help").stdout
+
+
+def test_a_json_run_gives_its_usage_errors_in_english(run, monkeypatch):
+    """JSON is for scripts: a `--format json` run, or a command whose only output is JSON,
+    says even click's usage errors in English, whatever the language asked."""
+    monkeypatch.setenv("MAILPROV_LANG", "fr")
+    result = run("plan", "--format", "json", "--bogus")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("Error: No such option '--bogus'. Did you mean '--out'?\n")
+    result = run("plan", "--format=json", "--bogus")
+    assert result.stderr.endswith("Error: No such option '--bogus'. Did you mean '--out'?\n")
+    assert run("schema", "--bogus").stderr.endswith("Error: No such option '--bogus'.\n")
+    assert run("plan", "--bogus").stderr.startswith("Utilisation\u00a0:")
+
+
+def test_another_click_program_in_the_process_keeps_click_s_own_texts(monkeypatch):
+    """mailprov's command line translates click's texts only while it runs: a program that
+    imports mailprov and has click commands of its own sees click unchanged."""
+    import click
+
+    import mailprov.cli  # noqa: F401  (installs mailprov's look-up of click's texts)
+
+    before = i18n.language()
+    monkeypatch.setenv("MAILPROV_LANG", "fr")
+    monkeypatch.setenv("LANG", "fr_CA.UTF-8")
+    i18n.set_language(None)
+    try:
+        @click.command()
+        @click.option("--n", type=int)
+        def other(n: int) -> None:
+            """Another program."""
+
+        result = CliRunner().invoke(other, ["--n", "x"])
+        assert result.exit_code == 2
+        assert result.stderr.startswith("Usage: other [OPTIONS]")
+        assert "Error: Invalid value for '--n': 'x' is not a valid integer." in result.stderr
+        assert "Show this message and exit." in CliRunner().invoke(other, ["--help"]).stdout
+    finally:
+        i18n.set_language(before)
+

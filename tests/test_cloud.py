@@ -121,7 +121,7 @@ def test_the_full_cycle_on_a_cloud_sandbox(url, tmp_path, run):
     result = run("office365", "status", "--format", "json")
     status = json.loads(result.stdout)
     assert (status["edition"], status["summary"]) == (
-        "cloud", {"users": 1, "authenticated": 0, "pending": 1})
+        "cloud", {"users": 1, "authenticated": 0, "pending": 1, "unknown": 0})
 
     assert run("drift").exit_code == 0
     with engine_for(url) as engine, engine.begin() as conn:  # a hand edit in maestro*

@@ -534,7 +534,7 @@ Remind ADEMERS, EDEMERS: maestro* cannot send for them until they sign in once \
 """
     data = json.loads(runner.invoke(cli, ["office365", "status", "-t", sqlite_url,
                                           "--pending", "--format", "json"]).stdout)
-    assert data["summary"] == {"users": 4, "authenticated": 2, "pending": 2}
+    assert data["summary"] == {"users": 4, "authenticated": 2, "pending": 2, "unknown": 0}
     assert data["users"] == [
         {"code": "ADEMERS", "name": "Alexandre Demers", "email": "ademers@example.com",
          "mode": "own", "authenticated": False, "authenticated_at": None},
@@ -545,7 +545,7 @@ Remind ADEMERS, EDEMERS: maestro* cannot send for them until they sign in once \
     write_config(tmp_path, sqlite_url, general={"client": "office365"})
     assert runner.invoke(cli, ["apply", "--auto-approve"]).exit_code == 0
     data = json.loads(runner.invoke(cli, ["office365", "status", "--format", "json"]).stdout)
-    assert data["summary"] == {"users": 20, "authenticated": 2, "pending": 18}
+    assert data["summary"] == {"users": 20, "authenticated": 2, "pending": 18, "unknown": 0}
     assert {u["mode"] for u in data["users"]} == {"own", "general"}
     # a maestro* before 3.05 has nobody to report
     sandbox(sqlite_url.replace("maestro.db", "old.db"), users=3, model=1)

@@ -100,7 +100,8 @@ def test_a_date_that_is_not_one_is_read_as_unknown_alike(sqlite_url):
     assert live.warnings == (("unreadable-date", f"user.{first}",
                               f"user {first} (app_user.password_set_at) holds 'hier', which is "
                               "not a date: mailprov reads it as unknown; correct or clear it "
-                              "in maestro*"),)
+                              "in maestro*", "password_set_at"),)
+    assert live.unknown(first, "password_set_at") and not live.unknown(first, "name")
 
 
 def test_a_305_sandbox_with_office365_users(sqlite_url):

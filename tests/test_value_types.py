@@ -85,3 +85,32 @@ def test_the_types_built_at_every_start_are_not_dataclasses() -> None:
                         "dataclass" in ast.unparse(d) for d in node.decorator_list):
                     found.append(f"{path.name}:{node.lineno} {node.name}")
     assert found == []
+
+
+def test_the_configuration_digest_is_the_one_saved_plans_hold(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """Saved plans compare `config_digest`: a silent change of how it is computed would
+    make every saved plan stale. Pinned on the value mailprov computed before the digest
+    was made lazy."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mailprov.yaml").write_text(
+        "version: 1\ntargets:\n  prod:\n    url: sqlite:///maestro.db\ngeneral:\n  client: smtp\n"
+        "  smtp: {server: smtp.example.com, port: 587, ssl: true}\ninclude: [users/*.yaml]\n")
+    (tmp_path / "users").mkdir()
+    (tmp_path / "users" / "compta.yaml").write_text(
+        "version: 1\nusers:\n  COMPTA:\n    smtp: {username: compta@example.com}\n")
+    config = api.load_config(["mailprov.yaml"])
+    assert config.digest == ("sha256:14f15061d6aa1bf7df1fd9f227dda4b53e350f0473227f73acf877fe"
+                             "e60e0605")
+    assert "contents" not in repr(config) and "compta@example.com" in repr(config)
+
+
+def test_value_types_compare_unequal_pickle_and_copy_as_dataclasses_did() -> None:
+    import copy
+    import pickle
+
+    here = user()
+    assert (here != user(code="PAIE")) is True and (here != user(sources={})) is False
+    for again in (pickle.loads(pickle.dumps(here)), copy.deepcopy(here), copy.copy(here)):
+        assert again == here and again.sources == here.sources

@@ -19,7 +19,7 @@ from mailprov.cli.common import (
     target_option,
     var_option,
 )
-from mailprov.cli.translated import command, option
+from mailprov.cli.translated import Path, command, option
 from mailprov.errors import printable
 from mailprov.i18n import N_, _, ngettext
 
@@ -37,7 +37,7 @@ from mailprov.i18n import N_, _, ngettext
     "  mailprov validate -c mailprov.yaml -c users/compta.yaml\n"
     "  mailprov validate users/compta.yaml --format json\n"
     "  mailprov validate --policy ../it-policy/policy.yaml"))
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=Path(dir_okay=False))
 @config_option
 @option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
         show_default=True, help=N_("Output format (json: every problem, for scripts)."))
@@ -103,7 +103,7 @@ def schema(mapping: bool) -> None:
 @config_option
 @target_option
 @db_option
-@option("-o", "--output", type=click.Path(dir_okay=False),
+@option("-o", "--output", type=Path(dir_okay=False),
         help=N_("Write to this file instead of standard output."))
 @option("--force", is_flag=True, help=N_("Overwrite the output file if it exists."))
 @option("--schema", "schema_ref", metavar="PATH_OR_URL",
@@ -225,7 +225,7 @@ def sandbox(url: str, users: int, edition: str, model: int, force: bool) -> None
     "Examples:\n"
     "  mailprov init maestro-mail --ci github\n"
     "  mailprov init . --from-db postgresql://mailprov@db/maestro --ci gitlab"))
-@click.argument("folder", default=".", type=click.Path(file_okay=False))
+@click.argument("folder", default=".", type=Path(file_okay=False))
 @option("--from-db", metavar="URL", help=N_("Start from the live configuration of this "
                                             "database (as `mailprov import` writes it)."))
 @option("--ci", "ci_provider", type=click.Choice(["github", "gitlab"]),

@@ -17,7 +17,7 @@ from mailprov.cli.common import (
     target_option,
     template_option,
 )
-from mailprov.cli.translated import group, option
+from mailprov.cli.translated import Path, group, option
 from mailprov.i18n import N_, _
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def _plan_for_ci(plan_file: str | None, configs: tuple[str, ...], target: str | 
     "Examples:\n"
     "  mailprov ci comment --github prod.plan.json --artifact mailprov-plan --json > comment.json\n"
     "  mailprov ci comment --gitlab prod.plan.json > note.md"))
-@click.argument("plan_file", required=False, type=click.Path(dir_okay=False))
+@click.argument("plan_file", required=False, type=Path(dir_okay=False))
 @_provider
 @config_option
 @target_option
@@ -105,7 +105,7 @@ def comment(plan_file: str | None, provider: str, configs: tuple[str, ...],
     "\b\n"
     "Example:\n"
     "  mailprov ci summary prod.plan.json >> \"$GITHUB_STEP_SUMMARY\""))
-@click.argument("plan_file", type=click.Path(dir_okay=False))
+@click.argument("plan_file", type=Path(dir_okay=False))
 @option("--artifact", metavar="NAME", default="mailprov-plan", show_default=True,
         help=N_("The CI artifact that holds the saved plan."))
 @template_option
@@ -130,7 +130,7 @@ def summary(plan_file: str, artifact: str, template: str | None) -> None:
     "Examples:\n"
     "  mailprov ci fleet-summary shards/*.json >> \"$GITHUB_STEP_SUMMARY\"\n"
     "  mailprov ci fleet-summary --format text plan-1.json plan-2.json plan-3.json"))
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=Path(dir_okay=False))
 @option("--format", "fmt", type=click.Choice(["markdown", "text", "json"]),
         default="markdown", show_default=True, help=N_("Output format (markdown: for the "
                                                        "job summary)."))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
-from mailprov.cli.translated import option
+from mailprov.cli.translated import Path, option
 from mailprov.i18n import N_, _
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def _complete_users(ctx: click.Context, param: click.Parameter, incomplete: str
 
 
 config_option = option(
-    "-c", "--config", "configs", multiple=True, type=click.Path(dir_okay=False),
+    "-c", "--config", "configs", multiple=True, type=Path(dir_okay=False),
     help=N_("Configuration file (repeatable). Default: mailprov.yaml."))
 
 
@@ -101,7 +101,7 @@ db_option = option(
 
 
 policy_option = option(
-    "--policy", "policies", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+    "--policy", "policies", multiple=True, type=Path(dir_okay=False), metavar="FILE",
     help=N_("A policy file (repeatable): rules no plan may break, beside the files' `policy:`. "
             "MAILPROV_POLICY (a path list) adds more."))
 
@@ -205,7 +205,7 @@ plan_format_option = option(
 
 
 template_option = option(
-    "--template", type=click.Path(dir_okay=False), metavar="FILE",
+    "--template", type=Path(dir_okay=False), metavar="FILE",
     help=N_("A team's own Jinja2 template for --format markdown (rendered in a sandbox, with "
             "the plan's data only)."))
 

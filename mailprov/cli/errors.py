@@ -63,6 +63,23 @@ def _lang_option(args: Sequence[str]) -> str | None:
     return None
 
 
+def _json_output(group: click.Group, args: Sequence[str]) -> bool:
+    """Whether `args` ask for JSON output (`--format json` or `--format=json`, or a command
+    whose only output is JSON), read before click parses them, as --lang is."""
+    for index, arg in enumerate(args):
+        if arg == "--format=json" or (arg == "--format" and args[index + 1:index + 2] == ["json"]):
+            return True
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--lang":
+            skip = True
+        elif arg == "--" or not arg.startswith("-"):
+            return bool(getattr(group.commands.get(arg), "json_only", False))
+    return False
+
+
 class MailprovGroup(Group):
     """The `mailprov` group: sets the language, maps domain errors raised by any command
     to one message and an exit code."""
@@ -70,15 +87,20 @@ class MailprovGroup(Group):
     def main(self, args: Sequence[str] | None = None, *extra: Any, **kwargs: Any) -> Any:
         # in one process (tests, a program calling the group) each run starts from the
         # language it was called in, and leaves it as it found it
+        from mailprov.cli.clicktexts import active
+
         before = language()
         try:
-            return super().main(args, *extra, **kwargs)
+            with active():  # click's own texts (usage, its errors) in that language too
+                return super().main(args, *extra, **kwargs)
         finally:
             set_language(before)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         chosen = _lang_option(args)
         set_language(chosen if chosen in LANGUAGES else None)
+        if _json_output(self, args):
+            set_language("en")  # JSON is for scripts: even a usage error in English
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:

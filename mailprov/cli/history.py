@@ -26,7 +26,7 @@ from mailprov.cli.common import (
     targets_option,
 )
 from mailprov.cli.fleet import _emit_fleet, _exit_fleet, _one_target, _refuse_html, _with_progress
-from mailprov.cli.translated import command, option
+from mailprov.cli.translated import Path, command, option
 from mailprov.i18n import N_, _
 
 
@@ -87,7 +87,7 @@ def history(configs: tuple[str, ...], target: str | None, db_url: str | None, li
 @config_option
 @target_option
 @db_option
-@option("--out", "out", type=click.Path(dir_okay=False),
+@option("--out", "out", type=Path(dir_okay=False),
         help=N_("Save the rollback plan (JSON) for `mailprov apply PLAN`."))
 @plan_format_option
 @option("--include-later-changes", "include_later", is_flag=True,

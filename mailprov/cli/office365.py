@@ -46,7 +46,7 @@ def office365_status(configs: tuple[str, ...], target: str | None, db_url: str |
 
     status = api.office365_status(_target(configs, target, db_url))
     for warning in status.warnings:
-        click.echo(_("Warning: {message}").format(message=shown(warning)), err=True)
+        click.echo(_("Warning: {message}").format(message=shown(warning.message)), err=True)
     if fmt == "json":
         click.echo(render_status_json(status, pending_only=pending), nl=False)
     else:

@@ -37,7 +37,7 @@ from mailprov.cli.fleet import (
     _shard_text,
     _with_progress,
 )
-from mailprov.cli.translated import command, option
+from mailprov.cli.translated import Path, command, option
 from mailprov.errors import printable
 from mailprov.i18n import N_, _, language, ngettext
 
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 @targets_option
 @fleet_options
 @db_option
-@option("--out", "out", type=click.Path(dir_okay=False),
+@option("--out", "out", type=Path(dir_okay=False),
         help=N_("Save the plan (JSON) for `mailprov apply PLAN` (a fleet's plans: one file)."))
 @plan_format_option
 @template_option
@@ -152,7 +152,7 @@ def _confirm() -> bool:
     "  mailprov apply --auto-approve -t test\n"
     "  mailprov apply fleet.plan.json      # each plan of a fleet, to its own target\n"
     "  mailprov apply --auto-approve -t 'client-*' --parallel 8"))
-@click.argument("plan_file", required=False, type=click.Path(dir_okay=False))
+@click.argument("plan_file", required=False, type=Path(dir_okay=False))
 @config_option
 @targets_option
 @fleet_options
@@ -364,7 +364,7 @@ def _apply_fleet(configs: tuple[str, ...], targets: tuple[str, ...], all_targets
     "  mailprov show prod.plan.json\n"
     "  mailprov show prod.plan.json --format markdown\n"
     "  mailprov show prod.plan.json --format html > plan.html   # for an approver"))
-@click.argument("plan_file", type=click.Path(dir_okay=False))
+@click.argument("plan_file", type=Path(dir_okay=False))
 @plan_format_option
 @template_option
 @max_size_option

@@ -164,13 +164,13 @@ def password_status(configs: tuple[str, ...], targets: tuple[str, ...], all_targ
         _emit_fleet("password-status", run, fmt, shard, render_password_status,
                     detail=lambda status: {"password_status": status.to_json()},
                     problems=lambda status: [_("Warning: {message}").format(
-                        message=shown(warning)) for warning in status.warnings])
+                        message=shown(warning.message)) for warning in status.warnings])
         _exit_fleet(run)
         return
     resolved = _target(configs, _one_target(targets), db_url)
     status = api.password_status(resolved)
     for warning in status.warnings:
-        click.echo(_("Warning: {message}").format(message=shown(warning)), err=True)
+        click.echo(_("Warning: {message}").format(message=shown(warning.message)), err=True)
     if fmt == "json":
         click.echo(json.dumps(status.to_json(), indent=2, ensure_ascii=False))
         return

@@ -9,7 +9,7 @@ import click
 
 from mailprov.cli.common import _color, _target, config_option, db_option, target_option
 from mailprov.cli.prompts import _hidden_prompt
-from mailprov.cli.translated import command, option
+from mailprov.cli.translated import Path, command, option
 from mailprov.i18n import N_, _
 
 
@@ -36,7 +36,7 @@ from mailprov.i18n import N_, _
 @option("--check", is_flag=True, help=N_("Connect and log in, but send nothing."))
 @option("--tls", type=click.Choice(["starttls", "implicit", "none"]),
         help=N_("Try this TLS mode instead of maestro*'s (SSL checked = STARTTLS)."))
-@option("--cafile", type=click.Path(dir_okay=False),
+@option("--cafile", type=Path(dir_okay=False),
         help=N_("Also trust this CA certificate (PEM), for a private CA."))
 @option("--ask-password", is_flag=True,
         help=N_("Type the password at a hidden prompt instead of the stored one (not "

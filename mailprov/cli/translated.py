@@ -19,14 +19,21 @@ from mailprov.i18n import _, set_language
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+NBSP = "\u00a0"
+_HELD = "\x00"
+"""Stands for a no-break space while click shortens a help to one line: it splits the
+text on whitespace, a no-break space included, and would join the words with spaces."""
+
+
 @contextmanager
-def _translated(thing: Any, *attributes: str) -> Iterator[None]:
+def _translated(thing: Any, *attributes: str, hold: bool = False) -> Iterator[None]:
     """`thing`'s English texts in the chosen language while click formats them (the
-    command line is one thread; the English ones are put back after)."""
+    command line is one thread; the English ones are put back after); with `hold`, their
+    no-break spaces as _HELD."""
     saved = {name: getattr(thing, name) for name in attributes}
     for name, text in saved.items():
         if text:
-            setattr(thing, name, _(text))
+            setattr(thing, name, _(text).replace(NBSP, _HELD) if hold else _(text))
     try:
         yield
     finally:
@@ -42,8 +49,8 @@ class _TranslatedHelp(click.Command):
         self.json_only = json_only
 
     def get_short_help_str(self, limit: int = 45) -> str:
-        with _translated(self, "help", "short_help"):
-            return super().get_short_help_str(limit)
+        with _translated(self, "help", "short_help", hold=True):
+            return super().get_short_help_str(limit).replace(_HELD, NBSP)
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with _translated(self, "help"):
@@ -107,3 +114,18 @@ def option(*param_decls: str, **attrs: Any) -> Callable[[F], F]:
     """click.option with mailprov's Option."""
     attrs.setdefault("cls", Option)
     return click.option(*param_decls, **attrs)
+
+
+class Path(click.Path):
+    """click.Path whose kind (`file`, `directory` or `path`: the metavar of an option
+    without one, and the word its errors start with) is shown in the chosen language:
+    click names it when the option is declared, before any language is chosen."""
+
+    @property
+    def name(self) -> str:
+        return _(self._kind)
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._kind = value
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from mailprov.cli.common import config_option, var_option
-from mailprov.cli.translated import group, option
+from mailprov.cli.translated import Path, group, option
 from mailprov.i18n import N_, _
 
 
@@ -25,7 +25,7 @@ def users() -> None:
 
 edit_file_option = option(
     "-c", "--config", "config_file", default="mailprov.yaml", show_default=True,
-    type=click.Path(dir_okay=False), help=N_("The file to edit (with its includes, the "
+    type=Path(dir_okay=False), help=N_("The file to edit (with its includes, the "
                                              "configuration checked)."))
 
 
@@ -89,7 +89,7 @@ def users_remove(codes: tuple[str, ...], configs: tuple[str, ...], disable: bool
     "\b\n"
     "Example:\n"
     "  mailprov users import people.csv -c users/staff.yaml"))
-@click.argument("csv_file", type=click.Path(dir_okay=False))
+@click.argument("csv_file", type=Path(dir_okay=False))
 @edit_file_option
 @var_option
 def users_import(csv_file: str, config_file: str, variables: tuple[str, ...]) -> None:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["Document", "DocumentLocator"]
 
 
-class Document(msgspec.Struct):
+class Document(msgspec.Struct, eq=False):  # one object per file read: by identity
     """A parsed file: its display name, text, data, and whether it was named by `-c`.
 
     `scope` is the target whose own section includes the file (`targets.NAME.include`),

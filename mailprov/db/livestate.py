@@ -167,6 +167,8 @@ def codeless_rows_warning(mapping: DbMapping, numbers: list[Any]) -> LiveWarning
 
 
 _DATE_FIELDS = {-1: "password_set_at", -3: "authenticated_at"}
+_ATTRIBUTES = {"password_set_at": "password_set_at", "authenticated_at": "o365_authenticated_at"}
+"""The LiveUser attribute of each date column (mapping key -> attribute)."""
 
 
 def parse_dates(rows: list[tuple[Any, ...]], mapping: DbMapping, version: int
@@ -227,7 +229,8 @@ def _unreadable_date(row: tuple[Any, ...], mapping: DbMapping, field: str, value
     return LiveWarning("unreadable-date", address, stored(N_(
         "user {user} ({table}.{column}) holds '{value}', which is not a date: mailprov "
         "reads it as unknown; correct or clear it in maestro*"), user=who,
-        table=mapping.users_table, column=mapping.user_columns[field], value=shown))
+        table=mapping.users_table, column=mapping.user_columns[field], value=shown),
+        _ATTRIBUTES[field])
 
 
 def version_columns(mapping: DbMapping, names: Iterable[str]) -> tuple[list[str], list[str]]:

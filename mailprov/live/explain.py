@@ -127,8 +127,14 @@ def explain_user(user: LiveUser, general: GeneralSettings, password_set: bool,
     database read of the user's row as unknown (`warnings` about `user.CODE`, such as a
     date that is no date) is added to its notes."""
     explanation = _explained(user, general, password_set, model_version)
-    own = tuple(w.message for w in warnings if w.address == f"user.{user.code}")
-    return replace(explanation, notes=(*explanation.notes, *own)) if own else explanation
+    own = [w for w in warnings if w.address == f"user.{user.code}"]
+    if not own:
+        return explanation
+    notes = explanation.notes
+    if any(w.attribute == "o365_authenticated_at" for w in own):
+        # maestro* holds something there: not "not yet", but unknown (the warning says so)
+        notes = tuple(note for note in notes if note != authentication_note(user))
+    return replace(explanation, notes=(*notes, *(w.message for w in own)))
 
 
 def _explained(user: LiveUser, general: GeneralSettings, password_set: bool,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mailprov.model import LiveState
+from mailprov.model import LiveState, LiveWarning
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +25,14 @@ class SigninRow:
     email: str | None
     mode: str  # "own" or "general"
     authenticated_at: datetime | None
+    # the sign-in date maestro* holds is no date: whether the user signed in is unknown
+    unknown: bool = False
 
     @property
-    def authenticated(self) -> bool:
+    def authenticated(self) -> bool | None:
+        """Whether the user has signed in; None when the database does not say."""
+        if self.unknown:
+            return None
         return self.authenticated_at is not None
 
     def to_json(self) -> dict[str, Any]:
@@ -47,22 +52,34 @@ class Office365Status:
     model_version: int
     general_client: str
     rows: tuple[SigninRow, ...]
-    # what was read as unknown (a sign-in date that is no date: livestate.parse_dates)
-    warnings: tuple[str, ...] = ()
+    # what the database holds that was read as unknown or left out (a sign-in date that is
+    # no date, a row without a user code: mailprov.db.livestate)
+    warnings: tuple[LiveWarning, ...] = ()
 
     @property
     def pending(self) -> tuple[SigninRow, ...]:
         """The users who have not authenticated yet: maestro* cannot send for them."""
-        return tuple(row for row in self.rows if not row.authenticated)
+        return tuple(row for row in self.rows if row.authenticated is False)
+
+    @property
+    def unknown(self) -> tuple[SigninRow, ...]:
+        """The users whose sign-in date maestro* holds is no date."""
+        return tuple(row for row in self.rows if row.authenticated is None)
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": "office365-status", "target": self.target,
                 "target_url": self.target_url, "edition": self.edition,
                 "model_version": self.model_version, "general_client": self.general_client,
                 "summary": {"users": len(self.rows),
-                            "authenticated": len(self.rows) - len(self.pending),
-                            "pending": len(self.pending)},
-                "users": [row.to_json() for row in self.rows]}
+                            "authenticated": sum(1 for r in self.rows if r.authenticated),
+                            "pending": len(self.pending), "unknown": len(self.unknown)},
+                "users": [row.to_json() for row in self.rows],
+                "warnings": [warning_json(w) for w in self.warnings]}
+
+
+def warning_json(warning: LiveWarning) -> dict[str, str]:
+    """A live warning as status commands write it in JSON (as plan JSON does)."""
+    return {"code": warning.code, "address": warning.address, "message": warning.message}
 
 
 def office365_status(live: LiveState, target: str, target_url: str) -> Office365Status:
@@ -73,12 +90,12 @@ def office365_status(live: LiveState, target: str, target_url: str) -> Office365
     rows = []
     for code in sorted(live.users):
         user = live.users[code]
+        unknown = live.unknown(code, "o365_authenticated_at")
         if user.office365 is not None:
             rows.append(SigninRow(code, user.name, user.office365.email, "own",
-                                  user.o365_authenticated_at))
+                                  user.o365_authenticated_at, unknown))
         elif general and user.mode is None:
             rows.append(SigninRow(code, user.name, None, "general",
-                                  user.o365_authenticated_at))
+                                  user.o365_authenticated_at, unknown))
     return Office365Status(target, target_url, live.general.edition, live.model_version,
-                           live.general.client, tuple(rows),
-                           tuple(w.message for w in live.warnings if w.code == "unreadable-date"))
+                           live.general.client, tuple(rows), live.warnings)

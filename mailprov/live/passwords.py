@@ -20,8 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from mailprov.db.history import PASSWORD_KEY
-from mailprov.live.office365 import SigninRow, office365_status
-from mailprov.model import LiveState, LiveUser
+from mailprov.live.office365 import SigninRow, office365_status, warning_json
+from mailprov.model import LiveState, LiveUser, LiveWarning
 from mailprov.model.sending import smtp_identity
 from mailprov.plan.format import USER_PREFIX
 
@@ -90,9 +90,9 @@ class PasswordStatus:
     codec_description: str
     users: tuple[PasswordState, ...]
     office365: tuple[SigninRow, ...] = ()
-    # what the database read as unknown or left out (a date that is no date, a row
-    # without a user code: mailprov.db.livestate), for stderr; not part of the JSON
-    warnings: tuple[str, ...] = ()
+    # what the database holds that was read as unknown or left out (a date that is no
+    # date, a row without a user code: mailprov.db.livestate)
+    warnings: tuple[LiveWarning, ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:
@@ -116,6 +116,7 @@ class PasswordStatus:
             "users": [u.to_json() for u in self.users],
             "office365": [u.to_json() for u in self.office365],
             "summary": self.summary,
+            "warnings": [warning_json(w) for w in self.warnings],
         }
 
 
@@ -151,8 +152,7 @@ def password_status(target: str, live: LiveState, history: Sequence[Mapping[str,
             stale=change is not None, login_change=change,
             orphaned=identity is None))
     return PasswordStatus(target, live.general.edition, codec, codec_description, tuple(states),
-                          office365_status(live, target, "").rows,
-                          tuple(w.message for w in live.warnings))
+                          office365_status(live, target, "").rows, live.warnings)
 
 
 # -- the history ----------------------------------------------------------------------------

@@ -316,6 +316,7 @@ class Config(PartlyCompared, frozen=True):
     """Everything the files say, merged across `-c` files and includes."""
 
     uncompared: ClassVar[frozenset[str]] = frozenset({"locator", "scopes"})
+    unshown: ClassVar[frozenset[str]] = frozenset({"contents"})
 
     files: tuple[str, ...]
     contents: tuple[tuple[str, bytes], ...]
@@ -484,11 +485,13 @@ class LiveUser(msgspec.Struct, frozen=True):
 class LiveWarning(NamedTuple):
     """Something read from the database that mailprov leaves out or reads as unknown:
     `code` as plan warnings have (docs/plan-format.md), `address` the row (`database`,
-    `user.CODE`), and the text, stored in English (mailprov.i18n.stored)."""
+    `user.CODE`), the text, stored in English (mailprov.i18n.stored), and the LiveUser
+    attribute read as unknown, if any (`o365_authenticated_at`)."""
 
     code: str
     address: str
     message: str
+    attribute: str = ""
 
 
 class LiveState(msgspec.Struct, frozen=True):
@@ -508,6 +511,13 @@ class LiveState(msgspec.Struct, frozen=True):
     # known: the mapping file that declares it, or "" when read from the schema
     model_version: int = 1
     model_declared_in: str = ""
+
+    def unknown(self, code: str, attribute: str) -> bool:
+        """Whether the user `code`'s `attribute` (a date: `password_set_at`,
+        `o365_authenticated_at`) was read as unknown rather than empty: the database holds
+        something that is no date there."""
+        address = f"user.{code}"
+        return any(w.address == address and w.attribute == attribute for w in self.warnings)
 
     @property
     def override_count(self) -> int:

@@ -130,7 +130,7 @@ def render_explanation(info: Explanation, target_name: str) -> str:
     if info.office365_email is not None:
         pairs.append((_("account:"), show(info.office365_email)))
     if info.server is not None or info.mode in ("override", "smtp"):
-        # Translators: "{name}:" heads a line of `explain`; the name is a setting's
+        # Translators: "{name}:" heads a line of `explain`; the name is a setting's label
         pairs += [(_("{name}:").format(name=_setting(name, english)), show(value))
                   for name, english, value in (
                       ("server", "server", info.server), ("port", "port", info.port),

@@ -29,13 +29,16 @@ def render_status_text(status: Office365Status, *, pending_only: bool = False) -
     email_width = max((len(show(row.email)) for row in rows if row.email), default=0)
     for row in rows:
         account = show(row.email) if row.email else _("(general default)")
-        state = (_("authenticated {when}").format(
-            when=f"{row.authenticated_at:%Y-%m-%d %H:%M}") if row.authenticated_at
-            else _("NOT authenticated yet"))
+        if row.authenticated is None:
+            state = _("unknown: the sign-in date maestro* holds is not a date")
+        elif row.authenticated_at is not None:
+            state = _("authenticated {when}").format(when=f"{row.authenticated_at:%Y-%m-%d %H:%M}")
+        else:
+            state = _("NOT authenticated yet")
         lines.append(f"  {show(row.code).ljust(width)}  {account.ljust(email_width)}  {state}")
     lines.append("")
     pending = status.pending
-    done = len(status.rows) - len(pending)
+    done = sum(1 for row in status.rows if row.authenticated)
     lines.append(ngettext(
         "{done} of {count} user has authenticated.",
         "{done} of {count} users have authenticated.", len(status.rows)).format(

@@ -70,7 +70,9 @@ def _office365_lines(status: PasswordStatus) -> list[str]:
                    "once in maestro*, Préférences > Courriel > Authentifier):"), ""]
     header = (_("USER"), _("ACCOUNT"), _("SIGNED IN"))
     rows = [(show(r.code), show(r.email) if r.email else _("(general default)"),
-             _when(r.authenticated_at) if r.authenticated else _("not yet: remind them"))
+             _when(r.authenticated_at) if r.authenticated
+             else _("unknown: not a date in maestro*") if r.authenticated is None
+             else _("not yet: remind them"))
             for r in status.office365]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(2)]
     for row in (header, *rows):
@@ -82,5 +84,6 @@ def _office365_lines(status: PasswordStatus) -> list[str]:
         "{count} Office 365 users: {done} signed in, {pending} not yet.",
         s["office365_users"]).format(count=s["office365_users"],
                                      done=s["office365_authenticated"],
-                                     pending=s["office365_users"] - s["office365_authenticated"]))
+                                     pending=sum(1 for r in status.office365
+                                                 if r.authenticated is False)))
     return lines
