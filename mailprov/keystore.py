@@ -218,26 +218,21 @@ def _is_usable(backend: KeyringBackend) -> bool:
 def _usable_backend(name: str, action: str) -> KeyringBackend:
     backend = _backend(action, name)
     if not _is_usable(backend):
-        raise KeystoreError(
-            _ACTIONS[action](describe_secret(name))
-            + ": "
-            + _("no usable keyring backend on this machine (keyring chose {backend})").format(
-                backend=backend_name(backend)
-            )
-            + _fallback_sentence(name)
-        )
+        raise KeystoreError(_("{where}: {message}").format(
+            where=_ACTIONS[action](describe_secret(name)),
+            message=_("no usable keyring backend on this machine (keyring chose {backend})"
+                      ).format(backend=backend_name(backend)) + _fallback_sentence(name)))
     return backend
 
 
 def _failed(name: str, action: str, backend: KeyringBackend, exc: Exception) -> KeystoreError:
     """A working backend refused (locked, denied, D-Bus gone): name it and its error class."""
-    return KeystoreError(
-        _ACTIONS[action](describe_secret(name))
-        + ": "
-        + _("the keyring backend {backend} failed ({error}); unlock the keyring or check "
-            "that it works").format(backend=backend_name(backend), error=exc.__class__.__name__)
-        + _fallback_sentence(name)
-    )
+    return KeystoreError(_("{where}: {message}").format(
+        where=_ACTIONS[action](describe_secret(name)),
+        message=_("the keyring backend {backend} failed ({error}); unlock the keyring or check "
+                  "that it works").format(backend=backend_name(backend),
+                                          error=exc.__class__.__name__)
+        + _fallback_sentence(name)))
 
 
 def _fallback_sentence(name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from pathlib import Path
 
 import pytest
 import yaml
@@ -498,6 +499,16 @@ def test_a_mapping_naming_a_missing_column_is_a_clear_error(run, sqlite_url, tmp
     assert result.stderr == (
         "Error: table 'USERS' does not exist in the database (mapping file mapping.yaml): "
         "check the URL, or point the mapping file at the right table\n")
+    # apply says the same (its read fails inside its own transaction), and writes nothing
+    database = Path(sqlite_url.removeprefix("sqlite:///"))
+    before = database.read_bytes()
+    for args in (["apply", "--auto-approve"], ["apply", "--auto-approve", "--force"]):
+        result = run(*args)
+        assert (result.exit_code, result.stdout) == (1, "")
+        assert result.stderr == (
+            "Error: table 'USERS' does not exist in the database (mapping file mapping.yaml): "
+            "check the URL, or point the mapping file at the right table\n")
+    assert database.read_bytes() == before
 
 
 def test_import_modeline_points_where_asked(tmp_path, monkeypatch):

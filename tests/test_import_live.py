@@ -191,7 +191,7 @@ def test_allow_invalid_writes_them_commented_out_with_the_reason(run, db_url, tm
     result = run("import", "-t", db_url, "-o", "mailprov.yaml", "--allow-invalid")
     assert (result.exit_code, result.stdout) == (0, "")
     assert result.stderr == "".join(
-        f"warning: {line.strip()} (commented out)\n" for line in INVALID_LINES.splitlines()
+        f"Warning: {line.strip()} (commented out)\n" for line in INVALID_LINES.splitlines()
     ) + "Wrote mailprov.yaml.\n"
     assert (tmp_path / "mailprov.yaml").read_text(encoding="utf-8") == general_text(db_url) + (
         "users:\n"

@@ -100,7 +100,7 @@ def test_users_without_a_code_or_a_name(run, db_url, tmp_path):
 
     result = run("import", "-o", "imported.yaml")
     assert (result.exit_code, result.stdout) == (0, "")
-    assert result.stderr == f"warning: {LEFT_OUT}\nWrote imported.yaml.\n"
+    assert result.stderr == f"Warning: {LEFT_OUT}\nWrote imported.yaml.\n"
     result = run("plan", "-c", "imported.yaml")
     assert result.exit_code == 0, result.output
     assert result.stdout.endswith(NO_CHANGES)

@@ -128,10 +128,10 @@ def import_(configs: tuple[str, ...], target: str | None, db_url: str | None,
     export = api.import_live(resolved, schema_ref,
                              folder=os.path.dirname(os.path.abspath(output)) if output else None)
     for warning in export.warnings:
-        click.echo(_("warning: {warning}").format(warning=printable(warning)), err=True)
+        click.echo(_("Warning: {message}").format(message=printable(warning)), err=True)
     text = export.checked(allow_invalid)
     for problem in export.problems:
-        click.echo(_("warning: {problem} (commented out)").format(
+        click.echo(_("Warning: {problem} (commented out)").format(
             problem=printable(problem.message)), err=True)
     if output:
         try:

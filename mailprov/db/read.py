@@ -176,33 +176,33 @@ def run_query(conn: Connection, tables: Tables, backend: Backend,
 
 
 def diagnose_schema(conn: Connection, tables: Tables) -> str | None:
-    """Name the missing table or column after a failed query, if that is the cause."""
-    if conn.in_transaction():
-        conn.rollback()
+    """Name the missing table or column after a failed query, if that is the cause.
+
+    Looked at through a connection of its own: the failed one may be inside the caller's
+    transaction (apply's, under its lock), which stays the caller's to end."""
     m = tables.mapping
     where = (_("mapping file {file}").format(file=m.source) if m.source
              else _("reference model"))
     try:
-        inspector = inspect(conn)
-        for table in (tables.general, tables.users):
-            if not inspector.has_table(table.name, schema=m.schema):
-                return _("table '{table}' does not exist in the database ({where}): check "
-                         "the URL, or point the mapping file at the right table").format(
-                             table=table.name, where=where)
-            present = {c["name"].lower() for c in inspector.get_columns(table.name,
-                                                                         schema=m.schema)}
-            for column in table.columns:
-                if column.name.lower() not in present:
-                    return _("column '{column}' does not exist in table '{table}' "
-                             "({where}): fix the mapping file's columns").format(
-                                 column=column.name, table=table.name, where=where)
+        with conn.engine.connect() as other:
+            return _missing(inspect(other), tables, where)
     except SQLAlchemyError:
-        # Also InvalidRequestError: inside a caller's `with conn.begin()` (apply), the
-        # rollback above closed the transaction; keep the original error (e.g. a lock timeout).
-        return None
-    finally:
-        if conn.in_transaction():
-            conn.rollback()
+        return None  # the original error says more (a lock timeout, a lost connection)
+
+
+def _missing(inspector: Any, tables: Tables, where: str) -> str | None:
+    schema = tables.mapping.schema
+    for table in (tables.general, tables.users):
+        if not inspector.has_table(table.name, schema=schema):
+            return _("table '{table}' does not exist in the database ({where}): check the URL, "
+                     "or point the mapping file at the right table").format(
+                         table=table.name, where=where)
+        present = {c["name"].lower() for c in inspector.get_columns(table.name, schema=schema)}
+        for column in table.columns:
+            if column.name.lower() not in present:
+                return _("column '{column}' does not exist in table '{table}' ({where}): fix "
+                         "the mapping file's columns").format(
+                             column=column.name, table=table.name, where=where)
     return None
 
 

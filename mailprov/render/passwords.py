@@ -34,7 +34,8 @@ def _note(state: PasswordState) -> str:
 
 def render_password_status(status: PasswordStatus) -> str:
     lines = [_("SMTP passwords on target '{target}' (password codec {codec}).").format(
-        target=status.target, codec=show(status.codec_description)), ""]
+        # a description may be a whole message ending with a full stop (a keyring error)
+        target=status.target, codec=show(status.codec_description.rstrip("."))), ""]
     if not status.users:
         lines.append(_("No user sends through SMTP with a login of their own, and no password "
                        "is stored."))
