@@ -130,6 +130,11 @@ def test_the_plan_summary_line_and_exit_code_are_the_same_in_every_language(run,
     last = result.stdout.rstrip("\n").split("\n")[-1]
     assert SUMMARY_LINE.match(last), last
     assert last == "Plan: 1 to add, 1 to change, 0 to remove."
+    # drift's last line too (docs/exit-codes.md): the company has a user changed by hand
+    result = run("--lang", lang, "drift")
+    assert result.exit_code == 2
+    assert re.fullmatch(r"Drift: [0-9]+ row\(s\), [0-9]+ field\(s\) differ; [0-9]+ listed "
+                        r"user\(s\) missing\.", result.stdout.rstrip("\n").split("\n")[-1])
 
 
 def test_mailprov_lang_chooses_the_language_and_lang_overrides_it(run, company,
