@@ -251,3 +251,26 @@ def test_unreadable_dates_in_password_and_office365_status(run, sqlite_url, tmp_
     notes = " ".join(run("explain", code).stdout.split())
     assert "which is not a date" in notes and "has not authenticated" not in notes
     assert "Traceback" not in result.output
+
+
+def test_a_mode_maestro_does_not_know_is_named_not_guessed(run, sqlite_url, tmp_path):
+    """`mail_mode` holding a value maestro* 3.05 does not use: the user is read as
+    following the general mode, and plan, status commands and explain say so."""
+    api.sandbox(sqlite_url, users=12, model=2)
+    with engine_for(sqlite_url) as engine, engine.begin() as conn:
+        code = conn.exec_driver_sql("SELECT code FROM app_user WHERE mail_mode IS NULL "
+                                    "AND mail_override = 0 ORDER BY user_no").scalar()
+        conn.exec_driver_sql("UPDATE app_user SET mail_mode = 'weird' WHERE code = ?", (code,))
+    write_config(tmp_path, sqlite_url, general={"client": "smtp", "smtp": SMTP}, users={})
+    message = (f"user {code} (app_user.mail_mode) holds 'weird', which is no mode maestro* "
+               "3.05 knows: mailprov reads it as following the general mode; correct it in "
+               "maestro*")
+    document = json.loads(run("plan", "--format", "json").stdout)
+    assert {"code": "unknown-mode", "address": f"user.{code}", "message": message} \
+        in document["warnings"]
+    assert plan_schema_errors(document) == []
+    for args in (["office365", "status"], ["password", "status"]):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert f"Warning: {message}\n" in result.stderr
+    assert message in " ".join(run("explain", code).stdout.split())

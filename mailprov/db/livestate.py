@@ -141,11 +141,36 @@ def live_state(general: GeneralSettings, rows: list[tuple[Any, ...]], mapping: D
     codeless = [row[1] for row in rows if row[2] is None]
     if codeless:
         warnings = (codeless_rows_warning(mapping, codeless), *warnings)
+    if version >= 2:
+        warnings = (*warnings, *unknown_modes(rows, mapping, version))
     end = 1 + len(state_fields(version))  # not the dates nor the password columns
     users = {row[2]: user_from_row(row, mapping, version) for row in rows
              if row[2] is not None}
     return LiveState(general, users, database_id, {row[1]: row[1:end] for row in rows},
                      warnings, version, (mapping.source or "") if mapping.model_version else "")
+
+
+def unknown_modes(rows: list[tuple[Any, ...]], mapping: DbMapping, version: int
+                  ) -> list[LiveWarning]:
+    """A warning for each user whose `mail_mode` holds a value maestro* 3.05 does not use:
+    mailprov reads such a user as following the general mode, as it cannot tell what
+    maestro* makes of it."""
+    index = user_fields(version).index("mode")
+    values = mapping.mode_values
+    known = set(values.values()) if values else {SMTP_MODE.name, OFFICE365_MODE.name}
+    found = []
+    for row in rows:
+        value, code = row[index], row[2]
+        if value is None or value in known or code is None:
+            continue
+        text = value if isinstance(value, str) else repr(value)
+        found.append(LiveWarning("unknown-mode", f"user.{code}", stored(N_(
+            "user {user} ({table}.{column}) holds '{value}', which is no mode maestro* 3.05 "
+            "knows: mailprov reads it as following the general mode; correct it in maestro*"),
+            user=printable(str(code)), table=mapping.users_table,
+            column=mapping.user_columns["mode"],
+            value=printable(text if len(text) <= 40 else text[:39] + "…"))))
+    return found
 
 
 def codeless_rows_warning(mapping: DbMapping, numbers: list[Any]) -> LiveWarning:
