@@ -52,7 +52,7 @@ class LiveProblem:
 
     @property
     def message(self) -> str:
-        return f"{self.subject}: {self.detail}"
+        return _("{where}: {message}").format(where=self.subject, message=self.detail)
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,8 @@ def render_drift_text(report: DriftReport) -> str:
         lines.append(_("maestro* differs from the files here:"))
         lines.append("")
     for row in report.rows:
-        lines.append(f"  {show(row.address)}: {_state_text(row)}")
+        lines.append("  " + _("{where}: {message}").format(where=show(row.address),
+                                                          message=_state_text(row)))
         shown = {f.field: setting_name(f.field) for f in row.fields}
         width = max(len(name) for name in shown.values()) if shown else 0
         for field in row.fields:

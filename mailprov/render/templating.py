@@ -44,7 +44,7 @@ def _md_finalize(value: Any) -> Any:
     return md(value)
 
 
-def _md_tr(message: str, **values: Any) -> MdSafe:
+def _md_tr(message: str, /, **values: Any) -> MdSafe:
     """Translated text of mailprov's own, with its `{placeholders}` escaped."""
     return MdSafe(_(message).format(**{k: md(v) for k, v in values.items()}))
 
@@ -55,7 +55,7 @@ def _md_trn(singular: str, plural: str, n: int, **values: Any) -> MdSafe:
         **{k: md(v) for k, v in values.items()}))
 
 
-def _html_tr(message: str, **values: Any) -> Any:
+def _html_tr(message: str, /, **values: Any) -> Any:
     from markupsafe import escape
 
     return escape(_(message)).format(**{k: display(v) if not hasattr(v, "__html__") else v
