@@ -332,3 +332,21 @@ def test_a_wrong_timeout_setting_is_refused_here_too(sqlite_url, monkeypatch):
     monkeypatch.setenv("MAILPROV_DB_TIMEOUT", "soon")
     with pytest.raises(TargetError, match="MAILPROV_DB_TIMEOUT must be a number of seconds"):
         read_live_file(sqlite_url, REFERENCE)
+
+
+@settings(max_examples=300, deadline=None)
+@given(version=st.sampled_from([1, 2]), override=st.sampled_from([None, 0, 1, True, False]),
+       values=st.lists(st.one_of(st.none(), st.text(max_size=5), st.integers(0, 2),
+                                 st.booleans()), min_size=5, max_size=5),
+       mode=st.sampled_from([None, "smtp", "office365", "weird", 1]),
+       email=st.one_of(st.none(), st.text(max_size=5)))
+def test_apply_reads_a_row_s_state_as_plan_does(version, override, values, mode, email):
+    """apply's re-check compares each change's `before` with livestate.row_state of the
+    row; plan wrote `before` from user_from_row(...).state(): both read alike, whatever
+    the row holds."""
+    from mailprov.db.livestate import row_state, user_from_row
+
+    state = (7, "COMPTA", override, *values, *((mode, email) if version >= 2 else ()))
+    dates = (None,) if version >= 2 else ()
+    user = user_from_row((None, *state, *dates, False, None), REFERENCE, version)
+    assert row_state(state, REFERENCE, version) == user.state()

@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from mailprov.config.gitinfo import git_commit
 from mailprov.db.database import Database
 from mailprov.db.history import HistoryEntry, record_history
+from mailprov.db.livestate import row_state
 from mailprov.db.read import (
     count_overrides,
     database_id,
@@ -274,12 +275,6 @@ def _check_base(conn: Connection, db: Database, tables: Tables, plan: Plan
     return general
 
 
-def _row_state(row: tuple[Any, ...], tables: Tables) -> dict[str, Any] | None:
-    """A fingerprinted row's user state as plans write it (None: follows general)."""
-    from mailprov.db.read import user_from_row
-
-    dates = (None,) if tables.version >= 2 else ()  # the authentication date, not read here
-    return user_from_row((None, *row, *dates, False, None), tables).state()
 
 
 def _check_changes_name_their_rows(plan: Plan, general: dict[str, Any],
@@ -289,6 +284,7 @@ def _check_changes_name_their_rows(plan: Plan, general: dict[str, Any],
     state. The digest proves the rows did not change since the plan; this proves the
     plan's changes were made from them (an edited plan could name another row)."""
     by_number = {row[0]: row for row in rows}
+    mapping, version = tables.mapping, tables.version
     for change in plan.changes:
         if change.address == GENERAL:
             if change.before != general:
@@ -299,7 +295,7 @@ def _check_changes_name_their_rows(plan: Plan, general: dict[str, Any],
             raise _mismatch(plan, change.address,
                             _("user number {number}").format(number=change.number))
         before = None if change.before is None else dict(change.before)
-        if _row_state(row, tables) != before:
+        if row_state(row, mapping, version) != before:
             raise _mismatch(plan, change.address,
                             _("user {code}").format(code=change.user_code))
 
@@ -327,7 +323,7 @@ def _stale_message(plan: Plan, general: dict[str, Any], rows: list[tuple[Any, ..
             changed.append(_("{address} (no longer in the database)").format(
                 address=change.address))
             continue
-        if row[1] != change.user_code or _row_state(row, tables) != (
+        if row[1] != change.user_code or row_state(row, tables.mapping, tables.version) != (
                 None if change.before is None else dict(change.before)):
             changed.append(change.address)
     if not changed:

@@ -18,6 +18,7 @@ from typing import Any
 from mailprov.errors import MappingError, printable
 from mailprov.i18n import N_, Plural, _, stored
 from mailprov.model import (
+    MODE,
     OFFICE365_FIELDS,
     OFFICE365_MODE,
     OVERRIDE_FIELDS,
@@ -29,6 +30,7 @@ from mailprov.model import (
     LiveWarning,
     MailSettings,
     Office365Settings,
+    stored_values,
 )
 from mailprov.model.mapping import VERSION2_USER_FIELDS
 from mailprov.model.versions import VERSIONS
@@ -106,6 +108,18 @@ def user_from_row(row: Iterable[Any], mapping: DbMapping | None, version: int) -
         office365 = Office365Settings(email)
     return LiveUser(code, name, smtp, number, bool(password_set), password_set_at,
                     office365, authenticated_at)
+
+
+def row_state(row: Sequence[Any], mapping: DbMapping, version: int) -> dict[str, Any] | None:
+    """A state row (`state_fields(version)`) as plans write the user's state (None: follows
+    the general mode), as `user_from_row(...).state()` gives it without making a
+    LiveUser: apply compares it with the `before` of every change it writes."""
+    width = len(OVERRIDE_FIELDS)
+    if row[2]:
+        return dict(zip(OVERRIDE_FIELDS, stored_values(row[3:3 + width]), strict=True))
+    if version >= 2 and stored_mode(mapping, row[3 + width]) == OFFICE365_MODE.name:
+        return {MODE: OFFICE365_MODE.name, "email": row[4 + width]}
+    return None
 
 
 def identity_fingerprint(backend: str, parts: Sequence[Any]) -> str | None:
