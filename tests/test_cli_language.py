@@ -275,7 +275,9 @@ def test_with_the_french_catalog_click_s_texts_follow_lang(run):
     result = run("--lang", "fr", "validate", "-c", ".")
     assert result.stderr.endswith("Erreur\u00a0: Valeur invalide pour '-c' / '--config'\u00a0: "
                                   "Fichier '.' est un dossier.\n"), result.stderr
-    assert "-c, --config FICHIER" in run("--lang", "fr", "validate", "--help").stdout
+    french_help = run("--lang", "fr", "validate", "--help").stdout
+    assert "-c, --config FICHIER" in french_help and "--var NOM=VALEUR" in french_help
+    assert "--var NAME=VALUE" in run("validate", "--help").stdout  # placeholders too
     assert "-c, --config FILE" in run("validate", "--help").stdout
     assert run("validate", "-c", ".").stderr.endswith(
         "Error: Invalid value for '-c' / '--config': File '.' is a directory.\n")

@@ -106,7 +106,7 @@ def schema(mapping: bool) -> None:
 @option("-o", "--output", type=Path(dir_okay=False),
         help=N_("Write to this file instead of standard output."))
 @option("--force", is_flag=True, help=N_("Overwrite the output file if it exists."))
-@option("--schema", "schema_ref", metavar="PATH_OR_URL",
+@option("--schema", "schema_ref", metavar=N_("PATH_OR_URL"),
         help=N_("Where the editor modeline points (e.g. schemas/mailprov.schema.json, "
                 "written by `mailprov schema`)."))
 @option("--allow-invalid", is_flag=True,

@@ -80,7 +80,7 @@ def _plan_for_ci(plan_file: str | None, configs: tuple[str, ...], target: str | 
 @config_option
 @target_option
 @db_option
-@option("--artifact", metavar="NAME", help=N_("The CI artifact that holds the saved plan "
+@option("--artifact", metavar=N_("NAME"), help=N_("The CI artifact that holds the saved plan "
                                               "(named in the comment)."))
 @template_option
 @option("--json", "as_json", is_flag=True,
@@ -106,7 +106,7 @@ def comment(plan_file: str | None, provider: str, configs: tuple[str, ...],
     "Example:\n"
     "  mailprov ci summary prod.plan.json >> \"$GITHUB_STEP_SUMMARY\""))
 @click.argument("plan_file", type=Path(dir_okay=False))
-@option("--artifact", metavar="NAME", default="mailprov-plan", show_default=True,
+@option("--artifact", metavar=N_("NAME"), default="mailprov-plan", show_default=True,
         help=N_("The CI artifact that holds the saved plan."))
 @template_option
 def summary(plan_file: str, artifact: str, template: str | None) -> None:
@@ -185,7 +185,7 @@ def fleet_summary(files: tuple[str, ...], fmt: str) -> None:
         help=N_("Find the drift issue (GitHub or GitLab issues)."))
 @option("-t", "--target", required=True, shell_complete=_complete_targets,
         help=N_("The target whose marker is looked for."))
-@option("--author", metavar="LOGIN", help=N_(
+@option("--author", metavar=N_("ACCOUNT"), help=N_(
     "Only comments or issues this account wrote (the account CI posts as, e.g. "
     "github-actions[bot]): anyone can paste the marker into a comment of their own."))
 def find(kind: str, target: str, author: str | None) -> None:

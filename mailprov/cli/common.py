@@ -68,7 +68,7 @@ target_option = option(
 
 targets_option = option(
     "-t", "--target", "targets", multiple=True, shell_complete=_complete_targets,
-    metavar="NAME|GLOB|URL", help=N_(
+    metavar=N_("NAME|GLOB|URL"), help=N_(
         "Target name from the configuration, or a database URL. Repeatable, and globs over "
         "target names (-t 'client-*'): several targets make a fleet."))
 
@@ -91,7 +91,7 @@ def fleet_options(function: Any) -> Any:
 
 
 var_option = option(
-    "--var", "variables", multiple=True, metavar="NAME=VALUE",
+    "--var", "variables", multiple=True, metavar=N_("NAME=VALUE"),
     help=N_("A template variable (repeatable); overrides `vars:` of the files."))
 
 
@@ -101,7 +101,7 @@ db_option = option(
 
 
 policy_option = option(
-    "--policy", "policies", multiple=True, type=Path(dir_okay=False), metavar="FILE",
+    "--policy", "policies", multiple=True, type=Path(dir_okay=False), metavar=N_("FILE"),
     help=N_("A policy file (repeatable): rules no plan may break, beside the files' `policy:`. "
             "MAILPROV_POLICY (a path list) adds more."))
 
@@ -205,13 +205,13 @@ plan_format_option = option(
 
 
 template_option = option(
-    "--template", type=Path(dir_okay=False), metavar="FILE",
+    "--template", type=Path(dir_okay=False), metavar=N_("FILE"),
     help=N_("A team's own Jinja2 template for --format markdown (rendered in a sandbox, with "
             "the plan's data only)."))
 
 
 max_size_option = option(
-    "--max-size", type=click.IntRange(2000, 10_000_000), metavar="CHARS",
+    "--max-size", type=click.IntRange(2000, 10_000_000), metavar=N_("CHARS"),
     help=N_("Markdown: the most characters to print (default 65000, under GitHub's "
             "comment limit); the verdict, counts and warnings are always kept."))
 

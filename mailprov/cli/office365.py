@@ -76,7 +76,7 @@ def migrate() -> None:
     "  mailprov migrate office365 --dry-run\n"
     "  mailprov migrate office365 --users 'COMPTA*,PAIE'"))
 @config_option
-@option("--users", "patterns", multiple=True, metavar="SELECTION",
+@option("--users", "patterns", multiple=True, metavar=N_("SELECTION"),
         help=N_("Only the users whose code matches (globs such as 'COMPTA*', comma "
                 "separated or repeated). Default: every user."))
 @option("--dry-run", is_flag=True, help=N_("Print the diff; write nothing."))

@@ -27,7 +27,7 @@ from mailprov.i18n import N_, _
     "  mailprov test-send COMPTA --check --tls implicit\n"
     "  mailprov test-send --all --check --format json"))
 @click.argument("user", required=False)
-@option("--to", "to", metavar="ADDRESS", help=N_("Send the test message to this address."))
+@option("--to", "to", metavar=N_("ADDRESS"), help=N_("Send the test message to this address."))
 @config_option
 @target_option
 @db_option

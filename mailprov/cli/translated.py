@@ -92,7 +92,8 @@ class Option(click.Option):
     """An option whose help is shown translated."""
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        with _translated(self, "help"):
+        # its placeholder too (`FILE`, `NAME=VALUE`), as the translated help names it
+        with _translated(self, "help", "metavar"):
             return super().get_help_record(ctx)
 
 

@@ -37,9 +37,9 @@ edit_file_option = option(
     "  mailprov users add JTREMBLAY MROY --profile staff\n"
     "  mailprov users add PAIE --profile compta-shared --set port=2525 -c users/compta.yaml"))
 @click.argument("codes", nargs=-1, required=True)
-@option("--profile", "profiles", multiple=True, metavar="NAME",
+@option("--profile", "profiles", multiple=True, metavar=N_("NAME"),
         help=N_("A profile for the users (repeatable: applied in order)."))
-@option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
+@option("--set", "settings", multiple=True, metavar=N_("FIELD=VALUE"),
         help=N_("A setting of their smtp section (repeatable): port=2525, from=..., "
                 "provider=gmail; or office365.email=... for Office 365."))
 @edit_file_option
