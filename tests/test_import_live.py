@@ -232,7 +232,9 @@ def test_a_target_with_a_mapping_file_keeps_it(run, sqlite_url, tmp_path):
     result = run("import", "-o", "imported.yaml")
     assert (result.exit_code, result.stderr) == (0, "Wrote imported.yaml.\n")
     data = yaml.safe_load((tmp_path / "imported.yaml").read_text(encoding="utf-8"))
-    assert data["targets"] == {"db": {"url": sqlite_url, "edition": "standard",
+    # the database lies in the folder of the new file: written relative, as the mapping
+    assert sqlite_url == f"sqlite:///{tmp_path}/maestro.db"
+    assert data["targets"] == {"db": {"url": "sqlite:///maestro.db", "edition": "standard",
                                       "mapping": "maps/mapping.yaml"}}
     (tmp_path / "mailprov.yaml").unlink()
     result = run("plan", "-c", "imported.yaml", "--detailed-exitcode")
@@ -273,6 +275,24 @@ def test_a_relative_sqlite_url_is_written_relative_to_the_new_file(run, tmp_path
     assert (result.exit_code, result.stderr) == (
         1, "Error: cannot write nowhere/mailprov.yaml: its folder does not exist; create it "
            "first\n")
+
+
+def test_a_configuration_s_sqlite_target_is_written_relative_when_it_lies_below(run,
+                                                                               tmp_path):
+    """A target of mailprov.yaml (`sqlite:///maestro.db`, read relative to that file):
+    imported next to it or above it, the URL stays relative, as a repository keeps it;
+    imported where the file is not below, the absolute path is the only one that works."""
+    assert run("sandbox", "sqlite:///maestro.db", "--users", "8").exit_code == 0
+    (tmp_path / "mailprov.yaml").write_text(
+        "version: 1\ntargets:\n  prod:\n    url: sqlite:///maestro.db\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    for output, url in (("imported.yaml", "sqlite:///maestro.db"),
+                        ("sub/imported.yaml", f"sqlite:///{tmp_path}/maestro.db")):
+        result = run("import", "-t", "prod", "-o", output)
+        assert result.exit_code == 0, result.output
+        data = yaml.safe_load((tmp_path / output).read_text(encoding="utf-8"))
+        assert data["targets"]["prod"]["url"] == url
+    assert run("plan", "-c", "imported.yaml", "--detailed-exitcode").exit_code == 0
 
 
 def test_import_with_a_url_needs_no_configuration_file(run, sqlite_url, tmp_path):

@@ -146,14 +146,30 @@ def relative_sqlite(url: str, folder: str | os.PathLike[str], typed: str | None 
     """A SQLite path typed relative on the command line (`typed`, default `url`; `url` may
     be it resolved against the working folder) stays relative in a file written in
     `folder`: a path in a file is relative to the file's folder, and a configuration kept
-    in Git must not name one machine's folders. Other URLs are returned as they are."""
+    in Git must not name one machine's folders. A target of a configuration (`typed` is
+    its name: its URL was anchored to the configuration's folder when read) is written
+    relative when its file lies in `folder` or below. Other URLs are returned as they
+    are."""
     import os
 
     prefix, sep, rest = url.partition(":///")
-    typed_rest = (url if typed is None else typed).partition(":///")[2]
+    typed_text = url if typed is None else typed
+    typed_rest = typed_text.partition(":///")[2]
     if not sep or not prefix.startswith("sqlite") or not rest or rest.startswith(
-            (":memory:", "file:")) or not typed_rest or typed_rest.startswith("/"):
+            (":memory:", "file:")):
         return url
     path, query_sep, query = rest.partition("?")
+    if ":///" not in typed_text:  # a configuration's target
+        if not _inside_folder(os.path.abspath(path), os.path.abspath(folder)):
+            return url
+    elif not typed_rest or typed_rest.startswith("/"):
+        return url
     rel = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(folder))).as_posix()
     return f"{prefix}:///{rel}{query_sep}{query}"
+
+
+def _inside_folder(path: str, folder: str) -> bool:
+    import os
+
+    return os.path.commonpath([path, folder]) == folder
+
