@@ -206,7 +206,9 @@ def test_import_then_plan_shows_no_changes(run, sqlite_url, tmp_path):
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "Wrote imported.yaml.\n")
     imported = (tmp_path / "imported.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(imported)
-    assert data["targets"] == {"db": {"url": sqlite_url, "edition": "standard"}}
+    # the database lies in the new file's folder: written relative to it
+    assert sqlite_url == f"sqlite:///{tmp_path}/maestro.db"
+    assert data["targets"] == {"db": {"url": "sqlite:///maestro.db", "edition": "standard"}}
     assert data["users"]["COORD"] == {"smtp": {"username": "coord@example.com",
                                                "from": "coord@example.com", "port": 2525,
                                                "ssl": False}}

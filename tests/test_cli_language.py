@@ -308,6 +308,11 @@ def test_a_json_run_gives_its_usage_errors_in_english(run, monkeypatch):
     assert result.stderr.endswith("Error: No such option '--bogus'. Did you mean '--out'?\n")
     assert run("schema", "--bogus").stderr.endswith("Error: No such option '--bogus'.\n")
     assert run("plan", "--bogus").stderr.startswith("Utilisation\u00a0:")
+    # the last --format decides; help is for people, in their language
+    assert run("plan", "--format", "json", "--format", "text", "--bogus").stderr.startswith(
+        "Utilisation\u00a0:")
+    assert run("schema", "--help").stdout.startswith("Utilisation\u00a0:")
+    assert run("plan", "--format", "json", "--help").stdout.startswith("Utilisation\u00a0:")
 
 
 def test_another_click_program_in_the_process_keeps_click_s_own_texts(monkeypatch):

@@ -586,22 +586,24 @@ def test_validate_json_codes_of_unreadable_files(folder: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("port", ["{digits}", "{{server: smtp.example.com, port: {digits}}}"])
+@pytest.mark.parametrize("layout", ["block", "flow"])
 def test_a_number_too_long_for_python_is_one_problem_at_its_place(folder: Path,
-                                                                  port: str) -> None:
+                                                                  layout: str) -> None:
     """Python refuses to read a number of more than 4,300 digits (ValueError): a file
     holding one gets one problem at the number, not an unexpected error."""
     digits = "1" + "0" * 5000
-    value = port.format(digits=digits)
-    key = "port" if value == digits else "smtp"
-    write(folder, "mailprov.yaml", f"version: 1\ngeneral:\n  smtp:\n"
-                                   f"    server: smtp.example.com\n    {key}: {value}\n"
-          if key == "port" else f"version: 1\ngeneral:\n  {key}: {value}\n")
+    if layout == "block":
+        text = ("version: 1\ngeneral:\n  smtp:\n    server: smtp.example.com\n"
+                f"    port: {digits}\n")
+        place = "5:11"
+    else:
+        text = f"version: 1\ngeneral:\n  smtp: {{server: smtp.example.com, port: {digits}}}\n"
+        place = "3:42"
+    write(folder, "mailprov.yaml", text)
     result = CliRunner().invoke(cli, ["validate"])
     assert result.exit_code == 1
-    column = result.stderr.split(":")[2]
     assert result.stderr == (
-        f"mailprov.yaml:{result.stderr.split(':')[1]}:{column}: general.smtp.port: a number "
-        "of 5001 digits: no setting takes one that long\n"
+        f"mailprov.yaml:{place}: general.smtp.port: a number of 5001 digits: no setting "
+        "takes one that long\n"
         "Error: 1 problem in the configuration; nothing was changed.\n")
     assert json_problems()[0][:2] == ("yaml-number", "general.smtp.port")

@@ -286,7 +286,7 @@ def test_status_names_set_missing_stale_and_orphaned(db_url: str, tmp_path: Path
     data = json.loads(mailprov("password", "status", "--format", "json").stdout)
     assert data["summary"] == {"smtp_users": 3, "set": 2, "not_set": 1, "stale": 1,
                                "orphaned": 1, "office365_users": 0,
-                               "office365_authenticated": 0}
+                               "office365_authenticated": 0, "office365_unknown": 0}
     by_code = {u["code"]: u for u in data["users"]}
     assert sorted(by_code) == sorted(["COMPTA", "COORD", third, fourth])
     assert by_code["COORD"] == {
@@ -426,4 +426,4 @@ def test_in_maestro_cloud_every_user_logs_in_with_their_code(sqlite_url: str, tm
         (code, code, code == codes[1]) for code in codes)
     assert status["summary"] == {"smtp_users": 4, "set": 1, "not_set": 3, "stale": 0,
                                  "orphaned": 0, "office365_users": 0,
-                                 "office365_authenticated": 0}
+                                 "office365_authenticated": 0, "office365_unknown": 0}

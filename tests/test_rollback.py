@@ -343,3 +343,35 @@ def test_a_rollback_that_breaks_the_policy_is_not_saved(run, sqlite_url, tmp_pat
             f"forbidden_ports, mailprov.yaml:{line})\n") in result.stdout
     assert result.stderr.endswith("Nothing was saved.\n")
     assert not (tmp_path / "r.json").exists()
+
+
+def test_a_rollback_on_a_305_database_restores_smtp_rows_and_names_office365_ones(
+        run, sqlite_url, tmp_path):
+    """On reference model version 2 (maestro* 3.05) the rollback plan is of that version
+    (apply checks it), restores SMTP sections, and names as a conflict a row whose user
+    had an Office 365 mode, rather than turning it into an empty SMTP override."""
+    sandbox(sqlite_url, users=12, model=2)
+    live = api.read_target(api.ResolvedTarget("t", sqlite_url))
+    office365 = sorted(code for code, user in live.users.items() if user.office365)[0]
+    before, before_users = _rows(sqlite_url), users(sqlite_url)
+    write_config(tmp_path, sqlite_url, general={"client": "smtp", "smtp": dict(SMTP)},
+                 users={"COMPTA": smtp_user("COMPTA"), office365: smtp_user(office365)})
+    applied = run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    result = run("rollback", "1", "--out", "r.json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads((tmp_path / "r.json").read_text())
+    assert plan["model_version"] == 2
+    assert [c["address"] for c in plan["changes"]] == ["general", "user.COMPTA"]
+    [conflict] = plan["conflicts"]
+    assert (conflict["address"], conflict["code"], conflict["included"]) == (
+        f"user.{office365}", "office365-mode", False)
+    assert conflict["message"] == (
+        f"user {office365} had or has an Office 365 – Modern Authentication mode, which "
+        "rollback does not restore: give the user the mode in the files and apply")
+    result = run("apply", "r.json")
+    assert result.exit_code == 0, result.output
+    assert _rows(sqlite_url)["general_config"] == before["general_config"]
+    now = users(sqlite_url)
+    assert now["COMPTA"] == before_users["COMPTA"]
+    assert now[office365]["mail_override"]  # left as the apply made it

@@ -64,11 +64,17 @@ def _lang_option(args: Sequence[str]) -> str | None:
 
 
 def _json_output(group: click.Group, args: Sequence[str]) -> bool:
-    """Whether `args` ask for JSON output (`--format json` or `--format=json`, or a command
-    whose only output is JSON), read before click parses them, as --lang is."""
-    for index, arg in enumerate(args):
-        if arg == "--format=json" or (arg == "--format" and args[index + 1:index + 2] == ["json"]):
-            return True
+    """Whether `args` ask for JSON output (the last `--format json` or `--format=json`, or
+    a command whose only output is JSON), read before click parses them, as --lang is.
+    Help is for people: `--help` keeps the chosen language."""
+    args = list(args[:args.index("--")] if "--" in args else args)
+    if "--help" in args or "-h" in args:
+        return False
+    formats = [value for index, arg in enumerate(args)
+               for value in ([arg.partition("=")[2]] if arg.startswith("--format=") else
+                             args[index + 1:index + 2] if arg == "--format" else [])]
+    if formats:
+        return formats[-1] == "json"
     skip = False
     for arg in args:
         if skip:

@@ -175,9 +175,10 @@ def unknown_modes(rows: list[tuple[Any, ...]], mapping: DbMapping, version: int
     found = []
     for row in rows:
         value, code = row[index], row[2]
-        if value is None or value in known or code is None:
+        # a user whose SMTP section is on sends with it, whatever the mode column says
+        if value is None or value in known or code is None or row[3]:
             continue
-        text = value if isinstance(value, str) else repr(value)
+        text = value if isinstance(value, str) else str(value)
         found.append(LiveWarning("unknown-mode", f"user.{code}", stored(N_(
             "user {user} ({table}.{column}) holds '{value}', which is no mode maestro* 3.05 "
             "knows: mailprov reads it as following the general mode; correct it in maestro*"),

@@ -178,14 +178,19 @@ def run_query(conn: Connection, tables: Tables, backend: Backend,
 def diagnose_schema(conn: Connection, tables: Tables) -> str | None:
     """Name the missing table or column after a failed query, if that is the cause.
 
-    Looked at through a connection of its own: the failed one may be inside the caller's
-    transaction (apply's, under its lock), which stays the caller's to end."""
+    The failed connection may be inside the caller's transaction (apply's, under its
+    lock), which stays the caller's to end: on PostgreSQL, where a failed statement aborts
+    the transaction, the schema is looked at through a connection of its own; elsewhere
+    (SQLite, MariaDB), where the transaction goes on, through the same one (an in-memory
+    SQLite database is only seen through it)."""
     m = tables.mapping
     where = (_("mapping file {file}").format(file=m.source) if m.source
              else _("reference model"))
     try:
-        with conn.engine.connect() as other:
-            return _missing(inspect(other), tables, where)
+        if conn.dialect.name == "postgresql":
+            with conn.engine.connect() as other:
+                return _missing(inspect(other), tables, where)
+        return _missing(inspect(conn), tables, where)
     except SQLAlchemyError:
         return None  # the original error says more (a lock timeout, a lost connection)
 

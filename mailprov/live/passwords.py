@@ -105,6 +105,7 @@ class PasswordStatus:
             "orphaned": sum(1 for u in self.users if u.orphaned),
             "office365_users": len(self.office365),
             "office365_authenticated": sum(1 for u in self.office365 if u.authenticated),
+            "office365_unknown": sum(1 for u in self.office365 if u.authenticated is None),
         }
 
     def to_json(self) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import Any
 
 from mailprov.errors import MailprovError
 from mailprov.i18n import N_, Plural, _, stored
-from mailprov.model import OVERRIDE_FIELDS, LiveState, Policy, Safety
+from mailprov.model import MODE, OFFICE365_FIELDS, OVERRIDE_FIELDS, LiveState, Policy, Safety
 from mailprov.plan.digest import base_digest
 from mailprov.plan.format import GENERAL, USER_PREFIX, Change, Conflict, Plan, RollbackOf
 from mailprov.plan.passwords import password_notes
@@ -37,6 +37,7 @@ USER_GONE = "user-gone"
 OVERRIDE_GONE = "override-removed"
 CHANGED_LATER = "changed-later"
 CHANGED_BY_HAND = "changed-by-hand"
+OFFICE365_MODE = "office365-mode"
 
 
 class RollbackError(MailprovError):
@@ -126,6 +127,15 @@ class _Builder:
         if user is None or user.number is None:
             self.conflict(change, USER_GONE, stored(N_("user {code} is no longer in maestro*"),
                                                     code=code), {}, restorable=False)
+            return
+        if user.office365 is not None or any(name in (MODE, *OFFICE365_FIELDS)
+                                             for name in change.fields):
+            # an Office 365 mode, then or now: restoring SMTP sections alone would undo it
+            # wrongly (an empty override, a mode move read as a hand edit)
+            self.conflict(change, OFFICE365_MODE, stored(N_(
+                "user {code} had or has an Office 365 – Modern Authentication mode, which "
+                "rollback does not restore: give the user the mode in the files and apply"),
+                code=code), user.state() or {}, restorable=False)
             return
         current = user.override.as_dict() if user.override is not None else None
         if change.action == "create":  # N enabled the override: remove it
@@ -220,6 +230,7 @@ def build_rollback(record: HistoryRecord, later: Sequence[HistoryRecord], live: 
         policies=tuple(policies),
         policy_violations=change_violations(policies, changes, live.general,
                                             live.override_count),
+        model_version=live.model_version,
         rollback_of=RollbackOf(n, iso_utc(applied.applied_at), applied.git_commit,
                                applied.summary, applied.rollback_of, applied.rollback_commit),
         conflicts=tuple(sorted(builder.conflicts, key=lambda c: (c.address != GENERAL,

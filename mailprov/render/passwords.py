@@ -87,4 +87,10 @@ def _office365_lines(status: PasswordStatus) -> list[str]:
                                      done=s["office365_authenticated"],
                                      pending=sum(1 for r in status.office365
                                                  if r.authenticated is False)))
+    unknown = sum(1 for r in status.office365 if r.authenticated is None)
+    if unknown:
+        lines.append(ngettext(
+            "{n} of them is unknown: the sign-in date maestro* holds is not a date.",
+            "{n} of them are unknown: the sign-in date maestro* holds is not a date.",
+            unknown).format(n=unknown))
     return lines
