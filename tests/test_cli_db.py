@@ -527,3 +527,22 @@ def test_import_modeline_points_where_asked(tmp_path, monkeypatch):
     result = runner.invoke(cli, ["import", "-t", url])
     assert result.stdout.startswith("# yaml-language-server: $schema=https://mailprov.example/"
                                     "schemas/mailprov.schema.json\n")
+
+
+def test_apply_names_a_missing_column_on_every_database(run, db_url, tmp_path):
+    """apply's read fails inside its own transaction (on PostgreSQL that aborts it): the
+    missing column is still named, promptly, and no row is written."""
+    _general, people = mapped_installation(db_url)
+    (tmp_path / "mapping.yaml").write_text(
+        MAPPING_FILE.replace("from: ADRESSE_DE", "from: ADRESSE_EXPEDITEUR"), encoding="utf-8")
+    write_config(tmp_path, db_url, mapping="mapping.yaml",
+                 users={"COMPTA": smtp_user("COMPTA", port=2525)})
+    with engine_for(db_url) as engine, engine.connect() as conn:
+        before = sorted(tuple(row) for row in conn.execute(people.select()))
+    result = run("apply", "--auto-approve")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: column 'ADRESSE_EXPEDITEUR' does not exist in table 'USAGER' (mapping file "
+        "mapping.yaml): fix the mapping file's columns\n")
+    with engine_for(db_url) as engine, engine.connect() as conn:
+        assert sorted(tuple(row) for row in conn.execute(people.select())) == before
