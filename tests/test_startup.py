@@ -59,7 +59,8 @@ DENIED = {
                          "tempfile", "zipfile",
                          # OpenSSL's hashes, json and csv cost milliseconds each: a file
                          # without a CSV user list is validated without them
-                         "hashlib", "json", "csv", "mailprov.config.csvusers"},
+                         "hashlib", "json", "csv", "mailprov.config.csvusers",
+                         "traceback"},
     # SQLAlchemy (and with it asyncio, which SQLAlchemy 2.1 imports) is half of a small
     # company's plan: a SQLite file is read without it
     "plan": NEVER | {"sqlalchemy", "asyncio", "mailprov.db.read", "mailprov.db.database",

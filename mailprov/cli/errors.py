@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -28,6 +27,8 @@ def _fail(exc: BaseException, debug: bool) -> NoReturn:
     from mailprov.errors import ConfigError, EditionError, MailprovError
 
     if debug:
+        import traceback
+
         traceback.print_exc()
     if isinstance(exc, ConfigError) and not isinstance(exc, EditionError):
         for problem in exc.problems:
