@@ -427,3 +427,22 @@ def test_in_maestro_cloud_every_user_logs_in_with_their_code(sqlite_url: str, tm
     assert status["summary"] == {"smtp_users": 4, "set": 1, "not_set": 3, "stale": 0,
                                  "orphaned": 0, "office365_users": 0,
                                  "office365_authenticated": 0, "office365_unknown": 0}
+
+
+def test_an_office365_user_has_no_smtp_password_to_set(sqlite_url: str, tmp_path: Path,
+                                                        memory_keyring: MemoryKeyring) -> None:
+    """maestro* 3.05: a user who sends with Office 365 – Modern Authentication is refused
+    as such, not as a user 'with no SMTP login' who follows the general default."""
+    api.sandbox(sqlite_url, users=12, model=2)
+    live = api.read_target(api.ResolvedTarget("db", sqlite_url))
+    code = sorted(c for c, user in live.users.items() if user.office365 is not None)[0]
+    write_config(tmp_path, sqlite_url, users={})
+    assert mailprov("key", "init").exit_code == 0
+    before = dump(sqlite_url)
+    result = mailprov("password", "set", code, "--stdin", input="pw\n")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"Error: {code} sends with Office 365 – Modern Authentication on target 'db': "
+        "maestro* uses the user's own Office 365 sign-in, so there is no SMTP password to "
+        "set (`mailprov office365 status` shows whether they have signed in)\n")
+    assert dump(sqlite_url) == before

@@ -368,7 +368,9 @@ def test_a_rollback_on_a_305_database_restores_smtp_rows_and_names_office365_one
         f"user.{office365}", "office365-mode", False)
     assert conflict["message"] == (
         f"user {office365} had or has an Office 365 – Modern Authentication mode, which "
-        "rollback does not restore: give the user the mode in the files and apply")
+        "rollback does not restore: set the user's settings in the files and apply")
+    shown = run("show", "r.json").stdout
+    assert f"user.{office365}: " in shown and "(cannot be restored)" in shown
     result = run("apply", "r.json")
     assert result.exit_code == 0, result.output
     assert _rows(sqlite_url)["general_config"] == before["general_config"]

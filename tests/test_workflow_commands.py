@@ -177,6 +177,9 @@ def test_init_from_a_database_starts_from_import_and_plans_no_change(run, sqlite
     os.remove(tmp_path / "mailprov.yaml")
     result = run("init", "repo", "--from-db", "sqlite:///maestro.db", "--ci", "github")
     assert result.exit_code == 0, result.output
+    # the URL is written: the next step does not ask for it
+    assert result.stderr == ("Next: `cd repo && git init && pre-commit install`, then "
+                             "`mailprov plan`.\n")
     text = (tmp_path / "repo" / "mailprov.yaml").read_text()
     assert "    url: sqlite:///../maestro.db\n" in text
     assert text.endswith("include:\n  - users/*.yaml\n")
@@ -202,6 +205,13 @@ def test_ci_find_picks_the_comment_or_issue_with_the_targets_marker(run):
     assert result.exit_code == 1
     assert result.stderr == ("Error: standard input is not a JSON listing: Expecting value: "
                              "line 1 column 1 (char 0)\n")
+    # an API error is no listing: not "no comment yet", which would post a second one
+    for text in ('{"message": "Not Found"}', "42", '"x"'):
+        result = CliRunner().invoke(cli, ["ci", "find", "-t", "prod"], input=text)
+        assert (result.exit_code, result.stdout) == (1, ""), text
+        assert result.stderr == (
+            "Error: standard input is not a JSON listing: expected the API's listing of "
+            "comments or issues (a JSON array), not a single object or value\n")
 
 
 def _complete(cwd: Path, words: str) -> list[str]:

@@ -143,6 +143,13 @@ def clear_password(db: Database, code: str, *, lock_timeout: float = 10.0) -> Pa
 
 def _login_or_refuse(user: LiveUser, general: GeneralSettings, target: str) -> str:
     identity = smtp_identity(user, general)
+    if identity is None and (user.office365 is not None
+                             or (user.mode is None and general.client == "office365")):
+        raise PasswordRefused(_(
+            "{code} sends with Office 365 – Modern Authentication on target '{target}': "
+            "maestro* uses the user's own Office 365 sign-in, so there is no SMTP password "
+            "to set (`mailprov office365 status` shows whether they have signed in)"
+        ).format(code=user.code, target=target))
     if identity is None:
         raise PasswordRefused(_(
             "{code} has no SMTP override on target '{target}': maestro* sends its mail with "

@@ -250,7 +250,11 @@ def init(folder: str, from_db: str | None, ci_provider: str | None, target_name:
                        force=force, allow_invalid=allow_invalid)
     for name in written:
         click.echo(os.path.join(folder, name))
-    click.echo(_("Next: `cd {folder} && git init && pre-commit install`, set the target's "
-                 "URL in mailprov.yaml, then `mailprov plan`.").format(folder=folder),
-               err=True)
+    if from_db:  # the URL is written already
+        click.echo(_("Next: `cd {folder} && git init && pre-commit install`, then `mailprov "
+                     "plan`.").format(folder=folder), err=True)
+    else:
+        click.echo(_("Next: `cd {folder} && git init && pre-commit install`, set the target's "
+                     "URL in mailprov.yaml, then `mailprov plan`.").format(folder=folder),
+                   err=True)
 

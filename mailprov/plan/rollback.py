@@ -134,7 +134,7 @@ class _Builder:
             # wrongly (an empty override, a mode move read as a hand edit)
             self.conflict(change, OFFICE365_MODE, stored(N_(
                 "user {code} had or has an Office 365 – Modern Authentication mode, which "
-                "rollback does not restore: give the user the mode in the files and apply"),
+                "rollback does not restore: set the user's settings in the files and apply"),
                 code=code), user.state() or {}, restorable=False)
             return
         current = user.override.as_dict() if user.override is not None else None

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from mailprov.i18n import _
 from mailprov.render.view import FullPlanPlace
 
 PROVIDERS = ("github", "gitlab")
@@ -72,6 +73,12 @@ def find_marked(text: str, marker: str, kind: str = "comment",
     Anyone can paste the hidden marker into a comment of their own: CI should name the
     account it posts as, so that it never updates (or fails to update) someone else's."""
     for document in _documents(text):
+        if not isinstance(document, list) and not (
+                isinstance(document, dict) and ("body" in document or "description" in document)):
+            # `{"message": "Not Found"}`, an error of the API: not "no comment yet", which
+            # would make CI post a second comment
+            raise ValueError(_("expected the API's listing of comments or issues (a JSON "
+                               "array), not a single object or value"))
         items = document if isinstance(document, list) else [document]
         for item in items:
             if not isinstance(item, dict):

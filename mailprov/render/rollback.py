@@ -57,7 +57,7 @@ def revert_note(rollback: RollbackOf, applied: bool = False) -> str:
 def conflict_status(conflict: Conflict) -> str:
     if conflict.included:
         return _("restored anyway: --include-later-changes")
-    if conflict.code in ("user-gone", "override-removed"):
+    if conflict.code in ("user-gone", "override-removed", "office365-mode"):
         return _("cannot be restored")
     return _("left out; --include-later-changes restores it anyway")
 
