@@ -35,7 +35,7 @@ edit_file_option = option(
     "\b\n"
     "Examples:\n"
     "  mailprov users add JTREMBLAY MROY --profile staff\n"
-    "  mailprov users add PAIE --profile compta-shared --set port=2525 -c users/compta.yaml"))
+    "  mailprov users add PAIE --profile compta-shared --set port=2525 -c test/mailprov.yaml"))
 @click.argument("codes", nargs=-1, required=True)
 @option("--profile", "profiles", multiple=True, metavar=N_("NAME"),
         help=N_("A profile for the users (repeatable: applied in order)."))
