@@ -187,11 +187,11 @@ def explain(user: str, configs: tuple[str, ...], target: str | None, db_url: str
     "  mailprov sandbox sqlite:///maestro-cloud.db --edition cloud\n"
     "  mailprov sandbox sqlite:///maestro-old.db --model 1"))
 @click.argument("url")
-@option("--users", type=click.IntRange(0, 1_000_000), default=25, show_default=True,
+@option("--users", type=click.IntRange(0, 1_000_000), default=25, show_default=True, metavar="N",
         help=N_("How many users to create."))
 @option("--edition", type=click.Choice(["standard", "cloud"]), default="standard",
         show_default=True, help=N_("The maestro* edition (cloud: maestro*CLOUD)."))
-@option("--model", type=click.IntRange(1, 2), default=2, show_default=True,
+@option("--model", type=click.IntRange(1, 2), default=2, show_default=True, metavar="[1|2]",
         help=N_("Reference model version: 2 is maestro* 3.05 (Office 365 – Modern "
                 "Authentication), 1 an earlier maestro*."))
 @option("--force", is_flag=True, help=N_("Drop and re-create existing tables."))

@@ -183,7 +183,7 @@ def fleet_summary(files: tuple[str, ...], fmt: str) -> None:
         help=N_("Find the plan comment (GitHub comments, GitLab notes; the default)."))
 @option("--issue", "kind", flag_value="issue",
         help=N_("Find the drift issue (GitHub or GitLab issues)."))
-@option("-t", "--target", required=True, shell_complete=_complete_targets,
+@option("-t", "--target", required=True, shell_complete=_complete_targets, metavar=N_("NAME"),
         help=N_("The target whose marker is looked for."))
 @option("--author", metavar=N_("ACCOUNT"), help=N_(
     "Only comments or issues this account wrote (the account CI posts as, e.g. "

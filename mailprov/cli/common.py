@@ -62,7 +62,7 @@ config_option = option(
 
 
 target_option = option(
-    "-t", "--target", shell_complete=_complete_targets,
+    "-t", "--target", shell_complete=_complete_targets, metavar=N_("NAME|URL"),
     help=N_("Target name from the configuration, or a database URL."))
 
 
@@ -80,7 +80,7 @@ def fleet_options(function: Any) -> Any:
         option("--shard", metavar="K/N", help=N_(
             "Only shard K of N of the selected targets (a stable slice by target name, for "
             "CI matrix jobs: --shard 2/3).")),
-        option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True,
+        option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True, metavar="N",
                help=N_("With several targets: how many to work on at once.")),
         option("--fail-fast", is_flag=True, help=N_(
             "With several targets: start no other target after the first error or refusal.")),
@@ -96,8 +96,8 @@ var_option = option(
 
 
 db_option = option(
-    "--db", "db_url", envvar="MAILPROV_DB_URL", help=N_("Database URL that replaces the "
-                                                        "target's URL (env MAILPROV_DB_URL)."))
+    "--db", "db_url", envvar="MAILPROV_DB_URL", metavar="URL",
+    help=N_("Database URL that replaces the target's URL (env MAILPROV_DB_URL)."))
 
 
 policy_option = option(

@@ -41,7 +41,7 @@ from mailprov.i18n import N_, _
 @config_option
 @target_option
 @db_option
-@option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True,
+@option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True, metavar="N",
         help=N_("How many applies to list."))
 @option("--show", "show_id", type=click.IntRange(1), metavar="N",
         help=N_("Show the changes of apply #N (from any history layout)."))

@@ -162,7 +162,7 @@ def _confirm() -> bool:
         show_default=True, help=N_("Output format (json: with a plan file or "
                                    "--auto-approve)."))
 @option("--force", is_flag=True, help=N_("Apply even if the plan exceeds a safety limit."))
-@option("--lock-timeout", type=click.FloatRange(0.1, 3600), default=10.0,
+@option("--lock-timeout", type=click.FloatRange(0.1, 3600), default=10.0, metavar=N_("SECONDS"),
         show_default=True, help=N_("Seconds to wait for another apply to finish."))
 @var_option
 @policy_option

@@ -42,8 +42,9 @@ from mailprov.i18n import N_, _
         help=N_("Type the password at a hidden prompt instead of the stored one (not "
                 "stored)."))
 @option("--timeout", type=click.FloatRange(0.1, 600), default=30.0, show_default=True,
+        metavar=N_("SECONDS"),
         help=N_("Seconds to wait for each network operation."))
-@option("--parallel", type=click.IntRange(1, 32), default=4, show_default=True,
+@option("--parallel", type=click.IntRange(1, 32), default=4, show_default=True, metavar="N",
         help=N_("With --all: how many users are checked at once."))
 @option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
         show_default=True, help=N_("Output format."))
