@@ -446,3 +446,14 @@ def test_an_office365_user_has_no_smtp_password_to_set(sqlite_url: str, tmp_path
         "maestro* uses the user's own Office 365 sign-in, so there is no SMTP password to "
         "set (`mailprov office365 status` shows whether they have signed in)\n")
     assert dump(sqlite_url) == before
+
+
+def test_the_french_prompts_space_their_colon(sqlite_url: str, tmp_path: Path,
+                                              memory_keyring: MemoryKeyring) -> None:
+    """click ends a prompt with ': '; in French the colon takes a no-break space before it,
+    as every other French message does."""
+    setup_target(sqlite_url, tmp_path)
+    result = mailprov("--lang", "fr", "password", "set", "COMPTA", input="one\ntwo\n")
+    assert result.exit_code == 1
+    first, second = result.stdout.splitlines()[:2]
+    assert first.endswith("\u00a0: ") and second == "Répétez-le\u00a0: "

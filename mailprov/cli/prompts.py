@@ -9,6 +9,12 @@ import click
 from mailprov.i18n import _
 
 
+def prompt_suffix() -> str:
+    """What follows a question (click writes ': '), spaced as the language wants."""
+    # Translators: after a question at a prompt (French: a no-break space before ':')
+    return _(": ")
+
+
 def _hidden_prompt(text: str, no_terminal: str) -> str:
     """One line typed at a hidden prompt. Where there is no terminal to hide it on,
     Python's getpass would warn and read it echoed from standard input: refuse instead,
@@ -21,7 +27,8 @@ def _hidden_prompt(text: str, no_terminal: str) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("error", getpass.GetPassWarning)
         try:
-            value: str = click.prompt(text, hide_input=True, default="", show_default=False)
+            value: str = click.prompt(text, hide_input=True, default="", show_default=False,
+                                      prompt_suffix=prompt_suffix())
         except getpass.GetPassWarning:
             raise MailprovError(_("no terminal to type the password on (it would be echoed): "
                                   "{hint}").format(hint=no_terminal)) from None

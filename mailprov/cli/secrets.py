@@ -17,7 +17,7 @@ from mailprov.cli.common import (
     targets_option,
 )
 from mailprov.cli.fleet import _emit_fleet, _exit_fleet, _one_target, _with_progress
-from mailprov.cli.prompts import _hidden_prompt, _new_secret, _stdin_line
+from mailprov.cli.prompts import _hidden_prompt, _new_secret, _stdin_line, prompt_suffix
 from mailprov.cli.translated import command, group, option
 from mailprov.i18n import N_, _, shown
 
@@ -41,7 +41,7 @@ def login(target: str, configs: tuple[str, ...]) -> None:
             "mailprov login asks for the password on a terminal, and standard input is not "
             "one: run it in a terminal, or give the password in MAILPROV_DB_PASSWORD"))
     password = click.prompt(_("Database password for '{target}'").format(target=resolved.name),
-                            hide_input=True,
+                            hide_input=True, prompt_suffix=prompt_suffix(),
                             confirmation_prompt=True)
     api.login(resolved.name, password)
     click.echo(_("Stored the password of '{target}' in the OS keyring.").format(
