@@ -530,7 +530,7 @@ standard, reference model version 2.
 
 2 of 4 users have authenticated.
 Remind ADEMERS, EDEMERS: maestro* cannot send for them until they sign in once \
-(Preferences > Courriel > Authentifier).
+(Préférences > Courriel > Authentifier).
 """
     data = json.loads(runner.invoke(cli, ["office365", "status", "-t", sqlite_url,
                                           "--pending", "--format", "json"]).stdout)

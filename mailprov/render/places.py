@@ -24,9 +24,9 @@ USER_SECTION = N_("Security management > {user} > Description > « Configuration
 # Translators: a menu path in maestro*'s French UI; {user} is a user code, or "the user".
 USER_MODE = N_("Security management > {user} > Description > « Configuration d'envoi »")
 # Translators: a menu path in maestro*'s French UI (each user's own preferences).
-PASSWORD = N_("Preferences > Courriel > Gestion de mon compte")
+PASSWORD = N_("Préférences > Courriel > Gestion de mon compte")
 # Translators: a menu path in maestro*'s French UI (each user's own preferences).
-AUTHENTICATE = N_("Preferences > Courriel > Authentifier")
+AUTHENTICATE = N_("Préférences > Courriel > Authentifier")
 
 # Each setting: its English name (as English plans have always said it), maestro*'s own
 # French name for the field (not a translation: what maestro*'s screens say, in every
