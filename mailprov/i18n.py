@@ -102,8 +102,9 @@ def N_(message: str) -> str:
 # JSON (and a saved plan is signed): that JSON must be the same bytes in every language.
 # `stored()` makes such a text: a `str` whose value is the English message (what JSON,
 # `str()`, `+` and equality see), which `shown()` translates. Formatting it for display
-# (an f-string or `str.format`) shows it translated too. A text read back from a saved
-# plan file is plain English and is shown as it is.
+# (an f-string or `str.format`) shows it translated too. A saved plan keeps each such
+# text's id and values (stored_json), and reading it back makes it a stored text again
+# (stored_from_json); a plan saved without them is shown in English, as written.
 
 
 class Stored(str):
@@ -168,6 +169,69 @@ class Joined(str):
 
     def __format__(self, spec: str) -> str:
         return format(self.shown(), spec)
+
+
+# A saved plan keeps each stored text's message id and values beside its English text
+# (`message_template`), so that `show`, `apply` and `ci comment` of a plan saved in any
+# language say it in the reader's: the JSON is the same in every language all the same.
+
+
+def stored_json(text: Any) -> dict[str, Any] | None:
+    """A stored text's message id and values (None for a plain text)."""
+    if not isinstance(text, Stored):
+        return None
+    values: dict[str, Any] = {}
+    for name, value in text._params.items():
+        nested = stored_json(value)
+        if nested is not None:
+            values[name] = nested
+        elif value is None or isinstance(value, (str, int, float, bool)):
+            values[name] = value
+        else:
+            values[name] = _english(value) if isinstance(value, Joined) else str(value)
+    return {"id": text._msgid, "plural": text._plural, "count": text._count, "values": values}
+
+
+def stored_from_json(data: Any, english: str) -> str:
+    """`english` as read from a saved plan, shown in the reader's language when `data`
+    (stored_json) renders exactly that English text; else `english` as it is (a plan
+    saved before templates were kept, or edited by hand)."""
+    text = _from_json(data, 0)
+    return text if text is not None and str.__str__(text) == english else english
+
+
+def _from_json(data: Any, depth: int) -> Stored | None:
+    """A Stored text from its template, or None when the template is not one mailprov
+    writes: only plain `{name}` fields (a format spec could make any text huge)."""
+    import string
+
+    if depth > 3 or not isinstance(data, dict):
+        return None
+    msgid, plural, count, values = (data.get(k) for k in ("id", "plural", "count", "values"))
+    if not isinstance(msgid, str) or not (plural is None or isinstance(plural, str)) \
+            or not isinstance(count, int) or isinstance(count, bool) \
+            or not isinstance(values, dict) or len(msgid) > 2000 or len(values) > 20:
+        return None
+    try:
+        for form in (msgid, plural or ""):
+            for _literal, field, spec, conversion in string.Formatter().parse(form):
+                if field is not None and (spec or conversion or not field.isidentifier()
+                                          or field not in values):
+                    return None
+    except ValueError:
+        return None
+    params: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, dict):
+            nested = _from_json(value, depth + 1)
+            if nested is None:
+                return None
+            params[name] = nested
+        elif value is None or isinstance(value, (str, int, float, bool)):
+            params[name] = value
+        else:
+            return None
+    return Stored(msgid, plural, count, **params)
 
 
 def _english(value: Any) -> Any:

@@ -308,3 +308,11 @@ def mapped_installation(url: str) -> tuple[Table, Table]:
              "COURRIEL_SPECIFIQUE": False, "ACTIF": True, "SMTP_MOT_DE_PASSE": f"pw-{code}"}
             for n, code in enumerate(["COMPTA", "COORD", "JTREMBLAY"], start=1)])
     return general, people
+
+
+def untemplated(items: Any) -> Any:
+    """Plan JSON messages without `message_template` (format 1.4: each stored message's id
+    and values, which tests/test_saved_plans.py checks on their own)."""
+    if isinstance(items, list):
+        return [untemplated(item) for item in items]
+    return {k: v for k, v in items.items() if k != "message_template"}

@@ -340,3 +340,30 @@ def test_another_click_program_in_the_process_keeps_click_s_own_texts(monkeypatc
     finally:
         i18n.set_language(before)
 
+
+
+def test_with_the_french_catalog_a_saved_plan_speaks_the_reader_s_language(run, company,
+                                                                           tmp_path):
+    """A saved plan keeps each stored message's id and values (message_template, format
+    1.4): show, apply and ci comment of a plan saved in an English run say its password
+    notes in French for a French reader; a template that is not one mailprov writes (a
+    format spec, or a text other than the message) leaves the English message as it is."""
+    assert run("plan", "--out", "p.json").exit_code == 0
+    data = json.loads((tmp_path / "p.json").read_text())
+    [note] = [n for n in data["password_notes"] if n["address"] == "user.COORD"]
+    assert note["message_template"]["values"]["code"] == "COORD"
+    english = run("show", "p.json").stdout
+    french = run("--lang", "fr", "show", "p.json").stdout
+    assert note["message"] in english and note["message"] not in french
+    assert "définissez-le avec `mailprov password set COORD`" in french
+    comment = run("--lang", "fr", "ci", "comment", "p.json").stdout
+    assert "définissez\\-le avec" in comment and "none is stored" not in comment
+
+    for template in ({**note["message_template"], "id": "{code:>999999999}"},
+                     {**note["message_template"], "values": {
+                         **note["message_template"]["values"], "code": "PAIE"}}):
+        note["message_template"] = template
+        (tmp_path / "edited.json").write_text(json.dumps(data))
+        shown = run("--lang", "fr", "show", "edited.json")
+        assert shown.exit_code == 0, shown.output
+        assert note["message"] in shown.stdout  # as written: English

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from dbhelpers import update_general, update_user, users
+from dbhelpers import untemplated, update_general, update_user, users
 from fleet_support import codes, make_fleet
 
 from mailprov import api
@@ -328,7 +328,7 @@ def test_a_target_s_settings_are_checked_at_their_place(run, tmp_path):
         "maestro* (.NET) speaks STARTTLS only and hangs until timeout on an implicit-TLS "
         "port; use port 587\n")
     plan = json.loads(run("plan", "-t", "beta", "--format", "json").stdout)
-    assert plan["warnings"][0] == {
+    assert untemplated(plan["warnings"][0]) == {
         "code": "smtp-465-starttls", "address": "general",
         "message": "port 465 with `ssl: true`: maestro* (.NET) speaks STARTTLS only and hangs "
                    "until timeout on an implicit-TLS port; use port 587"}

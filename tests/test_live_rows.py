@@ -9,7 +9,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from dbhelpers import SMTP, engine_for, smtp_user, write_config
+from dbhelpers import SMTP, engine_for, smtp_user, untemplated, write_config
 from sqlalchemy import (
     Boolean,
     Column,
@@ -94,8 +94,8 @@ def test_users_without_a_code_or_a_name(run, db_url, tmp_path):
         f"Warning: database: {LEFT_OUT}\n" + NO_CHANGES)
 
     document = json.loads(run("plan", "--format", "json").stdout)
-    assert document["warnings"] == [{"code": "users-without-code", "address": "database",
-                                     "message": LEFT_OUT}]
+    assert untemplated(document["warnings"]) == [
+        {"code": "users-without-code", "address": "database", "message": LEFT_OUT}]
     assert plan_schema_errors(document) == []
 
     result = run("import", "-o", "imported.yaml")
@@ -190,8 +190,8 @@ def test_a_date_that_is_not_a_date_is_read_as_unknown(run, sqlite_url, tmp_path)
     assert (result.exit_code, result.stderr) == (0, ""), result.output
     assert f"Warning: user.COMPTA: {message}\n" in result.stdout
     document = json.loads(run("plan", "--format", "json").stdout)
-    assert document["warnings"] == [{"code": "unreadable-date", "address": "user.COMPTA",
-                                     "message": message}]
+    assert untemplated(document["warnings"]) == [
+        {"code": "unreadable-date", "address": "user.COMPTA", "message": message}]
     assert plan_schema_errors(document) == []
     result = run("explain", "COMPTA")
     assert (result.exit_code, result.stderr) == (0, ""), result.output
@@ -276,7 +276,7 @@ def test_a_mode_maestro_does_not_know_is_named_not_guessed(run, sqlite_url, tmp_
                "3.05 knows: mailprov reads it as following the general mode; correct it in "
                "maestro*")
     document = json.loads(run("plan", "--format", "json").stdout)
-    assert [w for w in document["warnings"] if w["code"] == "unknown-mode"] == [
+    assert untemplated([w for w in document["warnings"] if w["code"] == "unknown-mode"]) == [
         {"code": "unknown-mode", "address": f"user.{code}", "message": message}]
     assert plan_schema_errors(document) == []
     for args in (["office365", "status"], ["password", "status"]):

@@ -102,7 +102,7 @@ def test_a_policy_in_the_files_fails_the_plan_and_every_output_says_why(run, url
     assert not (tmp_path / "p.json").exists()
 
     data = json.loads(run("plan", "--format", "json").stdout)
-    assert data["format_version"] == "1.3"
+    assert data["format_version"] == "1.4"
     assert data["policies"] == [{"file": "mailprov.yaml", "rules": POLICY}]
     assert data["policy_violations"][0] == {
         "code": "policy-from-domains", "rule": "from_domains", "address": "user.COMPTA",

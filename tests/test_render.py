@@ -107,7 +107,7 @@ def test_control_characters_in_values_are_shown_escaped():
 def test_json_has_the_contract_keys_and_is_deterministic():
     plan = _plan([GENERAL, CREATE])
     data = json.loads(plan.dumps())
-    assert data["format_version"] == "1.3"
+    assert data["format_version"] == "1.4"
     assert data["changes_present"] is True
     assert data["summary"] == {"create": 1, "update": 1, "delete": 0}
     assert [c["address"] for c in data["changes"]] == ["general", "user.COMPTA"]

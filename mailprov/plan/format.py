@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mailprov.errors import Problem, format_path
+from mailprov.i18n import stored_json
 from mailprov.model import Locator, Policy, PolicyViolation, ValueSource
 
-FORMAT_VERSION = "1.3"
+FORMAT_VERSION = "1.4"
 SUPPORTED_MAJOR = 1
 
 Action = Literal["create", "update", "delete"]
@@ -126,8 +127,18 @@ class PlanWarning:
     address: str
     message: str
 
-    def to_json(self) -> dict[str, str]:
-        return {"code": self.code, "address": self.address, "message": self.message}
+    def to_json(self) -> dict[str, Any]:
+        return _with_template({"code": self.code, "address": self.address,
+                               "message": self.message}, self.message)
+
+
+def _with_template(data: dict[str, Any], message: str) -> dict[str, Any]:
+    """`data`, with `message_template` when the message is a stored text (i18n.stored):
+    what shows a saved plan's messages in the reader's language (format 1.4)."""
+    template = stored_json(message)
+    if template is not None:
+        data["message_template"] = template
+    return data
 
 
 # what a plan says about users' SMTP passwords (codes are stable, messages may change)
@@ -151,8 +162,9 @@ class PasswordNote:
     code: str
     message: str
 
-    def to_json(self) -> dict[str, str]:
-        return {"address": self.address, "code": self.code, "message": self.message}
+    def to_json(self) -> dict[str, Any]:
+        return _with_template({"address": self.address, "code": self.code,
+                               "message": self.message}, self.message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,10 +234,11 @@ class Conflict:
     included: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"address": self.address, "code": self.code, "message": self.message,
-                "fields": {name: {"before": b, "after": a, "live": live}
-                           for name, (b, a, live) in self.fields.items()},
-                "later": list(self.later), "included": self.included}
+        return _with_template({
+            "address": self.address, "code": self.code, "message": self.message,
+            "fields": {name: {"before": b, "after": a, "live": live}
+                       for name, (b, a, live) in self.fields.items()},
+            "later": list(self.later), "included": self.included}, self.message)
 
 
 @dataclass(frozen=True)

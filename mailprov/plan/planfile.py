@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mailprov.errors import PlanFileError, TamperedPlanError
-from mailprov.i18n import N_, _
+from mailprov.i18n import N_, _, stored_from_json
 from mailprov.keystore import ENV_PLAN_KEY, PLAN_KEY_NAME
 from mailprov.model import (
     CLIENTS,
@@ -358,7 +358,8 @@ class _Checker:
                               None if redoes is None else redoes.get("git_commit"))
         try:
             found = tuple(Conflict(
-                str(c["address"]), str(c["code"]), str(c["message"]),
+                str(c["address"]), str(c["code"]),
+                stored_from_json(c.get("message_template"), str(c["message"])),
                 {str(name): (f["before"], f["after"], f["live"])
                  for name, f in c.get("fields", {}).items()},
                 tuple(int(n) for n in c.get("later", ())), bool(c.get("included")))
@@ -618,7 +619,9 @@ class _Checker:
                 for w in data):
             self.fail("warnings", _("must be a list of {code, address, message} objects"))
             return []
-        return [PlanWarning(w["code"], w["address"], w["message"]) for w in data]
+        return [PlanWarning(w["code"], w["address"],
+                            stored_from_json(w.get("message_template"), w["message"]))
+                for w in data]
 
     def password_notes(self, data: Any) -> list[PasswordNote]:
         if not isinstance(data, list) or not all(
@@ -627,7 +630,9 @@ class _Checker:
                 for n in data):
             self.fail("password_notes", _("must be a list of {code, address, message} objects"))
             return []
-        return [PasswordNote(n["address"], n["code"], n["message"]) for n in data]
+        return [PasswordNote(n["address"], n["code"],
+                             stored_from_json(n.get("message_template"), n["message"]))
+                for n in data]
 
 
 def _rechecked(saved: list[PolicyViolation], policies: tuple[Policy, ...],
