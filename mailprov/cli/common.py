@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
 from mailprov.cli.translated import Path, option
-from mailprov.i18n import N_, _
+from mailprov.i18n import N_, _, shown
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
     from mailprov.config.targets import ResolvedTarget
-    from mailprov.model import Config
+    from mailprov.model import Config, LiveWarning
     from mailprov.plan.format import Plan
     from mailprov.render.view import FullPlanPlace
 
@@ -231,4 +232,10 @@ def _place(plan_file: str | None) -> FullPlanPlace | None:
     if not plan_file:
         return None
     return FullPlanPlace(os.path.basename(plan_file))
+
+
+def live_warning_lines(warnings: Iterable[LiveWarning]) -> list[str]:
+    """`Warning: ...` lines for what a read of the database left out or read as unknown
+    (a row without a user code, a date that is no date)."""
+    return [_("Warning: {message}").format(message=shown(w.message)) for w in warnings]
 

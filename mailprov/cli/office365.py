@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import click
 
-from mailprov.cli.common import _target, config_option, db_option, target_option, var_option
+from mailprov.cli.common import (
+    _target,
+    config_option,
+    db_option,
+    live_warning_lines,
+    target_option,
+    var_option,
+)
 from mailprov.cli.translated import group, option
 from mailprov.errors import printable
-from mailprov.i18n import N_, _, ngettext, shown
+from mailprov.i18n import N_, _, ngettext
 
 
 @group(help=N_(
@@ -45,8 +52,8 @@ def office365_status(configs: tuple[str, ...], target: str | None, db_url: str |
     from mailprov.render.office365 import render_status_json, render_status_text
 
     status = api.office365_status(_target(configs, target, db_url))
-    for warning in status.warnings:
-        click.echo(_("Warning: {message}").format(message=shown(warning.message)), err=True)
+    for line in live_warning_lines(status.warnings):
+        click.echo(line, err=True)
     if fmt == "json":
         click.echo(render_status_json(status, pending_only=pending), nl=False)
     else:

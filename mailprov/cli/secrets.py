@@ -13,13 +13,14 @@ from mailprov.cli.common import (
     config_option,
     db_option,
     fleet_options,
+    live_warning_lines,
     target_option,
     targets_option,
 )
 from mailprov.cli.fleet import _emit_fleet, _exit_fleet, _one_target, _with_progress
 from mailprov.cli.prompts import _hidden_prompt, _new_secret, _stdin_line, prompt_suffix
 from mailprov.cli.translated import command, group, option
-from mailprov.i18n import N_, _, shown
+from mailprov.i18n import N_, _
 
 
 @command(help=N_(
@@ -163,14 +164,13 @@ def password_status(configs: tuple[str, ...], targets: tuple[str, ...], all_targ
             on_done=bar))
         _emit_fleet("password-status", run, fmt, shard, render_password_status,
                     detail=lambda status: {"password_status": status.to_json()},
-                    problems=lambda status: [_("Warning: {message}").format(
-                        message=shown(warning.message)) for warning in status.warnings])
+                    problems=lambda status: live_warning_lines(status.warnings))
         _exit_fleet(run)
         return
     resolved = _target(configs, _one_target(targets), db_url)
     status = api.password_status(resolved)
-    for warning in status.warnings:
-        click.echo(_("Warning: {message}").format(message=shown(warning.message)), err=True)
+    for line in live_warning_lines(status.warnings):
+        click.echo(line, err=True)
     if fmt == "json":
         click.echo(json.dumps(status.to_json(), indent=2, ensure_ascii=False))
         return

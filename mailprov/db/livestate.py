@@ -178,13 +178,11 @@ def unknown_modes(rows: list[tuple[Any, ...]], mapping: DbMapping, version: int
         # a user whose SMTP section is on sends with it, whatever the mode column says
         if value is None or value in known or code is None or row[3]:
             continue
-        text = value if isinstance(value, str) else str(value)
         found.append(LiveWarning("unknown-mode", f"user.{code}", stored(N_(
             "user {user} ({table}.{column}) holds '{value}', which is no mode maestro* 3.05 "
             "knows: mailprov reads it as following the general mode; correct it in maestro*"),
             user=printable(str(code)), table=mapping.users_table,
-            column=mapping.user_columns["mode"],
-            value=printable(text if len(text) <= 40 else text[:39] + "…"))))
+            column=mapping.user_columns["mode"], value=_held(str(value)))))
     return found
 
 
@@ -263,14 +261,18 @@ def _unreadable_date(row: tuple[Any, ...], mapping: DbMapping, field: str, value
     code = row[2]
     who = printable(str(code)) if code is not None else stored(
         N_("number {number}"), number=printable(str(row[1])))
-    text = value if isinstance(value, str) else repr(value)
-    shown = printable(text if len(text) <= 40 else text[:39] + "…")
+    shown = _held(value if isinstance(value, str) else repr(value))
     address = f"user.{code}" if isinstance(code, str) else "database"
     return LiveWarning("unreadable-date", address, stored(N_(
         "user {user} ({table}.{column}) holds '{value}', which is not a date: mailprov "
         "reads it as unknown; correct or clear it in maestro*"), user=who,
         table=mapping.users_table, column=mapping.user_columns[field], value=shown),
         _ATTRIBUTES[field])
+
+
+def _held(text: str) -> str:
+    """A value a row holds, as a warning quotes it: escaped, and clipped to 40 characters."""
+    return printable(text if len(text) <= 40 else text[:39] + "…")
 
 
 def version_columns(mapping: DbMapping, names: Iterable[str]) -> tuple[list[str], list[str]]:

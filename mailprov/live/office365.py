@@ -62,6 +62,11 @@ class Office365Status:
         return tuple(row for row in self.rows if row.authenticated is False)
 
     @property
+    def authenticated(self) -> tuple[SigninRow, ...]:
+        """The users who have signed in."""
+        return tuple(row for row in self.rows if row.authenticated)
+
+    @property
     def unknown(self) -> tuple[SigninRow, ...]:
         """The users whose sign-in date maestro* holds is no date."""
         return tuple(row for row in self.rows if row.authenticated is None)
@@ -71,7 +76,7 @@ class Office365Status:
                 "target_url": self.target_url, "edition": self.edition,
                 "model_version": self.model_version, "general_client": self.general_client,
                 "summary": {"users": len(self.rows),
-                            "authenticated": sum(1 for r in self.rows if r.authenticated),
+                            "authenticated": len(self.authenticated),
                             "pending": len(self.pending), "unknown": len(self.unknown)},
                 "users": [row.to_json() for row in self.rows],
                 "warnings": [warning_json(w) for w in self.warnings]}

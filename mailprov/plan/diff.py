@@ -9,6 +9,7 @@ import difflib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from mailprov.errors import UnknownUserError, visible
 from mailprov.i18n import N_, _, shown, stored
@@ -152,14 +153,13 @@ def user_change(address: str, before: Mapping[str, object] | None,
     return Change(address, "update", before, after, changed, number=number, sources=sources)
 
 
-def _changed_general(before: GeneralSettings, after: GeneralSettings) -> list[str]:
-    changed = []
-    if before.client != after.client:
-        changed.append("client")
-    for field in ("server", "port", "ssl"):
-        if getattr(before, field) != getattr(after, field):
-            changed.append(f"smtp.{field}")
-    return changed
+def general_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[str, ...]:
+    """The `changed` of a general update: the settings two general states (as plans write
+    them, GeneralSettings.as_dict) differ in, `client` then `smtp.server/port/ssl`."""
+    smtp_before, smtp_after = before.get("smtp") or {}, after.get("smtp") or {}
+    fields = ("client",) if before.get("client") != after.get("client") else ()
+    return (*fields, *(f"smtp.{name}" for name in ("server", "port", "ssl")
+                       if smtp_before.get(name) != smtp_after.get(name)))
 
 
 def diff(config: Config, live: LiveState) -> DiffResult:
@@ -167,10 +167,10 @@ def diff(config: Config, live: LiveState) -> DiffResult:
     edition = live.general.edition
     new_general = target_general(live.general, config.general)
     changes: list[Change] = []
-    general_changed = _changed_general(live.general, new_general)
+    before, after = live.general.as_dict(), new_general.as_dict()
+    general_changed = general_changes(before, after)
     if general_changed:
-        changes.append(Change(GENERAL, "update", live.general.as_dict(), new_general.as_dict(),
-                              tuple(general_changed)))
+        changes.append(Change(GENERAL, "update", before, after, general_changed))
     inherited_moves = {f for f in INHERITED_FIELDS if f"smtp.{f}" in general_changed}
     unknown = []
     user_changes: list[Change] = []

@@ -660,13 +660,10 @@ def _host_like(value: str) -> bool:
 def _changed_fields(address: str, before: Any, after: Any) -> tuple[str, ...]:
     """The `changed` a plan writes for this change (mailprov.plan.diff): the fields its
     `before` and `after` (already checked to be well formed) differ in."""
-    from mailprov.plan.diff import user_change
+    from mailprov.plan.diff import general_changes, user_change
 
     if address == GENERAL:
-        smtp_before = before.get("smtp") if isinstance(before.get("smtp"), dict) else {}
-        fields = ["client"] if before.get("client") != after.get("client") else []
-        return (*fields, *(f"smtp.{name}" for name in GENERAL_SMTP_FIELDS
-                           if smtp_before.get(name) != after["smtp"].get(name)))
+        return general_changes(before, after)
     change = user_change(address, before, after, None)
     return () if change is None else change.changed
 

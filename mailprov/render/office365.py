@@ -38,7 +38,7 @@ def render_status_text(status: Office365Status, *, pending_only: bool = False) -
         lines.append(f"  {show(row.code).ljust(width)}  {account.ljust(email_width)}  {state}")
     lines.append("")
     pending = status.pending
-    done = sum(1 for row in status.rows if row.authenticated)
+    done = len(status.authenticated)
     lines.append(ngettext(
         "{done} of {count} user has authenticated.",
         "{done} of {count} users have authenticated.", len(status.rows)).format(

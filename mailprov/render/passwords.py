@@ -85,9 +85,9 @@ def _office365_lines(status: PasswordStatus) -> list[str]:
         "{count} Office 365 users: {done} signed in, {pending} not yet.",
         s["office365_users"]).format(count=s["office365_users"],
                                      done=s["office365_authenticated"],
-                                     pending=sum(1 for r in status.office365
-                                                 if r.authenticated is False)))
-    unknown = sum(1 for r in status.office365 if r.authenticated is None)
+                                     pending=s["office365_users"] - s["office365_authenticated"]
+                                     - s["office365_unknown"]))
+    unknown = s["office365_unknown"]
     if unknown:
         lines.append(ngettext(
             "{n} of them is unknown: the sign-in date maestro* holds is not a date.",
